@@ -15,7 +15,7 @@ from PIL import Image
 # %% auto #0
 __all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'PIL_EXTS', 'DEFAULT_PERCENTILES', 'check_sample', 'slug',
            'make_group', 'make_key', 'package_data', 'RasterInfo', 'raster_info', 'read_raster', 'to_db',
-           'conversion_for', 'apply_conversion', 'scene_conversion']
+           'identity_conversion', 'conversion_for', 'apply_conversion', 'scene_conversion']
 
 # %% ../nbs/00_core.ipynb #cede8736
 MODALITIES = ("rgb", "sar", "nir")
@@ -173,15 +173,18 @@ def to_db(a: np.ndarray, floor: float = 1e-10) -> np.ndarray:
     "Power in decibels of real or complex `a`: `10·log10(|a|²)`, floored to avoid log(0)."
     return 10 * np.log10(np.maximum(np.abs(a).astype(np.float64) ** 2, floor))
 
+def identity_conversion(bands: int) -> dict:
+    "The conversion of 8-bit data: a 0–255 stretch, which leaves every value as it is."
+    return {"method": "identity", "db": False, "low": [0.0] * bands, "high": [255.0] * bands}
+
 def conversion_for(a: np.ndarray, valid: np.ndarray, percentiles=DEFAULT_PERCENTILES) -> dict:
     "The 8-bit conversion of pixels like `a` (H, W, C): identity for uint8, else a per-band percentile stretch."
-    if a.dtype == np.uint8: return {"method": "identity"}
+    if a.dtype == np.uint8: return identity_conversion(a.shape[-1])
     db = bool(np.iscomplexobj(a))
     x = (to_db(a) if db else a.astype(np.float64))[valid]
     if x.size == 0: x = np.zeros((1, a.shape[-1]))
     lo, hi = np.percentile(x, percentiles, axis=0)
-    return {"method": "percentile", "db": db, "percentiles": [float(p) for p in percentiles],
-            "low": [round(float(v), 6) for v in lo], "high": [round(float(v), 6) for v in hi]}
+    return {"method": "percentile", "db": db, "low": [round(float(v), 6) for v in lo], "high": [round(float(v), 6) for v in hi]}
 
 # %% ../nbs/00_core.ipynb #595f9907
 def apply_conversion(a: np.ndarray, valid: np.ndarray, conv: dict) -> np.ndarray:
@@ -200,8 +203,9 @@ def apply_conversion(a: np.ndarray, valid: np.ndarray, conv: dict) -> np.ndarray
 def scene_conversion(path, bands=None, align_to: RasterInfo | None = None, percentiles=DEFAULT_PERCENTILES,
                      max_side: int = 1024, nodata=None) -> dict:
     "The 8-bit conversion for a whole scene, from a decimated read of at most `max_side` pixels a side."
-    if raster_info(path).dtype == "uint8": return {"method": "identity"}  # warping keeps the dtype
-    info = align_to or raster_info(path)
+    own = raster_info(path)
+    if own.dtype == "uint8": return identity_conversion(len(bands) if bands else own.count)  # warping keeps the dtype
+    info = align_to or own
     f = max(info.width, info.height) / max_side
     shape = None if f <= 1 else (max(1, round(info.height / f)), max(1, round(info.width / f)))
     return conversion_for(*read_raster(path, bands=bands, align_to=align_to, out_shape=shape, nodata=nodata), percentiles)

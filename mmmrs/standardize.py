@@ -17,19 +17,19 @@ __all__ = ['UPSCALERS', 'Cut', 'standard_cuts', 'Bicubic', 'get_upscaler', 'to_t
 # %% ../nbs/04_standardize.ipynb #78dacfcd
 @dataclass(frozen=True)
 class Cut:
-    "One output sample: `window` `(x, y, w, h)` in source pixels, its `gsd` after resizing to 512, a pyramid `level`."
+    "One output sample: `window` `(x, y, w, h)` in source pixels, its `gsd` after resizing to 512, how it was cut (`level`)."
     window: tuple
     gsd: float
-    level: str | None = None
+    level: str = "tile"
 
 def _gsd(side: int, gsd: float, size: int = TILE) -> float: return round(side / size * gsd, 9)
 
 def standard_cuts(width: int, height: int, gsd: float, size: int = TILE) -> list[Cut]:
     "Algorithm 1's windows for a `width`×`height` scene at `gsd` metres per pixel."
     if width >= size and height >= size:
-        return [Cut((x, y, size, size), gsd) for y in range(0, height - size + 1, size) for x in range(0, width - size + 1, size)]
+        return [Cut((x, y, size, size), gsd, "tile") for y in range(0, height - size + 1, size) for x in range(0, width - size + 1, size)]
     side = min(width, height)
-    return [Cut(((width - side) // 2, (height - side) // 2, side, side), _gsd(side, gsd, size))]
+    return [Cut(((width - side) // 2, (height - side) // 2, side, side), _gsd(side, gsd, size), "crop")]
 
 # %% ../nbs/04_standardize.ipynb #3b73f1c8
 def _pil_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -50,12 +50,12 @@ def get_upscaler(name_or_upscaler="bicubic"):
     return UPSCALERS[name_or_upscaler]()
 
 # %% ../nbs/04_standardize.ipynb #72a19844
-def to_tile(img: np.ndarray, upscaler=None, factor: int = 2, size: int = TILE) -> tuple[np.ndarray, dict | None]:
-    "Standardize the square uint8 `img` to `size`×`size`; return it and a record of the resize (None if untouched)."
+def to_tile(img: np.ndarray, upscaler=None, factor: int = 2, size: int = TILE) -> tuple[np.ndarray, dict]:
+    "Standardize the square uint8 `img` to `size`×`size`; return it and a record of the resize."
     side = img.shape[0]
     if img.shape[1] != side: raise ValueError(f"to_tile needs a square image, got {img.shape[:2]}")
-    if side == size: return img, None
-    record = {"from": side, "to": size, "upscaler": None, "factor": 1, "resample": "bicubic"}
+    record = {"from": side, "to": size, "upscaler": "none", "factor": 1, "resample": "none" if side == size else "bicubic"}
+    if side == size: return img, record
     if side < size:
         up = get_upscaler(upscaler or "bicubic")
         img, record = up(img, factor), {**record, "upscaler": up.name, "factor": factor}

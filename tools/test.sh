@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install mmmrs with its dev extras into .venv (created if missing) and run every test:
+# the notebooks (nbdev-test) and the pytest suite, after checking that the exported modules match the notebooks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 MPLBACKEND=Agg
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[dev,dask]"
+
+echo "== nbdev-export: mmmrs/ must match the notebooks"
+.venv/bin/nbdev-export
+if [ -n "$(git status --porcelain -- mmmrs)" ]; then
+  git status --porcelain -- mmmrs; git --no-pager diff --stat -- mmmrs
+  echo "mmmrs/ differs from what the notebooks export: run nbdev-export and commit" >&2; exit 1
+fi
+
+echo "== nbdev-test"
+.venv/bin/nbdev-test --n-workers 2 --timing
+
+echo "== pytest"
+.venv/bin/python -m pytest -q
