@@ -257,6 +257,7 @@ class BuildResult:
     def accounting(self) -> pd.DataFrame:
         "Per source: inputs seen, accepted and rejected (seen = accepted + rejected)."
         t = self.inputs.groupby(["source", "status"]).size().unstack(fill_value=0).reindex(columns=["accepted", "rejected"], fill_value=0)
+        t.columns.name = None
         return t.assign(seen=t.sum(axis=1))[["seen", "accepted", "rejected"]]
 
 # %% ../nbs/11_build.ipynb #f82d5083
@@ -293,7 +294,7 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
     merged = merge_tables(out, units)
     return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses)
 
-# %% ../nbs/11_build.ipynb #78507e00
+# %% ../nbs/11_build.ipynb #2dfac76f
 @call_parse
 def mmmrs_build(
     out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet

@@ -43,7 +43,7 @@ class Card:
     pyramid: bool = False
     align: str = "pixel"
     percentiles: tuple = (1.0, 99.0)
-    min_valid: float = 0.9
+    min_valid: float = 0.5
     nodata: float | None = None
     path: str | None = None
     body: str = field(default="", repr=False)
@@ -114,7 +114,7 @@ def parse_card(text: str, origin: str = "<text>") -> Card:
     if meta.get("align", "pixel") not in ("pixel", "georef"): _fail(origin, "align", "'pixel' or 'georef'", meta["align"])
     pct = meta.get("percentiles", [1.0, 99.0])
     if not (isinstance(pct, list) and len(pct) == 2 and 0 <= pct[0] < pct[1] <= 100): _fail(origin, "percentiles", "[low, high] with 0 <= low < high <= 100", pct)
-    mv = meta.get("min_valid", 0.9)
+    mv = meta.get("min_valid", 0.5)
     if not (isinstance(mv, (int, float)) and 0 <= mv <= 1): _fail(origin, "min_valid", "a fraction between 0 and 1", mv)
     nd = meta.get("nodata")
     if nd is not None and (isinstance(nd, bool) or not isinstance(nd, (int, float))): _fail(origin, "nodata", "a number", nd)

@@ -42,7 +42,7 @@ def sample_members(sample: dict, quality: int = DEFAULT_QUALITY) -> list[tuple[s
 
 # %% ../nbs/10_shards.ipynb #a87ad323
 MANIFEST_COLUMNS = ["key", "group", "source", "modality", "gsd", "gsd_level", "satellite", "weather", "category", "caption",
-                    "prompt", "split", "shard", "member", "file", "window", "level"]
+                    "prompt", "split", "shard", "member", "file", "window", "level", "valid"]
 
 def manifest_rows(sample: dict, shard: str) -> list[dict]:
     "One manifest row per modality of `sample`, stored in `shard`."
@@ -51,7 +51,8 @@ def manifest_rows(sample: dict, shard: str) -> list[dict]:
              "gsd_level": sample["gsd_level"], "satellite": sample["satellite"][m], "weather": sample["weather"],
              "category": sample["category"], "caption": sample["caption"], "prompt": sample["prompt"][m], "split": sample["split"],
              "shard": shard, "member": f"{sample['key']}.{m}.{IMAGE_EXT[m]}", "file": prov.get("files", {}).get(m),
-             "window": ",".join(map(str, prov["window"])) if prov.get("window") else None, "level": prov.get("level")}
+             "window": ",".join(map(str, prov["window"])) if prov.get("window") else None, "level": prov.get("level"),
+             "valid": prov.get("valid_fraction")}
             for m in sample["images"]]
 
 # %% ../nbs/10_shards.ipynb #9240ebb0

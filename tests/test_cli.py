@@ -116,3 +116,15 @@ def test_bad_card_and_bad_source_are_clear(tmp_path):
     assert res.returncode != 0 and "expected NAME_OR_CARD=ROOT" in res.stderr
     res = run_build("--out", tmp_path / "out", check=False)
     assert res.returncode != 0 and "nothing to build" in res.stderr
+
+
+def test_limit_then_full_build_in_the_same_folder(tmp_path):
+    "--limit caps scenes per source; building in full into the same folder afterwards equals a fresh full build."
+    run_build("--demo", "--limit", "1", "--out", tmp_path / "out", "--shard-size", "1")
+    m = pd.read_parquet(tmp_path / "out/manifest.parquet")
+    assert len(m) == 13 and set(m[m.source == "demo-neon"].file) == {"neon/2019_YELL_2_528000_4978000_image_crop2_q92.jpg"}
+    run_build("--demo", "--out", tmp_path / "out", "--shard-size", "1")
+    run_build("--demo", "--out", tmp_path / "fresh", "--shard-size", "1")
+    for name in ("manifest.parquet", "inputs.parquet", "rejects.parquet"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+    assert sorted(p.name for p in (tmp_path / "out/shards").iterdir()) == sorted(p.name for p in (tmp_path / "fresh/shards").iterdir())
