@@ -12,6 +12,7 @@ from typing import Annotated
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from fastcore.script import CliError, call_parse, is_cli
 from tqdm.auto import tqdm
 
@@ -20,14 +21,15 @@ from .core import (SPLITS, apply_conversion, check_sample, make_group, make_key,
                         scene_conversion)
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level, pyramid_cuts
 from .prompts import PAPER_TEMPLATE, sample_prompts, template_caption
-from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, merge_tables, part_path, write_table,
-                          write_tar)
+from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, encode_sample, merge_tables, part_path,
+                          write_json, write_table, write_tar)
 from .sources import Scene, discover
 from .standardize import get_upscaler, standard_cuts, to_tile
 
 # %% auto #0
 __all__ = ['BuildOptions', 'split_of', 'SceneError', 'read_plan', 'scene_cuts', 'scene_samples', 'ShardSpec', 'run_shard',
-           'resolve_sources', 'demo_sources', 'plan_shards', 'run_shards', 'BuildResult', 'build', 'mmmrs_build']
+           'run_shards', 'resolve_sources', 'demo_sources', 'plan_shards', 'dataset_stats', 'split_leaks',
+           'BuildResult', 'build', 'mmmrs_build']
 
 # %% ../nbs/11_build.ipynb #987fc6bb
 @dataclass(frozen=True)
@@ -77,8 +79,12 @@ def _grid_words(info) -> str:
 def read_plan(card: Card, scene: Scene, root) -> tuple:
     "The reference modality's `RasterInfo` and, per modality, how to read it: path, bands, grid to align to, 8-bit conversion."
     mods = list(card.modalities)
+    for m in mods:
+        if (Path(root) / scene.files[m]).stat().st_size == 0: raise SceneError(f"{m} {scene.files[m]} is an empty file (0 bytes)")
     infos = {m: raster_info(Path(root) / scene.files[m]) for m in mods}
     ref, plan = infos[mods[0]], {}
+    if min(ref.width, ref.height) < card.min_size:
+        raise SceneError(f"the scene is {ref.width}x{ref.height}, below the card's min_size of {card.min_size} px")
     for m, info in infos.items():
         align = ref if card.align == "georef" and m != mods[0] else None
         if align is None and _grid(info) != _grid(ref):
@@ -108,33 +114,40 @@ def _tile_images(pix: dict, valid, plan: dict, upscaler, factor: int) -> tuple[d
     return images, resize
 
 # %% ../nbs/11_build.ipynb #d5c5ddaf
-def scene_samples(scene: Scene, card: Card, root, opts: BuildOptions = BuildOptions(), rejects: list | None = None) -> list[dict]:
-    "The standardized samples of `scene`; refused tiles are appended to `rejects`. Raises `SceneError` if none is usable."
+def _provenance(card: Card, scene: Scene, cut, plan: dict, gsd: float, resize: dict, frac: float, opts: BuildOptions) -> dict:
+    "Where a sample's pixels came from and how they were made."
+    return {"card": card.name, "license": card.license, "scene": scene.id, "files": dict(scene.files), "window": list(cut.window),
+            "level": cut.level, "source_gsd": gsd, "resize": resize, "bands": {m: p["bands"] for m, p in plan.items()},
+            "conversion": {m: p["conversion"] for m, p in plan.items()}, "percentiles": list(card.percentiles),
+            "align": card.align, "valid_fraction": round(frac, 4), "jpeg_quality": opts.quality}
+
+def _too_few_valid(frac: float, card: Card) -> str | None:
+    if frac == 0: return "nodata only"
+    if frac < card.min_valid: return f"only {frac:.0%} of the tile is valid (card min_valid {card.min_valid:.0%})"
+
+# %% ../nbs/11_build.ipynb #9bff875a
+def scene_samples(scene: Scene, card: Card, root, opts: BuildOptions = BuildOptions(), rejects: list | None = None):
+    "Yield the standardized samples of `scene`; refused tiles go to `rejects`. Raises `SceneError` if none is usable."
     rejects = [] if rejects is None else rejects
     ref, plan = read_plan(card, scene, root)
     gsd, group, first = _scene_gsd(card, ref), make_group(card.name, scene.id), scene.files[next(iter(plan))]
     base = {"source": card.name, "group": group, "weather": "clear", "category": scene.category,
             "caption": template_caption(scene.category), "split": split_of(group, opts.seed, opts.split)}
-    upscaler, samples, cuts = get_upscaler(opts.upscaler), [], scene_cuts(card, ref, gsd, opts.pyramid)
+    upscaler, made, cuts = get_upscaler(opts.upscaler), 0, scene_cuts(card, ref, gsd, opts.pyramid)
     for cut in cuts:
         pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata) for m, p in plan.items()}
         valid = np.logical_and.reduce([v for _, v in pix.values()])
-        if (frac := float(valid.mean())) < card.min_valid:
-            rejects.append(_reject(card.name, first, cut.window, f"only {frac:.0%} of the tile is valid (card min_valid {card.min_valid:.0%})"))
-            continue
+        if why := _too_few_valid(frac := float(valid.mean()), card):
+            rejects.append(_reject(card.name, first, cut.window, why)); continue
         images, resize = _tile_images(pix, valid, plan, upscaler, card.upscale)
         s = {**base, "key": make_key(card.name, scene.id, cut.window, cut.level), "images": images, "gsd": cut.gsd,
              "gsd_level": gsd_level(cut.gsd, opts.gsd_threshold), "satellite": {m: card.satellite[m] for m in images},
-             "provenance": {"card": card.name, "license": card.license, "scene": scene.id, "files": dict(scene.files),
-                            "window": list(cut.window), "level": cut.level, "source_gsd": gsd, "resize": resize,
-                            "bands": {m: p["bands"] for m, p in plan.items()}, "conversion": {m: p["conversion"] for m, p in plan.items()},
-                            "percentiles": list(card.percentiles), "align": card.align, "valid_fraction": round(frac, 4),
-                            "jpeg_quality": opts.quality}}
-        samples.append(check_sample({**s, "prompt": sample_prompts(s, opts.template)}))
-    if not samples: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card min_valid)")
-    return samples
+             "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts)}
+        made += 1
+        yield check_sample({**s, "prompt": sample_prompts(s, opts.template)})
+    if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card min_valid)")
 
-# %% ../nbs/11_build.ipynb #ecb876ca
+# %% ../nbs/11_build.ipynb #217fda2f
 @dataclass(frozen=True)
 class ShardSpec:
     "One unit of work: the scenes of one source that go into one shard."
@@ -150,22 +163,23 @@ class ShardSpec:
         what = [repr(replace(self.card, path=None, body="")), asdict(self.options), [(s.id, s.files, s.category) for s in self.scenes]]
         return hashlib.blake2b(json.dumps(what, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
 
-# %% ../nbs/11_build.ipynb #217fda2f
+# %% ../nbs/11_build.ipynb #aac94e98
 def _why(e: Exception) -> str: return str(e) if isinstance(e, SceneError) else f"{type(e).__name__}: {e}"
 
-def _shard_samples(spec: ShardSpec, inputs: list, rejects: list):
-    "Yield the samples of `spec`'s scenes one scene at a time, recording every input and reject."
-    for scene in spec.scenes:
-        tile_rejects = []
-        try: got, status, reason = scene_samples(scene, spec.card, spec.root, spec.options, tile_rejects), "accepted", None
-        except Exception as e: got, status, reason = [], "rejected", _why(e)
-        rejects += tile_rejects
-        for p in scene.paths:
-            inputs.append({"source": spec.card.name, "path": p, "status": status, "reason": reason, "samples": len(got)})
-            if reason: rejects.append(_reject(spec.card.name, p, None, reason))
-        yield from got
+def _scene_encoded(scene: Scene, spec: ShardSpec, inputs: list, rejects: list) -> list:
+    "One scene's encoded samples (none if it fails), recording its inputs and rejects."
+    tile_rejects, shard = [], f"{spec.name}.tar"
+    try:
+        got = [encode_sample(s, shard, spec.options.quality) for s in scene_samples(scene, spec.card, spec.root, spec.options, tile_rejects)]
+        reason = None
+    except Exception as e: got, reason = [], _why(e)
+    rejects += tile_rejects
+    for p in scene.paths:
+        inputs.append({"source": spec.card.name, "path": p, "status": "rejected" if reason else "accepted", "reason": reason, "samples": len(got)})
+        if reason: rejects.append(_reject(spec.card.name, p, None, reason))
+    return got
 
-# %% ../nbs/11_build.ipynb #aac94e98
+# %% ../nbs/11_build.ipynb #62317178
 def _done(out, spec: ShardSpec) -> dict | None:
     p = part_path(out, spec.name, "stats")
     stats = json.loads(p.read_text()) if p.exists() else None
@@ -176,18 +190,50 @@ def run_shard(spec: ShardSpec, out) -> dict:
     try:
         if stats := _done(out, spec): return {**stats, "status": "skipped"}
         inputs, rejects, tar = [], [], Path(out) / "shards" / f"{spec.name}.tar"
-        rows = write_tar(tar, _shard_samples(spec, inputs, rejects), spec.options.quality)
+        rows = write_tar(tar, (e for scene in spec.scenes for e in _scene_encoded(scene, spec, inputs, rejects)))
         if not rows: tar.unlink()
         for table, data, cols in (("samples", rows, MANIFEST_COLUMNS), ("inputs", inputs, INPUT_COLUMNS), ("rejects", rejects, REJECT_COLUMNS)):
             write_table(part_path(out, spec.name, table), data, cols)
         stats = {"shard": spec.name, "status": "done", "fingerprint": spec.fingerprint, "pairs": len(rows),
                  "samples": len({r["key"] for r in rows}), "inputs": len(inputs), "rejected": sum(i["status"] == "rejected" for i in inputs)}
-        part_path(out, spec.name, "stats").write_text(json.dumps(stats, sort_keys=True))
+        write_json(part_path(out, spec.name, "stats"), stats)
         return stats
     except Exception as e:
         return {"shard": spec.name, "status": "failed", "error": _why(e)}
 
-# %% ../nbs/11_build.ipynb #852f8377
+# %% ../nbs/11_build.ipynb #7cc3001c
+def _executor(executor, workers: int, resources: dict | None):
+    "The executor to submit to and whether we own it (and must shut it down)."
+    if hasattr(executor, "get_executor"): return executor.get_executor(**({"resources": resources} if resources else {})), False
+    if executor is None and workers > 0: return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")), True
+    return executor, False
+
+def _run_once(specs: list, out: str, executor, bar) -> dict:
+    if executor is None: results = (run_shard(s, out) for s in specs)
+    else: results = (f.result() for f in as_completed([executor.submit(run_shard, s, out) for s in specs]))
+    done = {}
+    for r in results: done[r["shard"]] = r; bar.update()
+    return done
+
+# %% ../nbs/11_build.ipynb #cb17af56
+def run_shards(specs: list[ShardSpec], out, workers: int = 0, executor=None, retries: int = 2, resources: dict | None = None,
+               progress: bool = True) -> list[dict]:
+    "Run every shard; retry failed ones up to `retries` times; statuses (with `tries`) in plan order."
+    executor, own = _executor(executor, workers, resources)
+    tries = {s.name: 1 for s in specs}
+    try:
+        with tqdm(total=len(specs), desc="shards", unit="shard", disable=not progress) as bar:
+            done = _run_once(specs, str(out), executor, bar)
+            for _ in range(retries):
+                if not (failed := [s for s in specs if done[s.name]["status"] == "failed"]): break
+                bar.total += len(failed)
+                for s in failed: tries[s.name] += 1
+                done.update(_run_once(failed, str(out), executor, bar))
+    finally:
+        if own: executor.shutdown()
+    return [{**done[s.name], "tries": tries[s.name]} for s in specs]
+
+# %% ../nbs/11_build.ipynb #f82d5083
 def resolve_sources(sources) -> list[tuple[Card, Path]]:
     "`(card, root)` pairs from `NAME_OR_CARD=ROOT` strings or `(card or name or path, root)` tuples; names must be unique."
     out = []
@@ -205,7 +251,7 @@ def demo_sources() -> list[tuple[Card, Path]]:
     "The demo cards over the real sample images shipped inside the package."
     return [(load_card(n), package_data("samples")) for n in ("demo-sen1-2", "demo-neon", "demo-landsat8", "demo-spacenet6")]
 
-# %% ../nbs/11_build.ipynb #7cc3001c
+# %% ../nbs/11_build.ipynb #e9ffd974
 def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tuple[list[ShardSpec], dict]:
     "Shard specs for `sources` (deterministic: scenes sorted by id), and each source's discovery rejects."
     specs, rejects = [], {}
@@ -216,34 +262,41 @@ def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tup
         specs += [ShardSpec(f"{card.name}-{i // n:05d}", card, str(root), tuple(scenes[i:i + n]), options) for i in range(0, len(scenes), n)]
     return specs, rejects
 
-def _write_discovery(out, name: str, rejects: list) -> str:
-    unit = f"{name}-discovery"
+def _write_rejected(out, unit: str, rejects: list):
+    "Record inputs refused outside a shard's own work (discovery, a shard that kept failing) as a unit's parts."
     inputs = [{"source": r["source"], "path": r["path"], "status": "rejected", "reason": r["reason"], "samples": 0} for r in rejects]
     write_table(part_path(out, unit, "inputs"), inputs, INPUT_COLUMNS)
     write_table(part_path(out, unit, "rejects"), rejects, REJECT_COLUMNS)
-    return unit
 
-# %% ../nbs/11_build.ipynb #cb17af56
-def run_shards(specs: list[ShardSpec], out, workers: int = 0, executor: Executor | None = None, progress: bool = True) -> list[dict]:
-    "Run every shard in this process, a spawn process pool of `workers`, or on `executor`; statuses in plan order."
-    own = executor is None and workers > 0
-    if own: executor = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
-    try:
-        if executor is None: results = (run_shard(s, str(out)) for s in specs)
-        else: results = (f.result() for f in as_completed([executor.submit(run_shard, s, str(out)) for s in specs]))
-        done = {r["shard"]: r for r in tqdm(results, total=len(specs), desc="shards", unit="shard", disable=not progress)}
-    finally:
-        if own: executor.shutdown()
-    return [done[s.name] for s in specs]
+# %% ../nbs/11_build.ipynb #822270e5
+def _record_failures(out, specs: list, statuses: list):
+    for spec, st in zip(specs, statuses):
+        if st["status"] == "failed":
+            why = f"shard {spec.name} failed after {st['tries']} tries: {st['error']}"
+            _write_rejected(out, spec.name, [_reject(spec.card.name, p, None, why) for sc in spec.scenes for p in sc.paths])
 
-# %% ../nbs/11_build.ipynb #14b6d967
 def _prune(out, units: list[str]):
-    "Remove shards and parts of an earlier build that are not in this plan (e.g. after a smaller --limit)."
-    keep = set(units)
-    for p in [*(Path(out) / "shards").glob("*.tar"), *(Path(out) / "parts").glob("*.*")]:
-        if p.name.split(".")[0] not in keep: p.unlink()
+    "Remove shards and parts of an earlier build that are not in this plan, and temporary files of killed runs."
+    keep, out = set(units), Path(out)
+    for p in [*(out / "shards").glob("*.tar"), *(out / "parts").glob("*.*")]:
+        if p.name.split(".")[0] not in keep and p.is_file(): p.unlink()
+    for p in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]: p.unlink()
 
-# %% ../nbs/11_build.ipynb #15895ab1
+# %% ../nbs/11_build.ipynb #cd3063c3
+def dataset_stats(manifest: pd.DataFrame, inputs: pd.DataFrame) -> dict:
+    "Totals of a built dataset that add up: inputs seen = accepted + rejected; pairs by source, modality, GSD level, split."
+    count = lambda col: {str(k): int(v) for k, v in manifest[col].value_counts().sort_index().items()}
+    status = inputs.status.value_counts()
+    return {"pairs": len(manifest), "samples": int(manifest.key.nunique()),
+            "inputs": {"seen": len(inputs), "accepted": int(status.get("accepted", 0)), "rejected": int(status.get("rejected", 0))},
+            **{f"pairs_by_{c}": count(c) for c in ("source", "modality", "gsd_level", "weather", "split")}}
+
+def split_leaks(manifest: pd.DataFrame) -> pd.DataFrame:
+    "Groups (source scenes) whose samples are in more than one split: empty when nothing leaks."
+    per = manifest.groupby("group").split.agg(lambda s: ",".join(sorted(set(s))))
+    return per[per.str.contains(",")].to_frame("splits")
+
+# %% ../nbs/11_build.ipynb #f438517a
 @dataclass
 class BuildResult:
     "What a build made: the merged tables and each shard's status."
@@ -260,9 +313,6 @@ class BuildResult:
         t.columns.name = None
         return t.assign(seen=t.sum(axis=1))[["seen", "accepted", "rejected"]]
 
-# %% ../nbs/11_build.ipynb #f82d5083
-@dataclass
-class BuildResult(BuildResult):
     def pairs_by(self, *cols) -> pd.DataFrame:
         "Text–image pairs counted by the manifest columns `cols` (e.g. 'source', 'modality'); GSD levels finest first."
         m = self.manifest.astype({"gsd_level": pd.CategoricalDtype(list(GSD_LEVELS), ordered=True)})
@@ -270,51 +320,83 @@ class BuildResult(BuildResult):
         g = m.groupby(list(cols), observed=True).size()
         return g.unstack(fill_value=0) if len(cols) > 1 else g.to_frame("pairs")
 
-    def summary(self) -> str:
-        "The closing report: pairs per source and modality, per GSD level, inputs accounted for, rejects by reason."
-        m, failed = self.manifest, [s for s in self.shards if s["status"] == "failed"]
-        parts = [f"{len(m)} text-image pairs ({m['key'].nunique() if len(m) else 0} samples) in {self.out}",
-                 "pairs per source and modality:", self.pairs_by("source", "modality").to_string(),
-                 "pairs per GSD level:", self.pairs_by("gsd_level").to_string(), "inputs:", self.accounting.to_string()]
-        parts += ["rejects by reason:", self.rejects.groupby(["source", "reason"]).size().to_frame("count").to_string()] if len(self.rejects) else ["no rejects"]
-        if failed: parts += ["FAILED shards (run the same command again to retry):", *[f"  {s['shard']}: {s['error']}" for s in failed]]
-        return "\n".join(parts)
+# %% ../nbs/11_build.ipynb #652d4f6d
+@patch
+def summary(self: BuildResult) -> str:
+    "The closing report: pairs per source and modality, per GSD level and split, inputs accounted for, rejects by reason."
+    m, failed, leaks = self.manifest, [s for s in self.shards if s["status"] == "failed"], split_leaks(self.manifest)
+    parts = [f"{len(m)} text-image pairs ({m['key'].nunique() if len(m) else 0} samples) in {self.out}",
+             "pairs per source and modality:", self.pairs_by("source", "modality").to_string(),
+             "pairs per GSD level:", self.pairs_by("gsd_level").to_string(),
+             "pairs per split: " + ", ".join(f"{k} {v}" for k, v in m.split.value_counts().sort_index().items())
+             + ("; no scene in two splits" if leaks.empty else f"; LEAK: {len(leaks)} scenes in several splits"),
+             "inputs:", self.accounting.to_string()]
+    parts += ["rejects by reason:", self.rejects.groupby(["source", "reason"]).size().to_frame("count").to_string()] if len(self.rejects) else ["no rejects"]
+    if failed: parts += ["FAILED shards (run the same command again to retry):", *[f"  {s['shard']}: {s['error']}" for s in failed]]
+    return "\n".join(parts)
 
-# %% ../nbs/11_build.ipynb #e9ffd974
+# %% ../nbs/11_build.ipynb #7d7b6718
 def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | None = None, workers: int = 0,
-          executor: Executor | None = None, progress: bool = True) -> BuildResult:
+          executor=None, retries: int = 2, resources: dict | None = None, progress: bool = True) -> BuildResult:
     "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`."
     out, sources = Path(out), resolve_sources(sources)
     specs, rejects = plan_shards(sources, options, limit)
-    units = []
-    for card, _ in sources:
-        units += [_write_discovery(out, card.name, rejects[card.name])] + [s.name for s in specs if s.card.name == card.name]
-    statuses = run_shards(specs, out, workers, executor, progress)
+    units = [u for card, _ in sources for u in [f"{card.name}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
+    for card, _ in sources: _write_rejected(out, f"{card.name}-discovery", rejects[card.name])
+    statuses = run_shards(specs, out, workers, executor, retries, resources, progress)
+    _record_failures(out, specs, statuses)
     _prune(out, units)
     merged = merge_tables(out, units)
+    write_json(out / "stats.json", dataset_stats(merged["manifest"], merged["inputs"]))
     return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses)
 
-# %% ../nbs/11_build.ipynb #2dfac76f
+# %% ../nbs/11_build.ipynb #2c6a45f4
+def _key_values(text: str | None, cast=float) -> dict | None:
+    "'GPU=1,MEM=2' -> {'GPU': 1.0, 'MEM': 2.0}."
+    if not text: return None
+    try: return {k.strip(): cast(v) for k, v in (kv.split("=", 1) for kv in text.split(","))}
+    except ValueError: raise CliError(f"expected NAME=NUMBER[,NAME=NUMBER...], got {text!r}") from None
+
+def _fractions(text: str) -> tuple:
+    try: fr = tuple(float(x) for x in text.split(","))
+    except ValueError: fr = ()
+    if len(fr) != 3 or min(fr) < 0 or sum(fr) <= 0: raise CliError(f"--split: expected three fractions TRAIN,VAL,TEST like 0.8,0.1,0.1, got {text!r}")
+    return fr
+
+def _dask_client(address: str):
+    from distributed import Client
+    client = Client(address)
+    print(f"Dask cluster at {address}; dashboard: {client.dashboard_link}")
+    return client
+
+# %% ../nbs/11_build.ipynb #9b3d41cb
 @call_parse
 def mmmrs_build(
-    out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet
+    out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
     demo: bool = False,  # build from the real sample images shipped inside the package
     source: Annotated[str, {"action": "append", "metavar": "NAME_OR_CARD=ROOT"}] = None,  # a bundled card name or a card file, and its dataset root (repeatable)
     seed: int = 0,  # seed of the train/val/test split (drawn per scene group)
+    split: str = "0.8,0.1,0.1",  # train,val,test fractions (of scene groups)
     limit: int = None,  # at most this many scenes per source
     pyramid: Annotated[bool, {"action": argparse.BooleanOptionalAction}] = None,  # cut GSD pyramids from large scenes (default: as each card says)
     quality: int = DEFAULT_QUALITY,  # JPEG quality of stored RGB images (75 is PIL's default, as in the MMM-RS release)
     gsd_threshold: float = DEFAULT_T,  # boundary in metres between the Low and Ultra-low GSD levels
     shard_size: int = 64,  # scenes per shard (one shard is one unit of work)
-    workers: int = 0,  # worker processes (0: build in this process)
+    workers: int = 0,  # local worker processes (0: build in this process)
+    scheduler: str = None,  # address of a Dask distributed scheduler to run the shards on (e.g. tcp://10.0.0.1:8786)
+    resources: str = None,  # Dask worker resources each shard needs, e.g. GPU=1
+    retries: int = 2,  # times a failed shard is tried again before it is reported
     progress: Annotated[bool, {"action": argparse.BooleanOptionalAction}] = True,  # show a progress bar
 ):
     "Build an MMM-RS-format dataset (512x512 samples, GSD levels, prompts, webdataset shards, Parquet manifest) from data cards."
     try:
         sources = (demo_sources() if demo else []) + resolve_sources(source or [])
         if not sources: raise CliError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
-        opts = BuildOptions(seed=seed, pyramid=pyramid, quality=quality, gsd_threshold=gsd_threshold, shard_size=shard_size)
-        res = build(sources, out, opts, limit=limit, workers=workers, progress=progress)
+        opts = BuildOptions(seed=seed, split=_fractions(split), pyramid=pyramid, quality=quality, gsd_threshold=gsd_threshold,
+                            shard_size=shard_size)
+        client = _dask_client(scheduler) if scheduler else None
+        res = build(sources, out, opts, limit=limit, workers=workers, executor=client, retries=retries,
+                    resources=_key_values(resources), progress=progress)
     except (CardError, FileNotFoundError) as e:  # the user's to fix: on the command line, the message alone
         if is_cli(): raise CliError(f"mmmrs-build: {e}") from None
         raise

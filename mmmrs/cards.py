@@ -44,6 +44,7 @@ class Card:
     align: str = "pixel"
     percentiles: tuple = (1.0, 99.0)
     min_valid: float = 0.5
+    min_size: int = 64
     nodata: float | None = None
     path: str | None = None
     body: str = field(default="", repr=False)
@@ -116,6 +117,8 @@ def parse_card(text: str, origin: str = "<text>") -> Card:
     if not (isinstance(pct, list) and len(pct) == 2 and 0 <= pct[0] < pct[1] <= 100): _fail(origin, "percentiles", "[low, high] with 0 <= low < high <= 100", pct)
     mv = meta.get("min_valid", 0.5)
     if not (isinstance(mv, (int, float)) and 0 <= mv <= 1): _fail(origin, "min_valid", "a fraction between 0 and 1", mv)
+    ms = meta.get("min_size", 64)
+    if isinstance(ms, bool) or not isinstance(ms, int) or ms < 1: _fail(origin, "min_size", "a positive number of pixels", ms)
     nd = meta.get("nodata")
     if nd is not None and (isinstance(nd, bool) or not isinstance(nd, (int, float))): _fail(origin, "nodata", "a number", nd)
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", str(meta["name"])): _fail(origin, "name", "lower-case letters, digits, '-' and '.'", meta["name"])
@@ -123,7 +126,7 @@ def parse_card(text: str, origin: str = "<text>") -> Card:
                 citation=str(meta["citation"]).strip(), modalities=mods, satellite=_satellite(origin, meta["satellite"], mods),
                 gsd=_gsd(origin, meta["gsd"]), pair_by=pair_by, category=category, upscale=int(upscale),
                 pyramid=bool(meta.get("pyramid", False)), align=meta.get("align", "pixel"), percentiles=tuple(float(p) for p in pct),
-                min_valid=float(mv), nodata=nd, path=None if origin == "<text>" else str(origin), body=body)
+                min_valid=float(mv), min_size=ms, nodata=nd, path=None if origin == "<text>" else str(origin), body=body)
 
 # %% ../nbs/02_cards.ipynb #795a0326
 def scene_id(card: Card, rel: str) -> str | None:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #b140d51e
 from __future__ import annotations
-import hashlib, json, re, warnings
+import functools, hashlib, json, os, re, warnings
 from importlib import resources
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -117,7 +117,9 @@ def raster_info(path) -> RasterInfo:
                           src.crs.to_string() if src.crs else None, tuple(src.transform)[:6])
 
 # %% ../nbs/00_core.ipynb #c8d4dc78
-def _read_pil(path, window=None, bands=None):
+@functools.lru_cache(maxsize=2)
+def _decode_pil(path: str, mtime_ns: int, size: int) -> tuple:
+    "Whole-image pixels and validity of a picture file, read-only; cached so that tiling one scene decodes it once."
     with Image.open(path) as im:
         im.load()  # raises OSError on a truncated or corrupt file
         if im.mode in ("P", "CMYK", "YCbCr", "1"): im = im.convert("RGB" if im.mode != "1" else "L")
@@ -125,11 +127,17 @@ def _read_pil(path, window=None, bands=None):
     if a.ndim == 2: a = a[..., None]
     valid = np.ones(a.shape[:2], bool)
     if im.mode in ("RGBA", "LA"): valid, a = a[..., -1] > 0, a[..., :-1]
+    a.flags.writeable = valid.flags.writeable = False
+    return a, valid
+
+def _read_pil(path, window=None, bands=None):
+    st = os.stat(path)
+    a, valid = _decode_pil(str(path), st.st_mtime_ns, st.st_size)
     if window is not None:
         x, y, w, h = window
         a, valid = a[y:y + h, x:x + w], valid[y:y + h, x:x + w]
     if bands is not None: a = a[..., [b - 1 for b in bands]]
-    return np.ascontiguousarray(a), valid
+    return np.array(a), np.array(valid)
 
 # %% ../nbs/00_core.ipynb #8d0ea3ae
 def _read_rio(path, window=None, bands=None, align_to: RasterInfo | None = None, out_shape=None):

@@ -5,6 +5,7 @@
 # %% ../nbs/10_shards.ipynb #24a22dd5
 from __future__ import annotations
 import io, json, os, tarfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,8 @@ from PIL import Image
 
 # %% auto #0
 __all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'encode_image',
-           'sample_metadata', 'sample_members', 'manifest_rows', 'atomic_path', 'write_tar', 'write_table', 'part_path',
-           'merge_tables', 'read_manifest']
+           'sample_metadata', 'sample_members', 'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'write_tar',
+           'write_json', 'write_table', 'part_path', 'merge_tables', 'read_manifest']
 
 # %% ../nbs/10_shards.ipynb #84a6c513
 IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
@@ -69,22 +70,38 @@ class atomic_path:
         if typ is None: os.replace(self.tmp, self.path)
         else: self.tmp.unlink(missing_ok=True)
 
-# %% ../nbs/10_shards.ipynb #351ab1e6
-def write_tar(path, samples, quality: int = DEFAULT_QUALITY) -> list[dict]:
-    "Write `samples` (an iterable of sample dicts) to the tar shard `path` atomically; return their manifest rows."
+# %% ../nbs/10_shards.ipynb #4a291ace
+@dataclass(frozen=True)
+class Encoded:
+    "A sample ready to write: its tar members and its manifest rows."
+    members: list
+    rows: list
+
+def encode_sample(sample: dict, shard: str, quality: int = DEFAULT_QUALITY) -> Encoded:
+    "Encode `sample` for the shard named `shard`."
+    return Encoded(sample_members(sample, quality), manifest_rows(sample, shard))
+
+# %% ../nbs/10_shards.ipynb #8d758104
+def write_tar(path, encoded) -> list[dict]:
+    "Write `encoded` samples (an iterable of `Encoded`) to the tar shard `path` atomically; return their manifest rows."
     rows = []
     with atomic_path(path) as tmp, tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
-        for s in samples:
-            for name, data in sample_members(s, quality): tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
-            rows += manifest_rows(s, Path(path).name)
+        for e in encoded:
+            for name, data in e.members: tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
+            rows += e.rows
     return rows
+
+def write_json(path, obj) -> Path:
+    "Write `obj` as sorted, indented JSON to `path`, atomically."
+    with atomic_path(path) as tmp: Path(tmp).write_text(json.dumps(obj, sort_keys=True, indent=1) + "\n")
+    return Path(path)
 
 def write_table(path, rows: list[dict], columns: list[str]) -> Path:
     "Write `rows` as a Parquet table with `columns` (in that order) to `path`, atomically."
     with atomic_path(path) as tmp: pd.DataFrame(rows, columns=columns).to_parquet(tmp, index=False)
     return Path(path)
 
-# %% ../nbs/10_shards.ipynb #35ca1d7a
+# %% ../nbs/10_shards.ipynb #a7650c9f
 INPUT_COLUMNS = ["source", "path", "status", "reason", "samples"]
 REJECT_COLUMNS = ["source", "path", "window", "reason"]
 TABLES = {"manifest": ("samples", MANIFEST_COLUMNS), "inputs": ("inputs", INPUT_COLUMNS), "rejects": ("rejects", REJECT_COLUMNS)}
@@ -93,7 +110,7 @@ def part_path(out, unit: str, table: str) -> Path:
     "Path of one unit of work's `table` ('samples', 'inputs', 'rejects' or 'stats') under `out/parts`."
     return Path(out) / "parts" / f"{unit}.{table}.{'json' if table == 'stats' else 'parquet'}"
 
-# %% ../nbs/10_shards.ipynb #c563f4a6
+# %% ../nbs/10_shards.ipynb #c4cc79fa
 def merge_tables(out, units: list[str]) -> dict:
     "Concatenate the parts of `units` (in that order) into `manifest`, `inputs` and `rejects` Parquet files in `out`."
     merged = {}
