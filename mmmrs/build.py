@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_build.ipynb #54ff0084
 from __future__ import annotations
-import argparse, hashlib, json, multiprocessing as mp
+import argparse, hashlib, json, multiprocessing as mp, tarfile
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -29,7 +29,7 @@ from .standardize import get_upscaler, standard_cuts, to_tile
 # %% auto #0
 __all__ = ['BuildOptions', 'split_of', 'SceneError', 'read_plan', 'scene_cuts', 'scene_samples', 'ShardSpec', 'run_shard',
            'run_shards', 'resolve_sources', 'demo_sources', 'plan_shards', 'dataset_stats', 'split_leaks',
-           'BuildResult', 'build', 'mmmrs_build']
+           'BuildResult', 'build', 'verify', 'mmmrs_build']
 
 # %% ../nbs/11_build.ipynb #987fc6bb
 @dataclass(frozen=True)
@@ -350,7 +350,25 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
     write_json(out / "stats.json", dataset_stats(merged["manifest"], merged["inputs"]))
     return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses)
 
-# %% ../nbs/11_build.ipynb #2c6a45f4
+# %% ../nbs/11_build.ipynb #4ddec866
+def verify(out) -> list[str]:
+    "Problems found in the built dataset in `out`: totals that do not add up, missing members, split leakage."
+    out, problems = Path(out), []
+    if missing := [n for n in ("manifest.parquet", "inputs.parquet", "stats.json") if not (out / n).exists()]:
+        return [f"{out} is not a complete build ({', '.join(missing)} missing): run mmmrs-build into it to finish it"]
+    m, inputs = pd.read_parquet(out / "manifest.parquet"), pd.read_parquet(out / "inputs.parquet")
+    stats = json.loads((out / "stats.json").read_text())
+    if stats != dataset_stats(m, inputs): problems.append("stats.json does not match the manifest and inputs tables")
+    if not inputs.path.groupby(inputs.source).apply(lambda p: p.is_unique).all(): problems.append("an input is counted twice")
+    for shard, names in m.groupby("shard").member.apply(set).items():
+        p = out / "shards" / shard
+        try: have = set(tarfile.open(p).getnames()) if p.exists() else set()
+        except (tarfile.TarError, OSError) as e: problems.append(f"{shard}: unreadable ({type(e).__name__}); rebuild it"); continue
+        if missing := names - have: problems.append(f"{shard}: {len(missing)} manifest members missing, e.g. {sorted(missing)[0]}")
+    problems += [f"scene group {g} is in splits {s}" for g, s in split_leaks(m).splits.items()]
+    return problems
+
+# %% ../nbs/11_build.ipynb #1a8d7218
 def _key_values(text: str | None, cast=float) -> dict | None:
     "'GPU=1,MEM=2' -> {'GPU': 1.0, 'MEM': 2.0}."
     if not text: return None
@@ -369,7 +387,7 @@ def _dask_client(address: str):
     print(f"Dask cluster at {address}; dashboard: {client.dashboard_link}")
     return client
 
-# %% ../nbs/11_build.ipynb #9b3d41cb
+# %% ../nbs/11_build.ipynb #0c24924d
 @call_parse
 def mmmrs_build(
     out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
@@ -387,8 +405,13 @@ def mmmrs_build(
     resources: str = None,  # Dask worker resources each shard needs, e.g. GPU=1
     retries: int = 2,  # times a failed shard is tried again before it is reported
     progress: Annotated[bool, {"action": argparse.BooleanOptionalAction}] = True,  # show a progress bar
+    check: bool = False,  # only verify the dataset already in --out (totals, shard members, split leakage); exit 1 on a problem
 ):
     "Build an MMM-RS-format dataset (512x512 samples, GSD levels, prompts, webdataset shards, Parquet manifest) from data cards."
+    if check:
+        problems = verify(out)
+        if is_cli(): print("\n".join(problems) or f"{out}: OK (totals add up, every member present, no scene in two splits)")
+        return int(bool(problems)) if is_cli() else problems
     try:
         sources = (demo_sources() if demo else []) + resolve_sources(source or [])
         if not sources: raise CliError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")

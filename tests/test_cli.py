@@ -28,6 +28,13 @@ def test_demo(tmp_path):
     assert sen.loc["rgb", "key"] == sen.loc["sar", "key"] and sen.loc["rgb", "group"] == sen.loc["sar", "group"]
     assert sorted(p.name for p in (tmp_path / "out/shards").iterdir()) == [
         "demo-landsat8-00000.tar", "demo-neon-00000.tar", "demo-sen1-2-00000.tar", "demo-spacenet6-00000.tar"]
+    assert "OK" in run_build("--check", "--out", tmp_path / "out").stdout
+    (tmp_path / "out/shards/demo-neon-00000.tar").write_bytes(b"")
+    (tmp_path / "out/shards/demo-sen1-2-00000.tar").unlink()
+    res = run_build("--check", "--out", tmp_path / "out", check=False)
+    assert res.returncode == 1 and res.stdout.splitlines() == [
+        "demo-neon-00000.tar: unreadable (ReadError); rebuild it", "demo-sen1-2-00000.tar: 2 manifest members missing, e.g. " +
+        pd.read_parquet(tmp_path / "out/manifest.parquet").query("source == 'demo-sen1-2'").key.iloc[0] + ".rgb.jpg"]
 
 
 def test_user_card_with_bad_files(tmp_path, samples):
