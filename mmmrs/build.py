@@ -340,6 +340,9 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
           executor=None, retries: int = 2, resources: dict | None = None, progress: bool = True) -> BuildResult:
     "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`."
     out, sources = Path(out), resolve_sources(sources)
+    if options.upscaler == "esrgan":  # name the converted weights, so that every worker (and the fingerprint) uses the same file
+        from mmmrs.superres import default_weights
+        options = replace(options, upscaler=f"esrgan:{default_weights()}")
     specs, rejects = plan_shards(sources, options, limit)
     units = [u for card, _ in sources for u in [f"{card.name}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
     for card, _ in sources: _write_rejected(out, f"{card.name}-discovery", rejects[card.name])
@@ -368,7 +371,7 @@ def verify(out) -> list[str]:
     problems += [f"scene group {g} is in splits {s}" for g, s in split_leaks(m).splits.items()]
     return problems
 
-# %% ../nbs/11_build.ipynb #1a8d7218
+# %% ../nbs/11_build.ipynb #4a690f65
 def _key_values(text: str | None, cast=float) -> dict | None:
     "'GPU=1,MEM=2' -> {'GPU': 1.0, 'MEM': 2.0}."
     if not text: return None
@@ -387,7 +390,7 @@ def _dask_client(address: str):
     print(f"Dask cluster at {address}; dashboard: {client.dashboard_link}")
     return client
 
-# %% ../nbs/11_build.ipynb #0c24924d
+# %% ../nbs/11_build.ipynb #77620c46
 @call_parse
 def mmmrs_build(
     out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
@@ -399,6 +402,7 @@ def mmmrs_build(
     pyramid: Annotated[bool, {"action": argparse.BooleanOptionalAction}] = None,  # cut GSD pyramids from large scenes (default: as each card says)
     quality: int = DEFAULT_QUALITY,  # JPEG quality of stored RGB images (75 is PIL's default, as in the MMM-RS release)
     gsd_threshold: float = DEFAULT_T,  # boundary in metres between the Low and Ultra-low GSD levels
+    upscaler: str = "bicubic",  # super-resolution of scenes smaller than 512: bicubic, esrgan (Real-ESRGAN x4plus, extra 'esrgan') or esrgan:PATH
     shard_size: int = 64,  # scenes per shard (one shard is one unit of work)
     workers: int = 0,  # local worker processes (0: build in this process)
     scheduler: str = None,  # address of a Dask distributed scheduler to run the shards on (e.g. tcp://10.0.0.1:8786)
@@ -416,7 +420,7 @@ def mmmrs_build(
         sources = (demo_sources() if demo else []) + resolve_sources(source or [])
         if not sources: raise CliError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
         opts = BuildOptions(seed=seed, split=_fractions(split), pyramid=pyramid, quality=quality, gsd_threshold=gsd_threshold,
-                            shard_size=shard_size)
+                            upscaler=upscaler, shard_size=shard_size)
         client = _dask_client(scheduler) if scheduler else None
         res = build(sources, out, opts, limit=limit, workers=workers, executor=client, retries=retries,
                     resources=_key_values(resources), progress=progress)

@@ -12,7 +12,7 @@ from PIL import Image
 from .core import TILE
 
 # %% auto #0
-__all__ = ['UPSCALERS', 'Cut', 'standard_cuts', 'Bicubic', 'get_upscaler', 'to_tile']
+__all__ = ['Cut', 'standard_cuts', 'Bicubic', 'get_upscaler', 'to_tile']
 
 # %% ../nbs/04_standardize.ipynb #78dacfcd
 @dataclass(frozen=True)
@@ -37,27 +37,28 @@ def _pil_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
 
 class Bicubic:
     "Bicubic upscaling with PIL: the baseline, and the fallback when no ESRGAN weights are available."
-    name = "bicubic"
+    name, weights = "bicubic", ""
     def __call__(self, img: np.ndarray, factor: int) -> np.ndarray:
         return _pil_resize(img, img.shape[1] * factor, img.shape[0] * factor)
 
-UPSCALERS = {"bicubic": Bicubic}
-
-def get_upscaler(name_or_upscaler="bicubic"):
-    "An upscaler instance from its registered name, or the given callable itself."
-    if callable(name_or_upscaler): return name_or_upscaler
-    if name_or_upscaler not in UPSCALERS: raise ValueError(f"unknown upscaler {name_or_upscaler!r}; known: {sorted(UPSCALERS)}")
-    return UPSCALERS[name_or_upscaler]()
+def get_upscaler(spec="bicubic"):
+    "An upscaler from `bicubic`, `esrgan` (Real-ESRGAN x4plus) or `esrgan:PATH` (a checkpoint), or the given callable."
+    if callable(spec): return spec
+    if spec == "bicubic": return Bicubic()
+    if spec == "esrgan" or spec.startswith("esrgan:"):
+        from mmmrs.superres import esrgan_upscaler  # PyTorch is imported only when ESRGAN is asked for
+        return esrgan_upscaler(spec)
+    raise ValueError(f"unknown upscaler {spec!r}: use bicubic, esrgan or esrgan:PATH-TO-CHECKPOINT")
 
 # %% ../nbs/04_standardize.ipynb #72a19844
 def to_tile(img: np.ndarray, upscaler=None, factor: int = 2, size: int = TILE) -> tuple[np.ndarray, dict]:
     "Standardize the square uint8 `img` to `size`×`size`; return it and a record of the resize."
     side = img.shape[0]
     if img.shape[1] != side: raise ValueError(f"to_tile needs a square image, got {img.shape[:2]}")
-    record = {"from": side, "to": size, "upscaler": "none", "factor": 1, "resample": "none" if side == size else "bicubic"}
+    record = {"from": side, "to": size, "upscaler": "none", "weights": "", "factor": 1, "resample": "none" if side == size else "bicubic"}
     if side == size: return img, record
     if side < size:
         up = get_upscaler(upscaler or "bicubic")
-        img, record = up(img, factor), {**record, "upscaler": up.name, "factor": factor}
+        img, record = up(img, factor), {**record, "upscaler": up.name, "weights": up.weights, "factor": factor}
     if img.shape[0] != size: img = _pil_resize(img, size, size)
     return img, record

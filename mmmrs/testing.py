@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['shared_samples', 'make_tree', 'truncated', 'large_scene']
+__all__ = ['shared_samples', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet']
 
 # %% ../nbs/01_testing.ipynb #5dad5bca
 def shared_samples() -> Path:
@@ -51,3 +51,11 @@ def large_scene(dst, src, size: int = 5000, gsd: float = 0.3, crs: str = "EPSG:3
                    transform=rasterio.transform.from_origin(500000, 4000000, gsd, gsd), tiled=True)
     with rasterio.open(dst, "w", **profile) as out: out.write(np.moveaxis(a, -1, 0))
     return Path(dst)
+
+# %% ../nbs/01_testing.ipynb #a22c998c
+def tiny_rrdbnet(scale: int = 4, seed: int = 0):
+    "A seeded RRDBNet with the real architecture and module names, 8 features wide and one block deep."
+    import torch
+    from mmmrs.superres import RRDBNet
+    torch.manual_seed(seed)
+    return RRDBNet(3, 3, scale=scale, num_feat=8, num_block=1, num_grow_ch=4).eval()
