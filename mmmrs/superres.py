@@ -142,7 +142,7 @@ class ESRGAN:
 
     def __call__(self, img: np.ndarray, factor: int) -> np.ndarray:
         rgb = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
-        x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].to(self.device, torch.float16 if self.half else torch.float32) / 255
+        x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].to(self.device, torch.float16 if self.half else torch.float32) / 255
         y = upscale_tensor(self.net, x, self.tile, self.tile_pad, self.batch).float().clamp_(0, 1)
         out = (y[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
         if self.net.scale != factor:
