@@ -28,8 +28,9 @@ from .standardize import get_upscaler, standard_cuts, to_tile
 
 # %% auto #0
 __all__ = ['BuildOptions', 'split_of', 'SceneError', 'read_plan', 'scene_cuts', 'scene_samples', 'ShardSpec', 'run_shard',
-           'run_shards', 'resolve_sources', 'demo_sources', 'plan_shards', 'dataset_stats', 'split_leaks',
-           'BuildResult', 'build', 'verify', 'mmmrs_build']
+           'run_shards', 'SceneOptions', 'choose_for_scene', 'SceneShardSpec', 'plan_scene_shards', 'resolve_sources',
+           'demo_sources', 'plan_shards', 'dataset_stats', 'split_leaks', 'BuildResult', 'build', 'verify',
+           'mmmrs_build']
 
 # %% ../nbs/11_build.ipynb #987fc6bb
 @dataclass(frozen=True)
@@ -180,17 +181,28 @@ def _scene_encoded(scene: Scene, spec: ShardSpec, inputs: list, rejects: list) -
     return got
 
 # %% ../nbs/11_build.ipynb #62317178
-def _done(out, spec: ShardSpec) -> dict | None:
+@patch
+def encoded(self: ShardSpec, out, inputs: list, rejects: list):
+    "The shard's encoded samples, scene by scene, recording every input and reject."
+    for scene in self.scenes: yield from _scene_encoded(scene, self, inputs, rejects)
+
+@patch
+def failure_rows(self: ShardSpec, why: str) -> list[dict]:
+    "Reject rows for every input of the shard, when the shard itself could not be built."
+    return [_reject(self.card.name, p, None, why) for sc in self.scenes for p in sc.paths]
+
+# %% ../nbs/11_build.ipynb #c473d579
+def _done(out, spec) -> dict | None:
     p = part_path(out, spec.name, "stats")
     stats = json.loads(p.read_text()) if p.exists() else None
     return stats if stats and stats.get("fingerprint") == spec.fingerprint else None
 
-def run_shard(spec: ShardSpec, out) -> dict:
+def run_shard(spec, out) -> dict:
     "Build one shard into `out`; return its stats. Never raises: a failure is a status with the error."
     try:
         if stats := _done(out, spec): return {**stats, "status": "skipped"}
         inputs, rejects, tar = [], [], Path(out) / "shards" / f"{spec.name}.tar"
-        rows = write_tar(tar, (e for scene in spec.scenes for e in _scene_encoded(scene, spec, inputs, rejects)))
+        rows = write_tar(tar, spec.encoded(out, inputs, rejects))
         if not rows: tar.unlink()
         for table, data, cols in (("samples", rows, MANIFEST_COLUMNS), ("inputs", inputs, INPUT_COLUMNS), ("rejects", rejects, REJECT_COLUMNS)):
             write_table(part_path(out, spec.name, table), data, cols)
@@ -201,7 +213,7 @@ def run_shard(spec: ShardSpec, out) -> dict:
     except Exception as e:
         return {"shard": spec.name, "status": "failed", "error": _why(e)}
 
-# %% ../nbs/11_build.ipynb #7cc3001c
+# %% ../nbs/11_build.ipynb #cb17af56
 def _executor(executor, workers: int, resources: dict | None):
     "The executor to submit to and whether we own it (and must shut it down)."
     if hasattr(executor, "get_executor"): return executor.get_executor(**({"resources": resources} if resources else {})), False
@@ -215,8 +227,8 @@ def _run_once(specs: list, out: str, executor, bar) -> dict:
     for r in results: done[r["shard"]] = r; bar.update()
     return done
 
-# %% ../nbs/11_build.ipynb #cb17af56
-def run_shards(specs: list[ShardSpec], out, workers: int = 0, executor=None, retries: int = 2, resources: dict | None = None,
+# %% ../nbs/11_build.ipynb #14b6d967
+def run_shards(specs: list, out, workers: int = 0, executor=None, retries: int = 2, resources: dict | None = None,
                progress: bool = True) -> list[dict]:
     "Run every shard; retry failed ones up to `retries` times; statuses (with `tries`) in plan order."
     executor, own = _executor(executor, workers, resources)
@@ -233,7 +245,83 @@ def run_shards(specs: list[ShardSpec], out, workers: int = 0, executor=None, ret
         if own: executor.shutdown()
     return [{**done[s.name], "tries": tries[s.name]} for s in specs]
 
-# %% ../nbs/11_build.ipynb #f82d5083
+# %% ../nbs/11_build.ipynb #e9ffd974
+@dataclass(frozen=True)
+class SceneOptions:
+    "Which weather variants to make: weathers, how many of each (MMM-RS: 10,000), optional generator checkpoints."
+    weathers: tuple = ()
+    count: int = 10_000
+    seed: int = 0
+    night_generator: str | None = None
+    snow_generator: str | None = None
+
+def _hash01(*parts) -> float:
+    return int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest(), "big") / 2**64
+
+def choose_for_scene(manifest: pd.DataFrame, weather: str, count: int, seed: int = 0) -> pd.DataFrame:
+    "Up to `count` clear RGB rows of `manifest`, seeded, taking turns over (source, GSD level) strata."
+    c = manifest[(manifest.modality == "rgb") & (manifest.weather == "clear")].copy()
+    c["_h"] = [_hash01(seed, weather, k) for k in c.key]
+    c = c.sort_values(["source", "gsd_level", "_h"])
+    c["_turn"] = c.groupby(["source", "gsd_level"]).cumcount()
+    return c.sort_values(["_turn", "source", "gsd_level"]).head(count).drop(columns=["_h", "_turn"]).sort_values(["source", "key"])
+
+# %% ../nbs/11_build.ipynb #cd3063c3
+@dataclass(frozen=True)
+class SceneShardSpec:
+    "One unit of work: `weather` variants of clear samples `(key, shard, file, window)` of one source."
+    name: str
+    weather: str
+    rows: tuple
+    options: SceneOptions
+    quality: int = DEFAULT_QUALITY
+    template: str = PAPER_TEMPLATE
+
+    @property
+    def fingerprint(self) -> str:
+        what = [self.weather, list(self.rows), asdict(self.options), self.quality, self.template]
+        return hashlib.blake2b(json.dumps(what, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+
+    @property
+    def generator(self): return getattr(self.options, f"{self.weather}_generator", None)
+
+# %% ../nbs/11_build.ipynb #f438517a
+def _stored_sample(out, key: str, shard: str) -> dict:
+    "A clear sample read back from its shard: metadata and decoded RGB."
+    import io
+    from PIL import Image
+    from mmmrs.data import read_members
+    blobs = read_members(out, {shard: [f"{key}.json", f"{key}.rgb.jpg"]})
+    meta = json.loads(blobs[f"{key}.json"])
+    return {**meta, "images": {"rgb": np.asarray(Image.open(io.BytesIO(blobs[f"{key}.rgb.jpg"])).convert("RGB"))}}
+
+@patch
+def encoded(self: SceneShardSpec, out, inputs: list, rejects: list):
+    "The weather variants of the spec's clear samples; a failing variant is a reject."
+    from mmmrs.scenes import make_scene
+    for key, shard, source, path, window in self.rows:
+        try:
+            s = make_scene(_stored_sample(out, key, shard), self.weather, int(_hash01(self.options.seed, self.weather, key) * 2**63), self.generator)
+            yield encode_sample({**s, "provenance": {**s["provenance"], "jpeg_quality": self.quality}}, f"{self.name}.tar", self.quality)
+        except Exception as e: rejects.append({"source": source, "path": path, "window": window, "reason": f"{self.weather}: {_why(e)}"})
+
+@patch
+def failure_rows(self: SceneShardSpec, why: str) -> list[dict]:
+    return [{"source": src, "path": path, "window": window, "reason": why} for _, _, src, path, window in self.rows]
+
+# %% ../nbs/11_build.ipynb #652d4f6d
+def plan_scene_shards(manifest: pd.DataFrame, scenes: SceneOptions, options: BuildOptions) -> list[SceneShardSpec]:
+    "Scene shard specs for every weather of `scenes`, per source, `options.shard_size` samples a shard."
+    specs, n = [], options.shard_size
+    for weather in scenes.weathers:
+        chosen = choose_for_scene(manifest, weather, scenes.count, scenes.seed)
+        for source, part in chosen.groupby("source", sort=True):
+            rows = list(part[["key", "shard", "source", "file", "window"]].itertuples(index=False, name=None))
+            specs += [SceneShardSpec(f"{source}-{weather}-{i // n:05d}", weather, tuple(rows[i:i + n]), scenes, options.quality, options.template)
+                      for i in range(0, len(rows), n)]
+    return specs
+
+# %% ../nbs/11_build.ipynb #dcdc3ec2
 def resolve_sources(sources) -> list[tuple[Card, Path]]:
     "`(card, root)` pairs from `NAME_OR_CARD=ROOT` strings or `(card or name or path, root)` tuples; names must be unique."
     out = []
@@ -251,7 +339,7 @@ def demo_sources() -> list[tuple[Card, Path]]:
     "The demo cards over the real sample images shipped inside the package."
     return [(load_card(n), package_data("samples")) for n in ("demo-sen1-2", "demo-neon", "demo-landsat8", "demo-spacenet6")]
 
-# %% ../nbs/11_build.ipynb #e9ffd974
+# %% ../nbs/11_build.ipynb #4ddec866
 def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tuple[list[ShardSpec], dict]:
     "Shard specs for `sources` (deterministic: scenes sorted by id), and each source's discovery rejects."
     specs, rejects = [], {}
@@ -262,18 +350,18 @@ def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tup
         specs += [ShardSpec(f"{card.name}-{i // n:05d}", card, str(root), tuple(scenes[i:i + n]), options) for i in range(0, len(scenes), n)]
     return specs, rejects
 
-def _write_rejected(out, unit: str, rejects: list):
-    "Record inputs refused outside a shard's own work (discovery, a shard that kept failing) as a unit's parts."
-    inputs = [{"source": r["source"], "path": r["path"], "status": "rejected", "reason": r["reason"], "samples": 0} for r in rejects]
-    write_table(part_path(out, unit, "inputs"), inputs, INPUT_COLUMNS)
+def _write_rejected(out, unit: str, rejects: list, inputs: bool = True):
+    "Record what was refused outside a shard's own work (discovery, a shard that kept failing) as a unit's parts."
+    rows = [{"source": r["source"], "path": r["path"], "status": "rejected", "reason": r["reason"], "samples": 0} for r in rejects]
+    write_table(part_path(out, unit, "inputs"), rows if inputs else [], INPUT_COLUMNS)
     write_table(part_path(out, unit, "rejects"), rejects, REJECT_COLUMNS)
 
-# %% ../nbs/11_build.ipynb #822270e5
+# %% ../nbs/11_build.ipynb #8383e8c5
 def _record_failures(out, specs: list, statuses: list):
     for spec, st in zip(specs, statuses):
         if st["status"] == "failed":
-            why = f"shard {spec.name} failed after {st['tries']} tries: {st['error']}"
-            _write_rejected(out, spec.name, [_reject(spec.card.name, p, None, why) for sc in spec.scenes for p in sc.paths])
+            rows = spec.failure_rows(f"shard {spec.name} failed after {st['tries']} tries: {st['error']}")
+            _write_rejected(out, spec.name, rows, inputs=isinstance(spec, ShardSpec))
 
 def _prune(out, units: list[str]):
     "Remove shards and parts of an earlier build that are not in this plan, and temporary files of killed runs."
@@ -282,7 +370,7 @@ def _prune(out, units: list[str]):
         if p.name.split(".")[0] not in keep and p.is_file(): p.unlink()
     for p in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]: p.unlink()
 
-# %% ../nbs/11_build.ipynb #cd3063c3
+# %% ../nbs/11_build.ipynb #b23e28be
 def dataset_stats(manifest: pd.DataFrame, inputs: pd.DataFrame) -> dict:
     "Totals of a built dataset that add up: inputs seen = accepted + rejected; pairs by source, modality, GSD level, split."
     count = lambda col: {str(k): int(v) for k, v in manifest[col].value_counts().sort_index().items()}
@@ -296,7 +384,7 @@ def split_leaks(manifest: pd.DataFrame) -> pd.DataFrame:
     per = manifest.groupby("group").split.agg(lambda s: ",".join(sorted(set(s))))
     return per[per.str.contains(",")].to_frame("splits")
 
-# %% ../nbs/11_build.ipynb #f438517a
+# %% ../nbs/11_build.ipynb #78507e00
 @dataclass
 class BuildResult:
     "What a build made: the merged tables and each shard's status."
@@ -320,7 +408,7 @@ class BuildResult:
         g = m.groupby(list(cols), observed=True).size()
         return g.unstack(fill_value=0) if len(cols) > 1 else g.to_frame("pairs")
 
-# %% ../nbs/11_build.ipynb #652d4f6d
+# %% ../nbs/11_build.ipynb #943701e7
 @patch
 def summary(self: BuildResult) -> str:
     "The closing report: pairs per source and modality, per GSD level and split, inputs accounted for, rejects by reason."
@@ -335,9 +423,10 @@ def summary(self: BuildResult) -> str:
     if failed: parts += ["FAILED shards (run the same command again to retry):", *[f"  {s['shard']}: {s['error']}" for s in failed]]
     return "\n".join(parts)
 
-# %% ../nbs/11_build.ipynb #7d7b6718
+# %% ../nbs/11_build.ipynb #2dfac76f
 def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | None = None, workers: int = 0,
-          executor=None, retries: int = 2, resources: dict | None = None, progress: bool = True) -> BuildResult:
+          executor=None, retries: int = 2, resources: dict | None = None, progress: bool = True,
+          scenes: SceneOptions = SceneOptions()) -> BuildResult:
     "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`."
     out, sources = Path(out), resolve_sources(sources)
     if options.upscaler == "esrgan":  # name the converted weights, so that every worker (and the fingerprint) uses the same file
@@ -348,12 +437,18 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
     for card, _ in sources: _write_rejected(out, f"{card.name}-discovery", rejects[card.name])
     statuses = run_shards(specs, out, workers, executor, retries, resources, progress)
     _record_failures(out, specs, statuses)
+    if scenes.weathers:
+        sspecs = plan_scene_shards(merge_tables(out, units)["manifest"], scenes, options)
+        units += [s.name for s in sspecs]
+        sstat = run_shards(sspecs, out, workers, executor, retries, resources, progress)
+        _record_failures(out, sspecs, sstat)
+        statuses += sstat
     _prune(out, units)
     merged = merge_tables(out, units)
     write_json(out / "stats.json", dataset_stats(merged["manifest"], merged["inputs"]))
     return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses)
 
-# %% ../nbs/11_build.ipynb #4ddec866
+# %% ../nbs/11_build.ipynb #dc7f3bb9
 def verify(out) -> list[str]:
     "Problems found in the built dataset in `out`: totals that do not add up, missing members, split leakage."
     out, problems = Path(out), []
@@ -371,7 +466,7 @@ def verify(out) -> list[str]:
     problems += [f"scene group {g} is in splits {s}" for g, s in split_leaks(m).splits.items()]
     return problems
 
-# %% ../nbs/11_build.ipynb #4a690f65
+# %% ../nbs/11_build.ipynb #c3f3e6fd
 def _key_values(text: str | None, cast=float) -> dict | None:
     "'GPU=1,MEM=2' -> {'GPU': 1.0, 'MEM': 2.0}."
     if not text: return None
@@ -384,13 +479,21 @@ def _fractions(text: str) -> tuple:
     if len(fr) != 3 or min(fr) < 0 or sum(fr) <= 0: raise CliError(f"--split: expected three fractions TRAIN,VAL,TEST like 0.8,0.1,0.1, got {text!r}")
     return fr
 
+def _scene_options(scenes: str | None, count: int, seed: int, night_generator, snow_generator) -> SceneOptions:
+    from mmmrs.scenes import SCENES
+    weathers = tuple(w.strip() for w in scenes.split(",") if w.strip()) if scenes else ()
+    if bad := [w for w in weathers if w not in SCENES]: raise CliError(f"--scenes: unknown weather {bad}; choose from {sorted(SCENES)}")
+    for g in (night_generator, snow_generator):
+        if g and not Path(g).exists(): raise CliError(f"generator checkpoint {g} does not exist")
+    return SceneOptions(weathers, count, seed, night_generator, snow_generator)
+
 def _dask_client(address: str):
     from distributed import Client
     client = Client(address)
     print(f"Dask cluster at {address}; dashboard: {client.dashboard_link}")
     return client
 
-# %% ../nbs/11_build.ipynb #77620c46
+# %% ../nbs/11_build.ipynb #ccd5f4ff
 @call_parse
 def mmmrs_build(
     out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
@@ -402,6 +505,10 @@ def mmmrs_build(
     pyramid: Annotated[bool, {"action": argparse.BooleanOptionalAction}] = None,  # cut GSD pyramids from large scenes (default: as each card says)
     quality: int = DEFAULT_QUALITY,  # JPEG quality of stored RGB images (75 is PIL's default, as in the MMM-RS release)
     gsd_threshold: float = DEFAULT_T,  # boundary in metres between the Low and Ultra-low GSD levels
+    scenes: str = None,  # weather variants to synthesize from clear RGB samples, e.g. fog,night,snow
+    scene_count: int = 10_000,  # at most this many samples of each weather (MMM-RS: 10,000)
+    night_generator: str = None,  # a CycleGAN/CUT/TPSeNCE generator checkpoint for night (default: the low-light model)
+    snow_generator: str = None,  # a clear->snow CycleGAN generator checkpoint (default: the snow cover model)
     upscaler: str = "bicubic",  # super-resolution of scenes smaller than 512: bicubic, esrgan (Real-ESRGAN x4plus, extra 'esrgan') or esrgan:PATH
     shard_size: int = 64,  # scenes per shard (one shard is one unit of work)
     workers: int = 0,  # local worker processes (0: build in this process)
@@ -423,7 +530,7 @@ def mmmrs_build(
                             upscaler=upscaler, shard_size=shard_size)
         client = _dask_client(scheduler) if scheduler else None
         res = build(sources, out, opts, limit=limit, workers=workers, executor=client, retries=retries,
-                    resources=_key_values(resources), progress=progress)
+                    resources=_key_values(resources), progress=progress, scenes=_scene_options(scenes, scene_count, seed, night_generator, snow_generator))
     except (CardError, FileNotFoundError) as e:  # the user's to fix: on the command line, the message alone
         if is_cli(): raise CliError(f"mmmrs-build: {e}") from None
         raise
