@@ -20,7 +20,7 @@ from .cards import Card, CardError, load_card
 from .core import (SPLITS, apply_conversion, check_sample, make_group, make_key, package_data, raster_info, read_raster,
                         scene_conversion)
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level, pyramid_cuts
-from .prompts import PAPER_TEMPLATE, sample_prompts, template_caption
+from .prompts import PAPER_TEMPLATE, caption_samples, correct_parts, flag_prompts, get_captioner, sample_prompts, template_caption
 from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, encode_sample, merge_tables, part_path,
                           write_json, write_table, write_tar)
 from .sources import Scene, discover
@@ -35,7 +35,7 @@ __all__ = ['BuildOptions', 'split_of', 'SceneError', 'read_plan', 'scene_cuts', 
 # %% ../nbs/11_build.ipynb #987fc6bb
 @dataclass(frozen=True)
 class BuildOptions:
-    "What a build makes: seed, pyramid override (None: as each card says), JPEG quality, GSD threshold, upscaler, prompt template, split ratios, scenes per shard."
+    "What a build makes: seed, pyramid override (None: as each card says), JPEG quality, GSD threshold, upscaler, prompt template, split ratios, scenes per shard, captioner."
     seed: int = 0
     pyramid: bool | None = None
     quality: int = DEFAULT_QUALITY
@@ -44,6 +44,8 @@ class BuildOptions:
     template: str = PAPER_TEMPLATE
     split: tuple = (0.8, 0.1, 0.1)
     shard_size: int = 64
+    captioner: str = "template"
+    captioner_sha: str = ""  # set by `build` for a model captioner, so that new weights rebuild the shards
 
 def split_of(group: str, seed: int = 0, ratios=(0.8, 0.1, 0.1)) -> str:
     "The split of `group`: a deterministic draw from the hash of `seed` and `group`."
@@ -167,11 +169,20 @@ class ShardSpec:
 # %% ../nbs/11_build.ipynb #aac94e98
 def _why(e: Exception) -> str: return str(e) if isinstance(e, SceneError) else f"{type(e).__name__}: {e}"
 
+def _chunks(items, n: int):
+    "Lists of up to `n` consecutive items (captioning works in batches)."
+    chunk = []
+    for x in items:
+        chunk.append(x)
+        if len(chunk) == n: yield chunk; chunk = []
+    if chunk: yield chunk
+
 def _scene_encoded(scene: Scene, spec: ShardSpec, inputs: list, rejects: list) -> list:
     "One scene's encoded samples (none if it fails), recording its inputs and rejects."
-    tile_rejects, shard = [], f"{spec.name}.tar"
+    tile_rejects, shard, opts = [], f"{spec.name}.tar", spec.options
     try:
-        got = [encode_sample(s, shard, spec.options.quality) for s in scene_samples(scene, spec.card, spec.root, spec.options, tile_rejects)]
+        cap, made = get_captioner(opts.captioner), scene_samples(scene, spec.card, spec.root, opts, tile_rejects)
+        got = [encode_sample(s, shard, opts.quality) for chunk in _chunks(made, cap.batch_size) for s in caption_samples(chunk, cap, opts.template)]
         reason = None
     except Exception as e: got, reason = [], _why(e)
     rejects += tile_rejects
@@ -393,6 +404,7 @@ class BuildResult:
     inputs: pd.DataFrame = field(repr=False)
     rejects: pd.DataFrame = field(repr=False)
     shards: list = field(repr=False)
+    flags: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     @property
     def accounting(self) -> pd.DataFrame:
@@ -420,18 +432,22 @@ def summary(self: BuildResult) -> str:
              + ("; no scene in two splits" if leaks.empty else f"; LEAK: {len(leaks)} scenes in several splits"),
              "inputs:", self.accounting.to_string()]
     parts += ["rejects by reason:", self.rejects.groupby(["source", "reason"]).size().to_frame("count").to_string()] if len(self.rejects) else ["no rejects"]
+    parts += [f"prompt checks: {self.flags.key.nunique()} samples flagged (flags.parquet), e.g.", *[f"  {r.key} {r.modality}: {r.flag}" for r in self.flags.head(5).itertuples()]] if len(self.flags) else ["prompt checks: nothing flagged"]
     if failed: parts += ["FAILED shards (run the same command again to retry):", *[f"  {s['shard']}: {s['error']}" for s in failed]]
     return "\n".join(parts)
 
 # %% ../nbs/11_build.ipynb #2dfac76f
 def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | None = None, workers: int = 0,
           executor=None, retries: int = 2, resources: dict | None = None, progress: bool = True,
-          scenes: SceneOptions = SceneOptions()) -> BuildResult:
+          scenes: SceneOptions = SceneOptions(), corrections=None) -> BuildResult:
     "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`."
     out, sources = Path(out), resolve_sources(sources)
     if options.upscaler == "esrgan":  # name the converted weights, so that every worker (and the fingerprint) uses the same file
         from mmmrs.superres import default_weights
         options = replace(options, upscaler=f"esrgan:{default_weights()}")
+    if options.captioner.startswith("hf:"):  # new weights in the same folder must rebuild the shards
+        from mmmrs.prompts import _model_hash
+        options = replace(options, captioner_sha=_model_hash(Path(options.captioner[3:]).expanduser()))
     specs, rejects = plan_shards(sources, options, limit)
     units = [u for card, _ in sources for u in [f"{card.name}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
     for card, _ in sources: _write_rejected(out, f"{card.name}-discovery", rejects[card.name])
@@ -444,9 +460,12 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
         _record_failures(out, sspecs, sstat)
         statuses += sstat
     _prune(out, units)
-    merged = merge_tables(out, units)
+    if corrections: correct_parts(out, corrections, options.template)
+    merged = merge_tables(out, sorted(units))
     write_json(out / "stats.json", dataset_stats(merged["manifest"], merged["inputs"]))
-    return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses)
+    flags = flag_prompts(merged["manifest"], options.gsd_threshold)
+    write_table(out / "flags.parquet", flags.to_dict("records"), list(flags.columns))
+    return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses, flags)
 
 # %% ../nbs/11_build.ipynb #dc7f3bb9
 def verify(out) -> list[str]:
@@ -509,6 +528,9 @@ def mmmrs_build(
     scene_count: int = 10_000,  # at most this many samples of each weather (MMM-RS: 10,000)
     night_generator: str = None,  # a CycleGAN/CUT/TPSeNCE generator checkpoint for night (default: the low-light model)
     snow_generator: str = None,  # a clear->snow CycleGAN generator checkpoint (default: the snow cover model)
+    captioner: str = "template",  # captions: template (from class labels) or hf:PATH (a local image-to-text model folder, e.g. BLIP-2)
+    prompt_template: str = PAPER_TEMPLATE,  # prompt fields, comma-separated: gsd_level, weather, caption, satellite, category, dataset
+    corrections: str = None,  # a corrections file (CSV/Parquet by key: corrected_caption, status=reject) applied to the result
     upscaler: str = "bicubic",  # super-resolution of scenes smaller than 512: bicubic, esrgan (Real-ESRGAN x4plus, extra 'esrgan') or esrgan:PATH
     shard_size: int = 64,  # scenes per shard (one shard is one unit of work)
     workers: int = 0,  # local worker processes (0: build in this process)
@@ -527,10 +549,12 @@ def mmmrs_build(
         sources = (demo_sources() if demo else []) + resolve_sources(source or [])
         if not sources: raise CliError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
         opts = BuildOptions(seed=seed, split=_fractions(split), pyramid=pyramid, quality=quality, gsd_threshold=gsd_threshold,
-                            upscaler=upscaler, shard_size=shard_size)
+                            upscaler=upscaler, shard_size=shard_size, captioner=captioner, template=prompt_template)
+        if corrections and not Path(corrections).exists(): raise CliError(f"--corrections {corrections}: no such file")
         client = _dask_client(scheduler) if scheduler else None
         res = build(sources, out, opts, limit=limit, workers=workers, executor=client, retries=retries,
-                    resources=_key_values(resources), progress=progress, scenes=_scene_options(scenes, scene_count, seed, night_generator, snow_generator))
+                    resources=_key_values(resources), progress=progress, scenes=_scene_options(scenes, scene_count, seed, night_generator, snow_generator),
+                    corrections=corrections)
     except (CardError, FileNotFoundError) as e:  # the user's to fix: on the command line, the message alone
         if is_cli(): raise CliError(f"mmmrs-build: {e}") from None
         raise

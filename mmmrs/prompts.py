@@ -4,13 +4,20 @@
 
 # %% ../nbs/09_prompts.ipynb #254e0e21
 from __future__ import annotations
-import re
+import hashlib, json, re
+from pathlib import Path
 
-from .gsd import gsd_words
+import numpy as np
+import pandas as pd
+
+from .gsd import GSD_LEVELS, gsd_level, gsd_words
 
 # %% auto #0
-__all__ = ['NEUTRAL_CAPTION', 'PAPER_TEMPLATE', 'INFERENCE_TEMPLATE', 'label_words', 'template_caption', 'compose_prompt',
-           'sample_prompts']
+__all__ = ['NEUTRAL_CAPTION', 'PAPER_TEMPLATE', 'INFERENCE_TEMPLATE', 'ARTEFACTS', 'FILLER', 'OPENINGS', 'TRAILING',
+           'WEATHER_WORDS', 'SYNONYMS', 'EXCLUSIVE', 'REVIEW_COLUMNS', 'label_words', 'template_caption',
+           'compose_prompt', 'sample_prompts', 'clean_caption', 'TemplateCaptioner', 'HFCaptioner', 'get_captioner',
+           'caption_samples', 'prompt_flags', 'flag_prompts', 'read_corrections', 'export_review', 'correct_parts',
+           'apply_corrections']
 
 # %% ../nbs/09_prompts.ipynb #3be73498
 NEUTRAL_CAPTION = "a satellite image"
@@ -44,3 +51,236 @@ def sample_prompts(sample: dict, template: str = PAPER_TEMPLATE) -> dict:
                               category=label_words(sample["category"]) if sample.get("category") else None,
                               dataset=sample["source"])
             for m in sample["images"]}
+
+# %% ../nbs/09_prompts.ipynb #3dae74d4
+ARTEFACTS = re.compile(r"\b(ara+f+[a-z]*|arafe[a-z]*)\b\s*", re.I)
+FILLER = re.compile(r"^(there (is|are)|this is|it is|here is)\s+", re.I)
+OPENINGS = re.compile(r"^(an? |the )?(aerial|satellite|overhead|top[- ]down|bird'?s[- ]eye)( view| image| photo| photograph| picture| shot)?( of| showing| shows)? ", re.I)
+TRAILING = re.compile(r"(?:(?:^|\s+)(?:a|an|the|of|with|and|in|on|at|to|for|by|from|near)\b)+\s*$", re.I)
+
+def clean_caption(text: str) -> str:
+    "A model caption made consistent: artefacts, repeated words and trailing fragments removed, one opening."
+    t = ARTEFACTS.sub("", " ".join(text.strip().split())).strip(" .,;")
+    t = re.sub(r"\b(\w+)(\s+\1\b)+", r"\1", t, flags=re.I)
+    t = FILLER.sub("", TRAILING.sub("", t).strip(" .,;").lower())
+    shows = re.match(r"^(an? |the )?(aerial|satellite|overhead)( view| image| photo)? (shows|showing) ", t)
+    body = OPENINGS.sub("", t) if not shows else t[shows.end():]
+    if not body: return NEUTRAL_CAPTION
+    return f"{NEUTRAL_CAPTION} {'shows' if shows else 'of'} {body}"
+
+# %% ../nbs/09_prompts.ipynb #7e7f6734
+class TemplateCaptioner:
+    "Captions from category labels: 'a satellite image of a {category}'."
+    name, batch_size = "template", 64
+    provenance = {"name": "template", "model": "", "sha256": "", "settings": {}}
+    def __call__(self, images: list, categories: list | None = None) -> list[str]:
+        return [template_caption(c) for c in (categories or [None] * len(images))]
+
+def _rgb(img: np.ndarray) -> np.ndarray: return np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
+
+def _model_hash(path: Path) -> str:
+    "SHA-256 over a model folder's config and weight files (names and bytes), as its revision."
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.iterdir() if p.suffix in (".json", ".safetensors", ".bin", ".model", ".txt")):
+        h.update(f.name.encode()); h.update(f.read_bytes())
+    return h.hexdigest()
+
+# %% ../nbs/09_prompts.ipynb #f0ee4432
+class HFCaptioner:
+    "Captions from a local Hugging Face image-to-text model folder (BLIP-2, BLIP, GIT, ...)."
+    name = "hf"
+    def __init__(self, path, device: str | None = None, batch_size: int = 8, prompt: str | None = None,
+                 max_new_tokens: int = 40, num_beams: int = 1, repetition_penalty: float = 1.0):
+        import torch
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+        self.path = Path(path).expanduser().resolve()
+        if not (self.path / "config.json").exists(): raise FileNotFoundError(f"{self.path} is not a model folder (no config.json): pass a local directory saved with save_pretrained")
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.processor = AutoProcessor.from_pretrained(self.path, local_files_only=True)
+        self.model = AutoModelForImageTextToText.from_pretrained(self.path, local_files_only=True).to(self.device).eval()
+        self.batch_size, self.prompt = batch_size, prompt
+        self.settings = {"max_new_tokens": max_new_tokens, "num_beams": num_beams, "do_sample": False, "repetition_penalty": repetition_penalty}
+        self.provenance = {"name": "hf", "model": self.path.name, "sha256": _model_hash(self.path),
+                           "settings": {**self.settings, "prompt": prompt or "", "batch_size": batch_size}}
+
+    def __call__(self, images: list, categories: list | None = None) -> list[str]:
+        import torch
+        out = []
+        for i in range(0, len(images), self.batch_size):
+            batch = [_rgb(im) for im in images[i:i + self.batch_size]]
+            kw = {"text": [self.prompt] * len(batch)} if self.prompt else {}
+            inputs = self.processor(images=batch, return_tensors="pt", **kw).to(self.device)
+            with torch.no_grad(): ids = self.model.generate(**inputs, **self.settings)
+            texts = self.processor.batch_decode(ids, skip_special_tokens=True)
+            out += [t.strip()[len(self.prompt):] if self.prompt and t.strip().startswith(self.prompt) else t for t in texts]
+        return out
+
+# %% ../nbs/09_prompts.ipynb #d34a792e
+def get_captioner(spec="template"):
+    "The captioner for `template` or `hf:PATH` (a local model folder), or the given captioner itself."
+    if not isinstance(spec, str): return spec
+    if spec == "template": return TemplateCaptioner()
+    if spec.startswith("hf:"): return _hf_captioner(spec[3:])
+    raise ValueError(f"unknown captioner {spec!r}: use template or hf:PATH-TO-MODEL-FOLDER")
+
+_LOADED = {}
+def _hf_captioner(path: str) -> HFCaptioner:
+    "One model per process and folder."
+    if path not in _LOADED: _LOADED[path] = HFCaptioner(path)
+    return _LOADED[path]
+
+def caption_samples(samples: list[dict], captioner, template: str = PAPER_TEMPLATE) -> list[dict]:
+    "The samples with captions from `captioner` (cleaned), their prompts recomposed and the captioner recorded."
+    caps = captioner([_rgb(s["images"]["rgb"] if "rgb" in s["images"] else next(iter(s["images"].values()))) for s in samples],
+                     [s.get("category") for s in samples])
+    out = []
+    for s, c in zip(samples, caps):
+        t = {**s, "caption": clean_caption(c) if captioner.name != "template" else c,
+             "provenance": {**s["provenance"], "captioner": captioner.provenance}}
+        out.append({**t, "prompt": sample_prompts(t, template)})
+    return out
+
+# %% ../nbs/09_prompts.ipynb #2e7b65e7
+WEATHER_WORDS = {"snow": r"\bsnow(y|ing|-covered)?\b", "fog": r"\b(fog(gy)?|mist(y)?|haze|hazy)\b", "night": r"\b(night(time)?|at dark|city lights)\b"}
+SYNONYMS = {  # caption words -> a coarse class; a category matches the class of its own words
+    "water": ["sea", "ocean", "lake", "river", "harbor", "harbour", "water", "coast"], "desert": ["desert", "sand dunes", "dunes"],
+    "forest": ["forest", "woods", "woodland", "jungle"], "snowfield": ["glacier", "ice field", "snowfield"],
+    "urban": ["city", "buildings", "downtown", "residential", "urban"], "farmland": ["farmland", "farm", "crops", "cropland", "paddy"],
+}
+EXCLUSIVE = [("desert", "forest"), ("desert", "water"), ("desert", "snowfield"), ("forest", "snowfield")]
+
+def _classes(text: str) -> set:
+    t = text.lower()
+    return {c for c, words in SYNONYMS.items() if any(re.search(rf"\b{re.escape(w)}\b", t) for w in words)}
+
+# %% ../nbs/09_prompts.ipynb #bd4d800c
+def prompt_flags(row, threshold: float = 10.0) -> list[str]:
+    "What in one manifest row's caption or prompt contradicts its metadata (empty when nothing does)."
+    flags, cap, prompt = [], str(row["caption"]), str(row["prompt"])
+    for w, rx in WEATHER_WORDS.items():
+        said = bool(re.search(rx, cap, re.I))
+        if said and row["weather"] != w: flags.append(f"caption says {w} but the sample is {row['weather']}")
+    if row["weather"] != "clear" and f", {row['weather']}," not in f", {prompt},": flags.append(f"prompt lacks the weather '{row['weather']}'")
+    level = gsd_level(row["gsd"], threshold)
+    parts = [x.strip().lower() for x in prompt.split(",")]
+    said_levels = [k for k, v in GSD_LEVELS.items() if v.lower() in parts]
+    if said_levels != [level]: flags.append(f"GSD {row['gsd']:g} m is '{gsd_words(level)}' but the prompt says {said_levels or 'none'}")
+    if not prompt.rstrip().endswith(str(row["satellite"])): flags.append(f"prompt does not end with the sensor '{row['satellite']}'")
+    if row.get("category"):
+        mine, said = _classes(label_words(str(row["category"]))), _classes(cap)
+        for a, b in EXCLUSIVE:
+            for x, y in ((a, b), (b, a)):
+                if x in mine and y in said and x not in said: flags.append(f"caption describes {y} but the category is {row['category']}")
+    return flags
+
+def flag_prompts(manifest: pd.DataFrame, threshold: float = 10.0) -> pd.DataFrame:
+    "One row per flagged prompt: key, modality, source and the flag."
+    rows = [{"key": r["key"], "modality": r["modality"], "source": r["source"], "flag": f}
+            for r in manifest.to_dict("records") for f in prompt_flags(r, threshold)]
+    return pd.DataFrame(rows, columns=["key", "modality", "source", "flag"])
+
+# %% ../nbs/09_prompts.ipynb #9c47ce1f
+REVIEW_COLUMNS = ["key", "source", "category", "gsd", "gsd_level", "weather", "caption", "prompt", "flags",
+                  "corrected_caption", "status", "reviewer", "note"]
+
+def _write_frame(df: pd.DataFrame, dest) -> Path:
+    dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(dest, index=False) if dest.suffix == ".csv" else df.to_parquet(dest, index=False)
+    return dest
+
+def read_corrections(path) -> pd.DataFrame:
+    "A corrections file (CSV or Parquet) with at least `key` and `corrected_caption` or `status`."
+    p = Path(path)
+    df = pd.read_csv(p, dtype=str, keep_default_na=False) if p.suffix == ".csv" else pd.read_parquet(p).astype(str)
+    if "key" not in df.columns or not ({"corrected_caption", "status"} & set(df.columns)):
+        raise ValueError(f"{p}: a corrections file needs a 'key' column and 'corrected_caption' and/or 'status'")
+    for c in ("corrected_caption", "status", "reviewer", "note"): df[c] = df.get(c, "").replace({"nan": "", "None": ""})
+    return df
+
+# %% ../nbs/09_prompts.ipynb #5ffdae85
+def export_review(out, dest, which="flagged", threshold: float = 10.0) -> Path:
+    "Write samples to review (`'all'`, `'flagged'` or a dict of manifest filters) as CSV/Parquet at `dest`."
+    from mmmrs.data import select
+    m = select(out, **(which if isinstance(which, dict) else {}))
+    flags = flag_prompts(m, threshold).groupby("key").flag.agg(lambda f: " | ".join(dict.fromkeys(f)))
+    first = m.sort_values(["key", "modality"]).groupby("key", as_index=False).first()  # one row per sample: its first modality
+    first["flags"] = first.key.map(flags).fillna("")
+    if which == "flagged": first = first[first["flags"] != ""]
+    for c in ("corrected_caption", "status", "reviewer", "note"): first[c] = ""
+    return _write_frame(first[REVIEW_COLUMNS], dest)
+
+# %% ../nbs/09_prompts.ipynb #b6debf4a
+def _correct_json(data: bytes, prompts: dict, caption: str, record: dict) -> bytes:
+    meta = json.loads(data)
+    prior = meta.get("provenance", {}).get("correction")
+    meta["provenance"]["correction"] = {**record, "caption_original": prior["caption_original"] if prior else meta["caption"]}
+    meta.update(caption=caption, prompt=prompts)
+    return json.dumps(meta, sort_keys=True).encode()
+
+def _new_prompts(rows: pd.DataFrame, caption: str, template: str) -> dict:
+    "Modality -> prompt for one sample's manifest rows with a new caption."
+    return {r["modality"]: compose_prompt(template, gsd_level=gsd_words(r["gsd_level"]), weather=r["weather"], caption=caption,
+                                          satellite=r["satellite"], dataset=r["source"],
+                                          category=label_words(r["category"]) if r["category"] else None)
+            for r in rows.to_dict("records")}
+
+# %% ../nbs/09_prompts.ipynb #c7f2ebde
+def _reviewed_rejects(mine: pd.DataFrame, by: str, note: str) -> list[dict]:
+    why = f"rejected in review by {by}" + (f": {note}" if note else "")
+    return [{"source": r["source"], "path": r["file"], "window": r["window"], "reason": why} for r in mine.to_dict("records")]
+
+def _member_edit(drop: set, members: dict):
+    "The `rewrite_tar` edit that drops rejected samples and rewrites corrected prompts and metadata."
+    def edit(name: str, data: bytes):
+        key, _, rest = name.partition(".")
+        if key in drop: return None
+        if key not in members: return data
+        prompts, caption, record = members[key]
+        if rest == "json": return _correct_json(data, prompts, caption, record)
+        return prompts[rest.split(".")[0]].encode() if rest.endswith(".txt") else data
+    return edit
+
+# %% ../nbs/09_prompts.ipynb #833facd1
+def _correct_unit(out, unit: str, corr: pd.DataFrame, template: str) -> list[dict]:
+    "Apply corrections to one shard's manifest part, rejects part and tar; return what changed."
+    from mmmrs.shards import MANIFEST_COLUMNS, REJECT_COLUMNS, part_path, rewrite_tar, write_table
+    rows = pd.read_parquet(part_path(out, unit, "samples")).astype({c: object for c in ("caption_original", "prompt_original", "corrected_by")})
+    hits = [k for k in dict.fromkeys(rows.key) if k in corr.index]
+    if not hits: return []
+    changes, drop, members, rejects = [], set(), {}, pd.read_parquet(part_path(out, unit, "rejects")).to_dict("records")
+    for key in hits:
+        c, mine, idx = corr.loc[key], rows[rows.key == key], rows.key == key
+        by = c["reviewer"] or "corrections file"
+        if c["status"].lower() == "reject":
+            drop.add(key); rejects += [r for r in _reviewed_rejects(mine, by, c["note"]) if r not in rejects]
+            changes.append({"key": key, "change": "rejected", "by": by})
+        elif c["corrected_caption"] and c["corrected_caption"] != mine.caption.iloc[0]:
+            prompts = _new_prompts(mine, c["corrected_caption"], template)
+            rows.loc[idx, "caption_original"] = rows.loc[idx, "caption_original"].fillna(rows.loc[idx, "caption"])
+            rows.loc[idx, "prompt_original"] = rows.loc[idx, "prompt_original"].fillna(rows.loc[idx, "prompt"])
+            rows.loc[idx, "caption"], rows.loc[idx, "corrected_by"] = c["corrected_caption"], by
+            rows.loc[idx, "prompt"] = rows.loc[idx, "modality"].map(prompts)
+            members[key] = (prompts, c["corrected_caption"], {"by": by, "note": c["note"]})
+            changes.append({"key": key, "change": "caption", "by": by})
+    if drop or members:
+        rewrite_tar(Path(out) / "shards" / f"{unit}.tar", _member_edit(drop, members))
+        write_table(part_path(out, unit, "samples"), rows[~rows.key.isin(drop)].to_dict("records"), MANIFEST_COLUMNS)
+        write_table(part_path(out, unit, "rejects"), rejects, REJECT_COLUMNS)
+    return changes
+
+# %% ../nbs/09_prompts.ipynb #741cbcdd
+def correct_parts(out, path, template: str = PAPER_TEMPLATE) -> pd.DataFrame:
+    "Apply a corrections file by key to every shard and its tables in `out` (not the merged tables); the changes."
+    from mmmrs.shards import part_path
+    corr = read_corrections(path).drop_duplicates("key", keep="last").set_index("key")
+    units = sorted({p.name.split(".")[0] for p in (Path(out) / "parts").glob("*.samples.parquet")})
+    return pd.DataFrame([c for u in units for c in _correct_unit(out, u, corr, template)], columns=["key", "change", "by"])
+
+def apply_corrections(out, path, template: str = PAPER_TEMPLATE) -> pd.DataFrame:
+    "Apply a corrections file by key to the dataset built in `out`, in place; return the changes made."
+    from mmmrs.build import dataset_stats
+    from mmmrs.shards import merge_tables, write_json
+    changes = correct_parts(out, path, template)
+    merged = merge_tables(out, sorted({p.name.split(".")[0] for p in (Path(out) / "parts").glob("*.parquet")}))
+    write_json(Path(out) / "stats.json", dataset_stats(merged["manifest"], merged["inputs"]))
+    return changes

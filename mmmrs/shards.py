@@ -15,7 +15,7 @@ from PIL import Image
 # %% auto #0
 __all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'encode_image',
            'sample_metadata', 'sample_members', 'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'write_tar',
-           'write_json', 'write_table', 'part_path', 'merge_tables', 'read_manifest']
+           'read_tar', 'rewrite_tar', 'write_json', 'write_table', 'part_path', 'merge_tables', 'read_manifest']
 
 # %% ../nbs/10_shards.ipynb #84a6c513
 IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
@@ -43,7 +43,8 @@ def sample_members(sample: dict, quality: int = DEFAULT_QUALITY) -> list[tuple[s
 
 # %% ../nbs/10_shards.ipynb #a87ad323
 MANIFEST_COLUMNS = ["key", "group", "source", "modality", "gsd", "gsd_level", "satellite", "weather", "category", "caption",
-                    "prompt", "split", "shard", "member", "file", "window", "level", "valid"]
+                    "prompt", "split", "shard", "member", "file", "window", "level", "valid",
+                    "caption_original", "prompt_original", "corrected_by"]  # the last three are set by hand corrections
 
 def manifest_rows(sample: dict, shard: str) -> list[dict]:
     "One manifest row per modality of `sample`, stored in `shard`."
@@ -91,6 +92,20 @@ def write_tar(path, encoded) -> list[dict]:
             rows += e.rows
     return rows
 
+# %% ../nbs/10_shards.ipynb #0715901c
+def read_tar(path) -> list[tuple[str, bytes]]:
+    "All members `(name, bytes)` of a tar shard, in order."
+    with tarfile.open(path) as tar: return [(ti.name, tar.extractfile(ti).read()) for ti in tar if ti.isfile()]
+
+def rewrite_tar(path, edit) -> int:
+    "Rewrite the shard at `path` (atomically) with `edit(name, data) -> bytes | None`; return how many members changed or went."
+    old = read_tar(path)
+    new = [(n, e) for n, d in old if (e := edit(n, d)) is not None]
+    if new != old: write_tar(path, [Encoded(new, [])])
+    kept = dict(new)
+    return sum(kept.get(n) != d for n, d in old)
+
+# %% ../nbs/10_shards.ipynb #35ca1d7a
 def write_json(path, obj) -> Path:
     "Write `obj` as sorted, indented JSON to `path`, atomically."
     with atomic_path(path) as tmp: Path(tmp).write_text(json.dumps(obj, sort_keys=True, indent=1) + "\n")
@@ -101,7 +116,7 @@ def write_table(path, rows: list[dict], columns: list[str]) -> Path:
     with atomic_path(path) as tmp: pd.DataFrame(rows, columns=columns).to_parquet(tmp, index=False)
     return Path(path)
 
-# %% ../nbs/10_shards.ipynb #a7650c9f
+# %% ../nbs/10_shards.ipynb #d044ea5a
 INPUT_COLUMNS = ["source", "path", "status", "reason", "samples"]
 REJECT_COLUMNS = ["source", "path", "window", "reason"]
 TABLES = {"manifest": ("samples", MANIFEST_COLUMNS), "inputs": ("inputs", INPUT_COLUMNS), "rejects": ("rejects", REJECT_COLUMNS)}
@@ -110,7 +125,7 @@ def part_path(out, unit: str, table: str) -> Path:
     "Path of one unit of work's `table` ('samples', 'inputs', 'rejects' or 'stats') under `out/parts`."
     return Path(out) / "parts" / f"{unit}.{table}.{'json' if table == 'stats' else 'parquet'}"
 
-# %% ../nbs/10_shards.ipynb #c4cc79fa
+# %% ../nbs/10_shards.ipynb #ab06fd93
 def merge_tables(out, units: list[str]) -> dict:
     "Concatenate the parts of `units` (in that order) into `manifest`, `inputs` and `rejects` Parquet files in `out`."
     merged = {}

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['shared_samples', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet']
+__all__ = ['shared_samples', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet', 'tiny_blip2']
 
 # %% ../nbs/01_testing.ipynb #5dad5bca
 def shared_samples() -> Path:
@@ -59,3 +59,27 @@ def tiny_rrdbnet(scale: int = 4, seed: int = 0):
     from mmmrs.superres import RRDBNet
     torch.manual_seed(seed)
     return RRDBNet(3, 3, scale=scale, num_feat=8, num_block=1, num_grow_ch=4).eval()
+
+# %% ../nbs/01_testing.ipynb #f1f4cf98
+def tiny_blip2(dest, seed: int = 0) -> Path:
+    "Save a tiny, untrained BLIP-2 (vision, Q-Former and OPT parts, a 30-word tokenizer) in `dest`, loadable with `from_pretrained`."
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import (Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, Blip2QFormerConfig, Blip2VisionConfig,
+                              OPTConfig, PreTrainedTokenizerFast)
+    from transformers.models.blip.image_processing_pil_blip import BlipImageProcessorPil
+    words = ["<pad>", "</s>", "<unk>", "<image>"] + ("a satellite image of shows the an aerial view arafed city river field fields forest "
+                                                     "with and buildings road green many trees water farmland houses").split()
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.pre_tokenizer, tok.decoder = pre_tokenizers.Whitespace(), decoders.WordPiece()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", bos_token="</s>")
+    small = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2)
+    cfg = Blip2Config(vision_config=Blip2VisionConfig(**small, image_size=32, patch_size=8).to_dict(),
+                      qformer_config=Blip2QFormerConfig(**small, encoder_hidden_size=32, vocab_size=len(words)).to_dict(),
+                      text_config=OPTConfig(vocab_size=len(words), hidden_size=32, ffn_dim=64, num_hidden_layers=1, num_attention_heads=2,
+                                            max_position_embeddings=64, word_embed_proj_dim=32, pad_token_id=0, bos_token_id=1, eos_token_id=1).to_dict(),
+                      num_query_tokens=4, image_token_index=3)
+    torch.manual_seed(seed)
+    Blip2ForConditionalGeneration(cfg).save_pretrained(dest)
+    Blip2Processor(image_processor=BlipImageProcessorPil(size={"height": 32, "width": 32}), tokenizer=tokenizer, num_query_tokens=4).save_pretrained(dest)
+    return Path(dest)
