@@ -17,20 +17,20 @@ from fastcore.script import CliError, call_parse, is_cli
 from tqdm.auto import tqdm
 
 from .cards import Card, CardError, load_card
-from .core import (SPLITS, apply_conversion, check_sample, make_group, make_key, package_data, raster_info, read_raster,
+from .core import (SPLITS, apply_conversion, check_sample, make_group, make_key, package_data, raster_info, read_raster, slug,
                         scene_conversion)
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level, pyramid_cuts
 from .prompts import PAPER_TEMPLATE, caption_samples, correct_parts, flag_prompts, get_captioner, sample_prompts, template_caption
 from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, encode_sample, merge_tables, part_path,
                           write_json, write_table, write_tar)
-from .sources import Scene, discover
-from .standardize import get_upscaler, standard_cuts, to_tile
+from .sources import Scene, SceneError, SceneMeta, discover, scene_metadata
+from .standardize import CUTS, get_upscaler, standard_cuts, to_tile
 
 # %% auto #0
-__all__ = ['BuildOptions', 'split_of', 'SceneError', 'read_plan', 'scene_cuts', 'scene_samples', 'ShardSpec', 'run_shard',
+__all__ = ['BuildOptions', 'split_of', 'scene_headers', 'read_plan', 'scene_cuts', 'scene_samples', 'ShardSpec', 'run_shard',
            'run_shards', 'SceneOptions', 'choose_for_scene', 'SceneShardSpec', 'plan_scene_shards', 'resolve_sources',
            'demo_sources', 'plan_shards', 'dataset_stats', 'split_leaks', 'BuildResult', 'build', 'verify',
-           'mmmrs_build']
+           'dry_run_report', 'mmmrs_build']
 
 # %% ../nbs/11_build.ipynb #987fc6bb
 @dataclass(frozen=True)
@@ -54,9 +54,6 @@ def split_of(group: str, seed: int = 0, ratios=(0.8, 0.1, 0.1)) -> str:
     return SPLITS[int(np.searchsorted(edges, u, side="right"))]
 
 # %% ../nbs/11_build.ipynb #18bb4bfa
-class SceneError(ValueError):
-    "A scene that cannot be used; the message says why and what to change."
-
 def _bands(card: Card, m: str, info) -> list | None:
     "The 1-based bands to read for modality `m`, checked against the file's band count."
     bands, want = card.modalities[m].bands, 3 if m == "rgb" else 1
@@ -66,10 +63,12 @@ def _bands(card: Card, m: str, info) -> list | None:
         raise SceneError(f"{m} needs {want} band(s) but {name} has {info.count}; say which in the card (modalities.{m}.bands)")
     return list(bands or range(1, want + 1))
 
-def _scene_gsd(card: Card, info) -> float:
-    if card.gsd != "georef": return card.gsd
+def _scene_gsd(card: Card, info, meta: SceneMeta) -> tuple[float, str]:
+    "The scene's GSD and where it came from: the dataset's metadata, the GeoTIFF transform, or the card."
+    if meta.gsd: return meta.gsd, "metadata"
+    if card.gsd != "georef": return card.gsd, "card"
     if info.gsd is None: raise SceneError(f"{Path(info.path).name} has no projected CRS in metres to read the GSD from; set gsd in the card")
-    return info.gsd
+    return info.gsd, "georef"
 
 # %% ../nbs/11_build.ipynb #6567998b
 def _grid(info) -> tuple:
@@ -79,13 +78,13 @@ def _grid_words(info) -> str:
     return f"{info.width}x{info.height}" + (f" at {info.gsd:g} m in {info.crs}" if info.crs and info.gsd else "")
 
 # %% ../nbs/11_build.ipynb #a49284e3
-def read_plan(card: Card, scene: Scene, root) -> tuple:
-    "The reference modality's `RasterInfo` and, per modality, how to read it: path, bands, grid to align to, 8-bit conversion."
-    mods = list(card.modalities)
+def scene_headers(card: Card, scene: Scene, root) -> tuple:
+    "The reference modality's `RasterInfo` and, per modality, its header, bands and the grid to align it to; checks all three."
+    mods = [m for m in card.modalities if m in scene.files]  # optional modalities may be missing
     for m in mods:
         if (Path(root) / scene.files[m]).stat().st_size == 0: raise SceneError(f"{m} {scene.files[m]} is an empty file (0 bytes)")
     infos = {m: raster_info(Path(root) / scene.files[m]) for m in mods}
-    ref, plan = infos[mods[0]], {}
+    ref, heads = infos[mods[0]], {}
     if min(ref.width, ref.height) < card.min_size:
         raise SceneError(f"the scene is {ref.width}x{ref.height}, below the card's min_size of {card.min_size} px")
     for m, info in infos.items():
@@ -93,16 +92,20 @@ def read_plan(card: Card, scene: Scene, root) -> tuple:
         if align is None and _grid(info) != _grid(ref):
             raise SceneError(f"{m} {Path(info.path).name} ({_grid_words(info)}) and {mods[0]} {Path(ref.path).name} ({_grid_words(ref)}) "
                              f"are on different pixel grids: modalities must share one (or set align: georef in the card)")
-        bands = _bands(card, m, info)
-        conv = scene_conversion(info.path, bands, align, card.percentiles, nodata=card.nodata)
-        plan[m] = dict(path=info.path, bands=bands, align_to=align, conversion=conv)
-    return ref, plan
+        heads[m] = dict(path=info.path, bands=_bands(card, m, info), align_to=align)
+    return ref, heads
+
+def read_plan(card: Card, scene: Scene, root) -> tuple:
+    "The reference modality's `RasterInfo` and, per modality, how to read it: path, bands, grid to align to, 8-bit conversion."
+    ref, heads = scene_headers(card, scene, root)
+    return ref, {m: {**h, "conversion": scene_conversion(h["path"], h["bands"], h["align_to"], card.percentiles, nodata=card.nodata)}
+                 for m, h in heads.items()}
 
 # %% ../nbs/11_build.ipynb #ff534532
 def scene_cuts(card: Card, info, gsd: float, pyramid: bool | None = None) -> list:
-    "A pyramid when asked for (by the build, else by the card) and the scene is large enough; Algorithm 1 otherwise."
+    "A pyramid when asked for (by the build, else by the card) and the scene is large enough; else the card's `cut` rule."
     use = card.pyramid if pyramid is None else pyramid
-    return (pyramid_cuts(info.width, info.height, gsd) if use else []) or standard_cuts(info.width, info.height, gsd)
+    return (pyramid_cuts(info.width, info.height, gsd) if use else []) or CUTS[card.cut](info.width, info.height, gsd)
 
 def _reject(source, path, window, reason):
     return {"source": source, "path": path, "window": ",".join(map(str, window)) if window else None, "reason": reason}
@@ -117,10 +120,11 @@ def _tile_images(pix: dict, valid, plan: dict, upscaler, factor: int) -> tuple[d
     return images, resize
 
 # %% ../nbs/11_build.ipynb #d5c5ddaf
-def _provenance(card: Card, scene: Scene, cut, plan: dict, gsd: float, resize: dict, frac: float, opts: BuildOptions) -> dict:
+def _provenance(card: Card, scene: Scene, cut, plan: dict, gsd: tuple, resize: dict, frac: float, opts: BuildOptions, meta: SceneMeta) -> dict:
     "Where a sample's pixels came from and how they were made."
     return {"card": card.name, "license": card.license, "scene": scene.id, "files": dict(scene.files), "window": list(cut.window),
-            "level": cut.level, "source_gsd": gsd, "resize": resize, "bands": {m: p["bands"] for m, p in plan.items()},
+            "level": cut.level, "source_gsd": gsd[0], "gsd_source": gsd[1], "source_metadata": meta.extra,
+            "resize": resize, "bands": {m: p["bands"] for m, p in plan.items()},
             "conversion": {m: p["conversion"] for m, p in plan.items()}, "percentiles": list(card.percentiles),
             "align": card.align, "valid_fraction": round(frac, 4), "jpeg_quality": opts.quality}
 
@@ -133,10 +137,13 @@ def scene_samples(scene: Scene, card: Card, root, opts: BuildOptions = BuildOpti
     "Yield the standardized samples of `scene`; refused tiles go to `rejects`. Raises `SceneError` if none is usable."
     rejects = [] if rejects is None else rejects
     ref, plan = read_plan(card, scene, root)
-    gsd, group, first = _scene_gsd(card, ref), make_group(card.name, scene.id), scene.files[next(iter(plan))]
-    base = {"source": card.name, "group": group, "weather": "clear", "category": scene.category,
-            "caption": template_caption(scene.category), "split": split_of(group, opts.seed, opts.split)}
-    upscaler, made, cuts = get_upscaler(opts.upscaler), 0, scene_cuts(card, ref, gsd, opts.pyramid)
+    meta = scene_metadata(card, scene, root)
+    gsd, group, first = _scene_gsd(card, ref, meta), make_group(card.name, scene.id), scene.files[next(iter(plan))]
+    category = meta.category or scene.category
+    words = {m: meta.satellite if meta.satellite and m == "rgb" else card.satellite[m] for m in plan}
+    base = {"source": card.name, "group": group, "weather": "clear", "category": category,
+            "caption": template_caption(category), "split": split_of(group, opts.seed, opts.split)}
+    upscaler, made, cuts = get_upscaler(opts.upscaler), 0, scene_cuts(card, ref, gsd[0], opts.pyramid)
     for cut in cuts:
         pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata) for m, p in plan.items()}
         valid = np.logical_and.reduce([v for _, v in pix.values()])
@@ -144,8 +151,8 @@ def scene_samples(scene: Scene, card: Card, root, opts: BuildOptions = BuildOpti
             rejects.append(_reject(card.name, first, cut.window, why)); continue
         images, resize = _tile_images(pix, valid, plan, upscaler, card.upscale)
         s = {**base, "key": make_key(card.name, scene.id, cut.window, cut.level), "images": images, "gsd": cut.gsd,
-             "gsd_level": gsd_level(cut.gsd, opts.gsd_threshold), "satellite": {m: card.satellite[m] for m in images},
-             "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts)}
+             "gsd_level": gsd_level(cut.gsd, opts.gsd_threshold), "satellite": {m: words[m] for m in images},
+             "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts, meta)}
         made += 1
         yield check_sample({**s, "prompt": sample_prompts(s, opts.template)})
     if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card min_valid)")
@@ -328,7 +335,7 @@ def plan_scene_shards(manifest: pd.DataFrame, scenes: SceneOptions, options: Bui
         chosen = choose_for_scene(manifest, weather, scenes.count, scenes.seed)
         for source, part in chosen.groupby("source", sort=True):
             rows = list(part[["key", "shard", "source", "file", "window"]].itertuples(index=False, name=None))
-            specs += [SceneShardSpec(f"{source}-{weather}-{i // n:05d}", weather, tuple(rows[i:i + n]), scenes, options.quality, options.template)
+            specs += [SceneShardSpec(f"{slug(source)}-{weather}-{i // n:05d}", weather, tuple(rows[i:i + n]), scenes, options.quality, options.template)
                       for i in range(0, len(rows), n)]
     return specs
 
@@ -352,13 +359,15 @@ def demo_sources() -> list[tuple[Card, Path]]:
 
 # %% ../nbs/11_build.ipynb #4ddec866
 def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tuple[list[ShardSpec], dict]:
-    "Shard specs for `sources` (deterministic: scenes sorted by id), and each source's discovery rejects."
+    "Shard specs for `sources` (deterministic: scenes sorted by id; scenes lacking optional modalities in their own shard set), and each source's discovery rejects."
     specs, rejects = [], {}
     for card, root in sources:
         scenes, rejects[card.name] = discover(card, root)
-        scenes = scenes[:limit] if limit else scenes
-        n = options.shard_size
-        specs += [ShardSpec(f"{card.name}-{i // n:05d}", card, str(root), tuple(scenes[i:i + n]), options) for i in range(0, len(scenes), n)]
+        scenes, n = scenes[:limit] if limit else scenes, options.shard_size
+        for mods in dict.fromkeys(tuple(s.files) for s in scenes):  # one shard set per modality set: one member set per shard
+            part = [s for s in scenes if tuple(s.files) == mods]
+            name = slug(card.name) if len(mods) == len(card.modalities) else f"{slug(card.name)}-{'-'.join(mods)}"  # no dots in unit names
+            specs += [ShardSpec(f"{name}-{i // n:05d}", card, str(root), tuple(part[i:i + n]), options) for i in range(0, len(part), n)]
     return specs, rejects
 
 def _write_rejected(out, unit: str, rejects: list, inputs: bool = True):
@@ -449,8 +458,8 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
         from mmmrs.prompts import _model_hash
         options = replace(options, captioner_sha=_model_hash(Path(options.captioner[3:]).expanduser()))
     specs, rejects = plan_shards(sources, options, limit)
-    units = [u for card, _ in sources for u in [f"{card.name}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
-    for card, _ in sources: _write_rejected(out, f"{card.name}-discovery", rejects[card.name])
+    units = [u for card, _ in sources for u in [f"{slug(card.name)}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
+    for card, _ in sources: _write_rejected(out, f"{slug(card.name)}-discovery", rejects[card.name])
     statuses = run_shards(specs, out, workers, executor, retries, resources, progress)
     _record_failures(out, specs, statuses)
     if scenes.weathers:
@@ -486,6 +495,33 @@ def verify(out) -> list[str]:
     return problems
 
 # %% ../nbs/11_build.ipynb #c3f3e6fd
+def _planned(spec: ShardSpec) -> tuple[list, list]:
+    "Planned (modality, GSD) pairs and refusals of one shard spec, from headers and metadata."
+    pairs, refused = [], []
+    for scene in spec.scenes:
+        try:
+            ref, heads = scene_headers(spec.card, scene, spec.root)
+            gsd, _ = _scene_gsd(spec.card, ref, scene_metadata(spec.card, scene, spec.root))
+            pairs += [(m, c.gsd) for c in scene_cuts(spec.card, ref, gsd, spec.options.pyramid) for m in heads]
+        except Exception as e: refused.append(_why(e))
+    return pairs, refused
+
+def dry_run_report(sources, options: BuildOptions = BuildOptions(), limit: int | None = None) -> pd.DataFrame:
+    "Per source: scenes, refused scenes, planned pairs by GSD level and the paper's count; nothing is written."
+    sources = resolve_sources(sources)
+    specs, rejects = plan_shards(sources, options, limit)
+    rows = []
+    for card, _ in sources:
+        mine = [s for s in specs if s.card.name == card.name]
+        planned = [_planned(s) for s in mine]
+        pairs = [p for ps, _ in planned for p in ps]
+        levels = pd.Series([gsd_level(g, options.gsd_threshold) for _, g in pairs], dtype=object).value_counts()
+        rows.append({"source": card.name, "scenes": sum(len(s.scenes) for s in mine), "refused": sum(len(r) for _, r in planned),
+                     "unpaired files": len(rejects[card.name]), "pairs": len(pairs), "paper count": card.count,
+                     **{lv: int(levels.get(lv, 0)) for lv in GSD_LEVELS}})
+    return pd.DataFrame(rows).set_index("source")
+
+# %% ../nbs/11_build.ipynb #5a3e06fb
 def _key_values(text: str | None, cast=float) -> dict | None:
     "'GPU=1,MEM=2' -> {'GPU': 1.0, 'MEM': 2.0}."
     if not text: return None
@@ -512,7 +548,7 @@ def _dask_client(address: str):
     print(f"Dask cluster at {address}; dashboard: {client.dashboard_link}")
     return client
 
-# %% ../nbs/11_build.ipynb #ccd5f4ff
+# %% ../nbs/11_build.ipynb #d162d14a
 @call_parse
 def mmmrs_build(
     out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
@@ -539,6 +575,7 @@ def mmmrs_build(
     retries: int = 2,  # times a failed shard is tried again before it is reported
     progress: Annotated[bool, {"action": argparse.BooleanOptionalAction}] = True,  # show a progress bar
     check: bool = False,  # only verify the dataset already in --out (totals, shard members, split leakage); exit 1 on a problem
+    dry_run: bool = False,  # only report what would be built per source (pairs, GSD levels, paper counts); write nothing
 ):
     "Build an MMM-RS-format dataset (512x512 samples, GSD levels, prompts, webdataset shards, Parquet manifest) from data cards."
     if check:
@@ -550,6 +587,10 @@ def mmmrs_build(
         if not sources: raise CliError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
         opts = BuildOptions(seed=seed, split=_fractions(split), pyramid=pyramid, quality=quality, gsd_threshold=gsd_threshold,
                             upscaler=upscaler, shard_size=shard_size, captioner=captioner, template=prompt_template)
+        if dry_run:
+            report = dry_run_report(sources, opts, limit)
+            if is_cli(): print(report.to_string())
+            return None if is_cli() else report
         if corrections and not Path(corrections).exists(): raise CliError(f"--corrections {corrections}: no such file")
         client = _dask_client(scheduler) if scheduler else None
         res = build(sources, out, opts, limit=limit, workers=workers, executor=client, retries=retries,

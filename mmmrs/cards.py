@@ -13,7 +13,8 @@ import yaml
 from .core import MODALITIES, package_data
 
 # %% auto #0
-__all__ = ['REQUIRED', 'CardError', 'ModalitySpec', 'Card', 'parse_card', 'scene_id', 'category_of', 'bundled_cards', 'load_card']
+__all__ = ['REQUIRED', 'CUT_MODES', 'ADAPTER_NAMES', 'CardError', 'ModalitySpec', 'Card', 'parse_card', 'scene_id', 'category_of',
+           'bundled_cards', 'load_card']
 
 # %% ../nbs/02_cards.ipynb #65d932ee
 class CardError(ValueError):
@@ -21,8 +22,8 @@ class CardError(ValueError):
 
 @dataclass(frozen=True)
 class ModalitySpec:
-    "Where one modality's files are (`glob`, relative to the dataset root) and which 1-based `bands` to take."
-    glob: str
+    "Where one modality's files are (`glob`s, relative to the dataset root) and which 1-based `bands` to take."
+    glob: tuple
     bands: tuple | None = None
 
 # %% ../nbs/02_cards.ipynb #b203dffc
@@ -45,12 +46,18 @@ class Card:
     percentiles: tuple = (1.0, 99.0)
     min_valid: float = 0.5
     min_size: int = 64
+    optional: tuple = ()
+    cut: str = "tiles"
+    adapter: str | None = None
+    count: int | None = None
     nodata: float | None = None
     path: str | None = None
     body: str = field(default="", repr=False)
 
 # %% ../nbs/02_cards.ipynb #9b64b873
 REQUIRED = ("name", "title", "url", "license", "citation", "modalities", "satellite", "gsd")
+CUT_MODES = ("tiles", "square", "three-crops")
+ADAPTER_NAMES = ("hrsc2016", "tgrs-hrrsd", "fmow")
 
 def _fail(origin, key, expected, got):
     raise CardError(f"data card {origin}: key '{key}': expected {expected}, got {got!r}")
@@ -67,14 +74,17 @@ def _modalities(origin, value):
     out = {}
     for m, v in value.items():
         if m not in MODALITIES: _fail(origin, f"modalities.{m}", f"a modality name in {MODALITIES}", m)
-        if isinstance(v, str): v = {"glob": v}
-        if not isinstance(v, dict) or not isinstance(v.get("glob"), str): _fail(origin, f"modalities.{m}", "a glob string or {glob: ..., bands: [...]}", v)
+        if isinstance(v, (str, list)): v = {"glob": v}
+        globs = v.get("glob") if isinstance(v, dict) else None
+        if isinstance(globs, str): globs = [globs]
+        if not isinstance(globs, list) or not globs or not all(isinstance(g, str) and g for g in globs):
+            _fail(origin, f"modalities.{m}", "a glob string, a list of globs, or {glob: ..., bands: [...]}", v)
         bands = v.get("bands")
         if bands is not None and (not isinstance(bands, list) or not all(isinstance(b, int) and b >= 1 for b in bands)):
             _fail(origin, f"modalities.{m}.bands", "a list of 1-based band numbers", bands)
         want = 3 if m == "rgb" else 1
         if bands is not None and len(bands) != want: _fail(origin, f"modalities.{m}.bands", f"{want} band(s) for {m}", bands)
-        out[m] = ModalitySpec(v["glob"], tuple(bands) if bands else None)
+        out[m] = ModalitySpec(tuple(globs), tuple(bands) if bands else None)
     return out
 
 # %% ../nbs/02_cards.ipynb #0716deac
@@ -104,7 +114,7 @@ def parse_card(text: str, origin: str = "<text>") -> Card:
     meta, body = _front_matter(text, origin)
     for k in REQUIRED:
         if meta.get(k) in (None, ""): _fail(origin, k, "a value (required key)", meta.get(k))
-    unknown = set(meta) - set(Card.__dataclass_fields__) - {"count", "layout", "notes"}
+    unknown = set(meta) - set(Card.__dataclass_fields__) - {"layout", "notes"}
     if unknown: _fail(origin, sorted(unknown)[0], f"one of the documented keys {sorted(set(Card.__dataclass_fields__) - {'path', 'body'})}", sorted(unknown)[0])
     mods = _modalities(origin, meta["modalities"])
     if len(mods) > 1 and "pair_by" not in meta: _fail(origin, "pair_by", "a regex with a named group 'id' (the card has several modalities)", None)
@@ -117,6 +127,11 @@ def parse_card(text: str, origin: str = "<text>") -> Card:
     if not (isinstance(pct, list) and len(pct) == 2 and 0 <= pct[0] < pct[1] <= 100): _fail(origin, "percentiles", "[low, high] with 0 <= low < high <= 100", pct)
     mv = meta.get("min_valid", 0.5)
     if not (isinstance(mv, (int, float)) and 0 <= mv <= 1): _fail(origin, "min_valid", "a fraction between 0 and 1", mv)
+    optional = meta.get("optional", [])
+    if not isinstance(optional, list) or set(optional) - set(mods) or set(optional) >= set(mods):
+        _fail(origin, "optional", f"a list of some (not all) of the card's modalities {list(mods)}", optional)
+    if meta.get("cut", "tiles") not in CUT_MODES: _fail(origin, "cut", f"one of {CUT_MODES}", meta["cut"])
+    if meta.get("adapter") not in (None, *ADAPTER_NAMES): _fail(origin, "adapter", f"one of {ADAPTER_NAMES}", meta["adapter"])
     ms = meta.get("min_size", 64)
     if isinstance(ms, bool) or not isinstance(ms, int) or ms < 1: _fail(origin, "min_size", "a positive number of pixels", ms)
     nd = meta.get("nodata")
@@ -126,7 +141,8 @@ def parse_card(text: str, origin: str = "<text>") -> Card:
                 citation=str(meta["citation"]).strip(), modalities=mods, satellite=_satellite(origin, meta["satellite"], mods),
                 gsd=_gsd(origin, meta["gsd"]), pair_by=pair_by, category=category, upscale=int(upscale),
                 pyramid=bool(meta.get("pyramid", False)), align=meta.get("align", "pixel"), percentiles=tuple(float(p) for p in pct),
-                min_valid=float(mv), min_size=ms, nodata=nd, path=None if origin == "<text>" else str(origin), body=body)
+                min_valid=float(mv), min_size=ms, optional=tuple(optional), cut=meta.get("cut", "tiles"),
+                adapter=meta.get("adapter"), count=meta.get("count"), nodata=nd, path=None if origin == "<text>" else str(origin), body=body)
 
 # %% ../nbs/02_cards.ipynb #795a0326
 def scene_id(card: Card, rel: str) -> str | None:

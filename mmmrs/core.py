@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #b140d51e
 from __future__ import annotations
-import functools, hashlib, json, os, re, warnings
+import contextlib, functools, hashlib, json, os, re, warnings
 from importlib import resources
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -93,6 +93,14 @@ class RasterInfo:
 
 def _uses_pil(path) -> bool: return Path(path).suffix.lower() in PIL_EXTS
 
+@contextlib.contextmanager
+def _quiet():
+    "Silence rasterio's warning for files without georeferencing (PNG, JPEG, plain TIFF): GSD then comes from the card."
+    import rasterio
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        yield
+
 # %% ../nbs/00_core.ipynb #7d6d315c
 _PIL_DTYPES = {"L": "uint8", "RGB": "uint8", "RGBA": "uint8", "LA": "uint8", "P": "uint8", "I;16": "uint16", "I": "int32", "F": "float32"}
 
@@ -111,8 +119,7 @@ def raster_info(path) -> RasterInfo:
             if im.mode == "P": count = 3
             return RasterInfo(str(path), im.width, im.height, count, _PIL_DTYPES.get(im.mode, "uint8"))
     import rasterio
-    with warnings.catch_warnings(), rasterio.open(path) as src:
-        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+    with _quiet(), rasterio.open(path) as src:
         return RasterInfo(str(path), src.width, src.height, src.count, src.dtypes[0], _gsd_of(src),
                           src.crs.to_string() if src.crs else None, tuple(src.transform)[:6])
 
@@ -145,8 +152,7 @@ def _read_rio(path, window=None, bands=None, align_to: RasterInfo | None = None,
     from rasterio.vrt import WarpedVRT
     from rasterio.windows import Window
     from rasterio.enums import Resampling
-    with warnings.catch_warnings(), rasterio.open(path) as src:
-        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+    with _quiet(), rasterio.open(path) as src:
         ds = src
         if align_to is not None:
             if src.crs is None or align_to.crs is None:

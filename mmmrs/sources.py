@@ -4,13 +4,17 @@
 
 # %% ../nbs/03_sources.ipynb #f3e822d3
 from __future__ import annotations
-from dataclasses import dataclass
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cards import Card, category_of, load_card, parse_card, scene_id
 
 # %% auto #0
-__all__ = ['Scene', 'discover']
+__all__ = ['HRSC_CLASSES', 'FMOW_SENSORS', 'ADAPTERS', 'Scene', 'discover', 'SceneError', 'SceneMeta', 'hrsc2016', 'tgrs_hrrsd',
+           'fmow', 'scene_metadata']
 
 # %% ../nbs/03_sources.ipynb #5e53632a
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class Scene:
 # %% ../nbs/03_sources.ipynb #c8046991
 def _matches(card: Card, root: Path) -> dict:
     "modality -> sorted relative paths of the files its glob matches under `root`."
-    return {m: sorted(p.relative_to(root).as_posix() for p in root.glob(spec.glob) if p.is_file())
+    return {m: sorted({p.relative_to(root).as_posix() for g in spec.glob for p in root.glob(g) if p.is_file()})
             for m, spec in card.modalities.items()}
 
 def _reject(source, path, reason): return {"source": source, "path": path, "window": None, "reason": reason}
@@ -52,11 +56,73 @@ def discover(card: Card, root) -> tuple[list[Scene], list[dict]]:
             else: by_id[sid][m] = rel
     scenes = []
     for sid, files in sorted(by_id.items()):
-        missing = [m for m in card.modalities if m not in files]
+        missing = [m for m in card.modalities if m not in files and m not in card.optional]
         if missing:
             for rel in set(files.values()): rejects.setdefault(rel, f"no {'/'.join(missing)} partner for scene {sid!r}")
             continue
-        ref = files[next(iter(card.modalities))]
-        scenes.append(Scene(card.name, sid, dict(files), category_of(card, ref)))
+        ref = files[next(m for m in card.modalities if m in files)]
+        scenes.append(Scene(card.name, sid, {m: files[m] for m in card.modalities if m in files}, category_of(card, ref)))
     used = {p for s in scenes for p in s.paths}
     return scenes, [_reject(card.name, p, r) for p, r in sorted(rejects.items()) if p not in used]
+
+# %% ../nbs/03_sources.ipynb #b673ba2c
+class SceneError(ValueError):
+    "A scene that cannot be used; the message says why and what to change."
+
+@dataclass(frozen=True)
+class SceneMeta:
+    "What an adapter read about a scene: GSD, class label, sensor word and other metadata kept with the sample."
+    gsd: float | None = None
+    category: str | None = None
+    satellite: str | None = None
+    extra: dict = field(default_factory=dict)
+
+def _sidecar(root: Path, scene: Scene, folder: str, suffix: str) -> Path:
+    "The annotation of the scene's first file: `<dataset>/<folder>/<stem><suffix>` next to its image folder."
+    img = root / next(iter(scene.files.values()))
+    return img.parent.parent / folder / f"{img.stem}{suffix}"
+
+# %% ../nbs/03_sources.ipynb #bcadd4be
+HRSC_CLASSES = {"01": "ship", "02": "aircraft carrier", "03": "warship", "04": "merchant ship"}  # Class_ID = 1000000 + code; others: ship
+
+def hrsc2016(card, scene: Scene, root: Path) -> SceneMeta:
+    "HRSC2016: GSD from `Img_Resolution` and the most frequent ship class in `Annotations/<id>.xml`."
+    xml = _sidecar(root, scene, "Annotations", ".xml")
+    if not xml.exists(): raise SceneError(f"no annotation {xml.relative_to(root)}: HRSC2016's GSD (Img_Resolution) is per image")
+    t = ET.parse(xml).getroot()
+    res = (t.findtext("Img_Resolution") or "").strip()
+    try: gsd = float(res)
+    except ValueError: gsd = 0.0
+    if not gsd > 0: raise SceneError(f"{xml.name} has no usable Img_Resolution ({res!r}): the GSD of this image is unknown")
+    codes = [c.strip()[-2:] for c in (o.findtext("Class_ID") or "" for o in t.iter("HRSC_Object")) if c.strip()]
+    category = HRSC_CLASSES.get(Counter(codes).most_common(1)[0][0], "ship") if codes else None
+    return SceneMeta(gsd=gsd, category=category, extra={"objects": len(codes)})
+
+def tgrs_hrrsd(card, scene: Scene, root: Path) -> SceneMeta:
+    "TGRS-HRRSD: the most frequent object class in the VOC annotation `Annotations/<id>.xml` (no GSD is given)."
+    xml = _sidecar(root, scene, "Annotations", ".xml")
+    names = [o.findtext("name").strip() for o in ET.parse(xml).getroot().iter("object") if o.findtext("name")] if xml.exists() else []
+    return SceneMeta(category=Counter(names).most_common(1)[0][0] if names else None, extra={"objects": len(names)})
+
+# %% ../nbs/03_sources.ipynb #e09d2157
+FMOW_SENSORS = {"WORLDVIEW02": "WorldView-2", "WORLDVIEW03_VNIR": "WorldView-3", "WORLDVIEW03_SWIR": "WorldView-3",
+                "GEOEYE01": "GeoEye-1", "QUICKBIRD02": "QuickBird-2"}
+
+def fmow(card, scene: Scene, root: Path) -> SceneMeta:
+    "fMoW: GSD, cloud cover, timestamp and sensor from the JSON beside each `*_rgb.jpg`."
+    img = root / scene.files["rgb"]
+    js = img.with_suffix(".json")
+    if not js.exists(): raise SceneError(f"no metadata {js.name} beside the image: fMoW's GSD is per image")
+    meta = json.loads(js.read_text())
+    try: gsd = float(meta["gsd"])
+    except (KeyError, TypeError, ValueError): raise SceneError(f"{js.name} has no usable 'gsd'") from None
+    sensor = meta.get("sensor_platform_name")
+    cloud = meta.get("cloud_cover")
+    return SceneMeta(gsd=gsd, satellite=FMOW_SENSORS.get(sensor, sensor) if sensor else None,
+                     extra={"cloud_cover": float(cloud) if cloud is not None else None, "timestamp": meta.get("timestamp"), "sensor": sensor})
+
+ADAPTERS = {"hrsc2016": hrsc2016, "tgrs-hrrsd": tgrs_hrrsd, "fmow": fmow}
+
+def scene_metadata(card, scene: Scene, root) -> SceneMeta:
+    "What the card's adapter reads about `scene` (nothing for cards without one)."
+    return ADAPTERS[card.adapter](card, scene, Path(root)) if card.adapter else SceneMeta()

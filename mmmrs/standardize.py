@@ -12,7 +12,7 @@ from PIL import Image
 from .core import TILE
 
 # %% auto #0
-__all__ = ['Cut', 'standard_cuts', 'Bicubic', 'get_upscaler', 'to_tile']
+__all__ = ['CUTS', 'Cut', 'standard_cuts', 'square_cuts', 'three_crops', 'Bicubic', 'get_upscaler', 'to_tile']
 
 # %% ../nbs/04_standardize.ipynb #78dacfcd
 @dataclass(frozen=True)
@@ -31,7 +31,21 @@ def standard_cuts(width: int, height: int, gsd: float, size: int = TILE) -> list
     side = min(width, height)
     return [Cut(((width - side) // 2, (height - side) // 2, side, side), _gsd(side, gsd, size), "crop")]
 
-# %% ../nbs/04_standardize.ipynb #3b73f1c8
+# %% ../nbs/04_standardize.ipynb #b3bb931b
+def square_cuts(width: int, height: int, gsd: float, size: int = TILE) -> list[Cut]:
+    "One centred square of side min(w, h), resized to `size` (down, or up through the upscaler)."
+    side = min(width, height)
+    return [Cut(((width - side) // 2, (height - side) // 2, side, side), _gsd(side, gsd, size), "square" if side > size else "crop")]
+
+def three_crops(width: int, height: int, gsd: float, size: int = TILE) -> list[Cut]:
+    "fMoW's rule: centre, bottom-left and top-right crops when both sides exceed `size`; else `square_cuts`."
+    if width <= size or height <= size: return square_cuts(width, height, gsd, size)
+    return [Cut(((width - size) // 2, (height - size) // 2, size, size), gsd, "center"),
+            Cut((0, height - size, size, size), gsd, "bottom-left"), Cut((width - size, 0, size, size), gsd, "top-right")]
+
+CUTS = {"tiles": standard_cuts, "square": square_cuts, "three-crops": three_crops}
+
+# %% ../nbs/04_standardize.ipynb #d4495e1e
 def _pil_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(Image.fromarray(img).resize((width, height), Image.Resampling.BICUBIC))
 
@@ -50,7 +64,7 @@ def get_upscaler(spec="bicubic"):
         return esrgan_upscaler(spec)
     raise ValueError(f"unknown upscaler {spec!r}: use bicubic, esrgan or esrgan:PATH-TO-CHECKPOINT")
 
-# %% ../nbs/04_standardize.ipynb #72a19844
+# %% ../nbs/04_standardize.ipynb #1e185948
 def to_tile(img: np.ndarray, upscaler=None, factor: int = 2, size: int = TILE) -> tuple[np.ndarray, dict]:
     "Standardize the square uint8 `img` to `size`×`size`; return it and a record of the resize."
     side = img.shape[0]

