@@ -14,7 +14,7 @@ from .shards import read_manifest
 
 # %% auto #0
 __all__ = ['FILTERS', 'HF_SPLIT', 'META_COLUMNS', 'select', 'read_members', 'export_imagefolder', 'export_controlnet',
-           'ShardStream']
+           'ShardStream', 'ShardIndex', 'ShardDataset']
 
 # %% ../nbs/13_data.ipynb #e79b41a6
 FILTERS = ("source", "modality", "gsd_level", "weather", "split", "category", "satellite")
@@ -112,3 +112,34 @@ def ShardStream(out, modalities=("rgb",), shuffle: int = 0, seed: int = 0, **fil
     ds = ds.select(lambda s: s["__key__"] in keys)
     if shuffle: ds = ds.shuffle(shuffle, rng=__import__("random").Random(seed))
     return ds.map(lambda s: _decode(s, modalities))
+
+# %% ../nbs/13_data.ipynb #b10aec8b
+class ShardIndex:
+    "Member name -> (offset, size) per shard, from the tar headers, loaded lazily; reads a member with one seek."
+    def __init__(self, out): self.out, self._idx = Path(out), {}
+    def _members(self, shard: str) -> dict:
+        if shard not in self._idx:
+            with tarfile.open(self.out / "shards" / shard) as tar: self._idx[shard] = {ti.name: (ti.offset_data, ti.size) for ti in tar}
+        return self._idx[shard]
+    def read(self, shard: str, member: str) -> bytes:
+        off, size = self._members(shard)[member]
+        with open(self.out / "shards" / shard, "rb") as f:
+            f.seek(off); return f.read(size)
+
+# %% ../nbs/13_data.ipynb #b7f50515
+class ShardDataset:
+    "Map-style dataset of the selected samples that have all `modalities`, read by key through a `ShardIndex`."
+    def __init__(self, out, modalities=("rgb",), **filters):
+        self.out, self.modalities = Path(out), tuple([modalities] if isinstance(modalities, str) else modalities)
+        rows = select(out, modality=list(self.modalities), **filters)
+        rows = rows[rows.groupby("key").modality.transform("nunique") == len(self.modalities)]
+        self.rows = {k: g.set_index("modality") for k, g in rows.groupby("key", sort=True)}
+        self.keys, self.index = list(self.rows), ShardIndex(out)
+    def __len__(self) -> int: return len(self.keys)
+    def __getitem__(self, i: int) -> dict:
+        from PIL import Image
+        r = self.rows[self.keys[i]]
+        first = r.iloc[0]
+        images = {m: np.asarray(Image.open(io.BytesIO(self.index.read(r.loc[m, "shard"], r.loc[m, "member"])))) for m in self.modalities}
+        return {"key": self.keys[i], "images": images, "prompt": {m: r.loc[m, "prompt"] for m in self.modalities},
+                **{c: first[c] for c in ("gsd", "gsd_level", "weather", "source", "split", "category")}}

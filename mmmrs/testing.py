@@ -13,7 +13,7 @@ import numpy as np
 # %% auto #0
 __all__ = ['FAKE_TREES', 'shared_samples', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet', 'tiny_blip2', 'fake_sen12',
            'fake_whu_opt_sar', 'fake_gid', 'fake_inria', 'fake_hrsc2016', 'fake_tgrs_hrrsd', 'fake_fmow', 'fake_mrssc2',
-           'fake_nasc_tg2']
+           'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd']
 
 # %% ../nbs/01_testing.ipynb #5dad5bca
 def shared_samples() -> Path:
@@ -226,3 +226,46 @@ def fake_nasc_tg2(root, S=None) -> Path:
 
 FAKE_TREES = {"sen1-2": fake_sen12, "whu-opt-sar": fake_whu_opt_sar, "gid": fake_gid, "inria": fake_inria, "hrsc2016": fake_hrsc2016,
               "tgrs-hrrsd": fake_tgrs_hrrsd, "fmow": fake_fmow, "mrssc2.0": fake_mrssc2, "nasc-tg2": fake_nasc_tg2}
+
+# %% ../nbs/01_testing.ipynb #fa41c24f
+def _bytes_to_unicode() -> dict:
+    "GPT-2/CLIP's reversible byte -> printable character table."
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs: bs.append(b); cs.append(256 + n); n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+def tiny_clip_tokenizer(dest, max_length: int = 32):
+    "A CLIP tokenizer with a byte-level vocabulary (514 tokens, no merges), saved in `dest`."
+    import json
+    from transformers import CLIPTokenizer
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    chars = list(_bytes_to_unicode().values())
+    vocab = {c: i for i, c in enumerate(chars)} | {c + "</w>": 256 + i for i, c in enumerate(chars)}
+    vocab |= {"<|startoftext|>": 512, "<|endoftext|>": 513}
+    (dest / "vocab.json").write_text(json.dumps(vocab)); (dest / "merges.txt").write_text("#version: 0.2\n")
+    tok = CLIPTokenizer(str(dest / "vocab.json"), str(dest / "merges.txt"), model_max_length=max_length)
+    tok.save_pretrained(dest)
+    return tok
+
+# %% ../nbs/01_testing.ipynb #a96214d8
+def tiny_sd(dest, seed: int = 0, sample_size: int = 16) -> Path:
+    "Save a tiny, seeded Stable Diffusion 1.x pipeline (8/16-channel UNet, a VAE that downsamples ×8 as SD's does, 1-layer CLIP) to `dest`."
+    import torch
+    from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+    dest = Path(dest)
+    tok = tiny_clip_tokenizer(dest / "tokenizer")
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=sample_size, in_channels=4, out_channels=4,
+                                down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+                                cross_attention_dim=16, attention_head_dim=2, norm_num_groups=4)
+    vae = AutoencoderKL(block_out_channels=(8, 8, 16, 16), in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=4,
+                        down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4, sample_size=sample_size * 8)
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=514, bos_token_id=512, eos_token_id=513, pad_token_id=513, hidden_size=16,
+                                        intermediate_size=32, num_attention_heads=2, num_hidden_layers=1, max_position_embeddings=32))
+    sched = DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000)
+    StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet, scheduler=sched, safety_checker=None,
+                            feature_extractor=None, requires_safety_checker=False).save_pretrained(dest)
+    return dest

@@ -8,7 +8,7 @@ export OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 MPLBACKEND=Agg
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch first and pinned: it is the CPU build on this project's machines; the extra's range then adds nothing
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[dev,dask,torch,esrgan,captions]"
+.venv/bin/python -m pip install --quiet -e ".[dev,dask,torch,esrgan,captions,train]"
 
 echo "== nbdev-export: mmmrs/ must match the notebooks"
 .venv/bin/nbdev-export
