@@ -88,8 +88,11 @@ def load_components(path, device="cpu", dtype=None) -> dict:
 def add_lora(model, rank: int, alpha: int | None, dropout: float, targets) -> list:
     "Add a LoRA adapter to `model`'s `targets`; return its trainable parameters (fp32)."
     import torch
-    from peft import LoraConfig
-    model.add_adapter(LoraConfig(r=rank, lora_alpha=alpha or rank, lora_dropout=dropout, init_lora_weights="gaussian", target_modules=list(targets)))
+    from peft import LoraConfig, inject_adapter_in_model
+    cfg = LoraConfig(r=rank, lora_alpha=alpha or rank, lora_dropout=dropout, init_lora_weights="gaussian", target_modules=list(targets))
+    # diffusers models have add_adapter; for transformers models, PEFT's own injection works across transformers/PEFT versions
+    if type(model).__module__.startswith("diffusers"): model.add_adapter(cfg)
+    else: inject_adapter_in_model(cfg, model); model.peft_config = {"default": cfg}
     params = [p for p in model.parameters() if p.requires_grad]
     for p in params: p.data = p.data.float()
     return params
@@ -361,7 +364,7 @@ def train_lora(args: LoRAArgs) -> dict:
     acc.end_training()
     return {"step": step, "losses": losses, "lora": lora}
 
-# %% ../nbs/14_lora.ipynb #8d2e6534
+# %% ../nbs/14_lora.ipynb #c43e7961
 @call_parse
 def mmmrs_train_lora(
     pretrained_model_name_or_path: str = None,  # a local Stable Diffusion 1.x folder (diffusers layout); required
@@ -416,7 +419,7 @@ def mmmrs_train_lora(
                     dataloader_num_workers=dataloader_num_workers, seed=seed, **chosen)
     return train_lora(args)
 
-# %% ../nbs/14_lora.ipynb #c43e7961
+# %% ../nbs/14_lora.ipynb #90b47c93
 def _dashes(arg: str) -> str:
     if not arg.startswith("--"): return arg
     name, eq, value = arg.partition("=")
