@@ -222,7 +222,7 @@ def train_step(m: CycleGAN, real_a: torch.Tensor, real_b: torch.Tensor, rng: np.
     m.opt["D"].step()
     for s in m.sched.values(): s.step()
     m.step += 1
-    return {k: float(v) for k, v in loss.items()}
+    return {k: v.item() for k, v in loss.items()}
 
 # %% ../nbs/08_cyclegan.ipynb #2722dbf2
 def save_checkpoint(m: CycleGAN, out, keep: int = 2) -> Path:
