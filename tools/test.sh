@@ -4,11 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 MPLBACKEND=Agg
+# the real-browser test drives Debian's chromium (never a downloaded browser)
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else echo "tests/test_browser.py needs Debian's chromium: sudo apt-get install chromium" >&2; fi
+fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch first and pinned: it is the CPU build on this project's machines; the extra's range then adds nothing
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[dev,dask,torch,esrgan,captions,train]"
+.venv/bin/python -m pip install --quiet -e ".[dev,dask,torch,esrgan,captions,train,browse]"
 
 echo "== nbdev-export: mmmrs/ must match the notebooks"
 .venv/bin/nbdev-export

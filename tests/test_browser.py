@@ -1,0 +1,67 @@
+"The browse widget in a real browser: JupyterLab on loopback, headless Chromium driven by Playwright."
+import json, os, shutil, signal, socket, subprocess, sys, time, urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import run_build
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    "A JupyterLab server on 127.0.0.1 serving a notebook that opens a SampleBrowser on the demo dataset; stopped afterwards."
+    run_build("--demo", "--out", tmp_path / "demo")
+    cell = f"from mmmrs.browse import SampleBrowser\nb = SampleBrowser(r'{tmp_path / 'demo'}', page_size=6)\nb"
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {}, "outputs": [], "source": cell}],
+          "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "browse.ipynb").write_text(json.dumps(nb))
+    port, token = _free_port(), "mmmrs-test"
+    server = subprocess.Popen([str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                               "--allow-root", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", "--LabApp.news_url=",
+                               "--ServerApp.disable_check_xsrf=True"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                              env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config")})
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try: urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=1); break
+        except OSError: time.sleep(0.5)
+    else: raise RuntimeError("JupyterLab did not start")
+    yield f"{url}/lab/tree/browse.ipynb?token={token}"
+    os.killpg(server.pid, signal.SIGTERM)
+    try: server.wait(timeout=20)
+    except subprocess.TimeoutExpired: os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_browser_renders_and_filters(lab):
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (tools/test.sh installs it)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                                                    "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(lab)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-mod-idle, .jp-KernelStatus", timeout=60_000)
+        time.sleep(2)
+        page.click(".jp-Cell .jp-InputArea-editor")
+        page.keyboard.press("Shift+Enter")
+        thumbs = ".jp-OutputArea-output .widget-gridbox img"
+        page.wait_for_function(f"document.querySelectorAll('{thumbs}').length == 6", timeout=90_000)
+        page.screenshot(path=str(ARTIFACTS / "browser-all.png"), full_page=True)
+        page.locator(".widget-select-multiple", has_text="modality").locator("select").select_option("sar")
+        page.wait_for_function(f"document.querySelectorAll('{thumbs}').length == 2", timeout=30_000)
+        assert "(2 samples)" in page.inner_text(".jp-OutputArea-output")
+        page.locator(".widget-gridbox button").first.click()  # select a sample: its SAR and RGB appear side by side
+        page.wait_for_selector("text=same scene, coarse to fine", timeout=30_000)
+        assert page.locator(".jp-OutputArea-output img").count() >= 2 + 2 + 1  # thumbnails, both modalities, its scene
+        page.screenshot(path=str(ARTIFACTS / "browser-sar.png"), full_page=True)
+        browser.close()
