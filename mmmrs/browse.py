@@ -16,14 +16,54 @@ from .gsd import GSD_LEVELS
 from .shards import read_manifest
 
 # %% auto #0
-__all__ = ['BROWSE_FILTERS', 'DatasetView', 'query', 'siblings', 'variants', 'SampleBrowser', 'plot_grid', 'plot_stats',
-           'plot_pyramid', 'plot_pair', 'save_figure']
+__all__ = ['BROWSE_FILTERS', 'Catalog', 'query', 'siblings', 'variants', 'DatasetView', 'SampleBrowser', 'plot_grid',
+           'plot_stats', 'plot_pyramid', 'plot_pair', 'save_figure']
 
 # %% ../nbs/12_browse.ipynb #abca8977
+class Catalog:
+    "The manifest indexed for fast queries: one id per sample, categorical filter columns, lower-cased prompts."
+    def __init__(self, m: pd.DataFrame):
+        m = m.sort_values(["source", "key"], kind="stable").reset_index(drop=True)
+        self.m = m.astype({c: "category" for c in ("source", "modality", "gsd_level", "weather", "split", "category", "group")})
+        self.kid = pd.factorize(m.key)[0]
+        self.samples = m.drop_duplicates("key").reset_index(drop=True)  # row i is sample id i
+        self.prompts = m.prompt.str.lower()
+
+    def query(self, text: str = "", **filters) -> pd.DataFrame:
+        "One row per sample matching every filter (`column=[values]`) and, when given, containing `text` in a prompt."
+        mask = np.ones(len(self.m), bool)
+        for col, want in filters.items():
+            if want: mask &= self.m[col].isin(want if isinstance(want, (list, tuple, set)) else [want]).to_numpy()
+        keep = np.zeros(len(self.samples), bool); keep[self.kid[mask]] = True
+        if text:
+            hit = np.zeros(len(self.samples), bool); hit[self.kid[self.prompts.str.contains(text.lower(), regex=False).to_numpy()]] = True
+            keep &= hit
+        return self.samples[keep].reset_index(drop=True)
+
+    def group(self, key: str, clear: bool) -> pd.DataFrame:
+        "The samples of `key`'s group: the clear ones (coarsest first) or the weather variants."
+        g = self.samples.loc[self.samples.key == key, "group"].iloc[0]
+        rows = self.samples[(self.samples.group == g) & ((self.samples.weather == "clear") == clear)]
+        return rows.sort_values("gsd", ascending=False) if clear else rows
+
+def query(m: pd.DataFrame, text: str = "", **filters) -> pd.DataFrame:
+    "One row per sample of manifest `m` matching the filters and text (see `Catalog.query`)."
+    return Catalog(m).query(text, **filters)
+
+def siblings(m, key: str) -> pd.DataFrame:
+    "The clear samples of `key`'s group (its pyramid levels, tiles), coarsest GSD first."
+    return (m if isinstance(m, Catalog) else Catalog(m)).group(key, clear=True)
+
+def variants(m, key: str) -> pd.DataFrame:
+    "The weather variants made from the same scene as `key`."
+    return (m if isinstance(m, Catalog) else Catalog(m)).group(key, clear=False)
+
+# %% ../nbs/12_browse.ipynb #6f6c509a
 class DatasetView:
     "A built dataset as a manifest plus lazy, keyed image reads (cached thumbnails)."
     def __init__(self, out):
         self.out, self.manifest, self.index, self._thumbs = Path(out), read_manifest(out), ShardIndex(out), {}
+        self.catalog = Catalog(self.manifest)
     def rows(self, key: str) -> pd.DataFrame:
         "The manifest rows (one per modality) of sample `key`."
         return self.manifest[self.manifest.key == key]
@@ -41,26 +81,6 @@ class DatasetView:
             im = Image.fromarray(self.image(key, modality)); im.thumbnail((size, size))
             buf = io.BytesIO(); im.save(buf, "PNG"); self._thumbs[(key, modality, size)] = buf.getvalue()
         return self._thumbs[(key, modality, size)]
-
-# %% ../nbs/12_browse.ipynb #6f6c509a
-def query(m: pd.DataFrame, text: str = "", **filters) -> pd.DataFrame:
-    "One row per sample matching every filter (`column=[values]`) and, when given, containing `text` in a prompt."
-    for col, want in filters.items():
-        if want: m = m[m[col].isin(want if isinstance(want, (list, tuple, set)) else [want])]
-    if text:
-        hit = m.prompt.str.contains(text, case=False, regex=False)
-        m = m[m.key.isin(m.key[hit])]
-    return m.drop_duplicates("key").sort_values(["source", "key"]).reset_index(drop=True)
-
-def siblings(m: pd.DataFrame, key: str) -> pd.DataFrame:
-    "The clear samples of `key`'s group (its pyramid levels, tiles), coarsest GSD first."
-    g = m.loc[m.key == key, "group"].iloc[0]
-    return m[(m.group == g) & (m.weather == "clear")].drop_duplicates("key").sort_values("gsd", ascending=False)
-
-def variants(m: pd.DataFrame, key: str) -> pd.DataFrame:
-    "The weather variants made from the same scene as `key`."
-    g = m.loc[m.key == key, "group"].iloc[0]
-    return m[(m.group == g) & (m.weather != "clear")].drop_duplicates("key")
 
 # %% ../nbs/12_browse.ipynb #143405b1
 BROWSE_FILTERS = ("source", "modality", "gsd_level", "weather", "split", "category")
@@ -101,7 +121,7 @@ from fastcore.basics import patch
 @patch
 def results(self: SampleBrowser) -> pd.DataFrame:
     "The samples the filters and the search select."
-    return query(self.view.manifest, self.search.value, **{c: list(w.value) for c, w in self.filters.items()})
+    return self.view.catalog.query(self.search.value, **{c: list(w.value) for c, w in self.filters.items()})
 
 @patch
 def refresh(self: SampleBrowser, reset: bool = False):
@@ -132,8 +152,8 @@ def select(self: SampleBrowser, key: str):
     v, m = self.view, self.view.manifest
     rows = v.rows(key)
     mods = W.HBox([_img_widget(v.thumbnail(key, r.modality, 256), 256, f"{r.modality}: {html.escape(r.prompt)}") for r in rows.itertuples()])
-    sib = [_img_widget(v.thumbnail(r.key, r.modality, 96), 96, f"{r.gsd:g} m") for r in siblings(m, key).itertuples()]
-    var = [_img_widget(v.thumbnail(r.key, r.modality, 96), 96, r.weather) for r in variants(m, key).itertuples()]
+    sib = [_img_widget(v.thumbnail(r.key, r.modality, 96), 96, f"{r.gsd:g} m") for r in siblings(v.catalog, key).itertuples()]
+    var = [_img_widget(v.thumbnail(r.key, r.modality, 96), 96, r.weather) for r in variants(v.catalog, key).itertuples()]
     prov = html.escape(json.dumps(v.metadata(key)["provenance"], indent=1))
     self.detail.children = [W.HTML(f"<b>{key}</b> &middot; {rows.source.iloc[0]} &middot; GSD {rows.gsd.iloc[0]:g} m ({rows.gsd_level.iloc[0]}) &middot; split {rows.split.iloc[0]}"),
                             mods, W.HTML("<b>same scene, coarse to fine</b>"), W.HBox(sib), W.HTML("<b>weather variants</b>"), W.HBox(var),
@@ -167,7 +187,7 @@ def _show(ax, img: np.ndarray, title: str):
 def plot_grid(out, n: int = 12, cols: int = 6, seed: int = 0, **filters):
     "A grid of `n` samples matching `filters` (chosen with `seed`), titled with GSD, weather and sensor."
     v = DatasetView(out)
-    res = query(v.manifest, **{k: [x] if isinstance(x, str) else x for k, x in filters.items()})
+    res = v.catalog.query(**{k: [x] if isinstance(x, str) else x for k, x in filters.items()})
     res = res.sample(min(n, len(res)), random_state=seed) if len(res) else res
     fig, axes = _fig(max(1, -(-len(res) // cols)), cols)
     for ax, r in zip(axes, res.itertuples()): _show(ax, v.image(r.key, r.modality), f"{r.gsd:.3g} m, {r.weather}\n{r.satellite}")
@@ -193,7 +213,7 @@ def plot_stats(out):
 def plot_pyramid(out, key: str):
     "The clear samples of `key`'s scene from coarse to fine, with their GSD."
     v = DatasetView(out)
-    sib = siblings(v.manifest, key)
+    sib = siblings(v.catalog, key)
     fig, axes = _fig(1, len(sib))
     for ax, r in zip(axes, sib.itertuples()): _show(ax, v.image(r.key, r.modality), f"{r.gsd:.3g} m ({r.level})")
     return fig
