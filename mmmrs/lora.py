@@ -18,7 +18,8 @@ from .prompts import compose_prompt
 # %% auto #0
 __all__ = ['PAPER_PRESET', 'VALIDATION_PROMPTS', 'LoRAArgs', 'load_components', 'add_lora', 'LoRATrainData', 'encode_prompts',
            'diffusion_loss', 'vae_latents', 'LatentCache', 'save_checkpoint', 'lora_state', 'save_lora',
-           'pipeline_from', 'validate', 'EpochSampler', 'train_lora', 'mmmrs_train_lora', 'main']
+           'pipeline_from', 'validate', 'EpochSampler', 'make_accelerator', 'make_optimizer', 'make_loader',
+           'micro_generator', 'run_training', 'train_lora', 'mmmrs_train_lora', 'main']
 
 # %% ../nbs/14_lora.ipynb #0d837dc5
 @dataclass
@@ -289,16 +290,73 @@ def _resume_path(args: LoRAArgs) -> Path | None:
     found = _checkpoints(args.output_dir)
     return found[-1] if found else None
 
-# %% ../nbs/14_lora.ipynb #de671a5c
-def _setup(args: LoRAArgs):
-    "Accelerator, components with LoRA, data, optimizer, scheduler, all prepared."
-    import torch
+# %% ../nbs/14_lora.ipynb #38fa9e43
+def make_accelerator(args):
+    "An `Accelerator` for `args` (accumulation, mixed precision, trackers, output folder); seeds everything."
     from accelerate import Accelerator
     from accelerate.utils import ProjectConfiguration, set_seed
-    from diffusers.optimization import get_scheduler
     acc = Accelerator(gradient_accumulation_steps=args.gradient_accumulation_steps, mixed_precision=args.mixed_precision, log_with=args.report_to,
                       project_config=ProjectConfiguration(project_dir=args.output_dir, logging_dir=str(Path(args.output_dir) / "logs")))
     set_seed(args.seed)
+    return acc
+
+def make_optimizer(args, params: list, acc):
+    "AdamW (or bitsandbytes' AdamW8bit) and diffusers' learning-rate scheduler."
+    import torch
+    from diffusers.optimization import get_scheduler
+    if args.use_8bit_adam:
+        import bitsandbytes as bnb
+        opt_cls = bnb.optim.AdamW8bit
+    else: opt_cls = torch.optim.AdamW
+    opt = opt_cls(params, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), weight_decay=args.adam_weight_decay, eps=args.adam_epsilon)
+    return opt, get_scheduler(args.lr_scheduler, opt, num_warmup_steps=args.lr_warmup_steps * acc.num_processes,
+                              num_training_steps=args.max_train_steps * acc.num_processes)
+
+def make_loader(args, data):
+    "A DataLoader over `data` with the seeded epoch sampler."
+    import torch
+    return torch.utils.data.DataLoader(data, batch_size=args.train_batch_size, sampler=EpochSampler(len(data), args.seed),
+                                       collate_fn=_collate, num_workers=args.dataloader_num_workers)
+
+def micro_generator(args, acc, micro: int):
+    "The random generator of micro-batch `micro`: noise and timesteps depend on (seed, micro-batch, process) only."
+    import torch
+    return torch.Generator().manual_seed(int(np.random.default_rng([args.seed, micro, acc.process_index]).integers(2**62)))
+
+# %% ../nbs/14_lora.ipynb #8511ad58
+def run_training(acc, args, models: list, params: list, opt, sched, loader, data, step_loss, after_step, name: str = "mmmrs") -> tuple[int, list]:
+    "The training loop: resume, epochs, accumulation, clipping, logging; `step_loss(batch, micro)` and `after_step(step)`."
+    from accelerate import skip_first_batches
+    per_epoch = math.ceil(len(loader) / args.gradient_accumulation_steps)
+    step, first_epoch, skip = 0, 0, 0
+    if (ck := _resume_path(args)) is not None:
+        acc.load_state(str(ck)); step = int(ck.name.split("-")[1])
+        first_epoch, skip = step // per_epoch, (step % per_epoch) * args.gradient_accumulation_steps
+    if args.report_to: acc.init_trackers(name, config={k: v for k, v in asdict(args).items() if isinstance(v, (int, float, str, bool))})
+    losses, micro = [], step * args.gradient_accumulation_steps
+    for epoch in range(first_epoch, math.ceil(args.max_train_steps / per_epoch)):
+        active = skip_first_batches(loader, skip) if epoch == first_epoch and skip else loader
+        active.set_epoch(epoch); data.set_epoch(epoch)  # accelerate's loaders set their sampler's epoch from their own counter
+        for batch in active:
+            with acc.accumulate(*models):
+                loss = step_loss(batch, micro); micro += 1
+                acc.backward(loss)
+                if acc.sync_gradients: acc.clip_grad_norm_(params, args.max_grad_norm)
+                opt.step(); sched.step(); opt.zero_grad()
+            if not acc.sync_gradients: continue
+            step += 1; losses.append(loss.item())
+            acc.log({"train_loss": losses[-1], "lr": sched.get_last_lr()[0]}, step=step)
+            if acc.is_main_process and step % args.checkpointing_steps == 0: save_checkpoint(acc, args, step)
+            if acc.is_main_process: after_step(step)
+            if step >= args.max_train_steps: break
+        if step >= args.max_train_steps: break
+    acc.wait_for_everyone()
+    return step, losses
+
+# %% ../nbs/14_lora.ipynb #94f73c44
+def _lora_setup(args: LoRAArgs, acc):
+    "Components with LoRA, data (and cache), optimizer, scheduler, all prepared."
+    import torch
     comps = load_components(args.pretrained_model_name_or_path, acc.device, {"fp16": torch.float16, "bf16": torch.bfloat16}.get(args.mixed_precision))
     params = add_lora(comps["unet"], args.rank, args.lora_alpha, args.lora_dropout, args.target_modules)
     if args.train_text_encoder: params += add_lora(comps["text_encoder"], args.rank, args.lora_alpha, args.lora_dropout, ("q_proj", "k_proj", "v_proj", "out_proj"))
@@ -306,23 +364,16 @@ def _setup(args: LoRAArgs):
     data = LoRATrainData(args)
     cache = LatentCache(comps, data, Path(args.output_dir) / "cache") if args.cache_latents else None
     data.pixels = cache is None
-    sampler = EpochSampler(len(data), args.seed)
-    loader = torch.utils.data.DataLoader(data, batch_size=args.train_batch_size, sampler=sampler, collate_fn=_collate, num_workers=args.dataloader_num_workers)
-    if args.use_8bit_adam:
-        import bitsandbytes as bnb
-        opt_cls = bnb.optim.AdamW8bit
-    else: opt_cls = torch.optim.AdamW
-    opt = opt_cls(params, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), weight_decay=args.adam_weight_decay, eps=args.adam_epsilon)
-    sched = get_scheduler(args.lr_scheduler, opt, num_warmup_steps=args.lr_warmup_steps * acc.num_processes, num_training_steps=args.max_train_steps * acc.num_processes)
+    opt, sched = make_optimizer(args, params, acc)
     trained = ["unet"] + (["text_encoder"] if args.train_text_encoder else [])
-    *models, opt, loader, sched = acc.prepare(*[comps[k] for k in trained], opt, loader, sched)
+    *models, opt, loader, sched = acc.prepare(*[comps[k] for k in trained], opt, make_loader(args, data), sched)
     comps.update(zip(trained, models))
-    return acc, comps, params, data, cache, sampler, loader, opt, sched, models
+    return comps, params, data, cache, loader, opt, sched, models
 
-# %% ../nbs/14_lora.ipynb #38fa9e43
+# %% ../nbs/14_lora.ipynb #805defb2
 def _batch_loss(comps, batch, cache, args, acc, micro: int):
     import torch
-    g = torch.Generator().manual_seed(int(np.random.default_rng([args.seed, micro, acc.process_index]).integers(2**62)))
+    g = micro_generator(args, acc, micro)
     if cache is not None:
         dtype = comps["unet"].dtype
         latents = cache.latents(batch["index"], batch["flip"], comps["vae"].config.scaling_factor, g).to(acc.device, dtype)
@@ -334,37 +385,16 @@ def _batch_loss(comps, batch, cache, args, acc, micro: int):
 
 def train_lora(args: LoRAArgs) -> dict:
     "Train a LoRA as `args` says; return the final step, the loss per step and the LoRA file."
-    from accelerate import skip_first_batches
-    acc, comps, params, data, cache, sampler, loader, opt, sched, models = _setup(args)
-    per_epoch = math.ceil(len(loader) / args.gradient_accumulation_steps)
-    step, first_epoch, skip = 0, 0, 0
-    if (ck := _resume_path(args)) is not None:
-        acc.load_state(str(ck)); step = int(ck.name.split("-")[1])
-        first_epoch, skip = step // per_epoch, (step % per_epoch) * args.gradient_accumulation_steps
-    if args.report_to: acc.init_trackers("mmmrs-lora", config={k: v for k, v in asdict(args).items() if isinstance(v, (int, float, str, bool))})
-    losses, micro = [], step * args.gradient_accumulation_steps
-    for epoch in range(first_epoch, math.ceil(args.max_train_steps / per_epoch)):
-        active = skip_first_batches(loader, skip) if epoch == first_epoch and skip else loader
-        active.set_epoch(epoch); data.set_epoch(epoch)  # accelerate's loaders set their sampler's epoch from their own counter
-        for batch in active:
-            with acc.accumulate(*models):
-                loss = _batch_loss(comps, batch, cache, args, acc, micro); micro += 1
-                acc.backward(loss)
-                if acc.sync_gradients: acc.clip_grad_norm_(params, args.max_grad_norm)
-                opt.step(); sched.step(); opt.zero_grad()
-            if not acc.sync_gradients: continue
-            step += 1; losses.append(loss.item())
-            acc.log({"train_loss": losses[-1], "lr": sched.get_last_lr()[0]}, step=step)
-            if acc.is_main_process and step % args.checkpointing_steps == 0: save_checkpoint(acc, args, step)
-            if acc.is_main_process and step % args.validation_steps == 0: validate(comps, args, step, acc)
-            if step >= args.max_train_steps: break
-        if step >= args.max_train_steps: break
-    acc.wait_for_everyone()
+    acc = make_accelerator(args)
+    comps, params, data, cache, loader, opt, sched, models = _lora_setup(args, acc)
+    after = lambda step: validate(comps, args, step, acc) if step % args.validation_steps == 0 else None
+    step, losses = run_training(acc, args, models, params, opt, sched, loader, data,
+                                lambda batch, micro: _batch_loss(comps, batch, cache, args, acc, micro), after, "mmmrs-lora")
     lora = save_lora(comps, args.output_dir, acc) if acc.is_main_process else None
     acc.end_training()
     return {"step": step, "losses": losses, "lora": lora}
 
-# %% ../nbs/14_lora.ipynb #c43e7961
+# %% ../nbs/14_lora.ipynb #e6beb83f
 @call_parse
 def mmmrs_train_lora(
     pretrained_model_name_or_path: str = None,  # a local Stable Diffusion 1.x folder (diffusers layout); required
@@ -419,7 +449,7 @@ def mmmrs_train_lora(
                     dataloader_num_workers=dataloader_num_workers, seed=seed, **chosen)
     return train_lora(args)
 
-# %% ../nbs/14_lora.ipynb #90b47c93
+# %% ../nbs/14_lora.ipynb #0821e4fa
 def _dashes(arg: str) -> str:
     if not arg.startswith("--"): return arg
     name, eq, value = arg.partition("=")
