@@ -281,8 +281,7 @@ class EpochSampler:
 def _collate(batch: list) -> dict:
     import torch
     out = {k: [b[k] for b in batch] for k in batch[0]}
-    if "pixel_values" in out: out["pixel_values"] = torch.stack(out["pixel_values"])
-    return out
+    return {k: torch.stack(v) if torch.is_tensor(v[0]) else v for k, v in out.items()}
 
 def _resume_path(args: LoRAArgs) -> Path | None:
     if not args.resume_from_checkpoint: return None
