@@ -13,7 +13,7 @@ import numpy as np
 # %% auto #0
 __all__ = ['FAKE_TREES', 'shared_samples', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet', 'tiny_blip2', 'fake_sen12',
            'fake_whu_opt_sar', 'fake_gid', 'fake_inria', 'fake_hrsc2016', 'fake_tgrs_hrrsd', 'fake_fmow', 'fake_mrssc2',
-           'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd']
+           'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd', 'tiny_feature_extractor']
 
 # %% ../nbs/01_testing.ipynb #5dad5bca
 def shared_samples() -> Path:
@@ -269,3 +269,21 @@ def tiny_sd(dest, seed: int = 0, sample_size: int = 16) -> Path:
     StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet, scheduler=sched, safety_checker=None,
                             feature_extractor=None, requires_safety_checker=False).save_pretrained(dest)
     return dest
+
+# %% ../nbs/01_testing.ipynb #56b4ebd7
+def tiny_feature_extractor(num_features: int = 16, num_classes: int = 10, seed: int = 0):
+    "A seeded conv net: uint8 images (N, 3, H, W) -> features (N, `num_features`); `.logits(x)` -> (N, `num_classes`)."
+    import torch
+    from torch import nn
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.num_features = num_features
+            self.body = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, num_features, 3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            self.head = nn.Linear(num_features, num_classes)
+        def forward(self, x):
+            x = nn.functional.interpolate(x.float() / 127.5 - 1, size=(32, 32), mode="bilinear", align_corners=False)
+            return self.body(x)
+        def logits(self, x): return self.head(self.forward(x))
+    torch.manual_seed(seed)
+    return Tiny().eval()
