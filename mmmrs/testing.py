@@ -13,7 +13,7 @@ import numpy as np
 # %% auto #0
 __all__ = ['FAKE_TREES', 'shared_samples', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet', 'tiny_blip2', 'fake_sen12',
            'fake_whu_opt_sar', 'fake_gid', 'fake_inria', 'fake_hrsc2016', 'fake_tgrs_hrrsd', 'fake_fmow', 'fake_mrssc2',
-           'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd', 'tiny_feature_extractor']
+           'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd', 'tiny_feature_extractor', 'tiny_clip']
 
 # %% ../nbs/01_testing.ipynb #5dad5bca
 def shared_samples() -> Path:
@@ -287,3 +287,22 @@ def tiny_feature_extractor(num_features: int = 16, num_classes: int = 10, seed: 
         def logits(self, x): return self.head(self.forward(x))
     torch.manual_seed(seed)
     return Tiny().eval()
+
+# %% ../nbs/01_testing.ipynb #9b817bc5
+def tiny_clip(dest, seed: int = 0) -> Path:
+    "Save a tiny, seeded CLIPModel with its processor in `dest` (loadable with `from_pretrained`)."
+    import torch
+    from transformers import CLIPConfig, CLIPModel, CLIPProcessor, CLIPTextConfig, CLIPVisionConfig
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+    dest = Path(dest)
+    tok = tiny_clip_tokenizer(dest / "_tok")
+    cfg = CLIPConfig(text_config=CLIPTextConfig(vocab_size=514, bos_token_id=512, eos_token_id=513, pad_token_id=513, hidden_size=16,
+                                                intermediate_size=32, num_attention_heads=2, num_hidden_layers=1, max_position_embeddings=32).to_dict(),
+                     vision_config=CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_attention_heads=2, num_hidden_layers=1,
+                                                    image_size=32, patch_size=8).to_dict(), projection_dim=8)
+    torch.manual_seed(seed)
+    CLIPModel(cfg).save_pretrained(dest)
+    proc = CLIPProcessor(image_processor=CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}), tokenizer=tok)
+    proc.save_pretrained(dest)
+    shutil.rmtree(dest / "_tok")  # the processor saved its own copy of the tokenizer
+    return dest
