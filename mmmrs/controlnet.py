@@ -9,10 +9,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from fastcore.script import CliError, anno_parser, call_parse
+from fastcore.script import CliError, call_parse
 
 from .data import ShardDataset
-from .lora import (LoRAArgs, _dashes, diffusion_loss, encode_prompts, load_components, make_accelerator, make_loader, make_optimizer,
+from .core import run_cli
+from .lora import (LoRAArgs, diffusion_loss, encode_prompts, load_components, make_accelerator, make_loader, make_optimizer,
                         micro_generator, run_training, vae_latents)
 
 # %% auto #0
@@ -230,11 +231,5 @@ def mmmrs_train_controlnet(
     return train_controlnet(args)
 
 def main(argv=None):
-    "Entry point of `mmmrs-train-controlnet`."
-    import sys
-    parser = anno_parser(mmmrs_train_controlnet.__wrapped__, "mmmrs-train-controlnet")
-    ns = vars(parser.parse_args([_dashes(a) for a in (sys.argv[1:] if argv is None else argv)]))
-    for k in ("pdb", "xtra"): ns.pop(k, None)
-    try: res = mmmrs_train_controlnet(**ns)
-    except CliError as e: raise SystemExit(f"mmmrs-train-controlnet: {e}") from None
-    print(f"trained {res['step']} steps; ControlNet: {res['controlnet']}")
+    "Entry point of `mmmrs-train-controlnet` (diffusers' underscore option names work too)."
+    run_cli(mmmrs_train_controlnet, "mmmrs-train-controlnet", lambda r: f"trained {r['step']} steps; ControlNet: {r['controlnet']}", argv)

@@ -10,8 +10,9 @@ from typing import Annotated
 
 import numpy as np
 import pandas as pd
-from fastcore.script import CliError, anno_parser, call_parse
+from fastcore.script import CliError, call_parse
 
+from .core import run_cli
 from .data import ShardDataset
 
 # %% auto #0
@@ -217,13 +218,8 @@ def mmmrs_evaluate(
     return write_report(table, per, out)
 
 def main(argv=None):
-    "Entry point of `mmmrs-evaluate`."
-    import sys
-    from mmmrs.lora import _dashes
-    ns = vars(anno_parser(mmmrs_evaluate.__wrapped__, "mmmrs-evaluate").parse_args([_dashes(a) for a in (sys.argv[1:] if argv is None else argv)]))
-    for k in ("pdb", "xtra"): ns.pop(k, None)
-    try: print((mmmrs_evaluate(**ns) / "table.md").read_text())
-    except CliError as e: raise SystemExit(f"mmmrs-evaluate: {e}") from None
+    "Entry point of `mmmrs-evaluate` (underscore option names work too)."
+    run_cli(mmmrs_evaluate, "mmmrs-evaluate", lambda out: (out / "table.md").read_text(), argv)
 
 # %% ../nbs/17_evaluate.ipynb #040989e0
 class CLIPScorer:

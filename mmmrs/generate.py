@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from fastcore.script import CliError, anno_parser, call_parse
+from fastcore.script import CliError, call_parse
 
+from .core import run_cli
 from .data import select
 from .gsd import GSD_LEVELS, gsd_words
 from .prompts import PAPER_TEMPLATE, compose_prompt, label_words
@@ -102,9 +103,4 @@ def mmmrs_generate(
 
 def main(argv=None):
     "Entry point of `mmmrs-generate` (diffusers' underscore option names work too)."
-    import sys
-    from mmmrs.lora import _dashes
-    ns = vars(anno_parser(mmmrs_generate.__wrapped__, "mmmrs-generate").parse_args([_dashes(a) for a in (sys.argv[1:] if argv is None else argv)]))
-    for k in ("pdb", "xtra"): ns.pop(k, None)
-    try: print(f"images in {mmmrs_generate(**ns)}")
-    except CliError as e: raise SystemExit(f"mmmrs-generate: {e}") from None
+    run_cli(mmmrs_generate, "mmmrs-generate", lambda out: f"images in {out}", argv)

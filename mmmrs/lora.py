@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-from fastcore.script import CliError, anno_parser, call_parse
+from fastcore.script import CliError, call_parse
 
+from .core import run_cli
 from .data import ShardDataset
 from .prompts import compose_prompt
 
@@ -448,17 +449,7 @@ def mmmrs_train_lora(
                     dataloader_num_workers=dataloader_num_workers, seed=seed, **chosen)
     return train_lora(args)
 
-# %% ../nbs/14_lora.ipynb #0821e4fa
-def _dashes(arg: str) -> str:
-    if not arg.startswith("--"): return arg
-    name, eq, value = arg.partition("=")
-    return name.replace("_", "-") + eq + value
-
+# %% ../nbs/14_lora.ipynb #231cb8c2
 def main(argv=None):
-    "Entry point of `mmmrs-train-lora`."
-    parser = anno_parser(mmmrs_train_lora.__wrapped__, "mmmrs-train-lora")
-    ns = vars(parser.parse_args([_dashes(a) for a in (sys.argv[1:] if argv is None else argv)]))
-    for k in ("pdb", "xtra"): ns.pop(k, None)
-    try: res = mmmrs_train_lora(**ns)
-    except CliError as e: raise SystemExit(f"mmmrs-train-lora: {e}") from None
-    print(f"trained {res['step']} steps; LoRA weights: {res['lora']}")
+    "Entry point of `mmmrs-train-lora` (diffusers' underscore option names work too)."
+    run_cli(mmmrs_train_lora, "mmmrs-train-lora", lambda r: f"trained {r['step']} steps; LoRA weights: {r['lora']}", argv)
