@@ -23,10 +23,10 @@ __all__ = ['BROWSE_FILTERS', 'Catalog', 'query', 'siblings', 'variants', 'Datase
 class Catalog:
     "The manifest indexed for fast queries: one id per sample, categorical filter columns, lower-cased prompts."
     def __init__(self, m: pd.DataFrame):
-        m = m.sort_values(["source", "key"], kind="stable").reset_index(drop=True)
+        m = m.iloc[np.argsort(pd.Categorical(m.source).codes, kind="stable")].reset_index(drop=True)  # by source, then manifest order
         self.m = m.astype({c: "category" for c in ("source", "modality", "gsd_level", "weather", "split", "category", "group")})
-        self.kid = pd.factorize(m.key)[0]
-        self.samples = m.drop_duplicates("key").reset_index(drop=True)  # row i is sample id i
+        self.kid = pd.factorize(m.key)[0]                           # sample ids in that order
+        self.samples = m.iloc[np.unique(self.kid, return_index=True)[1]].reset_index(drop=True)  # row i is sample id i
         self.prompts = m.prompt.str.lower()
 
     def query(self, text: str = "", **filters) -> pd.DataFrame:
