@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .data import FILTERS, ShardIndex
+from .data import ShardIndex
 from .gsd import GSD_LEVELS
 from .shards import read_manifest
 
@@ -149,7 +149,7 @@ def turn(self: SampleBrowser, step: int):
 def select(self: SampleBrowser, key: str):
     "Show sample `key`: modalities side by side, prompts, pyramid siblings, weather variants, provenance; load its caption."
     import html, ipywidgets as W
-    v, m = self.view, self.view.manifest
+    v = self.view
     rows = v.rows(key)
     mods = W.HBox([_img_widget(v.thumbnail(key, r.modality, 256), 256, f"{r.modality}: {html.escape(r.prompt)}") for r in rows.itertuples()])
     sib = [_img_widget(v.thumbnail(r.key, r.modality, 96), 96, f"{r.gsd:g} m") for r in siblings(v.catalog, key).itertuples()]

@@ -5,7 +5,7 @@
 # %% ../nbs/11_build.ipynb #54ff0084
 from __future__ import annotations
 import argparse, hashlib, json, multiprocessing as mp, tarfile
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Annotated
@@ -23,8 +23,8 @@ from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level, pyramid_cuts
 from .prompts import PAPER_TEMPLATE, caption_samples, correct_parts, flag_prompts, get_captioner, sample_prompts, template_caption
 from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, encode_sample, merge_tables, part_path,
                           write_json, write_table, write_tar)
-from .sources import Scene, SceneError, SceneMeta, discover, scene_metadata
-from .standardize import CUTS, get_upscaler, standard_cuts, to_tile
+from .sources import Scene, SceneError, SceneMeta, discover, reject_row, scene_metadata
+from .standardize import CUTS, get_upscaler, to_tile
 
 # %% auto #0
 __all__ = ['BuildOptions', 'split_of', 'scene_headers', 'read_plan', 'scene_cuts', 'scene_samples', 'ShardSpec', 'run_shard',
@@ -107,9 +107,6 @@ def scene_cuts(card: Card, info, gsd: float, pyramid: bool | None = None) -> lis
     use = card.pyramid if pyramid is None else pyramid
     return (pyramid_cuts(info.width, info.height, gsd) if use else []) or CUTS[card.cut](info.width, info.height, gsd)
 
-def _reject(source, path, window, reason):
-    return {"source": source, "path": path, "window": ",".join(map(str, window)) if window else None, "reason": reason}
-
 # %% ../nbs/11_build.ipynb #6e4a8455
 def _tile_images(pix: dict, valid, plan: dict, upscaler, factor: int) -> tuple[dict, dict | None]:
     "8-bit, 512×512 images of one cut's pixels, and the resize record."
@@ -148,7 +145,7 @@ def scene_samples(scene: Scene, card: Card, root, opts: BuildOptions = BuildOpti
         pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata) for m, p in plan.items()}
         valid = np.logical_and.reduce([v for _, v in pix.values()])
         if why := _too_few_valid(frac := float(valid.mean()), card):
-            rejects.append(_reject(card.name, first, cut.window, why)); continue
+            rejects.append(reject_row(card.name, first, window=cut.window, reason=why)); continue
         images, resize = _tile_images(pix, valid, plan, upscaler, card.upscale)
         s = {**base, "key": make_key(card.name, scene.id, cut.window, cut.level), "images": images, "gsd": cut.gsd,
              "gsd_level": gsd_level(cut.gsd, opts.gsd_threshold), "satellite": {m: words[m] for m in images},
@@ -195,7 +192,7 @@ def _scene_encoded(scene: Scene, spec: ShardSpec, inputs: list, rejects: list) -
     rejects += tile_rejects
     for p in scene.paths:
         inputs.append({"source": spec.card.name, "path": p, "status": "rejected" if reason else "accepted", "reason": reason, "samples": len(got)})
-        if reason: rejects.append(_reject(spec.card.name, p, None, reason))
+        if reason: rejects.append(reject_row(spec.card.name, p, window=None, reason=reason))
     return got
 
 # %% ../nbs/11_build.ipynb #62317178
@@ -207,7 +204,7 @@ def encoded(self: ShardSpec, out, inputs: list, rejects: list):
 @patch
 def failure_rows(self: ShardSpec, why: str) -> list[dict]:
     "Reject rows for every input of the shard, when the shard itself could not be built."
-    return [_reject(self.card.name, p, None, why) for sc in self.scenes for p in sc.paths]
+    return [reject_row(self.card.name, p, window=None, reason=why) for sc in self.scenes for p in sc.paths]
 
 # %% ../nbs/11_build.ipynb #c473d579
 def _done(out, spec) -> dict | None:

@@ -13,7 +13,7 @@ from fastcore.script import CliError, call_parse
 
 from .data import ShardDataset
 from .core import run_cli
-from .lora import (LoRAArgs, diffusion_loss, encode_prompts, load_components, make_accelerator, make_loader, make_optimizer,
+from .lora import (LoRAArgs, data_filters, diffusion_loss, encode_prompts, load_components, make_accelerator, make_loader, make_optimizer,
                         micro_generator, run_training, vae_latents)
 
 # %% auto #0
@@ -50,7 +50,7 @@ def to_rgb(img: np.ndarray) -> np.ndarray:
 class PairData:
     "Aligned (condition, target, target prompt) examples of a built dataset, deterministic per (seed, epoch, index)."
     def __init__(self, args: ControlNetArgs):
-        filters = {k: getattr(args, k) for k in ("split", "gsd_level", "weather", "source") if getattr(args, k) is not None}
+        filters = data_filters(args)
         self.ds = ShardDataset(args.data, modalities=(args.source_modality, args.target_modality), **filters)
         if len(self.ds) == 0: raise ValueError(f"no samples with both {args.source_modality} and {args.target_modality} in {args.data} with {filters}")
         self.args, self.epoch = args, 0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/17_evaluate.ipynb #b4e8f06e
 from __future__ import annotations
-import io, json
+import json
 from pathlib import Path
 from typing import Annotated
 

@@ -4,10 +4,9 @@
 
 # %% ../nbs/14_lora.ipynb #a95ee710
 from __future__ import annotations
-import hashlib, json, math, shutil, sys
-from dataclasses import asdict, dataclass, field, fields, replace
+import hashlib, json, math, shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated
 
 import numpy as np
 from fastcore.script import CliError, call_parse
@@ -17,10 +16,10 @@ from .data import ShardDataset
 from .prompts import compose_prompt
 
 # %% auto #0
-__all__ = ['PAPER_PRESET', 'VALIDATION_PROMPTS', 'LoRAArgs', 'load_components', 'add_lora', 'LoRATrainData', 'encode_prompts',
-           'diffusion_loss', 'vae_latents', 'LatentCache', 'save_checkpoint', 'lora_state', 'save_lora',
-           'pipeline_from', 'validate', 'EpochSampler', 'make_accelerator', 'make_optimizer', 'make_loader',
-           'micro_generator', 'run_training', 'train_lora', 'mmmrs_train_lora', 'main']
+__all__ = ['PAPER_PRESET', 'VALIDATION_PROMPTS', 'LoRAArgs', 'load_components', 'add_lora', 'data_filters', 'LoRATrainData',
+           'encode_prompts', 'diffusion_loss', 'vae_latents', 'LatentCache', 'save_checkpoint', 'lora_state',
+           'save_lora', 'pipeline_from', 'validate', 'EpochSampler', 'make_accelerator', 'make_optimizer',
+           'make_loader', 'micro_generator', 'run_training', 'train_lora', 'mmmrs_train_lora', 'main']
 
 # %% ../nbs/14_lora.ipynb #0d837dc5
 @dataclass
@@ -89,7 +88,6 @@ def load_components(path, device="cpu", dtype=None) -> dict:
 
 def add_lora(model, rank: int, alpha: int | None, dropout: float, targets) -> list:
     "Add a LoRA adapter to `model`'s `targets`; return its trainable parameters (fp32)."
-    import torch
     from peft import LoraConfig, inject_adapter_in_model
     cfg = LoraConfig(r=rank, lora_alpha=alpha or rank, lora_dropout=dropout, init_lora_weights="gaussian", target_modules=list(targets))
     # diffusers models have add_adapter; for transformers models, PEFT's own injection works across transformers/PEFT versions
@@ -100,10 +98,14 @@ def add_lora(model, rank: int, alpha: int | None, dropout: float, targets) -> li
     return params
 
 # %% ../nbs/14_lora.ipynb #ed6d5e2b
+def data_filters(args) -> dict:
+    "The manifest filters a training run asks for (split, GSD level, weather, source; unset ones left out)."
+    return {k: getattr(args, k) for k in ("split", "gsd_level", "weather", "source") if getattr(args, k) is not None}
+
 class LoRATrainData:
     "Training examples (pixel values in [-1, 1], prompt) from a built dataset, deterministic per (seed, epoch, index)."
     def __init__(self, args: LoRAArgs):
-        filters = {k: getattr(args, k) for k in ("split", "gsd_level", "weather", "source") if getattr(args, k) is not None}
+        filters = data_filters(args)
         self.ds, self.args, self.epoch = ShardDataset(args.data, modalities=(args.modality,), **filters), args, 0
         self.pixels = True  # False when a LatentCache holds the latents: images are then not decoded
         if len(self.ds) == 0: raise ValueError(f"no {args.modality} samples in {args.data} with {filters}")
@@ -128,7 +130,6 @@ class LoRATrainData:
 # %% ../nbs/14_lora.ipynb #66545f2d
 def encode_prompts(comps: dict, prompts: list):
     "CLIP text embeddings of `prompts`, padded to the tokenizer's length."
-    import torch
     tok = comps["tokenizer"]
     ids = tok(list(prompts), padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt").input_ids
     return comps["text_encoder"](ids.to(comps["text_encoder"].device))[0]
@@ -165,7 +166,6 @@ def _fingerprint(*parts) -> str:
 class LatentCache:
     "VAE latent distributions per (index, flip) and text embeddings per prompt, computed once and kept on disk."
     def __init__(self, comps: dict, data: LoRATrainData, folder, batch: int = 8):
-        import torch
         from safetensors.torch import load_file, save_file
         a = data.args
         if a.resolution != 512 or a.train_text_encoder: raise ValueError("cache_latents needs resolution 512 (no random crops) and a frozen text encoder")

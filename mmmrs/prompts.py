@@ -271,7 +271,6 @@ def _correct_unit(out, unit: str, corr: pd.DataFrame, template: str) -> list[dic
 # %% ../nbs/09_prompts.ipynb #741cbcdd
 def correct_parts(out, path, template: str = PAPER_TEMPLATE) -> pd.DataFrame:
     "Apply a corrections file by key to every shard and its tables in `out` (not the merged tables); the changes."
-    from mmmrs.shards import part_path
     corr = read_corrections(path).drop_duplicates("key", keep="last").set_index("key")
     units = sorted({p.name.split(".")[0] for p in (Path(out) / "parts").glob("*.samples.parquet")})
     return pd.DataFrame([c for u in units for c in _correct_unit(out, u, corr, template)], columns=["key", "change", "by"])

@@ -10,11 +10,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cards import Card, category_of, load_card, parse_card, scene_id
+from .cards import Card, category_of, scene_id
 
 # %% auto #0
-__all__ = ['HRSC_CLASSES', 'FMOW_SENSORS', 'ADAPTERS', 'Scene', 'discover', 'SceneError', 'SceneMeta', 'hrsc2016', 'tgrs_hrrsd',
-           'fmow', 'scene_metadata']
+__all__ = ['HRSC_CLASSES', 'FMOW_SENSORS', 'ADAPTERS', 'Scene', 'reject_row', 'discover', 'SceneError', 'SceneMeta', 'hrsc2016',
+           'tgrs_hrrsd', 'fmow', 'scene_metadata']
 
 # %% ../nbs/03_sources.ipynb #5e53632a
 @dataclass(frozen=True)
@@ -36,7 +36,9 @@ def _matches(card: Card, root: Path) -> dict:
     return {m: sorted({p.relative_to(root).as_posix() for g in spec.glob for p in root.glob(g) if p.is_file()})
             for m, spec in card.modalities.items()}
 
-def _reject(source, path, reason): return {"source": source, "path": path, "window": None, "reason": reason}
+def reject_row(source, path, reason, window=None) -> dict:
+    "A row of the rejects table: what was refused (a file, or a window of it) and why."
+    return {"source": source, "path": path, "window": ",".join(map(str, window)) if window else None, "reason": reason}
 
 # %% ../nbs/03_sources.ipynb #475d0a77
 def discover(card: Card, root) -> tuple[list[Scene], list[dict]]:
@@ -63,7 +65,7 @@ def discover(card: Card, root) -> tuple[list[Scene], list[dict]]:
         ref = files[next(m for m in card.modalities if m in files)]
         scenes.append(Scene(card.name, sid, {m: files[m] for m in card.modalities if m in files}, category_of(card, ref)))
     used = {p for s in scenes for p in s.paths}
-    return scenes, [_reject(card.name, p, r) for p, r in sorted(rejects.items()) if p not in used]
+    return scenes, [reject_row(card.name, p, r) for p, r in sorted(rejects.items()) if p not in used]
 
 # %% ../nbs/03_sources.ipynb #b673ba2c
 class SceneError(ValueError):
