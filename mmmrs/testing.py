@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['FAKE_TREES', 'shared_samples', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet', 'tiny_blip2', 'fake_sen12',
-           'fake_whu_opt_sar', 'fake_gid', 'fake_inria', 'fake_hrsc2016', 'fake_tgrs_hrrsd', 'fake_fmow', 'fake_mrssc2',
-           'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd', 'tiny_feature_extractor', 'tiny_clip']
+__all__ = ['FAKE_TREES', 'shared_samples', 'real_rgb_crops', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet',
+           'tiny_blip2', 'fake_sen12', 'fake_whu_opt_sar', 'fake_gid', 'fake_inria', 'fake_hrsc2016', 'fake_tgrs_hrrsd',
+           'fake_fmow', 'fake_mrssc2', 'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd', 'tiny_feature_extractor',
+           'tiny_clip']
 
 # %% ../nbs/01_testing.ipynb #5dad5bca
 def shared_samples() -> Path:
@@ -27,6 +28,22 @@ def shared_samples() -> Path:
         for cand in (base / "shared" / "samples", base.parent / "shared" / "samples"):
             if (cand / "MANIFEST.csv").exists(): return cand
     raise FileNotFoundError("no shared/samples folder found above the working directory; set MMMRS_SAMPLES to it")
+
+# %% ../nbs/01_testing.ipynb #b5cb00ab
+def real_rgb_crops(n: int, size: int = 256, seed: int = 0, S=None) -> list[np.ndarray]:
+    "`n` random `size`×`size` crops (uint8 RGB arrays) of the 8-bit RGB sample images, cycling through the images."
+    from PIL import Image
+    S, rng = Path(S or shared_samples()), np.random.default_rng(seed)
+    imgs = []
+    for p in sorted([*S.glob("**/*.png"), *S.glob("**/*.jpg")]):
+        with Image.open(p) as im:
+            if im.mode == "RGB" and min(im.size) >= size: imgs.append(np.asarray(im))
+    crops = []
+    for k in range(n):
+        a = imgs[k % len(imgs)]
+        y, x = rng.integers(0, a.shape[0] - size + 1), rng.integers(0, a.shape[1] - size + 1)
+        crops.append(a[y:y + size, x:x + size].copy())
+    return crops
 
 # %% ../nbs/01_testing.ipynb #3e6886ee
 def make_tree(root, layout: dict) -> Path:

@@ -1,5 +1,5 @@
 "mmmrs-generate and mmmrs-evaluate end to end with the offline TF-Inception: the table's numbers recomputed independently."
-import subprocess, sys
+import json, subprocess, sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,8 @@ BIN = Path(sys.executable).parent
 
 def test_generate_then_evaluate(tmp_path):
     from mmmrs.testing import tiny_sd
-    from mmmrs.evaluate import InceptionFeatures, extract, fid, generated_images, real_images
+    from mmmrs.evaluate import extract, fid, generated_images, real_images
+    from mmmrs.inception import InceptionFeatures, fid_helper_torchscript, sha256
     run_build("--demo", "--out", tmp_path / "data", "--split", "0.5,0,0.5", "--scenes", "fog", "--scene-count", "4")
     sd = tiny_sd(tmp_path / "sd")
     for name, seed in (("a", "0"), ("b", "1")):
@@ -32,3 +33,33 @@ def test_generate_then_evaluate(tmp_path):
         gen = extract(inc, generated_images(tmp_path / row.model)[0])
         assert np.isclose(row.FID, fid(real, gen), rtol=1e-6)
         assert row.n_generated == 6 and not hasattr(row, "IS")  # no logits head: no IS, said so in the table
+    settings = json.loads((tmp_path / "report/settings.json").read_text())
+    assert settings["sha256"] == sha256(fid_helper_torchscript()) and "TF1 ResizeBilinear" in settings["preprocessing"]
+
+
+def test_evaluate_with_pytorch_fid_weights_file(tmp_path):
+    "--feature-model with a file in pytorch-fid's format (the TF weights, plus a classifier): its features, and IS from its logits."
+    import torch
+    from safetensors.torch import save_file
+    from mmmrs.testing import tiny_sd
+    from mmmrs.evaluate import extract, fid, generated_images, inception_score, real_images
+    from mmmrs.inception import InceptionFeatures, fid_state_dict_from_torchscript
+    run_build("--demo", "--out", tmp_path / "data", "--split", "0.5,0,0.5")
+    sd = tiny_sd(tmp_path / "sd")
+    r = subprocess.run([str(BIN / "mmmrs-generate"), "--pretrained_model_name_or_path", str(sd), "--data", str(tmp_path / "data"),
+                        "--num_prompts", "4", "--num_inference_steps", "2", "--resolution", "32", "--output_dir", str(tmp_path / "gen")],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    g = torch.Generator().manual_seed(0)
+    weights = tmp_path / "fid-inception.safetensors"
+    save_file(fid_state_dict_from_torchscript() | {"fc.weight": torch.randn(1008, 2048, generator=g) * 0.05, "fc.bias": torch.zeros(1008)}, weights)
+    r = subprocess.run([str(BIN / "mmmrs-evaluate"), "--real", str(tmp_path / "data"), "--generated", str(tmp_path / "gen"), "--feature-model",
+                        str(weights), "--n-boot", "5", "--out", str(tmp_path / "report")], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    row = pd.read_csv(tmp_path / "report/table.csv").iloc[0]
+    inc = InceptionFeatures(weights)
+    gen_imgs = generated_images(tmp_path / "gen")[0]
+    gen = extract(inc, gen_imgs)
+    assert np.isclose(row.FID, fid(extract(inc, real_images(tmp_path / "data", "test")[0]), gen), rtol=1e-6)
+    assert np.isclose(row.IS, inception_score(extract(inc.logits, gen_imgs), 4)[0], rtol=1e-6)
+    assert "pytorch-fid" in json.loads((tmp_path / "report/settings.json").read_text())["preprocessing"]
