@@ -7,7 +7,7 @@
 3. the local process pool vs a Dask LocalCluster with the same number of workers;
 4. peak resident memory of a build of 1x vs 10x the inputs (each in a fresh process).
 """
-import argparse, io, resource, shutil, subprocess, sys, tempfile, time
+import argparse, io, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np

@@ -8,7 +8,6 @@ there is one.
 """
 import argparse, time
 
-import numpy as np
 import torch
 
 from mmmrs.core import read_raster

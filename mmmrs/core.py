@@ -16,7 +16,7 @@ from PIL import Image
 
 # %% auto #0
 __all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'PIL_EXTS', 'DEFAULT_PERCENTILES', 'check_sample', 'slug',
-           'make_group', 'make_key', 'package_data', 'RasterInfo', 'raster_info', 'read_raster', 'to_db',
+           'make_group', 'make_key', 'package_data', 'file_sha256', 'RasterInfo', 'raster_info', 'read_raster', 'to_db',
            'identity_conversion', 'conversion_for', 'apply_conversion', 'scene_conversion', 'dashed', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #cede8736
@@ -77,6 +77,14 @@ def make_key(source: str, scene: str, window=None, level=None, variant: str = "c
 def package_data(*parts) -> Path:
     "Path of a file or folder shipped inside the `mmmrs` package."
     return Path(str(resources.files("mmmrs"))).joinpath(*parts)
+
+# %% ../nbs/00_core.ipynb #37a53927
+def file_sha256(path) -> str:
+    "Hex sha256 of a file, read in 1 MiB blocks."
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
+    return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb #c29c6a96
 PIL_EXTS = {".png", ".jpg", ".jpeg", ".bmp"}

@@ -198,7 +198,7 @@ _GENERATORS = {}
 
 def _by_generator(sample: dict, rng, weather: str, path, intensity: str) -> dict:
     from mmmrs.cyclegan import load_generator, translate
-    from mmmrs.superres import file_sha256
+    from mmmrs.core import file_sha256
     path = str(Path(path).expanduser().resolve())
     if path not in _GENERATORS: _GENERATORS[path] = (load_generator(path), file_sha256(path))
     gen, sha = _GENERATORS[path]

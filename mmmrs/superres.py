@@ -7,7 +7,7 @@ Docs: https://mmmrs.github.io/mmmrs/superres.html.md"""
 
 # %% ../nbs/05_superres.ipynb #499487c6
 from __future__ import annotations
-import functools, hashlib, os, struct
+import functools, os, struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +17,12 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from .core import file_sha256
+
 # %% auto #0
-__all__ = ['WEIGHTLESS', 'ResidualDenseBlock', 'RRDB', 'RRDBNet', 'read_state_dict', 'rrdbnet_config', 'file_sha256',
-           'load_rrdbnet', 'upscale_tensor', 'ESRGAN', 'NcnnLayer', 'read_ncnn_param', 'read_ncnn_convs',
-           'ncnn_to_state_dict', 'convert_ncnn', 'ncnn_model_files', 'default_weights', 'validate_against_ncnn',
-           'esrgan_upscaler']
+__all__ = ['WEIGHTLESS', 'ResidualDenseBlock', 'RRDB', 'RRDBNet', 'read_state_dict', 'rrdbnet_config', 'load_rrdbnet',
+           'upscale_tensor', 'ESRGAN', 'NcnnLayer', 'read_ncnn_param', 'read_ncnn_convs', 'ncnn_to_state_dict',
+           'convert_ncnn', 'ncnn_model_files', 'default_weights', 'validate_against_ncnn', 'esrgan_upscaler']
 
 # %% ../nbs/05_superres.ipynb #29e12472
 class ResidualDenseBlock(nn.Module):
@@ -87,12 +88,6 @@ def rrdbnet_config(sd: dict) -> dict:
                 num_block=len({k.split(".")[1] for k in sd if k.startswith("body.")}), num_grow_ch=sd["body.0.rdb1.conv1.weight"].shape[0])
 
 # %% ../nbs/05_superres.ipynb #a8277420
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
-    return h.hexdigest()
-
 def load_rrdbnet(path) -> RRDBNet:
     "An RRDBNet in eval mode with the weights at `path`, loaded strictly (every tensor used, none missing)."
     sd = read_state_dict(path)

@@ -3,7 +3,6 @@ import subprocess, sys, textwrap
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from conftest import run_build
 from mmmrs.testing import large_scene, make_tree, truncated

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from conftest import run_build
 
@@ -14,7 +13,8 @@ BIN = Path(sys.executable).parent
 def test_generate_then_evaluate(tmp_path):
     from mmmrs.testing import tiny_sd
     from mmmrs.evaluate import extract, fid, generated_images, real_images
-    from mmmrs.inception import InceptionFeatures, fid_helper_torchscript, sha256
+    from mmmrs.core import file_sha256
+    from mmmrs.inception import InceptionFeatures, fid_helper_torchscript
     run_build("--demo", "--out", tmp_path / "data", "--split", "0.5,0,0.5", "--scenes", "fog", "--scene-count", "4")
     sd = tiny_sd(tmp_path / "sd")
     for name, seed in (("a", "0"), ("b", "1")):
@@ -34,7 +34,7 @@ def test_generate_then_evaluate(tmp_path):
         assert np.isclose(row.FID, fid(real, gen), rtol=1e-6)
         assert row.n_generated == 6 and not hasattr(row, "IS")  # no logits head: no IS, said so in the table
     settings = json.loads((tmp_path / "report/settings.json").read_text())
-    assert settings["sha256"] == sha256(fid_helper_torchscript()) and "TF1 ResizeBilinear" in settings["preprocessing"]
+    assert settings["sha256"] == file_sha256(fid_helper_torchscript()) and "TF1 ResizeBilinear" in settings["preprocessing"]
 
 
 def test_evaluate_with_pytorch_fid_weights_file(tmp_path):

@@ -29,12 +29,12 @@ def test_corrections_on_rebuild(tmp_path):
     land = m[m.source == "demo-landsat8"].key.iloc[0]
     pd.DataFrame({"key": [sen, land], "corrected_caption": ["a satellite image of fields and a road", ""],
                   "status": ["keep", "reject"], "reviewer": ["bo", "bo"], "note": ["", "cloudy"]}).to_csv(tmp_path / "fix.csv", index=False)
-    res = run_build("--demo", "--corrections", tmp_path / "fix.csv", "--out", tmp_path / "out")
+    run_build("--demo", "--corrections", tmp_path / "fix.csv", "--out", tmp_path / "out")
     m2 = pd.read_parquet(tmp_path / "out/manifest.parquet")
     assert land not in set(m2.key) and len(m2) == len(m) - 2
     sar = m2[(m2.key == sen) & (m2.modality == "sar")].iloc[0]
     assert sar.prompt == "Low precision resolution, a satellite image of fields and a road, Sentinel-1" and sar.corrected_by == "bo"
     assert "rejected in review by bo: cloudy" in set(pd.read_parquet(tmp_path / "out/rejects.parquet").reason)
     assert "OK" in run_build("--check", "--out", tmp_path / "out").stdout
-    fresh = run_build("--demo", "--corrections", tmp_path / "fix.csv", "--out", tmp_path / "fresh")
+    run_build("--demo", "--corrections", tmp_path / "fix.csv", "--out", tmp_path / "fresh")
     assert (tmp_path / "fresh/manifest.parquet").read_bytes() == (tmp_path / "out/manifest.parquet").read_bytes()

@@ -59,7 +59,7 @@ def test_killed_repeatedly_then_resumed_equals_uninterrupted(tmp_path, aerial):
 
 def test_dask_cluster_equals_process_pool(tmp_path, aerial):
     from distributed import Client, LocalCluster
-    from mmmrs.build import build, resolve_sources
+    from mmmrs.build import build
     run_build("--source", aerial, "--out", tmp_path / "pool", "--workers", "2", "--shard-size", "4")
     from mmmrs.build import BuildOptions
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:

@@ -2,7 +2,6 @@
 import json, tarfile
 
 import pandas as pd
-import pytest
 
 from conftest import run_build
 
@@ -13,7 +12,7 @@ def _meta(out, row):
 
 def test_scenes_are_traceable_and_reproducible(tmp_path):
     args = ["--demo", "--scenes", "fog,night,snow", "--scene-count", "3"]
-    res = run_build(*args, "--out", tmp_path / "a")
+    run_build(*args, "--out", tmp_path / "a")
     run_build(*args, "--out", tmp_path / "b", "--workers", "2")
     m = pd.read_parquet(tmp_path / "a/manifest.parquet")
     assert m.groupby("weather").size().to_dict() == {"clear": 14, "fog": 3, "night": 3, "snow": 3}

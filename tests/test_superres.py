@@ -41,7 +41,7 @@ def test_converted_x4plus_matches_ncnn_and_differs_from_bicubic(tmp_path, sample
 
 def test_build_with_esrgan_records_the_weights(tmp_path):
     from mmmrs.core import package_data
-    from mmmrs.superres import file_sha256
+    from mmmrs.core import file_sha256
     env_cache = tmp_path / "cache"
     os.environ["MMMRS_CACHE"] = str(env_cache)
     try:

@@ -1,5 +1,5 @@
 "A wheel that works: built from the repo, installed into a fresh venv (no repo on the path), online and offline."
-import os, subprocess, sys, venv
+import subprocess, sys, venv
 from pathlib import Path
 
 import pytest
