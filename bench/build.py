@@ -79,11 +79,15 @@ def main(copies: int = 4):
     t1 = run_on_pool(root, tmp / "w1", 1)
     t2 = run_on_pool(root, tmp / "w2", 2)
     print(f"2. throughput with 2 workers / 1 worker (warm process pools): {t1 / t2:.2f}x")
+    import dask
     from distributed import Client, LocalCluster
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
-        client.run(exec, "import mmmrs.build")
-        td, _ = timed(lambda: run_build(root, tmp / "dask", executor=client), repeat=2)
-    print(f"3. time on Dask LocalCluster (2 workers) / warm process pool (2 workers): {td / t2:.2f}x")
+    from mmmrs.build import DASK_WORKER_ENV
+    for label, env in (("Dask's default worker environment", {}), (f"workers with {DASK_WORKER_ENV}", DASK_WORKER_ENV)):
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in env.items()}), \
+             LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+            client.run(exec, "import mmmrs.build")
+            td, _ = timed(lambda: run_build(root, tmp / "dask", executor=client), repeat=2)
+        print(f"3. time on Dask LocalCluster (2 workers, {label}) / warm process pool (2 workers): {td / t2:.2f}x")
     root10 = dataset(tmp / "data10", copies * 10)
     r1, r10 = peak_rss_mb(root, tmp / "m1"), peak_rss_mb(root10, tmp / "m10")
     print(f"4. peak RSS, 10x inputs / 1x inputs: {r10 / r1:.2f}x  ({r1:.0f} MB vs {r10:.0f} MB)")

@@ -62,7 +62,9 @@ def test_dask_cluster_equals_process_pool(tmp_path, aerial):
     from mmmrs.build import build
     run_build("--source", aerial, "--out", tmp_path / "pool", "--workers", "2", "--shard-size", "4")
     from mmmrs.build import BuildOptions
+    from mmmrs.build import dask_malloc_hint
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        assert "2 of 2 Dask workers trim memory eagerly" in dask_malloc_hint(client)  # the nanny's default environment
         build([tuple(aerial.split("=", 1))], tmp_path / "dask", BuildOptions(shard_size=4), executor=client, progress=False)
     pool, dask = tree_bytes(tmp_path / "pool"), tree_bytes(tmp_path / "dask")
     assert sorted(pool) == sorted(dask) and all(pool[k] == dask[k] for k in pool)
@@ -122,3 +124,12 @@ def test_every_bad_input_is_accounted_for(tmp_path, samples):
     stats = json.loads((tmp_path / "out/stats.json").read_text())
     assert stats["inputs"] == {"seen": 17, "accepted": 2, "rejected": 15} and stats["pairs"] == 2
     assert "rejects by reason:" in res.stdout
+
+
+def test_dask_workers_with_heap_padding_get_no_hint():
+    import dask
+    from distributed import Client, LocalCluster
+    from mmmrs.build import DASK_WORKER_ENV, dask_malloc_hint
+    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in DASK_WORKER_ENV.items()}):
+        with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+            assert dask_malloc_hint(client) is None
