@@ -142,19 +142,21 @@ def _decode_pil(path: str, mtime_ns: int, size: int) -> tuple:
         if im.mode in ("P", "CMYK", "YCbCr", "1"): im = im.convert("RGB" if im.mode != "1" else "L")
         a = np.asarray(im)
     if a.ndim == 2: a = a[..., None]
-    valid = np.ones(a.shape[:2], bool)
     if im.mode in ("RGBA", "LA"): valid, a = a[..., -1] > 0, a[..., :-1]
-    a.flags.writeable = valid.flags.writeable = False
+    else: valid = np.broadcast_to(np.True_, a.shape[:2])  # every pixel valid: one value, viewed, no memory
+    a.flags.writeable = False
+    if valid.flags.writeable: valid.flags.writeable = False
     return a, valid
 
 def _read_pil(path, window=None, bands=None):
+    "Read-only views into the cached decode: a window is a slice, not a copy (a pyramid's 4096² crop costs nothing)."
     st = os.stat(path)
     a, valid = _decode_pil(str(path), st.st_mtime_ns, st.st_size)
     if window is not None:
         x, y, w, h = window
         a, valid = a[y:y + h, x:x + w], valid[y:y + h, x:x + w]
-    if bands is not None: a = a[..., [b - 1 for b in bands]]
-    return np.array(a), np.array(valid)
+    if bands is not None and list(bands) != list(range(1, a.shape[-1] + 1)): a = a[..., [b - 1 for b in bands]]
+    return a, valid
 
 # %% ../nbs/00_core.ipynb #8d0ea3ae
 def _read_rio(path, window=None, bands=None, align_to: RasterInfo | None = None, out_shape=None):
@@ -215,6 +217,7 @@ def apply_conversion(a: np.ndarray, valid: np.ndarray, conv: dict) -> np.ndarray
     "Apply a `conversion_for` result to pixels `a` (H, W, C); invalid pixels become 0."
     if conv["method"] == "identity":
         if a.dtype != np.uint8: raise ValueError(f"identity conversion needs uint8 pixels, got {a.dtype}")
+        if valid.all(): return a  # nothing to change: no copy of a large window
         out = a.copy()
     else:
         x = to_db(a) if conv["db"] else a.astype(np.float64)

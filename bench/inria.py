@@ -1,0 +1,133 @@
+"""Large scenes: the kit's pyramid build against the authors' `Inria.py`, side by side, alternating runs.
+
+  python bench/inria.py [--tiles 3] [--runs 5] [--format jpg|tif-striped|tif-tiled]
+
+The baseline is the algorithm of the released `Standardized_processing/Inria.py` (ljl5261/MMM-RS), written here as
+plain PIL (it cannot be fetched at run time): open a 5000x5000 tile, centred crops of 4096, 2048 and 1024 resized to
+512 (PIL's default bicubic), the four 512 corners and the centre of the 1024 crop, each saved as JPEG at PIL's default
+quality (75). The missing `512/` folder the script never creates is created here.
+
+The kit's run is `mmmrs-build` with a card over the same files and `pyramid: true` (the same 8 outputs per tile),
+which also writes shards, the manifest, provenance and prompts. A third run builds one 512x512 tile: start-up
+alone. Each run is a fresh process (peak RSS from `wait4`); runs alternate so that the machine's noise hits each side
+alike. Ratios, not absolute times, are what compare across machines.
+"""
+import argparse, os, shutil, statistics, subprocess, sys, tempfile, textwrap, time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+BASELINE = textwrap.dedent('''
+    import os, sys
+    from PIL import Image
+    def crop_resize_and_organize(image_path, output_dir, sizes):
+        with Image.open(image_path) as img:
+            sx, sy = (img.width - sizes[0]) // 2, (img.height - sizes[0]) // 2
+            cur = img.crop((sx, sy, sx + sizes[0], sy + sizes[0]))
+            cur.resize((512, 512)).save(os.path.join(output_dir, f"{sizes[0]}", f"resize_512_from_{sizes[0]}_{os.path.basename(image_path)}"))
+            for size in sizes[1:]:
+                nx, ny = (cur.width - size) // 2, (cur.height - size) // 2
+                cur = cur.crop((nx, ny, nx + size, ny + size))
+                cur.resize((512, 512)).save(os.path.join(output_dir, f"{size}", f"resize_512_from_{size}_{os.path.basename(image_path)}"))
+                if size == 1024:
+                    for i in range(2):
+                        for j in range(2):
+                            sub = cur.crop((i * 512, j * 512, i * 512 + 512, j * 512 + 512))
+                            sub.resize((512, 512)).save(os.path.join(output_dir, "512", f"crop_512_{i}_{j}_{os.path.basename(image_path)}"))
+                    cx, cy = (cur.width - 512) // 2, (cur.height - 512) // 2
+                    cur.crop((cx, cy, cx + 512, cy + 512)).resize((512, 512)).save(
+                        os.path.join(output_dir, "512", f"crop_512_center_{os.path.basename(image_path)}"))
+    directory, output_dir, ext = sys.argv[1], sys.argv[2], sys.argv[3]
+    sizes = [4096, 2048, 1024]
+    for s in sizes + [512]: os.makedirs(os.path.join(output_dir, str(s)), exist_ok=True)  # the script forgets 512/
+    for f in sorted(os.listdir(directory)):
+        if f.endswith(ext): crop_resize_and_organize(os.path.join(directory, f), output_dir, sizes)
+''')
+
+CARD = """---
+name: bench-inria
+title: bench
+url: https://example.org
+license: CC0-1.0
+citation: bench
+modalities:
+  rgb: "{glob}"
+satellite: aerial
+gsd: 0.3
+pyramid: true
+---
+"""
+
+
+def make_tiles(folder: Path, n: int, fmt: str) -> list[Path]:
+    "n real-content 5000x5000 tiles: the shipped NEON aerial scene, upscaled, shifted and flipped per tile."
+    import numpy as np
+    from PIL import Image
+    from mmmrs.core import package_data
+    src = Image.open(package_data("samples", "neon", "2019_YELL_2_528000_4978000_image_crop2_q92.jpg")).convert("RGB")
+    big = src.resize((5200, 5600), Image.Resampling.BICUBIC)
+    paths = []
+    for i in range(n):
+        tile = big.crop((i * 60, i * 180, i * 60 + 5000, i * 180 + 5000))
+        if i % 2: tile = tile.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        if fmt == "jpg":
+            p = folder / f"tile{i}.jpg"; tile.save(p, "JPEG", quality=90)
+        else:
+            import rasterio
+            p = folder / f"tile{i}.tif"
+            a = np.moveaxis(np.asarray(tile), -1, 0)
+            kw = dict(tiled=True, blockxsize=512, blockysize=512) if fmt == "tif-tiled" else {}
+            with rasterio.open(p, "w", driver="GTiff", width=5000, height=5000, count=3, dtype="uint8",
+                               compress="deflate", **kw) as dst:
+                dst.write(a)
+        paths.append(p)
+    tile.crop((0, 0, 512, 512)).save(folder.parent / "tiny" / "tiny.jpg", quality=90)
+    return paths
+
+
+def timed(cmd: list[str], cwd=None) -> tuple[float, float]:
+    "Wall seconds and peak RSS (MiB) of one fresh process."
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status) != 0: raise RuntimeError(f"{cmd[:3]} failed: {p.stderr.read().decode()[-2000:]}")
+    return wall, ru.ru_maxrss / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tiles", type=int, default=3); ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--format", default="jpg", choices=["jpg", "tif-striped", "tif-tiled"])
+    ap.add_argument("--make-tiles", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.make_tiles: return make_tiles(Path(a.make_tiles), a.tiles, a.format)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-inria-"))
+    data, tiny = tmp / "data", tmp / "tiny"; data.mkdir(); tiny.mkdir()
+    # the tiles are made in another process: peak RSS of a child counts the parent's pages at fork, so this one stays small
+    subprocess.run([sys.executable, __file__, "--make-tiles", str(data), "--tiles", str(a.tiles), "--format", a.format], check=True)
+    ext = ".jpg" if a.format == "jpg" else ".tif"
+    (tmp / "card.md").write_text(CARD.format(glob=f"*{ext}"))
+    (tmp / "tiny.md").write_text(CARD.format(glob="*.jpg").replace("pyramid: true", "pyramid: false"))
+    (tmp / "baseline.py").write_text(BASELINE)
+    py, build = sys.executable, [shutil.which("mmmrs-build") or str(Path(sys.executable).parent / "mmmrs-build")]
+    runs = {"authors' Inria.py (PIL)": lambda o: [py, str(tmp / "baseline.py"), str(data), str(o), ext],
+            "mmmrs-build, pyramid: true": lambda o: build + ["--source", f"{tmp / 'card.md'}={data}", "--out", str(o)],
+            "mmmrs-build, one 512 tile (start-up)": lambda o: build + ["--source", f"{tmp / 'tiny.md'}={tiny}", "--out", str(o)]}
+    res = {k: [] for k in runs}
+    for r in range(a.runs):
+        for name, cmd in runs.items():
+            out = tmp / f"out-{r}-{len(res[name])}-{abs(hash(name))}"
+            res[name].append(timed(cmd(out)))
+            shutil.rmtree(out, ignore_errors=True)
+    med = {k: (statistics.median(w for w, _ in v), statistics.median(m for _, m in v)) for k, v in res.items()}
+    base_w, base_m = med["authors' Inria.py (PIL)"]
+    print(f"{a.tiles} tiles 5000x5000 ({a.format}), {a.runs} alternating runs each, medians:")
+    print(f"{'':34} {'wall s':>8} {'ratio':>7} {'peak MiB':>9} {'ratio':>7}")
+    for k, (w, m) in med.items():
+        print(f"{k:34} {w:8.2f} {w / base_w:6.2f}x {m:9.0f} {m / base_m:6.2f}x")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
