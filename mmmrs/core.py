@@ -15,9 +15,10 @@ import numpy as np
 from PIL import Image
 
 # %% auto #0
-__all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'PIL_EXTS', 'DEFAULT_PERCENTILES', 'check_sample', 'slug',
-           'make_group', 'make_key', 'package_data', 'file_sha256', 'RasterInfo', 'raster_info', 'read_raster', 'to_db',
-           'identity_conversion', 'conversion_for', 'apply_conversion', 'scene_conversion', 'dashed', 'run_cli']
+__all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'PIL_EXTS', 'STRIP', 'DEFAULT_PERCENTILES',
+           'check_sample', 'slug', 'make_group', 'make_key', 'package_data', 'file_sha256', 'RasterInfo', 'raster_info',
+           'from_pil', 'to_pil', 'read_raster', 'to_db', 'identity_conversion', 'conversion_for', 'apply_conversion',
+           'scene_conversion', 'dashed', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #cede8736
 MODALITIES = ("rgb", "sar", "nir")
@@ -133,6 +134,25 @@ def raster_info(path) -> RasterInfo:
         return RasterInfo(str(path), src.width, src.height, src.count, src.dtypes[0], _gsd_of(src),
                           src.crs.to_string() if src.crs else None, tuple(src.transform)[:6])
 
+# %% ../nbs/00_core.ipynb #6a2f9c31
+STRIP = 256  # rows per strip when pixels cross between PIL and numpy
+
+def from_pil(im: Image.Image) -> np.ndarray:
+    "The pixels of the loaded `im` as a new numpy array (as `np.asarray(im)` gives them), converted strip by strip."
+    rows = lambda y: np.asarray(im.crop((0, y, im.width, min(y + STRIP, im.height))))
+    first = rows(0)
+    out = np.empty((im.height, *first.shape[1:]), first.dtype)
+    for y in range(0, im.height, STRIP): out[y:y + STRIP] = first if y == 0 else rows(y)
+    return out
+
+def to_pil(a: np.ndarray) -> Image.Image:
+    "A PIL image of the array `a` (as `Image.fromarray(a)`), built strip by strip when `a` is a strided view."
+    if a.flags.c_contiguous: return Image.fromarray(a)
+    first = Image.fromarray(np.ascontiguousarray(a[:STRIP]))
+    im = Image.new(first.mode, (a.shape[1], a.shape[0]))
+    for y in range(0, a.shape[0], STRIP): im.paste(first if y == 0 else Image.fromarray(np.ascontiguousarray(a[y:y + STRIP])), (0, y))
+    return im
+
 # %% ../nbs/00_core.ipynb #c8d4dc78
 @functools.lru_cache(maxsize=2)
 def _decode_pil(path: str, mtime_ns: int, size: int) -> tuple:
@@ -140,7 +160,7 @@ def _decode_pil(path: str, mtime_ns: int, size: int) -> tuple:
     with Image.open(path) as im:
         im.load()  # raises OSError on a truncated or corrupt file
         if im.mode in ("P", "CMYK", "YCbCr", "1"): im = im.convert("RGB" if im.mode != "1" else "L")
-        a = np.asarray(im)
+        a = from_pil(im)
     if a.ndim == 2: a = a[..., None]
     if im.mode in ("RGBA", "LA"): valid, a = a[..., -1] > 0, a[..., :-1]
     else: valid = np.broadcast_to(np.True_, a.shape[:2])  # every pixel valid: one value, viewed, no memory

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .core import TILE
+from .core import TILE, to_pil
 
 # %% auto #0
 __all__ = ['CUTS', 'Cut', 'standard_cuts', 'square_cuts', 'three_crops', 'Bicubic', 'get_upscaler', 'to_tile']
@@ -49,7 +49,7 @@ CUTS = {"tiles": standard_cuts, "square": square_cuts, "three-crops": three_crop
 
 # %% ../nbs/04_standardize.ipynb #d4495e1e
 def _pil_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
-    return np.asarray(Image.fromarray(img).resize((width, height), Image.Resampling.BICUBIC))
+    return np.asarray(to_pil(img).resize((width, height), Image.Resampling.BICUBIC))
 
 class Bicubic:
     "Bicubic upscaling with PIL: the baseline, and the fallback when no ESRGAN weights are available."
