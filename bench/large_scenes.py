@@ -1,6 +1,10 @@
-"""Large scenes: the kit's pyramid build against the authors' `Inria.py`, side by side, alternating runs.
+"""Large scenes: the kit's build against the authors' scripts, side by side, alternating runs.
 
-  python bench/inria.py [--tiles 3] [--runs 5] [--format jpg|tif-striped|tif-tiled]
+  python bench/large_scenes.py [--scene inria|gid|whu] [--tiles 3] [--runs 5] [--format jpg|tif-striped|tif-tiled]
+
+`--scene inria` (default): 5000x5000 tiles at 0.3 m through a pyramid. `--scene gid` (7200x6800) and `--scene whu`
+(5556x3704): plain 512 tiling (Algorithm 1), against the tiling loop of the released `GID.py` / `WHU_OPT_SAR.py` (open,
+crop every whole 512 tile, save it as JPEG), written here as plain PIL too.
 
 The baseline is the algorithm of the released `Standardized_processing/Inria.py` (ljl5261/MMM-RS), written here as
 plain PIL (it cannot be fetched at run time): open a 5000x5000 tile, centred crops of 4096, 2048 and 1024 resized to
@@ -16,6 +20,21 @@ import argparse, os, shutil, statistics, subprocess, sys, tempfile, textwrap, ti
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+TILING = textwrap.dedent('''
+    import os, sys
+    from PIL import Image
+    directory, output_dir, ext = sys.argv[1], sys.argv[2], sys.argv[3]
+    os.makedirs(output_dir, exist_ok=True)
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(ext): continue
+        with Image.open(os.path.join(directory, name)) as img:
+            if img.mode != "RGB": img = img.convert("RGB")
+            for i in range(img.width // 512):
+                for j in range(img.height // 512):
+                    img.crop((i * 512, j * 512, i * 512 + 512, j * 512 + 512)).save(
+                        os.path.join(output_dir, f"{name[:-4]}_{i * 512}_{j * 512}.jpg"), "JPEG")
+''')
 
 BASELINE = textwrap.dedent('''
     import os, sys
@@ -54,21 +73,23 @@ modalities:
   rgb: "{glob}"
 satellite: aerial
 gsd: 0.3
-pyramid: true
+pyramid: {pyramid}
 ---
 """
+SIZES = {"inria": (5000, 5000), "gid": (7200, 6800), "whu": (5556, 3704)}
 
 
-def make_tiles(folder: Path, n: int, fmt: str) -> list[Path]:
-    "n real-content 5000x5000 tiles: the shipped NEON aerial scene, upscaled, shifted and flipped per tile."
+def make_tiles(folder: Path, n: int, fmt: str, size=(5000, 5000)) -> list[Path]:
+    "n real-content scenes of `size`: the shipped NEON aerial scene, upscaled, shifted and flipped per scene."
     import numpy as np
     from PIL import Image
     from mmmrs.core import package_data
     src = Image.open(package_data("samples", "neon", "2019_YELL_2_528000_4978000_image_crop2_q92.jpg")).convert("RGB")
-    big = src.resize((5200, 5600), Image.Resampling.BICUBIC)
+    W, H = size
+    big = src.resize((W + 200, H + 600), Image.Resampling.BICUBIC)
     paths = []
     for i in range(n):
-        tile = big.crop((i * 60, i * 180, i * 60 + 5000, i * 180 + 5000))
+        tile = big.crop((i * 60, i * 180, i * 60 + W, i * 180 + H))
         if i % 2: tile = tile.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         if fmt == "jpg":
             p = folder / f"tile{i}.jpg"; tile.save(p, "JPEG", quality=90)
@@ -77,7 +98,7 @@ def make_tiles(folder: Path, n: int, fmt: str) -> list[Path]:
             p = folder / f"tile{i}.tif"
             a = np.moveaxis(np.asarray(tile), -1, 0)
             kw = dict(tiled=True, blockxsize=512, blockysize=512) if fmt == "tif-tiled" else {}
-            with rasterio.open(p, "w", driver="GTiff", width=5000, height=5000, count=3, dtype="uint8",
+            with rasterio.open(p, "w", driver="GTiff", width=W, height=H, count=3, dtype="uint8",
                                compress="deflate", **kw) as dst:
                 dst.write(a)
         paths.append(p)
@@ -97,22 +118,26 @@ def timed(cmd: list[str], cwd=None) -> tuple[float, float]:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tiles", type=int, default=3); ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--scene", default="inria", choices=list(SIZES)); ap.add_argument("--tiles", type=int, default=3); ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--format", default="jpg", choices=["jpg", "tif-striped", "tif-tiled"])
     ap.add_argument("--make-tiles", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.make_tiles: return make_tiles(Path(a.make_tiles), a.tiles, a.format)
+    if a.make_tiles: return make_tiles(Path(a.make_tiles), a.tiles, a.format, SIZES[a.scene])
     tmp = Path(tempfile.mkdtemp(prefix="bench-inria-"))
     data, tiny = tmp / "data", tmp / "tiny"; data.mkdir(); tiny.mkdir()
     # the tiles are made in another process: peak RSS of a child counts the parent's pages at fork, so this one stays small
-    subprocess.run([sys.executable, __file__, "--make-tiles", str(data), "--tiles", str(a.tiles), "--format", a.format], check=True)
+    subprocess.run([sys.executable, __file__, "--make-tiles", str(data), "--tiles", str(a.tiles), "--format", a.format,
+                    "--scene", a.scene], check=True)
     ext = ".jpg" if a.format == "jpg" else ".tif"
-    (tmp / "card.md").write_text(CARD.format(glob=f"*{ext}"))
-    (tmp / "tiny.md").write_text(CARD.format(glob="*.jpg").replace("pyramid: true", "pyramid: false"))
-    (tmp / "baseline.py").write_text(BASELINE)
+    pyramid = a.scene == "inria"
+    (tmp / "card.md").write_text(CARD.format(glob=f"*{ext}", pyramid=str(pyramid).lower()))
+    (tmp / "tiny.md").write_text(CARD.format(glob="*.jpg", pyramid="false"))
+    (tmp / "baseline.py").write_text(BASELINE if pyramid else TILING)
+    authors = "authors' Inria.py (PIL)" if pyramid else f"authors' {'GID' if a.scene == 'gid' else 'WHU_OPT_SAR'}.py (PIL)"
+    kit = "mmmrs-build, pyramid: true" if pyramid else "mmmrs-build, 512 tiles"
     py, build = sys.executable, [shutil.which("mmmrs-build") or str(Path(sys.executable).parent / "mmmrs-build")]
-    runs = {"authors' Inria.py (PIL)": lambda o: [py, str(tmp / "baseline.py"), str(data), str(o), ext],
-            "mmmrs-build, pyramid: true": lambda o: build + ["--source", f"{tmp / 'card.md'}={data}", "--out", str(o)],
+    runs = {authors: lambda o: [py, str(tmp / "baseline.py"), str(data), str(o), ext],
+            kit: lambda o: build + ["--source", f"{tmp / 'card.md'}={data}", "--out", str(o)],
             "mmmrs-build, one 512 tile (start-up)": lambda o: build + ["--source", f"{tmp / 'tiny.md'}={tiny}", "--out", str(o)]}
     res = {k: [] for k in runs}
     for r in range(a.runs):
@@ -121,8 +146,8 @@ def main():
             res[name].append(timed(cmd(out)))
             shutil.rmtree(out, ignore_errors=True)
     med = {k: (statistics.median(w for w, _ in v), statistics.median(m for _, m in v)) for k, v in res.items()}
-    base_w, base_m = med["authors' Inria.py (PIL)"]
-    print(f"{a.tiles} tiles 5000x5000 ({a.format}), {a.runs} alternating runs each, medians:")
+    base_w, base_m = med[authors]
+    print(f"{a.tiles} scenes {'x'.join(map(str, SIZES[a.scene]))} ({a.format}), {a.runs} alternating runs each, medians:")
     print(f"{'':34} {'wall s':>8} {'ratio':>7} {'peak MiB':>9} {'ratio':>7}")
     for k, (w, m) in med.items():
         print(f"{k:34} {w:8.2f} {w / base_w:6.2f}x {m:9.0f} {m / base_m:6.2f}x")
