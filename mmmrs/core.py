@@ -17,8 +17,8 @@ from PIL import Image
 # %% auto #0
 __all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'PIL_EXTS', 'STRIP', 'GDAL_CACHE_MB',
            'DEFAULT_PERCENTILES', 'check_sample', 'slug', 'make_group', 'make_key', 'package_data', 'file_sha256',
-           'RasterInfo', 'raster_info', 'from_pil', 'to_pil', 'read_raster', 'to_db', 'identity_conversion',
-           'conversion_for', 'apply_conversion', 'scene_conversion', 'dashed', 'run_cli']
+           'RasterInfo', 'raster_info', 'to_pil', 'read_raster', 'to_db', 'identity_conversion', 'conversion_for',
+           'apply_conversion', 'scene_conversion', 'dashed', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #cede8736
 MODALITIES = ("rgb", "sar", "nir")
@@ -135,15 +135,7 @@ def raster_info(path) -> RasterInfo:
                           src.crs.to_string() if src.crs else None, tuple(src.transform)[:6])
 
 # %% ../nbs/00_core.ipynb #6a2f9c31
-STRIP = 256  # rows per strip when pixels cross between PIL and numpy
-
-def from_pil(im: Image.Image) -> np.ndarray:
-    "The pixels of the loaded `im` as a new numpy array (as `np.asarray(im)` gives them), converted strip by strip."
-    rows = lambda y: np.asarray(im.crop((0, y, im.width, min(y + STRIP, im.height))))
-    first = rows(0)
-    out = np.empty((im.height, *first.shape[1:]), first.dtype)
-    for y in range(0, im.height, STRIP): out[y:y + STRIP] = first if y == 0 else rows(y)
-    return out
+STRIP = 256  # rows per strip when a view is copied into PIL
 
 def to_pil(a: np.ndarray) -> Image.Image:
     "A PIL image of the array `a` (as `Image.fromarray(a)`), built strip by strip when `a` is a strided view."
@@ -160,7 +152,7 @@ def _decode_pil(path: str, mtime_ns: int, size: int) -> tuple:
     with Image.open(path) as im:
         im.load()  # raises OSError on a truncated or corrupt file
         if im.mode in ("P", "CMYK", "YCbCr", "1"): im = im.convert("RGB" if im.mode != "1" else "L")
-        a = from_pil(im)
+        a = np.asarray(im)
     if a.ndim == 2: a = a[..., None]
     if im.mode in ("RGBA", "LA"): valid, a = a[..., -1] > 0, a[..., :-1]
     else: valid = np.broadcast_to(np.True_, a.shape[:2])  # every pixel valid: one value, viewed, no memory
