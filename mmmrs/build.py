@@ -6,10 +6,10 @@ Docs: https://mmmrs.github.io/mmmrs/build.html.md"""
 
 # %% ../nbs/11_build.ipynb #bd371654
 from __future__ import annotations
-import argparse, hashlib, json, multiprocessing as mp, os, tarfile
+import argparse, collections, contextlib, fcntl, functools, hashlib, importlib.util, json, math, multiprocessing as mp, os, sys, tarfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated
 
 import numpy as np
@@ -18,21 +18,53 @@ from fastcore.basics import patch
 from fastcore.script import CliError, call_parse, is_cli
 from tqdm.auto import tqdm
 
+from . import __version__
 from .cards import Card, CardError, load_card
-from .core import (SPLITS, apply_conversion, check_sample, make_group, make_key, package_data, raster_info, read_raster, slug,
-                        scene_conversion)
+from .core import (SPLITS, apply_conversion, check_sample, content_digest, file_sha256, make_group, make_key, package_data, raster_info,
+                        read_raster, slug, scene_conversion)
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level, pyramid_cuts
 from .prompts import PAPER_TEMPLATE, caption_samples, correct_parts, flag_prompts, get_captioner, sample_prompts, template_caption
-from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, encode_sample, merge_tables, part_path,
-                          write_json, write_table, write_tar)
+from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, TABLES, ManifestError, check_manifest, encode_sample, file_digests,
+                          json_bytes, member_digests, merge_tables, part_path, table_bytes, write_json, write_table, write_tar, write_together)
 from .sources import Scene, SceneError, SceneMeta, discover, reject_row, scene_metadata
 from .standardize import CUTS, get_upscaler, to_tile
 
 # %% auto #0
-__all__ = ['DASK_WORKER_ENV', 'BuildOptions', 'split_of', 'scene_headers', 'read_plan', 'scene_cuts', 'scene_samples',
-           'ShardSpec', 'run_shard', 'run_shards', 'SceneOptions', 'choose_for_scene', 'SceneShardSpec',
-           'plan_scene_shards', 'resolve_sources', 'demo_sources', 'plan_shards', 'dataset_stats', 'split_leaks',
-           'BuildResult', 'build', 'verify', 'dask_malloc_hint', 'dry_run_report', 'mmmrs_build']
+__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY', 'EXIT_BUSY', 'EXIT_CODES', 'BUILD_MODULES',
+           'OWNER_FILE', 'LOCK_FILE', 'USER_FILES', 'TOP_FILES', 'DASK_WORKER_ENV', 'UsageError', 'BuildBusy',
+           'BuildError', 'exit_code_of', 'BuildOptions', 'check_count', 'check_options', 'check_upscaler', 'split_of',
+           'scene_headers', 'read_plan', 'scene_cuts', 'scene_samples', 'code_version', 'ShardSpec', 'unit_files',
+           'run_shard', 'run_shards', 'SceneOptions', 'choose_for_scene', 'SceneShardSpec', 'plan_scene_shards',
+           'resolve_sources', 'demo_sources', 'check_unit_names', 'plan_shards', 'folder_lock', 'ownership',
+           'foreign_files', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks', 'BuildResult',
+           'republish', 'build', 'verify', 'dask_malloc_hint', 'dry_run_report', 'mmmrs_build']
+
+# %% ../nbs/11_build.ipynb #38c8b025
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED, EXIT_EMPTY, EXIT_BUSY = 0, 1, 2, 3, 4, 5
+EXIT_CODES = {
+    EXIT_OK: "every shard built and at least one text-image pair written (--check: nothing wrong)",
+    EXIT_PROBLEMS: "--check found problems (each printed, then the fix)",
+    EXIT_USAGE: "bad usage: an option, card, source or output folder that cannot be used; nothing was built",
+    EXIT_FAILED: "shards failed after their retries, or the merged tables could not be written (e.g. a full disk)",
+    EXIT_EMPTY: "every shard built but no text-image pair written (every input was rejected)",
+    EXIT_BUSY: "another mmmrs-build holds the output folder's lock",
+}
+
+class UsageError(CliError, ValueError):
+    "An option, card, source or output folder that cannot be used; raised before any work."
+
+class BuildBusy(UsageError):
+    "Another build holds the output folder's lock."
+
+class BuildError(RuntimeError):
+    "A build that could not write its outputs (a full disk, say); the message says what is kept and what to do."
+
+def exit_code_of(e: BaseException) -> int | None:
+    "The exit status of the command for the error `e`; None for an error that is a bug (and shows its traceback)."
+    if isinstance(e, BuildBusy): return EXIT_BUSY
+    if isinstance(e, (CliError, CardError, ManifestError, FileNotFoundError, NotADirectoryError)): return EXIT_USAGE
+    if isinstance(e, (BuildError, OSError)): return EXIT_FAILED
+    return None
 
 # %% ../nbs/11_build.ipynb #14e994d1
 @dataclass(frozen=True)
@@ -48,6 +80,41 @@ class BuildOptions:
     shard_size: int = 64
     captioner: str = "template"
     captioner_sha: str = ""  # set by `build` for a model captioner, so that new weights rebuild the shards
+
+    def __post_init__(self): check_options(self)
+
+def _bad(option: str, expected: str, got):
+    raise UsageError(f"{option}: expected {expected}, got {got!r}")
+
+def check_count(option: str, value, low: int, none_ok: bool = False):
+    "Refuse a count option that is not an integer >= `low` (None allowed when `none_ok`)."
+    if value is None and none_ok: return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        _bad(option, f"an integer >= {low}" + (" (or leave it out)" if none_ok else ""), value)
+
+def _finite(x) -> bool: return isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and math.isfinite(x)
+
+def check_options(o: BuildOptions):
+    "Refuse `BuildOptions` that cannot build anything, naming the option and what it takes."
+    check_count("--shard-size", o.shard_size, 1)
+    if isinstance(o.seed, bool) or not isinstance(o.seed, (int, np.integer)): _bad("--seed", "an integer", o.seed)
+    if isinstance(o.quality, bool) or not isinstance(o.quality, (int, np.integer)) or not 1 <= o.quality <= 100:
+        _bad("--quality", "a JPEG quality from 1 to 100 (75 is PIL's default; above 95 only makes files larger)", o.quality)
+    if not (_finite(o.gsd_threshold) and o.gsd_threshold > 5): _bad("--gsd-threshold", "a finite number of metres above 5 (the Low level starts at 5 m)", o.gsd_threshold)
+    if len(o.split) != 3 or not all(_finite(x) and x >= 0 for x in o.split) or sum(o.split) <= 0:
+        _bad("--split", "three fractions TRAIN,VAL,TEST like 0.8,0.1,0.1", ",".join(map(str, o.split)))
+    if o.pyramid not in (None, True, False): _bad("pyramid", "True, False or None", o.pyramid)
+    check_upscaler(o.upscaler)
+    if isinstance(o.captioner, str) and not (o.captioner == "template" or o.captioner.startswith("hf:") and Path(o.captioner[3:]).expanduser().is_dir()):
+        _bad("--captioner", "template or hf:PATH to a local model folder", o.captioner)
+
+def check_upscaler(spec):
+    "Refuse an upscaler that `get_upscaler` cannot make: before any work, not as a reject per scene."
+    if callable(spec) or spec == "bicubic": return
+    if spec == "esrgan":
+        if importlib.util.find_spec("torch") is None: _bad("--upscaler", "bicubic here: esrgan needs the torch and esrgan extras", spec)
+    elif not (isinstance(spec, str) and spec.startswith("esrgan:") and Path(spec[7:]).expanduser().is_file()):
+        _bad("--upscaler", "bicubic, esrgan or esrgan:PATH to an existing checkpoint file", spec)
 
 def split_of(group: str, seed: int = 0, ratios=(0.8, 0.1, 0.1)) -> str:
     "The split of `group`: a deterministic draw from the hash of `seed` and `group`."
@@ -142,11 +209,12 @@ def scene_samples(scene: Scene, card: Card, root, opts: BuildOptions = BuildOpti
     words = {m: meta.satellite if meta.satellite and m == "rgb" else card.satellite[m] for m in plan}
     base = {"source": card.name, "group": group, "weather": "clear", "category": category,
             "caption": template_caption(category), "split": split_of(group, opts.seed, opts.split)}
-    upscaler, made, cuts = get_upscaler(opts.upscaler), 0, scene_cuts(card, ref, gsd[0], opts.pyramid)
+    upscaler, made, best, cuts = get_upscaler(opts.upscaler), 0, 0.0, scene_cuts(card, ref, gsd[0], opts.pyramid)
     for cut in cuts:
         pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata) for m, p in plan.items()}
         valid = np.logical_and.reduce([v for _, v in pix.values()])
-        if why := _too_few_valid(frac := float(valid.mean()), card):
+        best = max(best, frac := float(valid.mean()))
+        if why := _too_few_valid(frac, card):
             rejects.append(reject_row(card.name, first, window=cut.window, reason=why)); continue
         images, resize = _tile_images(pix, valid, plan, upscaler, card.upscale)
         s = {**base, "key": make_key(card.name, scene.id, cut.window, cut.level), "images": images, "gsd": cut.gsd,
@@ -154,9 +222,21 @@ def scene_samples(scene: Scene, card: Card, root, opts: BuildOptions = BuildOpti
              "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts, meta)}
         made += 1
         yield check_sample({**s, "prompt": sample_prompts(s, opts.template)})
-    if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card min_valid)")
+    if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card min_valid)"
+                                  + ("; the scene has no valid pixel at all (nodata or NaN everywhere)" if best == 0 else ""))
 
 # %% ../nbs/11_build.ipynb #cb5a7a42
+BUILD_MODULES = ("core", "cards", "sources", "standardize", "superres", "gsd", "prompts", "scenes", "cyclegan", "shards", "build")
+
+@functools.cache
+def code_version() -> str:
+    "The package version and a hash of the modules a shard's bytes depend on: a build with other code rebuilds its shards."
+    h = hashlib.blake2b(digest_size=8)
+    for m in BUILD_MODULES: h.update(package_data(f"{m}.py").read_bytes())
+    return f"{__version__}+{h.hexdigest()}"
+
+def _hash(what) -> str: return hashlib.blake2b(json.dumps(what, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+
 @dataclass(frozen=True)
 class ShardSpec:
     "One unit of work: the scenes of one source that go into one shard."
@@ -166,11 +246,11 @@ class ShardSpec:
     scenes: tuple
     options: BuildOptions
 
-    @property
-    def fingerprint(self) -> str:
-        "Hash of everything that decides the shard's content (not where the dataset lives)."
-        what = [repr(replace(self.card, path=None, body="")), asdict(self.options), [(s.id, s.files, s.category) for s in self.scenes]]
-        return hashlib.blake2b(json.dumps(what, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+    def fingerprint(self, out=None) -> str:
+        "Hash of all a shard's bytes depend on: the card's content, options, code, dataset root, each input's path and content."
+        root = Path(self.root)
+        scenes = [(s.id, s.files, s.category, [content_digest(root / p) for p in s.paths]) for s in self.scenes]
+        return _hash([repr(replace(self.card, path=None, body="")), asdict(self.options), code_version(), str(root.resolve()), scenes])
 
 # %% ../nbs/11_build.ipynb #39bbd070
 def _why(e: Exception) -> str: return str(e) if isinstance(e, SceneError) else f"{type(e).__name__}: {e}"
@@ -209,22 +289,31 @@ def failure_rows(self: ShardSpec, why: str) -> list[dict]:
     return [reject_row(self.card.name, p, window=None, reason=why) for sc in self.scenes for p in sc.paths]
 
 # %% ../nbs/11_build.ipynb #fe097cda
-def _done(out, spec) -> dict | None:
-    p = part_path(out, spec.name, "stats")
-    stats = json.loads(p.read_text()) if p.exists() else None
-    return stats if stats and stats.get("fingerprint") == spec.fingerprint else None
+def unit_files(unit: str, has_tar: bool = True) -> list[str]:
+    "The files a unit of work writes besides its marker, relative to the output folder (its tar only if it made samples)."
+    return [f"shards/{unit}.tar"] * has_tar + [f"parts/{unit}.{t}.parquet" for t in ("samples", "inputs", "rejects")]
+
+def _done(out, spec, fingerprint: str) -> dict | None:
+    "The shard's done marker when it is for `fingerprint` and every file it vouches for still has its recorded bytes."
+    try: stats = json.loads(part_path(out, spec.name, "stats").read_text())
+    except (OSError, ValueError): return None
+    files = stats.get("files") if isinstance(stats, dict) and stats.get("fingerprint") == fingerprint else None
+    return stats if isinstance(files, dict) and file_digests(out, files) == files else None
 
 def run_shard(spec, out) -> dict:
     "Build one shard into `out`; return its stats. Never raises: a failure is a status with the error."
     try:
-        if stats := _done(out, spec): return {**stats, "status": "skipped"}
+        fingerprint = spec.fingerprint(out)
+        if stats := _done(out, spec, fingerprint): return {**stats, "status": "skipped"}
+        part_path(out, spec.name, "stats").unlink(missing_ok=True)  # it vouched for the files about to be replaced
         inputs, rejects, tar = [], [], Path(out) / "shards" / f"{spec.name}.tar"
         rows = write_tar(tar, spec.encoded(out, inputs, rejects))
         if not rows: tar.unlink()
         for table, data, cols in (("samples", rows, MANIFEST_COLUMNS), ("inputs", inputs, INPUT_COLUMNS), ("rejects", rejects, REJECT_COLUMNS)):
             write_table(part_path(out, spec.name, table), data, cols)
-        stats = {"shard": spec.name, "status": "done", "fingerprint": spec.fingerprint, "pairs": len(rows),
-                 "samples": len({r["key"] for r in rows}), "inputs": len(inputs), "rejected": sum(i["status"] == "rejected" for i in inputs)}
+        stats = {"shard": spec.name, "status": "done", "fingerprint": fingerprint, "pairs": len(rows),
+                 "samples": len({r["key"] for r in rows}), "inputs": len(inputs), "rejected": sum(i["status"] == "rejected" for i in inputs),
+                 "files": file_digests(out, unit_files(spec.name, bool(rows))), "members": member_digests(tar) if rows else {}}
         write_json(part_path(out, spec.name, "stats"), stats)
         return stats
     except Exception as e:
@@ -294,13 +383,24 @@ class SceneShardSpec:
     quality: int = DEFAULT_QUALITY
     template: str = PAPER_TEMPLATE
 
-    @property
-    def fingerprint(self) -> str:
-        what = [self.weather, list(self.rows), asdict(self.options), self.quality, self.template]
-        return hashlib.blake2b(json.dumps(what, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+    def fingerprint(self, out) -> str:
+        "Hash of the weather, the clear samples' recorded bytes (from their shards' markers), generator files, options and code."
+        gens = [content_digest(g) for g in (self.options.night_generator, self.options.snow_generator) if g]
+        what = [self.weather, list(self.rows), _source_digests(out, self.rows), gens, asdict(self.options), self.quality, self.template]
+        return _hash([*what, code_version()])
 
     @property
     def generator(self): return getattr(self.options, f"{self.weather}_generator", None)
+
+def _source_digests(out, rows) -> list:
+    "The recorded sha256 of the metadata and RGB members each row's clear sample is read from."
+    markers = {}
+    def member(shard, name):
+        if shard not in markers:
+            try: markers[shard] = json.loads(part_path(out, Path(shard).stem, "stats").read_text()).get("members", {})
+            except (OSError, ValueError): markers[shard] = {}
+        return markers[shard].get(name)
+    return [[member(shard, f"{key}.json"), member(shard, f"{key}.rgb.jpg")] for key, shard, *_ in rows]
 
 # %% ../nbs/11_build.ipynb #72068993
 def _stored_sample(out, key: str, shard: str) -> dict:
@@ -340,21 +440,30 @@ def plan_scene_shards(manifest: pd.DataFrame, scenes: SceneOptions, options: Bui
 
 # %% ../nbs/11_build.ipynb #de84126c
 def resolve_sources(sources) -> list[tuple[Card, Path]]:
-    "`(card, root)` pairs from `NAME_OR_CARD=ROOT` strings or `(card or name or path, root)` tuples; names must be unique."
+    "`(card, root)` pairs from `NAME_OR_CARD=ROOT` strings or `(card or name or path, root)` tuples; names and their slugs unique."
     out = []
     for src in sources:
         if isinstance(src, str):
-            if "=" not in src: raise CliError(f"--source {src!r}: expected NAME_OR_CARD=ROOT, e.g. sen1-2=/data/SEN1-2")
+            if "=" not in src: raise UsageError(f"--source {src!r}: expected NAME_OR_CARD=ROOT, e.g. sen1-2=/data/SEN1-2")
             src = src.split("=", 1)
         card, root = src
         out.append((card if isinstance(card, Card) else load_card(card), Path(root).expanduser()))
     names = [c.name for c, _ in out]
-    if len(set(names)) != len(names): raise CliError(f"each source may appear once; got {names}")
+    if len(set(names)) != len(names): raise UsageError(f"each source may appear once; got {names}")
+    by_slug = collections.defaultdict(list)
+    for n in names: by_slug[slug(n)].append(n)
+    if clash := next((v for v in by_slug.values() if len(v) > 1), None):
+        raise UsageError(f"sources {clash} would write the same shard and part names ({slug(clash[0])}-*): give one of the cards another name")
     return out
 
 def demo_sources() -> list[tuple[Card, Path]]:
     "The demo cards over the real sample images shipped inside the package."
     return [(load_card(n), package_data("samples")) for n in ("demo-sen1-2", "demo-neon", "demo-landsat8", "demo-spacenet6")]
+
+def check_unit_names(units: list[str]):
+    "Refuse a plan in which two units of work would write the same files."
+    if dup := sorted(u for u, n in collections.Counter(units).items() if n > 1):
+        raise UsageError(f"two units of work would write the same files ({dup[:3]}): a card's name clashes with another card's shard set; rename one")
 
 # %% ../nbs/11_build.ipynb #632df781
 def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tuple[list[ShardSpec], dict]:
@@ -369,25 +478,102 @@ def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tup
             specs += [ShardSpec(f"{name}-{i // n:05d}", card, str(root), tuple(part[i:i + n]), options) for i in range(0, len(part), n)]
     return specs, rejects
 
+# %% ../nbs/11_build.ipynb #a92ca48c
 def _write_rejected(out, unit: str, rejects: list, inputs: bool = True):
     "Record what was refused outside a shard's own work (discovery, a shard that kept failing) as a unit's parts."
     rows = [{"source": r["source"], "path": r["path"], "status": "rejected", "reason": r["reason"], "samples": 0} for r in rejects]
     write_table(part_path(out, unit, "inputs"), rows if inputs else [], INPUT_COLUMNS)
     write_table(part_path(out, unit, "rejects"), rejects, REJECT_COLUMNS)
 
-# %% ../nbs/11_build.ipynb #a92ca48c
 def _record_failures(out, specs: list, statuses: list):
+    "A failed shard's inputs become rejects with the error; what an earlier run made of it goes (it would contradict them)."
     for spec, st in zip(specs, statuses):
         if st["status"] == "failed":
+            for rel in (f"shards/{spec.name}.tar", f"parts/{spec.name}.samples.parquet", f"parts/{spec.name}.stats.json"):
+                if (p := Path(out) / rel).is_file(): p.unlink()
             rows = spec.failure_rows(f"shard {spec.name} failed after {st['tries']} tries: {st['error']}")
             _write_rejected(out, spec.name, rows, inputs=isinstance(spec, ShardSpec))
 
-def _prune(out, units: list[str]):
-    "Remove shards and parts of an earlier build that are not in this plan, and temporary files of killed runs."
+# %% ../nbs/11_build.ipynb #2372291d
+OWNER_FILE, LOCK_FILE = ".mmmrs-build.json", ".mmmrs-build.lock"
+USER_FILES = ("corrections.csv",)  # written into a build folder by the browser's review: the user's, never touched
+TOP_FILES = ("manifest.parquet", "inputs.parquet", "rejects.parquet", "flags.parquet", "stats.json")
+
+@contextlib.contextmanager
+def folder_lock(out, shared: bool = False):
+    "Hold the lock of the build folder `out`: exclusive to build into it, shared to check it. Released when the process dies."
+    path = Path(out) / LOCK_FILE
+    if shared and not path.exists(): yield; return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try: fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError: raise BuildBusy(f"another mmmrs-build is writing into {out}: wait for it to finish, or use another --out") from None
+        yield
+    finally: os.close(fd)
+
+# %% ../nbs/11_build.ipynb #71f0e019
+def ownership(out) -> dict:
+    "The ownership record of the build folder `out` (`{}` when there is none)."
+    p = Path(out) / OWNER_FILE
+    try: rec = json.loads(p.read_text())
+    except FileNotFoundError: return {}
+    except (OSError, ValueError): rec = None
+    if not (isinstance(rec, dict) and isinstance(rec.get("files"), list)):
+        raise UsageError(f"{p} is damaged: build into another --out (or pass --force if everything in {out} is a build's)")
+    return rec
+
+def _is_ours(rel: str, owned: set) -> bool:
+    "A file a build wrote: an owned one, the record, the lock, or the temporary of an owned file."
+    p = PurePosixPath(rel)
+    if rel in owned or rel in (OWNER_FILE, LOCK_FILE): return True
+    return p.name.startswith(".") and p.name.endswith(".tmp") and str(p.with_name(p.name[1:-4])) in owned
+
+def foreign_files(out, owned: set) -> list[str]:
+    "What under `out` no build wrote: files it does not own and folders other than shards/ and parts/ (folders end in '/')."
+    out, found = Path(out), []
+    for p in sorted(out.rglob("*")) if out.is_dir() else []:
+        rel = p.relative_to(out).as_posix()
+        if p.is_dir() and not p.is_symlink(): found += [] if rel in ("shards", "parts") else [f"{rel}/"]
+        elif not (_is_ours(rel, owned) or rel in USER_FILES): found.append(rel)
+    return found
+
+# %% ../nbs/11_build.ipynb #e135e163
+def claim_folder(out, sources, force: bool = False) -> tuple[set, list]:
+    "The files in `out` builds own, and the others; refuses others' files or another build's sources unless `force`."
+    rec = ownership(out)
+    owned = set(rec.get("files", []))
+    foreign = foreign_files(out, owned)
+    if foreign and not force:
+        shown = ", ".join(map(repr, foreign[:3])) + (", ..." if len(foreign) > 3 else "")
+        raise UsageError(f"{out} holds {len(foreign)} files or folders no build wrote ({shown}): choose a new or empty --out, or pass --force to "
+                         "build there anyway (they are kept; files with the build's own names are replaced)")
+    names, before = sorted(c.name for c, _ in sources), sorted(rec.get("sources", {}))
+    if rec and before != names and not force:
+        raise UsageError(f"{out} holds a build of {before}, not of {names}: use another --out, or pass --force to replace that build "
+                         "(the shards of sources no longer listed are removed)")
+    return owned, foreign
+
+def _planned_files(units: list[str]) -> set:
+    return {*TOP_FILES, *(f for u in units for f in [*unit_files(u), f"parts/{u}.stats.json"])}
+
+def write_ownership(out, sources, files) -> set:
+    "Record `files` (relative paths) as what builds of `sources` wrote into `out`; return them."
+    files = set(files) - {OWNER_FILE, LOCK_FILE, *USER_FILES}
+    write_json(Path(out) / OWNER_FILE, {"format": "mmmrs-build 1", "sources": {c.name: str(r) for c, r in sources}, "files": sorted(files)})
+    return files
+
+def _present(out) -> set:
+    return {p.relative_to(out).as_posix() for p in Path(out).rglob("*") if p.is_file()}
+
+def _prune(out, units: list[str], owned: set):
+    "Remove owned shards and parts of units not in this plan, and owned temporaries of killed runs; never anything else."
     keep, out = set(units), Path(out)
-    for p in [*(out / "shards").glob("*.tar"), *(out / "parts").glob("*.*")]:
-        if p.name.split(".")[0] not in keep and p.is_file(): p.unlink()
-    for p in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]: p.unlink()
+    for rel in sorted(owned):
+        p = PurePosixPath(rel)
+        if len(p.parts) == 2 and p.parts[0] in ("shards", "parts") and p.name.split(".")[0] not in keep and (out / rel).is_file(): (out / rel).unlink()
+    for p in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:
+        if p.is_file() and _is_ours(p.relative_to(out).as_posix(), owned): p.unlink()
 
 # %% ../nbs/11_build.ipynb #c1c4ab34
 def dataset_stats(manifest: pd.DataFrame, inputs: pd.DataFrame) -> dict:
@@ -429,6 +615,22 @@ class BuildResult:
         return g.unstack(fill_value=0) if len(cols) > 1 else g.to_frame("pairs")
 
 # %% ../nbs/11_build.ipynb #c70a221e
+@patch(as_prop=True)
+def exit_code(self: BuildResult) -> int:
+    "The command's exit status: EXIT_FAILED if a shard failed, EXIT_EMPTY if no pair was written, else EXIT_OK."
+    if any(s["status"] == "failed" for s in self.shards): return EXIT_FAILED
+    return EXIT_OK if len(self.manifest) else EXIT_EMPTY
+
+@patch
+def verdict(self: BuildResult) -> str:
+    "The last line of the summary: what happened, in one line that agrees with the exit status."
+    n, failed, m = len(self.shards), [s["shard"] for s in self.shards if s["status"] == "failed"], self.manifest
+    if failed: return (f"FAILED: {len(failed)} of {n} shards failed ({', '.join(failed[:3])}{', ...' if len(failed) > 3 else ''}); "
+                       f"{len(m)} pairs written; run the same command again to retry them (exit {EXIT_FAILED})")
+    if not len(m): return f"NOTHING BUILT: all {len(self.inputs)} inputs were rejected, see rejects.parquet (exit {EXIT_EMPTY})"
+    skipped = sum(s["status"] == "skipped" for s in self.shards)
+    return f"OK: {len(m)} text-image pairs, {n} shards ({n - skipped} built, {skipped} already done) in {self.out}"
+
 @patch
 def summary(self: BuildResult) -> str:
     "The closing report: pairs per source and modality, per GSD level and split, inputs accounted for, rejects by reason."
@@ -442,55 +644,140 @@ def summary(self: BuildResult) -> str:
     parts += ["rejects by reason:", self.rejects.groupby(["source", "reason"]).size().to_frame("count").to_string()] if len(self.rejects) else ["no rejects"]
     parts += [f"prompt checks: {self.flags.key.nunique()} samples flagged (flags.parquet), e.g.", *[f"  {r.key} {r.modality}: {r.flag}" for r in self.flags.head(5).itertuples()]] if len(self.flags) else ["prompt checks: nothing flagged"]
     if failed: parts += ["FAILED shards (run the same command again to retry):", *[f"  {s['shard']}: {s['error']}" for s in failed]]
-    return "\n".join(parts)
+    return "\n".join(parts + [self.verdict()])
 
 # %% ../nbs/11_build.ipynb #f3e262ec
-def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | None = None, workers: int = 0,
-          executor=None, retries: int = 2, resources: dict | None = None, progress: bool = True,
-          scenes: SceneOptions = SceneOptions(), corrections=None) -> BuildResult:
-    "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`."
-    out, sources = Path(out), resolve_sources(sources)
-    if options.upscaler == "esrgan":  # name the converted weights, so that every worker (and the fingerprint) uses the same file
+def _unit_digests(out, unit: str) -> dict:
+    "The sha256 of every file of `unit`: from its done marker (and the marker's own), or read here for parts-only units."
+    marker = part_path(out, unit, "stats")
+    if not marker.exists(): return {r: d for r, d in file_digests(out, unit_files(unit, False)).items() if d}
+    return {**json.loads(marker.read_text())["files"], **file_digests(out, [f"parts/{unit}.stats.json"])}
+
+def _refresh_markers(out, units: list[str]):
+    "Record in the done markers the new bytes of shards and tables that corrections rewrote in place."
+    for u in units:
+        if not (p := part_path(out, u, "stats")).exists(): continue
+        st, tar = json.loads(p.read_text()), Path(out) / "shards" / f"{u}.tar"
+        write_json(p, {**st, "files": file_digests(out, st["files"]), "members": member_digests(tar) if tar.exists() else {}})
+
+def _publish(out, merged: dict, flags: bytes, failed: list, units: list[str]) -> dict:
+    "Write the merged tables, flags and stats.json as one; stats.json vouches for every file of the build. Returns the stats."
+    out, tables = Path(out), {f"{n}.parquet": table_bytes(df.to_dict("records"), TABLES[n][1]) for n, df in merged.items()}
+    tables["flags.parquet"] = flags
+    stats = {**dataset_stats(merged["manifest"], merged["inputs"]), "outputs": {n: hashlib.sha256(b).hexdigest() for n, b in tables.items()},
+             "units": {u: _unit_digests(out, u) for u in units}, "failed": sorted(failed)}
+    try: write_together({**{out / n: b for n, b in tables.items()}, out / "stats.json": json_bytes(stats)})
+    except OSError as e:
+        raise BuildError(f"could not write the merged tables into {out} ({e.strerror or e}): the finished shards are kept and the previous "
+                         "tables and stats.json are as they were; free some space and run the same command again") from e
+    return stats
+
+def republish(out):
+    "Merge the tables and stats.json of the build in `out` again, after `mmmrs.prompts.apply_corrections` rewrote shards in place."
+    out = Path(out)
+    with folder_lock(out):
+        stats = json.loads((out / "stats.json").read_text()) if (out / "stats.json").exists() else {}
+        units = sorted(stats.get("units") or {p.name.split(".")[0] for p in (out / "parts").glob("*.parquet")})
+        _refresh_markers(out, units)
+        flags = (out / "flags.parquet").read_bytes() if (out / "flags.parquet").exists() else table_bytes([], ["key", "modality", "flag"])
+        _publish(out, merge_tables(out, units, write=False), flags, stats.get("failed", []), units)
+
+# %% ../nbs/11_build.ipynb #d7aa542d
+def _resolved(options: BuildOptions) -> BuildOptions:
+    "`options` with the model files named, so that every worker (and the fingerprint) uses the same bytes."
+    if options.upscaler == "esrgan":
         from mmmrs.superres import default_weights
         options = replace(options, upscaler=f"esrgan:{default_weights()}")
     if options.captioner.startswith("hf:"):  # new weights in the same folder must rebuild the shards
         from mmmrs.prompts import _model_hash
         options = replace(options, captioner_sha=_model_hash(Path(options.captioner[3:]).expanduser()))
-    specs, rejects = plan_shards(sources, options, limit)
-    units = [u for card, _ in sources for u in [f"{slug(card.name)}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
-    for card, _ in sources: _write_rejected(out, f"{slug(card.name)}-discovery", rejects[card.name])
-    statuses = run_shards(specs, out, workers, executor, retries, resources, progress)
+    return options
+
+def _run_planned(out, specs, opts: tuple) -> list[dict]:
+    statuses = run_shards(specs, out, *opts)
     _record_failures(out, specs, statuses)
-    if scenes.weathers:
-        sspecs = plan_scene_shards(merge_tables(out, units)["manifest"], scenes, options)
-        units += [s.name for s in sspecs]
-        sstat = run_shards(sspecs, out, workers, executor, retries, resources, progress)
-        _record_failures(out, sspecs, sstat)
-        statuses += sstat
-    _prune(out, units)
-    if corrections: correct_parts(out, corrections, options.template)
-    merged = merge_tables(out, sorted(units))
-    write_json(out / "stats.json", dataset_stats(merged["manifest"], merged["inputs"]))
-    flags = flag_prompts(merged["manifest"], options.gsd_threshold)
-    write_table(out / "flags.parquet", flags.to_dict("records"), list(flags.columns))
+    return statuses
+
+def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | None = None, workers: int = 0,
+          executor=None, retries: int = 2, resources: dict | None = None, progress: bool = True,
+          scenes: SceneOptions = SceneOptions(), corrections=None, force: bool = False) -> BuildResult:
+    "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`, which it must own (or `force`)."
+    out, sources = Path(out), resolve_sources(sources)
+    check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
+    options, run = _resolved(options), (workers, executor, retries, resources, progress)
+    with folder_lock(out):
+        owned, foreign = claim_folder(out, sources, force)
+        specs, rejects = plan_shards(sources, options, limit)
+        units = [u for card, _ in sources for u in [f"{slug(card.name)}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
+        check_unit_names(units)
+        owned = write_ownership(out, sources, owned | _planned_files(units))
+        for card, _ in sources: _write_rejected(out, f"{slug(card.name)}-discovery", rejects[card.name])
+        statuses = _run_planned(out, specs, run)
+        if scenes.weathers:
+            sspecs = plan_scene_shards(merge_tables(out, units, write=False)["manifest"], scenes, options)
+            check_unit_names(units := units + [s.name for s in sspecs])
+            owned = write_ownership(out, sources, owned | _planned_files(units))
+            statuses += _run_planned(out, sspecs, run)
+        _prune(out, units, owned)
+        if corrections: correct_parts(out, corrections, options.template); _refresh_markers(out, units)
+        merged = merge_tables(out, sorted(units), write=False)
+        flags = flag_prompts(merged["manifest"], options.gsd_threshold)
+        _publish(out, merged, table_bytes(flags.to_dict("records"), list(flags.columns)), [s["shard"] for s in statuses if s["status"] == "failed"], sorted(units))
+        write_ownership(out, sources, _present(out) - set(foreign))
     return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses, flags)
 
 # %% ../nbs/11_build.ipynb #3d798f0d
+def _damage(out, unit: str, rel: str) -> str:
+    "What is wrong with a unit's file whose bytes differ from the record: the members that changed, when it is a readable tar."
+    if not rel.endswith(".tar"): return "damaged (its sha256 differs from the build's record)"
+    try: marker, have = json.loads(part_path(out, unit, "stats").read_text()).get("members", {}), member_digests(Path(out) / rel)
+    except (OSError, ValueError, tarfile.TarError) as e: return f"damaged: unreadable ({type(e).__name__})"
+    changed = sorted(n for n in marker.keys() | have.keys() if marker.get(n) != have.get(n))
+    return f"damaged: {len(changed)} members differ from the build's record, e.g. {changed[0]}" if changed else "damaged (its sha256 differs)"
+
+def _file_problems(out, stats: dict) -> list[str]:
+    "Every output file whose bytes are not the ones stats.json records."
+    problems = [f"{n}: changed after the build (its sha256 differs from stats.json)" for n, sha in stats.get("outputs", {}).items()
+                if file_digests(out, [n])[n] != sha]
+    for unit, files in stats.get("units", {}).items():
+        for rel, d in file_digests(out, files).items():
+            if d != files[rel]: problems.append(f"{rel}: " + ("missing" if d is None else _damage(out, unit, rel)))
+    return problems
+
+def _table_problems(out, stats: dict) -> list[str]:
+    "Totals that do not add up, inputs counted twice, manifest members missing from their shards, scenes in two splits."
+    m, inputs, problems = pd.read_parquet(out / "manifest.parquet"), pd.read_parquet(out / "inputs.parquet"), []
+    ds = dataset_stats(m, inputs)
+    if {k: stats.get(k) for k in ds} != ds: problems.append("stats.json does not match the manifest and inputs tables")
+    try: check_manifest(m, "manifest.parquet")
+    except ManifestError as e: problems.append(str(e))
+    if not inputs.path.groupby(inputs.source).apply(lambda p: p.is_unique).all(): problems.append("an input is counted twice")
+    recorded = {Path(rel).name for files in stats.get("units", {}).values() for rel in files if rel.endswith(".tar")}
+    for shard, names in m.groupby("shard").member.apply(set).items():
+        if shard not in recorded: problems.append(f"{shard}: in the manifest but not among the build's recorded shards")
+        p = out / "shards" / shard
+        try: have = set(tarfile.open(p).getnames()) if p.is_file() else set()
+        except (tarfile.TarError, OSError) as e: problems.append(f"{shard}: unreadable ({type(e).__name__})"); continue
+        if missing := names - have: problems.append(f"{shard}: {len(missing)} manifest members missing, e.g. {sorted(missing)[0]}")
+    return problems + [f"scene group {g} is in splits {s}" for g, s in split_leaks(m).splits.items()]
+
+# %% ../nbs/11_build.ipynb #0283abb9
 def verify(out) -> list[str]:
-    "Problems found in the built dataset in `out`: totals that do not add up, missing members, split leakage."
-    out, problems = Path(out), []
+    "Problems of the built dataset in `out`, each a line, the fix last: bytes not as recorded, totals, members, split leakage."
+    out = Path(out)
     if missing := [n for n in ("manifest.parquet", "inputs.parquet", "stats.json") if not (out / n).exists()]:
         return [f"{out} is not a complete build ({', '.join(missing)} missing): run mmmrs-build into it to finish it"]
-    m, inputs = pd.read_parquet(out / "manifest.parquet"), pd.read_parquet(out / "inputs.parquet")
-    stats = json.loads((out / "stats.json").read_text())
-    if stats != dataset_stats(m, inputs): problems.append("stats.json does not match the manifest and inputs tables")
-    if not inputs.path.groupby(inputs.source).apply(lambda p: p.is_unique).all(): problems.append("an input is counted twice")
-    for shard, names in m.groupby("shard").member.apply(set).items():
-        p = out / "shards" / shard
-        try: have = set(tarfile.open(p).getnames()) if p.exists() else set()
-        except (tarfile.TarError, OSError) as e: problems.append(f"{shard}: unreadable ({type(e).__name__}); rebuild it"); continue
-        if missing := names - have: problems.append(f"{shard}: {len(missing)} manifest members missing, e.g. {sorted(missing)[0]}")
-    problems += [f"scene group {g} is in splits {s}" for g, s in split_leaks(m).splits.items()]
+    try:
+        with folder_lock(out, shared=True):
+            try: stats = json.loads((out / "stats.json").read_text())
+            except ValueError: stats = None
+            if not isinstance(stats, dict) or "units" not in stats:
+                problems = ["stats.json is damaged or was not written by this version of mmmrs-build (it records no file digests)"]
+            else: problems = _file_problems(out, stats) + _table_problems(out, stats)
+            problems += [f"shard {u} failed in the last build: its inputs are counted as rejects" for u in (stats or {}).get("failed", [])]
+    except BuildBusy: return [f"a build is writing into {out} now: check again when it has finished"]
+    if problems: problems.append(f"fix: run the same mmmrs-build command into {out} again: it rebuilds exactly the shards that are missing, "
+                                 "damaged or stale, and rewrites the tables and stats.json")
     return problems
 
 # %% ../nbs/11_build.ipynb #9932d48c
@@ -537,20 +824,21 @@ def _key_values(text: str | None, cast=float) -> dict | None:
     "'GPU=1,MEM=2' -> {'GPU': 1.0, 'MEM': 2.0}."
     if not text: return None
     try: return {k.strip(): cast(v) for k, v in (kv.split("=", 1) for kv in text.split(","))}
-    except ValueError: raise CliError(f"expected NAME=NUMBER[,NAME=NUMBER...], got {text!r}") from None
+    except ValueError: raise UsageError(f"expected NAME=NUMBER[,NAME=NUMBER...], got {text!r}") from None
 
 def _fractions(text: str) -> tuple:
     try: fr = tuple(float(x) for x in text.split(","))
     except ValueError: fr = ()
-    if len(fr) != 3 or min(fr) < 0 or sum(fr) <= 0: raise CliError(f"--split: expected three fractions TRAIN,VAL,TEST like 0.8,0.1,0.1, got {text!r}")
+    if len(fr) != 3 or min(fr) < 0 or sum(fr) <= 0: raise UsageError(f"--split: expected three fractions TRAIN,VAL,TEST like 0.8,0.1,0.1, got {text!r}")
     return fr
 
 def _scene_options(scenes: str | None, count: int, seed: int, night_generator, snow_generator) -> SceneOptions:
     from mmmrs.scenes import SCENES
+    check_count("--scene-count", count, 1)
     weathers = tuple(w.strip() for w in scenes.split(",") if w.strip()) if scenes else ()
-    if bad := [w for w in weathers if w not in SCENES]: raise CliError(f"--scenes: unknown weather {bad}; choose from {sorted(SCENES)}")
+    if bad := [w for w in weathers if w not in SCENES]: raise UsageError(f"--scenes: unknown weather {bad}; choose from {sorted(SCENES)}")
     for g in (night_generator, snow_generator):
-        if g and not Path(g).exists(): raise CliError(f"generator checkpoint {g} does not exist")
+        if g and not Path(g).exists(): raise UsageError(f"generator checkpoint {g} does not exist")
     return SceneOptions(weathers, count, seed, night_generator, snow_generator)
 
 def _dask_client(address: str):
@@ -561,6 +849,17 @@ def _dask_client(address: str):
     return client
 
 # %% ../nbs/11_build.ipynb #1029504d
+def _on_cli() -> bool:
+    "True when `mmmrs_build` runs as the command (not merely inside another command, such as nbdev-test running this notebook)."
+    return is_cli(mmmrs_build)
+
+def _cli_exit(e: Exception) -> int:
+    "On the command line: print the message of a user-fixable error and give its exit status; re-raise anything else."
+    code = exit_code_of(e)
+    if code is None or not _on_cli(): raise e
+    print(f"mmmrs-build: {e}", file=sys.stderr)
+    return code
+
 @call_parse
 def mmmrs_build(
     out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
@@ -568,10 +867,10 @@ def mmmrs_build(
     source: Annotated[str, {"action": "append", "metavar": "NAME_OR_CARD=ROOT"}] = None,  # a bundled card name or a card file, and its dataset root (repeatable)
     seed: int = 0,  # seed of the train/val/test split (drawn per scene group)
     split: str = "0.8,0.1,0.1",  # train,val,test fractions (of scene groups)
-    limit: int = None,  # at most this many scenes per source
+    limit: int = None,  # at most this many scenes per source (>= 1)
     pyramid: Annotated[bool, {"action": argparse.BooleanOptionalAction}] = None,  # cut GSD pyramids from large scenes (default: as each card says)
-    quality: int = DEFAULT_QUALITY,  # JPEG quality of stored RGB images (75 is PIL's default, as in the MMM-RS release)
-    gsd_threshold: float = DEFAULT_T,  # boundary in metres between the Low and Ultra-low GSD levels
+    quality: int = DEFAULT_QUALITY,  # JPEG quality of stored RGB images, 1-100 (75 is PIL's default, as in the MMM-RS release)
+    gsd_threshold: float = DEFAULT_T,  # boundary in metres (finite, above 5) between the Low and Ultra-low GSD levels
     scenes: str = None,  # weather variants to synthesize from clear RGB samples, e.g. fog,night,snow
     scene_count: int = 10_000,  # at most this many samples of each weather (MMM-RS: 10,000)
     night_generator: str = None,  # a CycleGAN/CUT/TPSeNCE generator checkpoint for night (default: the low-light model)
@@ -580,36 +879,39 @@ def mmmrs_build(
     prompt_template: str = PAPER_TEMPLATE,  # prompt fields, comma-separated: gsd_level, weather, caption, satellite, category, dataset
     corrections: str = None,  # a corrections file (CSV/Parquet by key: corrected_caption, status=reject) applied to the result
     upscaler: str = "bicubic",  # super-resolution of scenes smaller than 512: bicubic, esrgan (Real-ESRGAN x4plus, extra 'esrgan') or esrgan:PATH
-    shard_size: int = 64,  # scenes per shard (one shard is one unit of work)
+    shard_size: int = 64,  # scenes per shard, >= 1 (one shard is one unit of work)
     workers: int = 0,  # local worker processes (0: build in this process)
     scheduler: str = None,  # address of a Dask distributed scheduler to run the shards on (e.g. tcp://10.0.0.1:8786)
     resources: str = None,  # Dask worker resources each shard needs, e.g. GPU=1
     retries: int = 2,  # times a failed shard is tried again before it is reported
     progress: Annotated[bool, {"action": argparse.BooleanOptionalAction}] = True,  # show a progress bar
-    check: bool = False,  # only verify the dataset already in --out (totals, shard members, split leakage); exit 1 on a problem
+    force: bool = False,  # build into a folder holding files no build wrote (kept) or a build of other sources (replaced)
+    check: bool = False,  # only verify the dataset already in --out, byte for byte (recorded sha256 of every file); exit 1 on a problem
     dry_run: bool = False,  # only report what would be built per source (pairs, GSD levels, paper counts); write nothing
 ):
-    "Build an MMM-RS-format dataset (512x512 samples, GSD levels, prompts, webdataset shards, Parquet manifest) from data cards."
-    if check:
-        problems = verify(out)
-        if is_cli(): print("\n".join(problems) or f"{out}: OK (totals add up, every member present, no scene in two splits)")
-        return int(bool(problems)) if is_cli() else problems
+    """Build an MMM-RS-format dataset (512x512 samples, GSD levels, prompts, webdataset shards, Parquet manifest) from data cards.
+    Exit status: 0 every shard built and pairs written (--check: no problem); 1 --check found problems; 2 bad usage (option,
+    card, source or output folder), nothing built; 3 shards failed or the tables could not be written (full disk);
+    4 nothing written (every input rejected); 5 another build holds the folder's lock."""
     try:
+        if check:
+            problems = verify(out)
+            if _on_cli(): print("\n".join(problems) or f"{out}: OK (every file as recorded, totals add up, every member present, no scene in two splits)")
+            return (EXIT_PROBLEMS if problems else EXIT_OK) if _on_cli() else problems
         sources = (demo_sources() if demo else []) + resolve_sources(source or [])
-        if not sources: raise CliError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
+        if not sources: raise UsageError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
         opts = BuildOptions(seed=seed, split=_fractions(split), pyramid=pyramid, quality=quality, gsd_threshold=gsd_threshold,
                             upscaler=upscaler, shard_size=shard_size, captioner=captioner, template=prompt_template)
+        check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
         if dry_run:
             report = dry_run_report(sources, opts, limit)
-            if is_cli(): print(report.to_string())
-            return None if is_cli() else report
-        if corrections and not Path(corrections).exists(): raise CliError(f"--corrections {corrections}: no such file")
+            if _on_cli(): print(report.to_string())
+            return None if _on_cli() else report
+        if corrections and not Path(corrections).exists(): raise UsageError(f"--corrections {corrections}: no such file")
+        scene_opts = _scene_options(scenes, scene_count, seed, night_generator, snow_generator)
         client = _dask_client(scheduler) if scheduler else None
-        res = build(sources, out, opts, limit=limit, workers=workers, executor=client, retries=retries,
-                    resources=_key_values(resources), progress=progress, scenes=_scene_options(scenes, scene_count, seed, night_generator, snow_generator),
-                    corrections=corrections)
-    except (CardError, FileNotFoundError) as e:  # the user's to fix: on the command line, the message alone
-        if is_cli(): raise CliError(f"mmmrs-build: {e}") from None
-        raise
-    if is_cli(): print(res.summary())
-    return res
+        res = build(sources, out, opts, limit=limit, workers=workers, executor=client, retries=retries, resources=_key_values(resources),
+                    progress=progress, scenes=scene_opts, corrections=corrections, force=force)
+    except Exception as e: return _cli_exit(e)
+    if _on_cli(): print(res.summary())
+    return res.exit_code if _on_cli() else res

@@ -6,17 +6,19 @@ Docs: https://mmmrs.github.io/mmmrs/cards.html.md"""
 
 # %% ../nbs/02_cards.ipynb #4ccf8042
 from __future__ import annotations
-import re
+import difflib, re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, TypeAdapter, ValidationError
 
 from .core import MODALITIES, package_data
 
 # %% auto #0
-__all__ = ['REQUIRED', 'CUT_MODES', 'ADAPTER_NAMES', 'CardError', 'ModalitySpec', 'Card', 'parse_card', 'scene_id', 'category_of',
-           'bundled_cards', 'load_card']
+__all__ = ['REQUIRED', 'CUT_MODES', 'ADAPTER_NAMES', 'PEOPLE_KEYS', 'SCHEMA', 'MAX_FRONT_MATTER', 'CardError', 'ModalitySpec',
+           'Card', 'parse_card', 'scene_id', 'category_of', 'bundled_cards', 'load_card']
 
 # %% ../nbs/02_cards.ipynb #65d932ee
 class CardError(ValueError):
@@ -60,9 +62,15 @@ class Card:
 REQUIRED = ("name", "title", "url", "license", "citation", "modalities", "satellite", "gsd")
 CUT_MODES = ("tiles", "square", "three-crops")
 ADAPTER_NAMES = ("hrsc2016", "tgrs-hrrsd", "fmow")
+PEOPLE_KEYS = ("layout", "notes")  # read by people, not by the builder
 
 def _fail(origin, key, expected, got):
     raise CardError(f"data card {origin}: key '{key}': expected {expected}, got {got!r}")
+
+def _unknown(origin, key: str, known) -> None:
+    near = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(known), n=1)
+    hint = f"did you mean '{near[0]}'? " if near else ""
+    raise CardError(f"data card {origin}: unknown key '{key}': {hint}the documented keys are {sorted(known)}")
 
 def _regex(origin, key, pattern, group):
     try: rx = re.compile(pattern)
@@ -70,43 +78,106 @@ def _regex(origin, key, pattern, group):
     if group not in rx.groupindex: _fail(origin, key, f"a regex with a named group '{group}' like (?P<{group}>...)", pattern)
     return rx
 
+# %% ../nbs/02_cards.ipynb #8e907c15
+def _finite(**bounds): return Annotated[float, Field(strict=True, allow_inf_nan=False, **bounds)]
+def _int_in(*allowed): return Annotated[int, Field(strict=True), AfterValidator(lambda v: v if v in allowed else _no(v))]
+def _no(v): raise ValueError(v)
+_Text = Annotated[str, Field(strict=True, min_length=1)]
+_Words = _Text | StrictInt | _finite()  # a title, licence or citation; YAML reads `citation: 2018` as a number
+
+SCHEMA = {  # key: (type, default, what a person is told it expects); required keys have no default
+    "name": (Annotated[str, Field(strict=True, pattern=r"^[a-z0-9][a-z0-9.-]*$", max_length=100)], ..., "lower-case letters, digits, '-' and '.'"),
+    "title": (_Words, ..., "a title"), "url": (_Text, ..., "a URL"), "license": (_Words, ..., "a licence name"),
+    "citation": (_Words, ..., "a citation"), "modalities": (dict, ..., f"a mapping of modality ({', '.join(MODALITIES)}) to a glob"),
+    "satellite": (_Text | dict[str, _Text], ..., "a sensor word, or a mapping with one word for each modality"),
+    "gsd": (Literal["georef"] | _finite(gt=0), ..., "a positive number of metres per pixel, or 'georef'"),
+    "pair_by": (StrictStr | None, None, "a regex with a named group 'id'"),
+    "category": (StrictStr | None, None, "a regex with a named group 'category'"),
+    "upscale": (_int_in(1, 2, 4, 8), 2, "a super-resolution factor of 1, 2, 4 or 8"),
+    "pyramid": (StrictBool, False, "true or false (unquoted)"),
+    "align": (Literal["pixel", "georef"], "pixel", "'pixel' or 'georef'"),
+    "percentiles": (tuple[_finite(ge=0, le=100), _finite(ge=0, le=100)], (1.0, 99.0), "[low, high] with 0 <= low < high <= 100"),
+    "min_valid": (_finite(ge=0, le=1), 0.5, "a fraction between 0 and 1"),
+    "min_size": (Annotated[int, Field(strict=True, ge=1)], 64, "a positive number of pixels"),
+    "optional": (list[Literal[MODALITIES]], [], "a list of some (not all) of the card's modalities"),
+    "cut": (Literal[CUT_MODES], "tiles", f"one of {CUT_MODES}"),
+    "adapter": (Literal[ADAPTER_NAMES] | None, None, f"one of {ADAPTER_NAMES}"),
+    "count": (Annotated[int, Field(strict=True, ge=0)] | None, None, "the number of pairs the paper counts (an integer)"),
+    "nodata": (_finite() | None, None, "a finite number (NaN is nodata in float rasters anyway)"),
+    **{k: (Any, None, "notes for people") for k in PEOPLE_KEYS},
+}
+_ADAPTERS = {k: TypeAdapter(t) for k, (t, _, _) in SCHEMA.items()}
+
+def _value(origin, meta: dict, key: str):
+    "The validated value of `key` (its default when absent); the card error when it does not fit the schema."
+    _, default, expected = SCHEMA[key]
+    if key not in meta or meta[key] is None:
+        if default is ...: _fail(origin, key, "a value (required key)", meta.get(key))
+        return default
+    try: return _ADAPTERS[key].validate_python(meta[key])
+    except ValidationError: _fail(origin, key, expected, meta[key])
+
 # %% ../nbs/02_cards.ipynb #e6254a70
-def _modalities(origin, value):
-    if not isinstance(value, dict) or not value: _fail(origin, "modalities", f"a mapping of modality ({', '.join(MODALITIES)}) to a glob", value)
-    out = {}
-    for m, v in value.items():
-        if m not in MODALITIES: _fail(origin, f"modalities.{m}", f"a modality name in {MODALITIES}", m)
-        if isinstance(v, (str, list)): v = {"glob": v}
-        globs = v.get("glob") if isinstance(v, dict) else None
-        if isinstance(globs, str): globs = [globs]
-        if not isinstance(globs, list) or not globs or not all(isinstance(g, str) and g for g in globs):
-            _fail(origin, f"modalities.{m}", "a glob string, a list of globs, or {glob: ..., bands: [...]}", v)
-        bands = v.get("bands")
-        if bands is not None and (not isinstance(bands, list) or not all(isinstance(b, int) and b >= 1 for b in bands)):
-            _fail(origin, f"modalities.{m}.bands", "a list of 1-based band numbers", bands)
-        want = 3 if m == "rgb" else 1
-        if bands is not None and len(bands) != want: _fail(origin, f"modalities.{m}.bands", f"{want} band(s) for {m}", bands)
-        out[m] = ModalitySpec(tuple(globs), tuple(bands) if bands else None)
-    return out
+class _ModalityFields(BaseModel):
+    "The long form of a modality: `{glob: ..., bands: [...]}`."
+    model_config = ConfigDict(extra="forbid", strict=True)
+    glob: StrictStr | list[StrictStr]
+    bands: list[Annotated[int, Field(strict=True, ge=1)]] | None = None
+
+def _glob_inside_root(origin, key: str, g: str) -> str:
+    "A glob relative to the dataset root that cannot leave it: not absolute, no '..', no '~'."
+    p = PurePosixPath(g.replace("\\", "/"))
+    if not g or p.is_absolute() or ".." in p.parts or g.startswith("~") or re.match(r"^[A-Za-z]:", g):
+        _fail(origin, key, "a glob relative to the dataset root (not absolute, no '..')", g)
+    return g
+
+def _modality(origin, m: str, v) -> ModalitySpec:
+    key = f"modalities.{m}"
+    if m not in MODALITIES: _fail(origin, key, f"a modality name in {MODALITIES}", m)
+    if isinstance(v, (str, list)): v = {"glob": v}
+    if not isinstance(v, dict): _fail(origin, key, "a glob string, a list of globs, or {glob: ..., bands: [...]}", v)
+    if unknown := sorted(set(map(str, v)) - set(_ModalityFields.model_fields)): _unknown(origin, f"{key}.{unknown[0]}", _ModalityFields.model_fields)
+    try: spec = _ModalityFields.model_validate(v)
+    except ValidationError as e:
+        where = e.errors()[0]["loc"][0]
+        _fail(origin, f"{key}.{where}", "a glob string or a list of globs" if where == "glob" else "a list of 1-based band numbers", v.get(where))
+    globs = [spec.glob] if isinstance(spec.glob, str) else spec.glob
+    if not globs: _fail(origin, f"{key}.glob", "at least one glob", spec.glob)
+    want = 3 if m == "rgb" else 1
+    if spec.bands is not None and len(spec.bands) != want: _fail(origin, f"{key}.bands", f"{want} band(s) for {m}", spec.bands)
+    return ModalitySpec(tuple(_glob_inside_root(origin, f"{key}.glob", g) for g in globs), tuple(spec.bands) if spec.bands else None)
+
+def _modalities(origin, value) -> dict:
+    if not isinstance(value, dict) or not value: _fail(origin, "modalities", SCHEMA["modalities"][2], value)
+    return {str(m): _modality(origin, str(m), v) for m, v in value.items()}
 
 # %% ../nbs/02_cards.ipynb #0716deac
 def _satellite(origin, value, modalities):
-    if isinstance(value, str) and value: return {m: value for m in modalities}
-    if isinstance(value, dict) and set(value) == set(modalities) and all(isinstance(v, str) and v for v in value.values()):
-        return dict(value)
+    if isinstance(value, str): return {m: value for m in modalities}
+    if set(value) == set(modalities): return dict(value)
     _fail(origin, "satellite", f"a sensor word, or a mapping with one word for each of {list(modalities)}", value)
 
-def _gsd(origin, value):
-    if value == "georef": return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0: return float(value)
-    _fail(origin, "gsd", "a positive number of metres per pixel, or 'georef'", value)
-
 # %% ../nbs/02_cards.ipynb #eaa18a32
+MAX_FRONT_MATTER = 64 << 10  # bytes
+
+class _CardLoader(yaml.SafeLoader):
+    "The safe loader without aliases and without repeated keys."
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError(f"YAML aliases (*name, line {self.peek_event().start_mark.line + 2} of the card) are not allowed in a card")
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        keys = [self.construct_object(k, deep=True) for k, _ in node.value]
+        if dup := [k for k in dict.fromkeys(keys) if keys.count(k) > 1]: raise yaml.YAMLError(f"key {dup[0]!r} is given twice")
+        return super().construct_mapping(node, deep)
+
 def _front_matter(text, origin):
     m = re.match(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)(.*)", text, re.S)
     if not m: raise CardError(f"data card {origin}: expected YAML front matter between '---' lines at the top of the file")
-    try: meta = yaml.safe_load(m.group(1))
-    except yaml.YAMLError as e: raise CardError(f"data card {origin}: front matter is not valid YAML: {e}") from None
+    if len(m.group(1).encode()) > MAX_FRONT_MATTER: raise CardError(f"data card {origin}: front matter is over {MAX_FRONT_MATTER} bytes")
+    try: meta = yaml.load(m.group(1), _CardLoader)
+    except (yaml.YAMLError, TypeError) as e: raise CardError(f"data card {origin}: front matter is not valid YAML: {e}") from None
     if not isinstance(meta, dict): raise CardError(f"data card {origin}: front matter must be a mapping of keys, got {meta!r}")
     return meta, m.group(2)
 
@@ -114,37 +185,19 @@ def _front_matter(text, origin):
 def parse_card(text: str, origin: str = "<text>") -> Card:
     "Validate the Markdown card `text` (from `origin`, used in messages) into a `Card`."
     meta, body = _front_matter(text, origin)
-    for k in REQUIRED:
-        if meta.get(k) in (None, ""): _fail(origin, k, "a value (required key)", meta.get(k))
-    unknown = set(meta) - set(Card.__dataclass_fields__) - {"layout", "notes"}
-    if unknown: _fail(origin, sorted(unknown)[0], f"one of the documented keys {sorted(set(Card.__dataclass_fields__) - {'path', 'body'})}", sorted(unknown)[0])
+    if unknown := sorted(set(map(str, meta)) - set(SCHEMA)): _unknown(origin, unknown[0], SCHEMA)
+    v = {k: _value(origin, meta, k) for k in SCHEMA if k not in PEOPLE_KEYS and k != "modalities"}
     mods = _modalities(origin, meta["modalities"])
-    if len(mods) > 1 and "pair_by" not in meta: _fail(origin, "pair_by", "a regex with a named group 'id' (the card has several modalities)", None)
-    pair_by = _regex(origin, "pair_by", meta["pair_by"], "id") if meta.get("pair_by") else None
-    category = _regex(origin, "category", meta["category"], "category") if meta.get("category") else None
-    upscale = meta.get("upscale", 2)
-    if upscale not in (1, 2, 4, 8): _fail(origin, "upscale", "a super-resolution factor of 1, 2, 4 or 8", upscale)
-    if meta.get("align", "pixel") not in ("pixel", "georef"): _fail(origin, "align", "'pixel' or 'georef'", meta["align"])
-    pct = meta.get("percentiles", [1.0, 99.0])
-    if not (isinstance(pct, list) and len(pct) == 2 and 0 <= pct[0] < pct[1] <= 100): _fail(origin, "percentiles", "[low, high] with 0 <= low < high <= 100", pct)
-    mv = meta.get("min_valid", 0.5)
-    if not (isinstance(mv, (int, float)) and 0 <= mv <= 1): _fail(origin, "min_valid", "a fraction between 0 and 1", mv)
-    optional = meta.get("optional", [])
-    if not isinstance(optional, list) or set(optional) - set(mods) or set(optional) >= set(mods):
-        _fail(origin, "optional", f"a list of some (not all) of the card's modalities {list(mods)}", optional)
-    if meta.get("cut", "tiles") not in CUT_MODES: _fail(origin, "cut", f"one of {CUT_MODES}", meta["cut"])
-    if meta.get("adapter") not in (None, *ADAPTER_NAMES): _fail(origin, "adapter", f"one of {ADAPTER_NAMES}", meta["adapter"])
-    ms = meta.get("min_size", 64)
-    if isinstance(ms, bool) or not isinstance(ms, int) or ms < 1: _fail(origin, "min_size", "a positive number of pixels", ms)
-    nd = meta.get("nodata")
-    if nd is not None and (isinstance(nd, bool) or not isinstance(nd, (int, float))): _fail(origin, "nodata", "a number", nd)
-    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", str(meta["name"])): _fail(origin, "name", "lower-case letters, digits, '-' and '.'", meta["name"])
-    return Card(name=str(meta["name"]), title=str(meta["title"]), url=str(meta["url"]), license=str(meta["license"]),
-                citation=str(meta["citation"]).strip(), modalities=mods, satellite=_satellite(origin, meta["satellite"], mods),
-                gsd=_gsd(origin, meta["gsd"]), pair_by=pair_by, category=category, upscale=int(upscale),
-                pyramid=bool(meta.get("pyramid", False)), align=meta.get("align", "pixel"), percentiles=tuple(float(p) for p in pct),
-                min_valid=float(mv), min_size=ms, optional=tuple(optional), cut=meta.get("cut", "tiles"),
-                adapter=meta.get("adapter"), count=meta.get("count"), nodata=nd, path=None if origin == "<text>" else str(origin), body=body)
+    if len(mods) > 1 and v["pair_by"] is None: _fail(origin, "pair_by", "a regex with a named group 'id' (the card has several modalities)", None)
+    if not v["percentiles"][0] < v["percentiles"][1]: _fail(origin, "percentiles", SCHEMA["percentiles"][2], list(v["percentiles"]))
+    if set(v["optional"]) - set(mods) or set(v["optional"]) >= set(mods):
+        _fail(origin, "optional", f"a list of some (not all) of the card's modalities {list(mods)}", v["optional"])
+    return Card(**{**v, "title": str(v["title"]), "license": str(v["license"]), "citation": str(v["citation"]).strip(),
+                   "modalities": mods, "satellite": _satellite(origin, v["satellite"], mods),
+                   "pair_by": _regex(origin, "pair_by", v["pair_by"], "id") if v["pair_by"] else None,
+                   "category": _regex(origin, "category", v["category"], "category") if v["category"] else None,
+                   "percentiles": tuple(v["percentiles"]), "optional": tuple(v["optional"]),
+                   "path": None if origin == "<text>" else str(origin), "body": body})
 
 # %% ../nbs/02_cards.ipynb #795a0326
 def scene_id(card: Card, rel: str) -> str | None:

@@ -15,10 +15,10 @@ import numpy as np
 from PIL import Image
 
 # %% auto #0
-__all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'PIL_EXTS', 'STRIP', 'GDAL_CACHE_MB',
-           'DEFAULT_PERCENTILES', 'check_sample', 'slug', 'make_group', 'make_key', 'package_data', 'file_sha256',
-           'RasterInfo', 'raster_info', 'to_pil', 'read_raster', 'to_db', 'identity_conversion', 'conversion_for',
-           'apply_conversion', 'scene_conversion', 'dashed', 'run_cli']
+__all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PATTERN', 'FULL_HASH_LIMIT', 'PIL_EXTS', 'STRIP',
+           'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug', 'make_group', 'make_key', 'package_data',
+           'file_sha256', 'content_digest', 'RasterInfo', 'raster_info', 'to_pil', 'read_raster', 'to_db',
+           'identity_conversion', 'conversion_for', 'apply_conversion', 'scene_conversion', 'dashed', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #cede8736
 MODALITIES = ("rgb", "sar", "nir")
@@ -60,6 +60,8 @@ def check_sample(s: dict, size: int = TILE) -> dict:
     return s
 
 # %% ../nbs/00_core.ipynb #4fd4a916
+KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,199}")  # what make_key makes: lower-case, no dots, no slashes
+
 def slug(s: str, max_len: int = 40) -> str:
     "Lower-case `s`, keep `[a-z0-9-]`, turn everything else into single dashes."
     return re.sub(r"[^a-z0-9]+", "-", str(s).lower()).strip("-")[:max_len].strip("-") or "x"
@@ -86,6 +88,20 @@ def file_sha256(path) -> str:
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
     return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #77720214
+FULL_HASH_LIMIT = 64 << 20  # bytes: files up to this size are hashed whole when a build checks its inputs
+
+def content_digest(path, full_limit: int = FULL_HASH_LIMIT) -> str:
+    "What a rerun compares to know that the file at `path` is unchanged (see the policy above); 'missing' if unreadable."
+    try:
+        st = os.stat(path)
+        if st.st_size <= full_limit: return f"{st.st_size}:sha256:{file_sha256(path)}"
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            h.update(f.read(1 << 20)); f.seek(-(1 << 20), os.SEEK_END); h.update(f.read())
+        return f"{st.st_size}:{st.st_mtime_ns}:ends-sha256:{h.hexdigest()}"
+    except OSError as e: return f"missing: {e.strerror}"
 
 # %% ../nbs/00_core.ipynb #c29c6a96
 PIL_EXTS = {".png", ".jpg", ".jpeg", ".bmp"}
@@ -213,7 +229,7 @@ def _read_rio(path, window=None, bands=None, align_to: RasterInfo | None = None,
 
 # %% ../nbs/00_core.ipynb #0f7892db
 def read_raster(path, window=None, bands=None, align_to: RasterInfo | None = None, out_shape=None, nodata=None):
-    "Pixels `(H, W, C)` and validity mask `(H, W)` of `path`: a `window`, 1-based `bands`, aligned, decimated, extra `nodata`."
+    "Pixels `(H, W, C)` and validity mask `(H, W)` of `path`: a `window`, 1-based `bands`, aligned, decimated, extra `nodata`; NaN is invalid."
     if _uses_pil(path) and align_to is None:
         a, valid = _read_pil(path, window, bands)
         if out_shape is not None:
@@ -221,6 +237,7 @@ def read_raster(path, window=None, bands=None, align_to: RasterInfo | None = Non
             xs = np.linspace(0, a.shape[1] - 1, out_shape[1]).round().astype(int)
             a, valid = a[ys][:, xs], valid[ys][:, xs]
     else: a, valid = _read_rio(path, window, bands, align_to, out_shape)
+    if a.dtype.kind in "fc": valid = valid & np.isfinite(a).all(-1)  # NaN is nodata in float rasters, whatever the tags say
     if nodata is not None: valid = valid & ~(a == nodata).all(-1)
     return a, valid
 
@@ -253,6 +270,7 @@ def apply_conversion(a: np.ndarray, valid: np.ndarray, conv: dict) -> np.ndarray
         out = a.copy()
     else:
         x = to_db(a) if conv["db"] else a.astype(np.float64)
+        x = np.where(np.isfinite(x), x, 0.0)  # invalid pixels (NaN) become 0 below; no NaN reaches the cast
         lo, hi = np.array(conv["low"]), np.array(conv["high"])
         out = np.rint(np.clip((x - lo) / np.maximum(hi - lo, 1e-12), 0, 1) * 255).astype(np.uint8)
     out[~valid] = 0

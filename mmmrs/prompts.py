@@ -280,9 +280,7 @@ def correct_parts(out, path, template: str = PAPER_TEMPLATE) -> pd.DataFrame:
 
 def apply_corrections(out, path, template: str = PAPER_TEMPLATE) -> pd.DataFrame:
     "Apply a corrections file by key to the dataset built in `out`, in place; return the changes made."
-    from mmmrs.build import dataset_stats
-    from mmmrs.shards import merge_tables, write_json
+    from mmmrs.build import republish
     changes = correct_parts(out, path, template)
-    merged = merge_tables(out, sorted({p.name.split(".")[0] for p in (Path(out) / "parts").glob("*.parquet")}))
-    write_json(Path(out) / "stats.json", dataset_stats(merged["manifest"], merged["inputs"]))
+    republish(out)  # the merged tables, and the shards' and stats.json's records of their bytes
     return changes

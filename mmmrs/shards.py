@@ -6,7 +6,7 @@ Docs: https://mmmrs.github.io/mmmrs/shards.html.md"""
 
 # %% ../nbs/10_shards.ipynb #24a22dd5
 from __future__ import annotations
-import io, json, os, tarfile
+import hashlib, io, json, os, re, tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +14,14 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from .core import KEY_PATTERN, file_sha256
+
 # %% auto #0
-__all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'encode_image',
-           'sample_metadata', 'sample_members', 'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'write_tar',
-           'read_tar', 'rewrite_tar', 'write_json', 'write_table', 'part_path', 'merge_tables', 'read_manifest']
+__all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'SHARD_PATTERN',
+           'encode_image', 'sample_metadata', 'sample_members', 'manifest_rows', 'atomic_path', 'Encoded',
+           'encode_sample', 'write_tar', 'read_tar', 'rewrite_tar', 'write_json', 'json_bytes', 'table_bytes',
+           'write_table', 'member_digests', 'file_digests', 'part_path', 'merge_tables', 'write_together',
+           'ManifestError', 'check_manifest', 'read_manifest']
 
 # %% ../nbs/10_shards.ipynb #84a6c513
 IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
@@ -110,13 +114,32 @@ def rewrite_tar(path, edit) -> int:
 # %% ../nbs/10_shards.ipynb #35ca1d7a
 def write_json(path, obj) -> Path:
     "Write `obj` as sorted, indented JSON to `path`, atomically."
-    with atomic_path(path) as tmp: Path(tmp).write_text(json.dumps(obj, sort_keys=True, indent=1) + "\n")
+    with atomic_path(path) as tmp: Path(tmp).write_bytes(json_bytes(obj))
     return Path(path)
+
+def json_bytes(obj) -> bytes:
+    "`obj` as sorted, indented JSON (NaN and infinity refused: they are not JSON)."
+    return (json.dumps(obj, sort_keys=True, indent=1, allow_nan=False) + "\n").encode()
+
+def table_bytes(rows: list[dict], columns: list[str]) -> bytes:
+    "`rows` as a Parquet table with `columns` (in that order)."
+    buf = io.BytesIO()
+    pd.DataFrame(rows, columns=columns).to_parquet(buf, index=False)
+    return buf.getvalue()
 
 def write_table(path, rows: list[dict], columns: list[str]) -> Path:
     "Write `rows` as a Parquet table with `columns` (in that order) to `path`, atomically."
-    with atomic_path(path) as tmp: pd.DataFrame(rows, columns=columns).to_parquet(tmp, index=False)
+    with atomic_path(path) as tmp: Path(tmp).write_bytes(table_bytes(rows, columns))
     return Path(path)
+
+# %% ../nbs/10_shards.ipynb #5a6b8aad
+def member_digests(path) -> dict[str, str]:
+    "The sha256 of every member of the tar shard at `path`, by name."
+    return {name: hashlib.sha256(data).hexdigest() for name, data in read_tar(path)}
+
+def file_digests(root, rels) -> dict[str, str | None]:
+    "The sha256 of each file `root/rel` (None where it is missing), by relative path."
+    return {rel: file_sha256(Path(root) / rel) if (Path(root) / rel).is_file() else None for rel in rels}
 
 # %% ../nbs/10_shards.ipynb #d044ea5a
 INPUT_COLUMNS = ["source", "path", "status", "reason", "samples"]
@@ -128,17 +151,48 @@ def part_path(out, unit: str, table: str) -> Path:
     return Path(out) / "parts" / f"{unit}.{table}.{'json' if table == 'stats' else 'parquet'}"
 
 # %% ../nbs/10_shards.ipynb #ab06fd93
-def merge_tables(out, units: list[str]) -> dict:
-    "Concatenate the parts of `units` (in that order) into `manifest`, `inputs` and `rejects` Parquet files in `out`."
+def merge_tables(out, units: list[str], write: bool = True) -> dict:
+    "Concatenate the parts of `units` (in that order) into `manifest`, `inputs` and `rejects`; written to `out` unless `write=False`."
     merged = {}
     for name, (part, cols) in TABLES.items():
         frames = [pd.read_parquet(p) for u in units if (p := part_path(out, u, part)).exists()]
         frames = [f for f in frames if len(f)]
-        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
-        write_table(Path(out) / f"{name}.parquet", df.to_dict("records"), cols)
-        merged[name] = df
+        merged[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    if write: write_together({Path(out) / f"{n}.parquet": table_bytes(df.to_dict("records"), TABLES[n][1]) for n, df in merged.items()})
     return merged
 
+# %% ../nbs/10_shards.ipynb #be48ee02
+def write_together(files: dict) -> list[Path]:
+    "Write `{path: bytes}` as one: all to temporary names, then renamed in order, the last one after its old copy is gone."
+    tmps = {Path(p): Path(p).with_name(f".{Path(p).name}.tmp") for p in files}
+    try:
+        for p, data in files.items(): tmps[Path(p)].write_bytes(data)
+    except BaseException:
+        for t in tmps.values(): t.unlink(missing_ok=True)
+        raise
+    if tmps: list(tmps)[-1].unlink(missing_ok=True)
+    for p, t in tmps.items(): os.replace(t, p)
+    return list(tmps)
+
+# %% ../nbs/10_shards.ipynb #527db2df
+SHARD_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,199}\.tar")
+
+class ManifestError(ValueError):
+    "A manifest row that names something no build makes: a key, member or shard that could reach outside its folder."
+
+def check_manifest(m: pd.DataFrame, origin="manifest") -> pd.DataFrame:
+    "`m` if every key, modality, member and shard name is one a build makes; else `ManifestError` naming the first bad row."
+    expected = m.key.astype(str) + "." + m.modality.astype(str) + "." + m.modality.map(IMAGE_EXT).fillna("?")
+    bad = (~m.key.astype(str).map(lambda k: bool(KEY_PATTERN.fullmatch(k))) | ~m.modality.isin(list(IMAGE_EXT)) | (m.member != expected)
+           | ~m.shard.astype(str).map(lambda s: bool(SHARD_PATTERN.fullmatch(s))))
+    if bad.any():
+        r = m[bad].iloc[0]
+        raise ManifestError(f"{origin}: row {m.index[bad][0]} (key {r.key!r}, modality {r.modality!r}, member {r.member!r}, shard {r.shard!r}) "
+                            f"is not a sample a build writes: keys are {KEY_PATTERN.pattern}, members <key>.<modality>.<ext>, "
+                            f"shards {SHARD_PATTERN.pattern}; rebuild the dataset or fix the manifest")
+    return m
+
 def read_manifest(out) -> pd.DataFrame:
-    "The manifest of the dataset built in `out`: one row per text–image pair."
-    return pd.read_parquet(Path(out) / "manifest.parquet")
+    "The manifest of the dataset built in `out` (one row per text–image pair), its names checked by `check_manifest`."
+    p = Path(out) / "manifest.parquet"
+    return check_manifest(pd.read_parquet(p), str(p))

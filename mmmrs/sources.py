@@ -6,17 +6,17 @@ Docs: https://mmmrs.github.io/mmmrs/sources.html.md"""
 
 # %% ../nbs/03_sources.ipynb #f3e822d3
 from __future__ import annotations
-import json
+import json, os
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .cards import Card, category_of, scene_id
 
 # %% auto #0
-__all__ = ['HRSC_CLASSES', 'FMOW_SENSORS', 'ADAPTERS', 'Scene', 'reject_row', 'discover', 'SceneError', 'SceneMeta', 'hrsc2016',
-           'tgrs_hrrsd', 'fmow', 'scene_metadata']
+__all__ = ['HRSC_CLASSES', 'FMOW_SENSORS', 'ADAPTERS', 'Scene', 'name_problem', 'printable', 'reject_row', 'discover',
+           'SceneError', 'SceneMeta', 'hrsc2016', 'tgrs_hrrsd', 'fmow', 'scene_metadata']
 
 # %% ../nbs/03_sources.ipynb #5e53632a
 @dataclass(frozen=True)
@@ -32,11 +32,24 @@ class Scene:
         "The distinct input files of the scene (RGB and NIR may come from one file)."
         return sorted(set(self.files.values()))
 
+# %% ../nbs/03_sources.ipynb #5d08169d
+def name_problem(rel: str) -> str | None:
+    "Why the relative path `rel` cannot be an input (a name that is not UTF-8, a path out of the root), or None."
+    try: rel.encode("utf-8")
+    except UnicodeEncodeError: return "the file name is not valid UTF-8: rename it to include it"
+    if ".." in PurePosixPath(rel).parts or PurePosixPath(rel).is_absolute(): return "the path is outside the dataset root"
+    return None
+
+def printable(rel: str) -> str:
+    "`rel` with undecodable bytes written as `\\xNN` escapes, so that Parquet and JSON can store it."
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
 # %% ../nbs/03_sources.ipynb #c8046991
-def _matches(card: Card, root: Path) -> dict:
-    "modality -> sorted relative paths of the files its glob matches under `root`."
-    return {m: sorted({p.relative_to(root).as_posix() for g in spec.glob for p in root.glob(g) if p.is_file()})
-            for m, spec in card.modalities.items()}
+def _matches(card: Card, root: Path) -> tuple[dict, dict]:
+    "modality -> sorted relative paths of the files its glob matches under `root`; and the names refused outright, with why."
+    found = {m: {p.relative_to(root).as_posix() for g in spec.glob for p in root.glob(g) if p.is_file()} for m, spec in card.modalities.items()}
+    bad = {printable(r): why for rels in found.values() for r in rels if (why := name_problem(r))}
+    return {m: sorted(r for r in rels if not name_problem(r)) for m, rels in found.items()}, bad
 
 def reject_row(source, path, reason, window=None) -> dict:
     "A row of the rejects table: what was refused (a file, or a window of it) and why."
@@ -47,11 +60,11 @@ def discover(card: Card, root) -> tuple[list[Scene], list[dict]]:
     "Complete scenes of `card` under `root`, sorted by id, and one reject row (with its reason) for every unused file."
     root = Path(root)
     if not root.is_dir(): raise FileNotFoundError(f"{card.name}: dataset root {root} is not a folder; pass --source {card.name}=<folder>")
-    matches = _matches(card, root)
-    if not any(matches.values()):
+    matches, bad = _matches(card, root)
+    if not any(matches.values()) and not bad:
         globs = {m: s.glob for m, s in card.modalities.items()}
         raise FileNotFoundError(f"{card.name}: no file under {root} matches the card's modalities {globs}; check the root or the globs")
-    by_id, rejects = {}, {}
+    by_id, rejects = {}, dict(bad)
     for m, rels in matches.items():
         for rel in rels:
             sid = scene_id(card, rel)

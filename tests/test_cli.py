@@ -31,9 +31,15 @@ def test_demo(tmp_path):
     (tmp_path / "out/shards/demo-neon-00000.tar").write_bytes(b"")
     (tmp_path / "out/shards/demo-sen1-2-00000.tar").unlink()
     res = run_build("--check", "--out", tmp_path / "out", check=False)
+    key = pd.read_parquet(tmp_path / "out/manifest.parquet").query("source == 'demo-sen1-2'").key.iloc[0]
     assert res.returncode == 1 and res.stdout.splitlines() == [
-        "demo-neon-00000.tar: unreadable (ReadError); rebuild it", "demo-sen1-2-00000.tar: 2 manifest members missing, e.g. " +
-        pd.read_parquet(tmp_path / "out/manifest.parquet").query("source == 'demo-sen1-2'").key.iloc[0] + ".rgb.jpg"]
+        "shards/demo-neon-00000.tar: damaged: unreadable (ReadError)", "shards/demo-sen1-2-00000.tar: missing",
+        "demo-neon-00000.tar: unreadable (ReadError)", f"demo-sen1-2-00000.tar: 2 manifest members missing, e.g. {key}.rgb.jpg",
+        f"fix: run the same mmmrs-build command into {tmp_path / 'out'} again: it rebuilds exactly the shards that are missing, "
+        "damaged or stale, and rewrites the tables and stats.json"]
+    res = run_build("--demo", "--out", tmp_path / "out")  # the fix: exactly the two bad shards are rebuilt
+    assert res.stdout.splitlines()[-1] == f"OK: 14 text-image pairs, 4 shards (2 built, 2 already done) in {tmp_path / 'out'}"
+    assert "OK" in run_build("--check", "--out", tmp_path / "out").stdout
 
 
 def test_user_card_with_bad_files(tmp_path, samples):
