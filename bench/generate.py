@@ -3,6 +3,7 @@
   python bench/generate.py                                  # on a GPU: 512x512, 30 steps, fp16, batch 1/4/8
   python bench/generate.py --precision bf16                 # the same in bf16
   python bench/generate.py --tiny --size 64 --steps 2       # a CPU smoke run (tiny pipeline): checks the script, measures nothing
+  python bench/generate.py --simulate-gpu 1.6 --batches 8   # no model: a call waits 1.6 s (the H200's fp16 batch of 8); the writing alone
 
 The UNet, VAE and text encoder have SD1.5's configurations (860M-parameter UNet, CLIP ViT-L/14 text tower) with random
 weights built in code (no download), the tokenizer is the kit's tiny byte-level one padded to 77 tokens, and the
@@ -49,20 +50,34 @@ def tiny_random(device, dtype, folder):
     return load_pipeline(tiny_sd(folder), device=device, dtype=dtype)
 
 
+class SleepingPipeline:
+    "A stand-in for a pipeline on a GPU: each call waits `seconds` per batch without holding the GIL (as a CUDA sync does) and returns random images."
+    def __init__(self, seconds: float):
+        from diffusers import DPMSolverMultistepScheduler
+        self.seconds, self.scheduler, self.dtype = seconds, DPMSolverMultistepScheduler(use_karras_sigmas=True), torch.float16
+    def __call__(self, prompt, height, width, generator=None, **_):
+        import numpy as np
+        from types import SimpleNamespace
+        time.sleep(self.seconds)
+        return SimpleNamespace(images=np.stack([np.random.default_rng(g.initial_seed()).random((height, width, 3), np.float32) for g in generator or [torch.Generator()] * len(prompt)]))
+
+
 def timed(fn, sync) -> float:
     sync(); s = time.perf_counter(); fn(); sync()
     return time.perf_counter() - s
 
 
-def main(size: int, steps: int, batches: list[int], n: int, precision: str | None, tiny: bool, write_workers: int):
+def main(size: int, steps: int, batches: list[int], n: int, precision: str | None, tiny: bool, write_workers: int, sleep: float | None):
     import diffusers, transformers
     from mmmrs.generate import build_prompt, generate_images, torch_dtype
     diffusers.utils.logging.set_verbosity_error(); transformers.logging.set_verbosity_error()  # the tiny tokenizer truncates prompts: no notice per call
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch_dtype(precision, device)
-    if device == "cpu": print("CPU smoke run: no GPU here, so the figures below say nothing about the GPU goal (kit/bare <= 1.03x at batch 8)")
+    if sleep is not None: print(f"simulated GPU: each pipeline call waits {sleep} s and returns random images; what is measured is the writing")
+    elif device == "cpu": print("CPU smoke run: no GPU here, so the figures below say nothing about the GPU goal (kit/bare <= 1.03x at batch 8)")
     tmp = Path(tempfile.mkdtemp())
-    pipe = tiny_random(device, dtype, tmp / "tiny-sd") if tiny else sd15_random(device, dtype, tmp / "tokenizer")
+    if sleep is not None: pipe = SleepingPipeline(sleep)
+    else: pipe = tiny_random(device, dtype, tmp / "tiny-sd") if tiny else sd15_random(device, dtype, tmp / "tokenizer")
     prompts = pd.DataFrame({"prompt": [build_prompt(f"scene {i}") for i in range(n)], "seed": range(n)})
     kw = dict(num_inference_steps=steps, guidance_scale=7.5, height=size, width=size)
     pipe(prompts.prompt[:1].tolist(), **kw)  # warm-up (kernels, allocator)
@@ -71,7 +86,7 @@ def main(size: int, steps: int, batches: list[int], n: int, precision: str | Non
         for i in range(0, n, b):
             part = prompts.iloc[i:i + b]
             pipe(list(part.prompt), generator=[torch.Generator().manual_seed(int(x)) for x in part.seed], output_type="np", **kw)
-    print(f"{n} images per measurement, {size}x{size}, {steps} steps, {str(dtype).removeprefix('torch.')}, on {device}")
+    print(f"{n} images per measurement, {size}x{size}, {steps} steps, {str(pipe.dtype).removeprefix('torch.')}, on {'a simulated GPU' if sleep is not None else device}")
     for b in batches:
         t_bare = timed(lambda: bare(b), sync)
         t_serial = timed(lambda: generate_images(pipe, prompts, tmp / f"serial-{b}", batch_size=b, progress=False, write_workers=0, **kw), sync)
@@ -90,5 +105,7 @@ if __name__ == "__main__":
     ap.add_argument("--precision", choices=["no", "fp16", "bf16"], default=None, help="default: fp16 on a GPU, no (fp32) on CPU")
     ap.add_argument("--tiny", action="store_true", help="the kit's tiny test pipeline instead of the SD1.5-size one (a smoke run)")
     ap.add_argument("--write-workers", type=int, default=2, help="generate_images' writer threads")
+    ap.add_argument("--simulate-gpu", type=float, default=None, metavar="SECONDS",
+                    help="no model: each pipeline call waits SECONDS, as a GPU batch does (measures the writing alone, on any machine)")
     a = ap.parse_args()
-    main(a.size, a.steps, a.batches, a.n, a.precision, a.tiny, a.write_workers)
+    main(a.size, a.steps, a.batches, a.n, a.precision, a.tiny, a.write_workers, a.simulate_gpu)
