@@ -92,10 +92,14 @@ def test_controlnet_sar_set_end_to_end(tmp_path):
                                          output_dir=str(tmp_path / "cn"), validation_steps=10**6, checkpointing_steps=10**6))["controlnet"]
     r = subprocess.run([str(BIN / "mmmrs-generate"), "--pretrained_model_name_or_path", str(sd), "--data", str(data), "--controlnet", str(cn),
                         "--condition", "rgb", "--modality", "sar", "--split", "train", "--num_prompts", "4", "--num_inference_steps", "2",
-                        "--resolution", "64", "--output_dir", str(tmp_path / "gen")], capture_output=True, text=True, timeout=600)
+                        "--resolution", "64", "--mixed_precision", "bf16", "--output_dir", str(tmp_path / "gen")], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     imgs, meta = generated_images(tmp_path / "gen")
     assert set(meta.modality) == {"sar"} and len(imgs) == 4
+    from mmmrs.generate import weight_hashes
+    rec = json.loads((tmp_path / "gen/00000.json").read_text())  # what made the image: the ControlNet by path and weight hash, in bf16
+    assert (rec["controlnet"], rec["controlnet_sha256"], rec["dtype"]) == (str(Path(cn).resolve()), weight_hashes(cn), "bfloat16")
+    assert rec["base_model_sha256"] == weight_hashes(sd) and rec["lora"] is None
     r = subprocess.run([str(BIN / "mmmrs-evaluate"), "--real", str(data), "--generated", str(tmp_path / "gen"), "--split", "train", "--n-boot", "5",
                         "--out", str(tmp_path / "report")], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
