@@ -42,15 +42,17 @@ def benchmark_prompts(out, n: int = 500, seed: int = 0, split: str = "test", mod
     if condition: rows = rows[rows.key.isin(select(out, split=split, modality=condition).key)]
     what = f"{modality} samples{f' with {condition}' if condition else ''}"
     if rows.empty: raise ValueError(f"no {what} in the {split} split of {out}")
-    if len(rows) < n: warnings.warn(f"asked for {n} prompts, but the {split} split of {out} has only {len(rows)} {what}: "
-                                    f"the set has {len(rows)}", stacklevel=2)
+    if len(rows) < n:
+        warnings.warn(f"asked for {n} prompts, but the {split} split of {out} has only {len(rows)} {what}: the set has {len(rows)}",
+                      stacklevel=2)
     available = len(rows)
     rows["_h"] = [_h(seed, k) for k in rows.key]
     rows = rows.sort_values(["gsd_level", "weather", "source", "_h"])
     rows["_turn"] = rows.groupby(["gsd_level", "weather", "source"]).cumcount()
     rows = rows.sort_values(["_turn", "gsd_level", "weather", "source"]).head(n)
     rows["seed"] = [_h(seed, "gen", k) % 2**31 for k in rows.key]
-    res = rows[["key", "modality", "prompt", "gsd", "gsd_level", "weather", "satellite", "source", "category", "seed"]].reset_index(drop=True)
+    cols = ["key", "modality", "prompt", "gsd", "gsd_level", "weather", "satellite", "source", "category", "seed"]
+    res = rows[cols].reset_index(drop=True)
     res.attrs["prompt_set"] = {"num_prompts_requested": n, "num_prompts_available": available}
     return res
 
@@ -75,14 +77,15 @@ def torch_dtype(precision=None, device: str = "cpu"):
     return getattr(torch, PRECISIONS[precision])
 
 def local_model(path, what: str = "model") -> Path:
-    "The local file or folder `path`, or the cached snapshot of a Hub id; a clear error naming `path` otherwise (never a download)."
+    "The local file or folder `path`, or the cached snapshot of a Hub id; else a clear error naming `path` (never a download)."
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
     p = Path(path).expanduser()
     if p.exists(): return p.resolve()
     try: return Path(snapshot_download(str(path), local_files_only=True))
     except (HFValidationError, LocalEntryNotFoundError): pass  # not a Hub id, or not cached
-    raise FileNotFoundError(f"{what} {str(path)!r}: no such file or folder (nor a Hugging Face cache entry of that name; nothing is downloaded)")
+    raise FileNotFoundError(f"{what} {str(path)!r}: no such file or folder "
+                            "(nor a Hugging Face cache entry of that name; nothing is downloaded)")
 
 # %% ../nbs/16_generate.ipynb #8d49e1aa
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".ckpt")
@@ -91,17 +94,19 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".ckpt")
 def _sha256(path: str, size: int, mtime_ns: int) -> str: return file_sha256(path)
 
 def _weights_in(folder: Path) -> list[Path]:
-    "The weight files diffusers reads from one folder: safetensors (else other formats) without a variant such as `.fp16.`."
-    files = [f for f in sorted(folder.iterdir()) if f.suffix in WEIGHT_SUFFIXES and f.name.count(".") == 1] if folder.is_dir() else []
+    "The weight files diffusers reads from a folder: safetensors (else other formats) without a variant like `.fp16.`."
+    if not folder.is_dir(): return []
+    files = [f for f in sorted(folder.iterdir()) if f.suffix in WEIGHT_SUFFIXES and f.name.count(".") == 1]
     return [f for f in files if f.suffix == ".safetensors"] or files
 
 def weight_hashes(path) -> dict:
-    "`{relative path: sha256}` of the weights a load of `path` reads: the file itself, a pipeline's component folders, or a model folder's own."
+    "`{relative path: sha256}` of the weights a load of `path` reads: the file, a pipeline's components, a model folder's own."
     path = Path(path)
     if path.is_file(): return {path.name: file_sha256(path)}
     index = path / "model_index.json"
     folders = [path / k for k in json.loads(index.read_text()) if not k.startswith("_")] if index.exists() else [path]
-    return {f.relative_to(path).as_posix(): _sha256(str(f), (s := f.stat()).st_size, s.st_mtime_ns) for d in folders for f in _weights_in(d)}
+    files = [f for d in folders for f in _weights_in(d)]
+    return {f.relative_to(path).as_posix(): _sha256(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files}
 
 def provenance(base, lora=None, controlnet=None) -> dict:
     "What made an image: each model's local path and `weight_hashes` (`None` for a part not used)."
@@ -112,19 +117,21 @@ def provenance(base, lora=None, controlnet=None) -> dict:
 def pipeline_class(path) -> str:
     "The pipeline class a model folder's `model_index.json` names (`StableDiffusionPipeline`, `StableDiffusionXLPipeline`, ...)."
     index = Path(path) / "model_index.json"
-    if not index.exists(): raise FileNotFoundError(f"{path}: no model_index.json, so not a diffusers pipeline folder (save one with `save_pretrained`)")
+    if not index.exists():
+        raise FileNotFoundError(f"{path}: no model_index.json, so not a diffusers pipeline folder (save one with `save_pretrained`)")
     return json.loads(index.read_text())["_class_name"]
 
 def load_pipeline(path, lora=None, controlnet=None, device: str | None = None, dtype=None):
-    "The folder's text-to-image pipeline (SD 1.x/2.x, SDXL) in `dtype`, with optional LoRA and ControlNet, DPM++ 2M Karras and its provenance."
+    "The folder's text-to-image pipeline (SD 1.x/2.x, SDXL) in `dtype`, optional LoRA and ControlNet, DPM++ 2M Karras, provenance."
     import inspect, torch, diffusers
     from diffusers import AutoPipelineForText2Image, ControlNetModel, DPMSolverMultistepScheduler
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch_dtype(dtype, device)
-    base, lora, controlnet = local_model(path, "base model"), lora and local_model(lora, "LoRA"), controlnet and local_model(controlnet, "ControlNet")
+    base = local_model(path, "base model")
+    lora, controlnet = lora and local_model(lora, "LoRA"), controlnet and local_model(controlnet, "ControlNet")
     kw = dict(local_files_only=True, dtype=dtype)
-    if "safety_checker" in inspect.signature(getattr(diffusers, pipeline_class(base), diffusers.DiffusionPipeline).__init__).parameters:
-        kw |= dict(safety_checker=None, requires_safety_checker=False)
+    cls = getattr(diffusers, pipeline_class(base), diffusers.DiffusionPipeline)
+    if "safety_checker" in inspect.signature(cls.__init__).parameters: kw |= dict(safety_checker=None, requires_safety_checker=False)
     if controlnet: kw["controlnet"] = ControlNetModel.from_pretrained(controlnet, dtype=dtype, local_files_only=True)
     pipe = AutoPipelineForText2Image.from_pretrained(base, **kw)
     if lora: pipe.load_lora_weights(str(lora))
@@ -135,7 +142,7 @@ def load_pipeline(path, lora=None, controlnet=None, device: str | None = None, d
 
 # %% ../nbs/16_generate.ipynb #3fe37a8c
 class BackgroundWriter:
-    "Runs `fn(*args)` on `workers` threads, blocking `submit` while `max_pending` calls wait; `workers=0` runs each at once. Errors surface."
+    "Runs `fn(*args)` on `workers` threads, `submit` blocking while `max_pending` wait (`workers=0`: at once); errors surface."
     def __init__(self, workers: int = 2, max_pending: int = 16):
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="mmmrs-writer") if workers else None
         self.pending, self.max_pending = deque(), max(1, max_pending)
@@ -146,7 +153,7 @@ class BackgroundWriter:
     def __enter__(self): return self
     def __exit__(self, error, *_):
         if self.pool is None: return
-        if error is not None: return self.pool.shutdown(cancel_futures=True)  # the caller's error wins; queued writes are dropped
+        if error is not None: return self.pool.shutdown(cancel_futures=True)  # the caller's error wins; queued writes dropped
         try:
             while self.pending: self.pending.popleft().result()
         finally: self.pool.shutdown()
@@ -161,22 +168,23 @@ def _save_image(dest: Path, name: str, img: np.ndarray, record: dict):
 def generate_images(pipe, prompts: pd.DataFrame, dest, num_inference_steps: int = 30, guidance_scale: float = 7.5,
                     height: int = 512, width: int = 512, batch_size: int = 4, conditions=None, progress: bool = True,
                     write_workers: int = 2, provenance: dict | None = None) -> Path:
-    "Render `prompts` (a `benchmark_prompts` table, or any with `prompt` and `seed`) into `dest`, files written on `write_workers` threads."
+    "Render `prompts` (from `benchmark_prompts`, or any with `prompt` and `seed`) into `dest`, writing on `write_workers` threads."
     import torch
     from tqdm.auto import tqdm
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     settings = {"sampler": type(pipe.scheduler).__name__, "karras": bool(getattr(pipe.scheduler.config, "use_karras_sigmas", False)),
-                "num_inference_steps": num_inference_steps, "guidance_scale": guidance_scale, "height": height, "width": width,
-                "pipeline": type(pipe).__name__, "dtype": str(pipe.dtype).removeprefix("torch."),
-                **(getattr(pipe, "mmmrs_provenance", {}) if provenance is None else provenance), **prompts.attrs.get("prompt_set", {})}
+                "num_inference_steps": num_inference_steps, "guidance_scale": guidance_scale, "height": height,
+                "width": width, "pipeline": type(pipe).__name__, "dtype": str(pipe.dtype).removeprefix("torch."),
+                **(getattr(pipe, "mmmrs_provenance", {}) if provenance is None else provenance),
+                **prompts.attrs.get("prompt_set", {})}
+    call = dict(num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, height=height, width=width, output_type="np")
     records = []
     with BackgroundWriter(write_workers, max_pending=2 * batch_size) as writer:
         for start in tqdm(range(0, len(prompts), batch_size), desc="generate", disable=not progress):
             part = prompts.iloc[start:start + batch_size]
             gens = [torch.Generator().manual_seed(int(s)) for s in part.seed]
             kw = {"image": [conditions[i] for i in part.index]} if conditions is not None else {}
-            imgs = pipe(list(part.prompt), num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, height=height, width=width,
-                        generator=gens, output_type="np", **kw).images
+            imgs = pipe(list(part.prompt), generator=gens, **call, **kw).images
             for (i, r), img in zip(part.iterrows(), imgs):
                 rec = {"file_name": f"{i:05d}.png", **{k: (None if pd.isna(v) else v) for k, v in r.items()}, **settings}
                 writer.submit(_save_image, dest, f"{i:05d}", img, rec); records.append(rec)
@@ -186,7 +194,7 @@ def generate_images(pipe, prompts: pd.DataFrame, dest, num_inference_steps: int 
 # %% ../nbs/16_generate.ipynb #3e3c9dc1
 @call_parse
 def mmmrs_generate(
-    pretrained_model_name_or_path: str = None,  # a local Stable Diffusion folder (1.x, 2.x or XL: the class is read from it); required
+    pretrained_model_name_or_path: str = None,  # a local Stable Diffusion folder (1.x, 2.x or XL, read from it); required
     output_dir: str = "generated",  # images, one JSON per image, metadata.jsonl
     data: str = None,  # a dataset built by mmmrs-build: draw a stratified benchmark prompt set from it
     split: str = "test",  # the split the prompts come from
@@ -217,8 +225,8 @@ def mmmrs_generate(
     conditions = condition_images(data, prompts, condition) if controlnet else None
     try: pipe = load_pipeline(pretrained_model_name_or_path, lora=lora, controlnet=controlnet, dtype=mixed_precision)
     except (FileNotFoundError, ValueError) as e: raise CliError(str(e)) from None
-    return generate_images(pipe, prompts, output_dir, num_inference_steps, guidance_scale, resolution, resolution, batch_size, conditions,
-                           write_workers=write_workers)
+    return generate_images(pipe, prompts, output_dir, num_inference_steps, guidance_scale, resolution, resolution, batch_size,
+                           conditions, write_workers=write_workers)
 
 def main(argv=None):
     "Entry point of `mmmrs-generate` (diffusers' underscore option names work too)."

@@ -291,23 +291,25 @@ def tiny_sd(dest, seed: int = 0, sample_size: int = 16) -> Path:
 
 # %% ../nbs/01_testing.ipynb #1b5ede78
 def tiny_sdxl(dest, seed: int = 0, sample_size: int = 16) -> Path:
-    "Save a tiny, seeded SDXL-layout pipeline to `dest`: a UNet with SDXL's `text_time` added conditioning, two CLIP text encoders (the second projected), `tiny_sd`'s VAE."
+    "Save a tiny, seeded SDXL-layout pipeline to `dest`: SDXL's `text_time` UNet, two CLIP text encoders, `tiny_sd`'s VAE."
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
     dest = tiny_sd(dest, seed, sample_size)  # its VAE, text encoder and tokenizer are SDXL's first ones; the UNet is replaced
-    text, tok, vae = CLIPTextModel.from_pretrained(dest / "text_encoder"), CLIPTokenizer.from_pretrained(dest / "tokenizer"), AutoencoderKL.from_pretrained(dest / "vae")
+    text, tok = CLIPTextModel.from_pretrained(dest / "text_encoder"), CLIPTokenizer.from_pretrained(dest / "tokenizer")
+    vae = AutoencoderKL.from_pretrained(dest / "vae")
     torch.manual_seed(seed + 1)
-    text_2 = CLIPTextModelWithProjection(CLIPTextConfig(**{**text.config.to_dict(), "projection_dim": 16}))
-    time_dim = 4  # SDXL: 6 size/crop conditions, each embedded in `addition_time_embed_dim`, beside the second encoder's pooled projection
-    unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=sample_size, in_channels=4, out_channels=4,
-                                down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-                                cross_attention_dim=text.config.hidden_size + text_2.config.hidden_size, attention_head_dim=(2, 4),
-                                use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=time_dim,
-                                projection_class_embeddings_input_dim=6 * time_dim + text_2.config.projection_dim, norm_num_groups=4)
+    text_2 = CLIPTextModelWithProjection(CLIPTextConfig(**{**text.config.to_dict(), "projection_dim": 16}))  # pooled, projected
+    time_dim = 4  # SDXL embeds 6 size/crop numbers in `addition_time_embed_dim` each, beside the pooled projection
+    unet = UNet2DConditionModel(
+        block_out_channels=(8, 16), layers_per_block=1, sample_size=sample_size, in_channels=4, out_channels=4, norm_num_groups=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=text.config.hidden_size + text_2.config.hidden_size, attention_head_dim=(2, 4), use_linear_projection=True,
+        addition_embed_type="text_time", addition_time_embed_dim=time_dim,
+        projection_class_embeddings_input_dim=6 * time_dim + text_2.config.projection_dim)
     sched = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1)
-    StableDiffusionXLPipeline(vae=vae, text_encoder=text, text_encoder_2=text_2, tokenizer=tok, tokenizer_2=tok, unet=unet, scheduler=sched,
-                              add_watermarker=False).save_pretrained(dest)
+    StableDiffusionXLPipeline(vae=vae, text_encoder=text, text_encoder_2=text_2, tokenizer=tok, tokenizer_2=tok, unet=unet,
+                              scheduler=sched, add_watermarker=False).save_pretrained(dest)
     return dest
 
 # %% ../nbs/01_testing.ipynb #56b4ebd7
