@@ -7,7 +7,7 @@ Docs: https://mmmrs.github.io/mmmrs/evaluate.html.md"""
 
 # %% ../nbs/17_evaluate.ipynb #9fb3804c
 from __future__ import annotations
-import json
+import json, re
 from pathlib import Path
 from typing import Annotated
 
@@ -20,11 +20,11 @@ from .data import ShardDataset
 from .shards import read_manifest
 
 # %% auto #0
-__all__ = ['METRIC_SETTINGS', 'RANGES', 'PAPER_TABLE2', 'CONDITIONS', 'extract', 'Gram', 'fid_gram', 'kid_gram',
+__all__ = ['METRIC_SETTINGS', 'RANGES', 'PAPER_TABLE2', 'QUOTED_ONLY', 'CONDITIONS', 'extract', 'Gram', 'fid_gram', 'kid_gram',
            'precision_recall_gram', 'fid', 'kid', 'precision_recall', 'inception_score', 'set_metrics',
            'CentroidClassifier', 'adherence', 'Lazy', 'real_images', 'generated_images', 'RealFeatures',
-           'condition_classifiers', 'evaluate_sets', 'plot_per_condition', 'write_report', 'mmmrs_evaluate', 'main',
-           'CLIPScorer']
+           'condition_classifiers', 'evaluate_sets', 'table2', 'column_sources', 'plot_per_condition', 'write_report',
+           'mmmrs_evaluate', 'main', 'CLIPScorer']
 
 # %% ../nbs/17_evaluate.ipynb #5b46ada1
 def extract(extractor, images, batch_size: int = 32) -> np.ndarray:
@@ -166,8 +166,14 @@ def adherence(clf: CentroidClassifier, feats: np.ndarray, asked) -> float:
     return float((clf.predict(feats) == np.asarray(asked)).mean())
 
 # %% ../nbs/17_evaluate.ipynb #bf58bbd8
-PAPER_TABLE2 = pd.DataFrame({"model": ["SD1.5", "SD2.0", "SDXL", "DALL-E 3", "MMM-RS fine-tuned"], "FID": [172.78, 175.68, 168.34, 347.88, 92.33],
-                             "IS": [6.64, 6.31, 6.89, 2.63, 7.21]}).assign(note="quoted from the paper (500 images; prompts, real set and extractor not stated)")
+PAPER_TABLE2 = pd.DataFrame({
+    "model": ["SD1.5", "SD2.0", "SDXL", "DALL-E 3", "MMM-RS fine-tuned"], "FID": [172.78, 175.68, 168.34, 347.88, 92.33],
+    "IS": [6.64, 6.31, 6.89, 2.63, 7.21],
+    "weights": ["open", "open", "open", "closed (API only)", "the authors' SD1.5 + LoRA (train one: mmmrs-train-lora)"],
+    "note": "quoted from the paper (500 images; prompts, real set and extractor not stated)"})
+QUOTED_ONLY = {"DALL-E 3": "it is a closed model with no weights to load, and its images come from OpenAI's API, which "
+                           "takes no seed, so they cannot be regenerated from the kit's prompts and seeds; only the paper's "
+                           "numbers can be shown"}
 CONDITIONS = ("gsd_level", "weather", "satellite", "source")
 
 class Lazy:
@@ -253,6 +259,37 @@ def evaluate_sets(real_out, generated: dict, extractor, split: str = "test", n_b
                 per.append(cond)
     return pd.DataFrame(rows), pd.DataFrame(per)
 
+# %% ../nbs/17_evaluate.ipynb #6c989abc
+def _cell(r: dict, c: str) -> str:
+    "Metric `c` of a result row with its interval, or `n/a`."
+    if c not in r or pd.isna(r[c]): return "n/a"
+    ci = r.get(f"{c}_ci")
+    return f"{r[c]:.3g} [{ci[0]:.3g}, {ci[1]:.3g}]" if isinstance(ci, (tuple, list)) else f"{r[c]:.3g}"
+
+def _name(model) -> str: return re.sub(r"[\s_-]", "", str(model).lower())
+
+def _table2_row(model: str, ours: dict | None, paper: dict | None = None) -> dict:
+    "One row of `table2`: this run's FID and IS (or why there are none) beside the paper's."
+    mine = lambda c: "quoted only" if model in QUOTED_ONLY else _cell(ours, c) if ours else "not run"
+    return {"model": model, "FID (this run)": mine("FID"), "IS (this run)": mine("IS"), "FID (paper)": paper and paper["FID"],
+            "IS (paper)": paper and paper["IS"], "weights": paper["weights"] if paper else "yours"}
+
+def table2(table: pd.DataFrame) -> pd.DataFrame:
+    "The paper's Table 2 beside this run: a row per paper model (with the run's set of that name), then the run's other sets."
+    ours = {_name(r["model"]): r for r in table.to_dict("records")}
+    rows = [_table2_row(p["model"], ours.pop(_name(p["model"]), None), p) for p in PAPER_TABLE2.to_dict("records")]
+    return pd.DataFrame(rows + [_table2_row(r["model"], r) for r in ours.values()])
+
+def column_sources(extractor, clip=None) -> dict:
+    "Which model gave which column: the extractor's features, its classifier head for IS (or why no IS), the CLIP model."
+    info = getattr(extractor, "info", {})
+    short = info.get("features", type(extractor).__name__)
+    name = short + (f" `{info['path']}` (sha256 {info['sha256'][:16]}…)" if "path" in info else "")
+    head = f"{short}: its classifier head" if hasattr(extractor, "logits") else (
+        f"not computed: {short} has no classifier head (give --feature-model a file with one; README: 'A classifier head for IS, offline')")
+    return {"FID, KID, precision, recall, adherence": name, "IS": head,
+            "CLIP": f"CLIP model `{clip.path}`" if clip is not None else "not computed: no CLIP model given (--clip-model)"}
+
 # %% ../nbs/17_evaluate.ipynb #51c81bb4
 def _bars(labels, values, cis, ylabel, ax=None):
     "Bars with 95% intervals; returns the figure."
@@ -274,20 +311,25 @@ def plot_per_condition(per: pd.DataFrame, metric: str = "FID"):
     fig.tight_layout()
     return fig
 
-def write_report(table: pd.DataFrame, per_condition: pd.DataFrame, dest, settings: dict | None = None) -> Path:
+def write_report(table: pd.DataFrame, per_condition: pd.DataFrame, dest, settings: dict | None = None,
+                 columns: dict | None = None) -> Path:
     "`table.md`, `table.csv`, `per_condition.csv`, `settings.json` and plots of FID with intervals in `dest`; the paper's Table 2 beside."
     import matplotlib.pyplot as plt
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
-    fmt = lambda v, ci: f"{v:.3g} [{ci[0]:.3g}, {ci[1]:.3g}]" if isinstance(ci, (tuple, list)) else (f"{v:.3g}" if isinstance(v, float) else str(v))
-    cols = ["FID", "KID", "IS", "CLIP", "precision", "recall"]
+    cols, records = ["FID", "KID", "IS", "CLIP", "precision", "recall"], table.to_dict("records")
     shown = pd.DataFrame({"model": table.model, "modality": table.modality, "n": table.n_generated,
-                          **{c: [fmt(r[c], r.get(f"{c}_ci")) if c in r and not pd.isna(r[c]) else "n/a" for r in table.to_dict("records")] for c in cols},
+                          **{c: [_cell(r, c) for r in records] for c in cols},
                           **{c: table[c].round(3) for c in table.columns if c.startswith("adherence_") or c.startswith("classifier_")}})
-    settings = settings or {}
-    md = ["## This run (95% bootstrap intervals)", "", shown.to_markdown(index=False), "", *[f"- {k}: `{v}`" for k, v in settings.items()],
-          "", "Per condition (GSD level, weather, sensor, source): `per_condition.csv` and `per_condition.png`.", "",
-          "## Quoted from the paper (Table 2; not comparable: different n, prompts, real set and extractor)", "",
-          PAPER_TABLE2.to_markdown(index=False), ""]
+    settings = (settings or {}) | ({"columns": columns} if columns else {})
+    md = ["## This run (95% bootstrap intervals)", "", shown.to_markdown(index=False), "",
+          *[f"- {k}: `{v}`" for k, v in settings.items() if k != "columns"], "", "Which model gave which column:", "",
+          *([f"- {k}: {v}" for k, v in columns.items()] if columns else ["- not recorded"]), "",
+          "Per condition (GSD level, weather, sensor, source): `per_condition.csv` and `per_condition.png`.", "",
+          "## The paper's Table 2 beside this run", "", table2(table).to_markdown(index=False), "",
+          "The paper's numbers are quoted from the paper (500 images; its prompts, real set and extractor are not stated), so "
+          "they are not comparable with this run's: FID at n = 500 is biased and depends on the extractor and its resizing. "
+          "Compare this run's models with each other (same prompts, seeds, real set and extractor).", "",
+          *[f"{m} is only quoted: {why}." for m, why in QUOTED_ONLY.items()], ""]
     (dest / "table.md").write_text("\n".join(md)); (dest / "settings.json").write_text(json.dumps(settings, indent=1))
     table.to_csv(dest / "table.csv", index=False); per_condition.to_csv(dest / "per_condition.csv", index=False)
     _bars(table.model, table.FID, table.FID_ci, "FID").savefig(dest / "fid.png", dpi=120)
@@ -316,9 +358,10 @@ def mmmrs_evaluate(
     if len(labels) != len(generated): raise CliError("--names must give one name per --generated folder")
     from mmmrs.inception import InceptionFeatures
     features = InceptionFeatures(feature_model, resize=feature_resize)
-    table, per = evaluate_sets(real, dict(zip(labels, generated)), features, split, n_boot, seed, CLIPScorer(clip_model) if clip_model else None,
-                               max_real)
-    return write_report(table, per, out, {"split": split, "max_real": max_real, "n_boot": n_boot, "seed": seed, **METRIC_SETTINGS, **features.info})
+    clip = CLIPScorer(clip_model) if clip_model else None
+    table, per = evaluate_sets(real, dict(zip(labels, generated)), features, split, n_boot, seed, clip, max_real)
+    settings = {"split": split, "max_real": max_real, "n_boot": n_boot, "seed": seed, **METRIC_SETTINGS, **features.info}
+    return write_report(table, per, out, settings, column_sources(features, clip))
 
 def main(argv=None):
     "Entry point of `mmmrs-evaluate` (underscore option names work too)."
@@ -331,6 +374,7 @@ class CLIPScorer:
         from transformers import CLIPModel, CLIPProcessor
         self.model = CLIPModel.from_pretrained(path, local_files_only=True).to(device).eval()
         self.processor, self.device = CLIPProcessor.from_pretrained(path, local_files_only=True), device
+        self.path = str(path)
     def __call__(self, images, prompts: list, batch_size: int = 32) -> np.ndarray:
         import torch
         prompts, scores = list(prompts), []

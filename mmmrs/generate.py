@@ -6,20 +6,24 @@ Docs: https://mmmrs.github.io/mmmrs/generate.html.md"""
 
 # %% ../nbs/16_generate.ipynb #68082016
 from __future__ import annotations
-import hashlib, json
+import functools, hashlib, json, warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from fastcore.script import CliError, call_parse
 
-from .core import run_cli
+from .core import file_sha256, run_cli
 from .data import ShardDataset, select
 from .gsd import GSD_LEVELS, gsd_words
 from .prompts import PAPER_TEMPLATE, compose_prompt, label_words
 
 # %% auto #0
-__all__ = ['build_prompt', 'benchmark_prompts', 'condition_images', 'load_pipeline', 'generate_images', 'mmmrs_generate', 'main']
+__all__ = ['PRECISIONS', 'WEIGHT_SUFFIXES', 'build_prompt', 'benchmark_prompts', 'condition_images', 'torch_dtype', 'local_model',
+           'weight_hashes', 'provenance', 'pipeline_class', 'load_pipeline', 'BackgroundWriter', 'generate_images',
+           'mmmrs_generate', 'main']
 
 # %% ../nbs/16_generate.ipynb #438b8d02
 def build_prompt(content: str = "a satellite image", gsd_level: str = "high", weather: str = "clear", satellite: str = "GF2",
@@ -36,13 +40,21 @@ def benchmark_prompts(out, n: int = 500, seed: int = 0, split: str = "test", mod
     "Up to `n` `modality` prompts from the `split` of the dataset in `out`, stratified by GSD level, weather and source; with a `condition` modality, only samples that have it."
     rows = select(out, split=split, modality=modality).copy()
     if condition: rows = rows[rows.key.isin(select(out, split=split, modality=condition).key)]
-    if rows.empty: raise ValueError(f"no {modality} samples{f' with {condition}' if condition else ''} in the {split} split of {out}")
+    what = f"{modality} samples{f' with {condition}' if condition else ''}"
+    if rows.empty: raise ValueError(f"no {what} in the {split} split of {out}")
+    if len(rows) < n:
+        warnings.warn(f"asked for {n} prompts, but the {split} split of {out} has only {len(rows)} {what}: the set has {len(rows)}",
+                      stacklevel=2)
+    available = len(rows)
     rows["_h"] = [_h(seed, k) for k in rows.key]
     rows = rows.sort_values(["gsd_level", "weather", "source", "_h"])
     rows["_turn"] = rows.groupby(["gsd_level", "weather", "source"]).cumcount()
     rows = rows.sort_values(["_turn", "gsd_level", "weather", "source"]).head(n)
     rows["seed"] = [_h(seed, "gen", k) % 2**31 for k in rows.key]
-    return rows[["key", "modality", "prompt", "gsd", "gsd_level", "weather", "satellite", "source", "category", "seed"]].reset_index(drop=True)
+    cols = ["key", "modality", "prompt", "gsd", "gsd_level", "weather", "satellite", "source", "category", "seed"]
+    res = rows[cols].reset_index(drop=True)
+    res.attrs["prompt_set"] = {"num_prompts_requested": n, "num_prompts_available": available}
+    return res
 
 def condition_images(out, prompts: pd.DataFrame, modality: str = "rgb") -> dict:
     "`{row index: PIL image}`: the `modality` image of each prompt's sample, as RGB, to condition a ControlNet on."
@@ -53,48 +65,136 @@ def condition_images(out, prompts: pd.DataFrame, modality: str = "rgb") -> dict:
     if missing := set(prompts.key) - set(at): raise ValueError(f"{len(missing)} prompts have no {modality} image in {out}, e.g. {sorted(missing)[0]}")
     return {i: Image.fromarray(to_rgb(ds[at[k]]["images"][modality])) for i, k in zip(prompts.index, prompts.key)}
 
-# %% ../nbs/16_generate.ipynb #06fa3a9e
-def load_pipeline(path, lora=None, controlnet=None, device: str | None = None, dtype=None):
-    "A StableDiffusion (or ControlNet) pipeline from a local folder with optional LoRA, and DPM++ 2M Karras."
+# %% ../nbs/16_generate.ipynb #7f24b1ae
+PRECISIONS = {"no": "float32", "fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+def torch_dtype(precision=None, device: str = "cpu"):
+    "The torch dtype of a precision (`no`/`fp32`, `fp16`, `bf16`, or a dtype); `None`: fp16 on a GPU, fp32 elsewhere."
     import torch
-    from diffusers import ControlNetModel, DPMSolverMultistepScheduler, StableDiffusionControlNetPipeline, StableDiffusionPipeline
-    kw = dict(safety_checker=None, requires_safety_checker=False, local_files_only=True, torch_dtype=dtype)
-    if controlnet: pipe = StableDiffusionControlNetPipeline.from_pretrained(path, controlnet=ControlNetModel.from_pretrained(controlnet, torch_dtype=dtype), **kw)
-    else: pipe = StableDiffusionPipeline.from_pretrained(path, **kw)
+    if isinstance(precision, torch.dtype): return precision
+    if precision is None: precision = "fp16" if str(device).startswith("cuda") else "no"
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
+    return getattr(torch, PRECISIONS[precision])
+
+def local_model(path, what: str = "model") -> Path:
+    "The local file or folder `path`, or the cached snapshot of a Hub id; else a clear error naming `path` (never a download)."
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+    p = Path(path).expanduser()
+    if p.exists(): return p.resolve()
+    try: return Path(snapshot_download(str(path), local_files_only=True))
+    except (HFValidationError, LocalEntryNotFoundError): pass  # not a Hub id, or not cached
+    raise FileNotFoundError(f"{what} {str(path)!r}: no such file or folder "
+                            "(nor a Hugging Face cache entry of that name; nothing is downloaded)")
+
+# %% ../nbs/16_generate.ipynb #8d49e1aa
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".ckpt")
+
+@functools.lru_cache(maxsize=None)
+def _sha256(path: str, size: int, mtime_ns: int) -> str: return file_sha256(path)
+
+def _weights_in(folder: Path) -> list[Path]:
+    "The weight files diffusers reads from a folder: safetensors (else other formats) without a variant like `.fp16.`."
+    if not folder.is_dir(): return []
+    files = [f for f in sorted(folder.iterdir()) if f.suffix in WEIGHT_SUFFIXES and f.name.count(".") == 1]
+    return [f for f in files if f.suffix == ".safetensors"] or files
+
+def weight_hashes(path) -> dict:
+    "`{relative path: sha256}` of the weights a load of `path` reads: the file, a pipeline's components, a model folder's own."
+    path = Path(path)
+    if path.is_file(): return {path.name: file_sha256(path)}
+    index = path / "model_index.json"
+    folders = [path / k for k in json.loads(index.read_text()) if not k.startswith("_")] if index.exists() else [path]
+    files = [f for d in folders for f in _weights_in(d)]
+    return {f.relative_to(path).as_posix(): _sha256(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files}
+
+def provenance(base, lora=None, controlnet=None) -> dict:
+    "What made an image: each model's local path and `weight_hashes` (`None` for a part not used)."
+    return {k: v for role, p in (("base_model", base), ("lora", lora), ("controlnet", controlnet))
+            for k, v in ((role, str(p) if p else None), (f"{role}_sha256", weight_hashes(p) if p else None))}
+
+# %% ../nbs/16_generate.ipynb #06fa3a9e
+def pipeline_class(path) -> str:
+    "The pipeline class a model folder's `model_index.json` names (`StableDiffusionPipeline`, `StableDiffusionXLPipeline`, ...)."
+    index = Path(path) / "model_index.json"
+    if not index.exists():
+        raise FileNotFoundError(f"{path}: no model_index.json, so not a diffusers pipeline folder (save one with `save_pretrained`)")
+    return json.loads(index.read_text())["_class_name"]
+
+def load_pipeline(path, lora=None, controlnet=None, device: str | None = None, dtype=None):
+    "The folder's text-to-image pipeline (SD 1.x/2.x, SDXL) in `dtype`, optional LoRA and ControlNet, DPM++ 2M Karras, provenance."
+    import inspect, torch, diffusers
+    from diffusers import AutoPipelineForText2Image, ControlNetModel, DPMSolverMultistepScheduler
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = torch_dtype(dtype, device)
+    base = local_model(path, "base model")
+    lora, controlnet = lora and local_model(lora, "LoRA"), controlnet and local_model(controlnet, "ControlNet")
+    kw = dict(local_files_only=True, dtype=dtype)
+    cls = getattr(diffusers, pipeline_class(base), diffusers.DiffusionPipeline)
+    if "safety_checker" in inspect.signature(cls.__init__).parameters: kw |= dict(safety_checker=None, requires_safety_checker=False)
+    if controlnet: kw["controlnet"] = ControlNetModel.from_pretrained(controlnet, dtype=dtype, local_files_only=True)
+    pipe = AutoPipelineForText2Image.from_pretrained(base, **kw)
     if lora: pipe.load_lora_weights(str(lora))
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, use_karras_sigmas=True, algorithm_type="dpmsolver++")
     pipe.set_progress_bar_config(disable=True)
-    return pipe.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    pipe.mmmrs_provenance = provenance(base, lora, controlnet)
+    return pipe.to(device)
+
+# %% ../nbs/16_generate.ipynb #3fe37a8c
+class BackgroundWriter:
+    "Runs `fn(*args)` on `workers` threads, `submit` blocking while `max_pending` wait (`workers=0`: at once); errors surface."
+    def __init__(self, workers: int = 2, max_pending: int = 16):
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="mmmrs-writer") if workers else None
+        self.pending, self.max_pending = deque(), max(1, max_pending)
+    def submit(self, fn, *args):
+        if self.pool is None: return fn(*args)
+        while len(self.pending) >= self.max_pending: self.pending.popleft().result()
+        self.pending.append(self.pool.submit(fn, *args))
+    def __enter__(self): return self
+    def __exit__(self, error, *_):
+        if self.pool is None: return
+        if error is not None: return self.pool.shutdown(cancel_futures=True)  # the caller's error wins; queued writes dropped
+        try:
+            while self.pending: self.pending.popleft().result()
+        finally: self.pool.shutdown()
+
+def _save_image(dest: Path, name: str, img: np.ndarray, record: dict):
+    "A generated image (floats in [0, 1]) as `<name>.png` and its record as `<name>.json`."
+    from PIL import Image
+    Image.fromarray((img * 255).round().astype(np.uint8)).save(dest / f"{name}.png")
+    (dest / f"{name}.json").write_text(json.dumps(record, indent=1, default=str))
 
 # %% ../nbs/16_generate.ipynb #6d376a1d
 def generate_images(pipe, prompts: pd.DataFrame, dest, num_inference_steps: int = 30, guidance_scale: float = 7.5,
-                    height: int = 512, width: int = 512, batch_size: int = 4, conditions=None, progress: bool = True) -> Path:
-    "Render `prompts` (a `benchmark_prompts` table, or any with `prompt` and `seed`) into `dest`; return `dest`."
+                    height: int = 512, width: int = 512, batch_size: int = 4, conditions=None, progress: bool = True,
+                    write_workers: int = 2, provenance: dict | None = None) -> Path:
+    "Render `prompts` (from `benchmark_prompts`, or any with `prompt` and `seed`) into `dest`, writing on `write_workers` threads."
     import torch
-    from PIL import Image
     from tqdm.auto import tqdm
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     settings = {"sampler": type(pipe.scheduler).__name__, "karras": bool(getattr(pipe.scheduler.config, "use_karras_sigmas", False)),
-                "num_inference_steps": num_inference_steps, "guidance_scale": guidance_scale, "height": height, "width": width}
+                "num_inference_steps": num_inference_steps, "guidance_scale": guidance_scale, "height": height,
+                "width": width, "pipeline": type(pipe).__name__, "dtype": str(pipe.dtype).removeprefix("torch."),
+                **(getattr(pipe, "mmmrs_provenance", {}) if provenance is None else provenance),
+                **prompts.attrs.get("prompt_set", {})}
+    call = dict(num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, height=height, width=width, output_type="np")
     records = []
-    for start in tqdm(range(0, len(prompts), batch_size), desc="generate", disable=not progress):
-        part = prompts.iloc[start:start + batch_size]
-        gens = [torch.Generator().manual_seed(int(s)) for s in part.seed]
-        kw = {"image": [conditions[i] for i in part.index]} if conditions is not None else {}
-        imgs = pipe(list(part.prompt), num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, height=height, width=width,
-                    generator=gens, output_type="np", **kw).images
-        for (i, r), img in zip(part.iterrows(), imgs):
-            name = f"{i:05d}.png"
-            Image.fromarray((img * 255).round().astype(np.uint8)).save(dest / name)
-            rec = {"file_name": name, **{k: (None if pd.isna(v) else v) for k, v in r.items()}, **settings}
-            (dest / f"{i:05d}.json").write_text(json.dumps(rec, indent=1, default=str)); records.append(rec)
+    with BackgroundWriter(write_workers, max_pending=2 * batch_size) as writer:
+        for start in tqdm(range(0, len(prompts), batch_size), desc="generate", disable=not progress):
+            part = prompts.iloc[start:start + batch_size]
+            gens = [torch.Generator().manual_seed(int(s)) for s in part.seed]
+            kw = {"image": [conditions[i] for i in part.index]} if conditions is not None else {}
+            imgs = pipe(list(part.prompt), generator=gens, **call, **kw).images
+            for (i, r), img in zip(part.iterrows(), imgs):
+                rec = {"file_name": f"{i:05d}.png", **{k: (None if pd.isna(v) else v) for k, v in r.items()}, **settings}
+                writer.submit(_save_image, dest, f"{i:05d}", img, rec); records.append(rec)
     (dest / "metadata.jsonl").write_text("".join(json.dumps(r, default=str) + "\n" for r in records))
     return dest
 
 # %% ../nbs/16_generate.ipynb #3e3c9dc1
 @call_parse
 def mmmrs_generate(
-    pretrained_model_name_or_path: str = None,  # a local Stable Diffusion 1.x folder; required
+    pretrained_model_name_or_path: str = None,  # a local Stable Diffusion folder (1.x, 2.x or XL, read from it); required
     output_dir: str = "generated",  # images, one JSON per image, metadata.jsonl
     data: str = None,  # a dataset built by mmmrs-build: draw a stratified benchmark prompt set from it
     split: str = "test",  # the split the prompts come from
@@ -109,17 +209,24 @@ def mmmrs_generate(
     resolution: int = 512,  # height and width of the images
     batch_size: int = 4,  # prompts per pipeline call
     seed: int = 0,  # seed of the prompt draw and of every image
+    mixed_precision: str = None,  # precision of the weights: no, fp16 or bf16 (default: fp16 on a GPU, no on CPU)
+    write_workers: int = 2,  # threads writing PNG and JSON while the next batch runs (0: write in turn)
 ):
     "Generate images from MMM-RS-style prompts (a stratified benchmark set from a built dataset, or one prompt), optionally through a ControlNet."
     if not pretrained_model_name_or_path or not (data or prompt): raise CliError("--pretrained_model_name_or_path and --data or --prompt are required")
     if controlnet and not data: raise CliError("--controlnet needs --data: each prompt is conditioned on its sample's --condition image")
     modality = modality or ("sar" if controlnet else "rgb")
     if controlnet and modality == condition: raise CliError(f"--modality and --condition are both {modality!r}: a ControlNet translates between two")
+    for what, path in {"base model": pretrained_model_name_or_path, "LoRA": lora, "ControlNet": controlnet}.items():
+        try: path and local_model(path, what)  # a missing folder fails before any data is read
+        except FileNotFoundError as e: raise CliError(str(e)) from None
     if data: prompts = benchmark_prompts(data, num_prompts, seed, split, modality, condition if controlnet else None)
     else: prompts = pd.DataFrame({"prompt": [prompt], "seed": [seed]})
     conditions = condition_images(data, prompts, condition) if controlnet else None
-    pipe = load_pipeline(pretrained_model_name_or_path, lora=lora, controlnet=controlnet)
-    return generate_images(pipe, prompts, output_dir, num_inference_steps, guidance_scale, resolution, resolution, batch_size, conditions)
+    try: pipe = load_pipeline(pretrained_model_name_or_path, lora=lora, controlnet=controlnet, dtype=mixed_precision)
+    except (FileNotFoundError, ValueError) as e: raise CliError(str(e)) from None
+    return generate_images(pipe, prompts, output_dir, num_inference_steps, guidance_scale, resolution, resolution, batch_size,
+                           conditions, write_workers=write_workers)
 
 def main(argv=None):
     "Entry point of `mmmrs-generate` (diffusers' underscore option names work too)."

@@ -15,8 +15,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['FAKE_TREES', 'shared_samples', 'real_rgb_crops', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet',
            'tiny_blip2', 'fake_sen12', 'fake_whu_opt_sar', 'fake_gid', 'fake_inria', 'fake_hrsc2016', 'fake_tgrs_hrrsd',
-           'fake_fmow', 'fake_mrssc2', 'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd', 'tiny_feature_extractor',
-           'tiny_clip']
+           'fake_fmow', 'fake_mrssc2', 'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd', 'tiny_sdxl',
+           'tiny_feature_extractor', 'tiny_clip']
 
 # %% ../nbs/01_testing.ipynb #5dad5bca
 def shared_samples() -> Path:
@@ -287,6 +287,29 @@ def tiny_sd(dest, seed: int = 0, sample_size: int = 16) -> Path:
     sched = DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000, clip_sample=False, steps_offset=1)
     StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet, scheduler=sched, safety_checker=None,
                             feature_extractor=None, requires_safety_checker=False).save_pretrained(dest)
+    return dest
+
+# %% ../nbs/01_testing.ipynb #1b5ede78
+def tiny_sdxl(dest, seed: int = 0, sample_size: int = 16) -> Path:
+    "Save a tiny, seeded SDXL-layout pipeline to `dest`: SDXL's `text_time` UNet, two CLIP text encoders, `tiny_sd`'s VAE."
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+    dest = tiny_sd(dest, seed, sample_size)  # its VAE, text encoder and tokenizer are SDXL's first ones; the UNet is replaced
+    text, tok = CLIPTextModel.from_pretrained(dest / "text_encoder"), CLIPTokenizer.from_pretrained(dest / "tokenizer")
+    vae = AutoencoderKL.from_pretrained(dest / "vae")
+    torch.manual_seed(seed + 1)
+    text_2 = CLIPTextModelWithProjection(CLIPTextConfig(**{**text.config.to_dict(), "projection_dim": 16}))  # pooled, projected
+    time_dim = 4  # SDXL embeds 6 size/crop numbers in `addition_time_embed_dim` each, beside the pooled projection
+    unet = UNet2DConditionModel(
+        block_out_channels=(8, 16), layers_per_block=1, sample_size=sample_size, in_channels=4, out_channels=4, norm_num_groups=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=text.config.hidden_size + text_2.config.hidden_size, attention_head_dim=(2, 4), use_linear_projection=True,
+        addition_embed_type="text_time", addition_time_embed_dim=time_dim,
+        projection_class_embeddings_input_dim=6 * time_dim + text_2.config.projection_dim)
+    sched = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1)
+    StableDiffusionXLPipeline(vae=vae, text_encoder=text, text_encoder_2=text_2, tokenizer=tok, tokenizer_2=tok, unet=unet,
+                              scheduler=sched, add_watermarker=False).save_pretrained(dest)
     return dest
 
 # %% ../nbs/01_testing.ipynb #56b4ebd7

@@ -140,3 +140,17 @@ def test_limit_then_full_build_in_the_same_folder(tmp_path):
     for name in ("manifest.parquet", "inputs.parquet", "rejects.parquet"):
         assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
     assert sorted(p.name for p in (tmp_path / "out/shards").iterdir()) == sorted(p.name for p in (tmp_path / "fresh/shards").iterdir())
+
+
+def test_generate_names_missing_local_folders(tmp_path):
+    "mmmrs-generate with a base model, LoRA or ControlNet folder that does not exist: one clear line naming it, no traceback, no Hub lookup."
+    import os
+    from mmmrs.testing import tiny_sd
+    sd = tiny_sd(tmp_path / "sd")
+    env = os.environ | {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9"}  # a lookup would try the network (and fail differently)
+    exe = str(Path(sys.executable).parent / "mmmrs-generate")
+    for opt, given in (("--pretrained_model_name_or_path", tmp_path / "no-sd"), ("--lora", tmp_path / "no-lora"), ("--controlnet", "models/no-cn")):
+        args = ["--pretrained_model_name_or_path", str(sd), "--prompt", "x", "--data", str(tmp_path / "data")] + [opt, str(given)]
+        res = subprocess.run([exe, *args], capture_output=True, text=True, timeout=300, env=env)
+        assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
+        assert f"'{given}': no such file or folder" in res.stderr and "127.0.0.1" not in res.stderr, res.stderr[-2000:]

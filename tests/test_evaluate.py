@@ -10,29 +10,42 @@ from conftest import run_build
 BIN = Path(sys.executable).parent
 
 
-def test_generate_then_evaluate(tmp_path):
-    from mmmrs.testing import tiny_sd
+def test_table2_sd15_and_sdxl_then_evaluate(tmp_path):
+    "Table 2 end to end: an SD1.5-layout and an SDXL-layout folder through mmmrs-generate (same prompt set), then mmmrs-evaluate."
+    from mmmrs.testing import tiny_sd, tiny_sdxl
     from mmmrs.evaluate import extract, fid, generated_images, real_images
     from mmmrs.core import file_sha256
+    from mmmrs.generate import weight_hashes
     from mmmrs.inception import InceptionFeatures, fid_helper_torchscript
     run_build("--demo", "--out", tmp_path / "data", "--split", "0.5,0,0.5", "--scenes", "fog", "--scene-count", "4")
-    sd = tiny_sd(tmp_path / "sd")
-    for name, seed in (("a", "0"), ("b", "1")):
-        r = subprocess.run([str(BIN / "mmmrs-generate"), "--pretrained_model_name_or_path", str(sd), "--data", str(tmp_path / "data"),
-                            "--num_prompts", "6", "--num_inference_steps", "2", "--resolution", "32", "--seed", seed,
+    models = {"SD1.5": tiny_sd(tmp_path / "sd15"), "SDXL": tiny_sdxl(tmp_path / "sdxl")}
+    for name, folder in models.items():
+        r = subprocess.run([str(BIN / "mmmrs-generate"), "--pretrained_model_name_or_path", str(folder), "--data", str(tmp_path / "data"),
+                            "--num_prompts", "6", "--num_inference_steps", "2", "--resolution", "32", "--mixed_precision", "bf16",
                             "--output_dir", str(tmp_path / name)], capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stderr[-2000:]
-    r = subprocess.run([str(BIN / "mmmrs-evaluate"), "--real", str(tmp_path / "data"), "--generated", str(tmp_path / "a"), "--generated",
-                        str(tmp_path / "b"), "--n-boot", "10", "--out", str(tmp_path / "report")], capture_output=True, text=True, timeout=600)
+    metas = {name: generated_images(tmp_path / name)[1] for name in models}
+    assert list(metas["SD1.5"].pipeline.unique()) == ["StableDiffusionPipeline"] and list(metas["SDXL"].pipeline.unique()) == ["StableDiffusionXLPipeline"]
+    pd.testing.assert_frame_equal(metas["SD1.5"][["key", "prompt", "seed"]], metas["SDXL"][["key", "prompt", "seed"]])  # one prompt set for both
+    assert metas["SDXL"].base_model_sha256[0] == weight_hashes(models["SDXL"]) and "text_encoder_2/model.safetensors" in metas["SDXL"].base_model_sha256[0]
+    assert set(metas["SDXL"].dtype) == {"bfloat16"}
+    r = subprocess.run([str(BIN / "mmmrs-evaluate"), "--real", str(tmp_path / "data"), "--generated", str(tmp_path / "SD1.5"), "--generated",
+                        str(tmp_path / "SDXL"), "--names", "SD1.5,SDXL", "--n-boot", "10", "--out", str(tmp_path / "report")],
+                       capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "quoted from the paper" in r.stdout
+    assert "quoted from the paper" in r.stdout and "DALL-E 3 is only quoted: it is a closed model" in r.stdout
+    assert "- IS: not computed: TorchScript TF-Inception" in r.stdout and "has no classifier head" in r.stdout  # and says which extractor
     table = pd.read_csv(tmp_path / "report/table.csv")
+    assert list(table.model) == ["SD1.5", "SDXL"]
     inc = InceptionFeatures()
     real = extract(inc, real_images(tmp_path / "data", "test")[0])
     for row in table.itertuples():
         gen = extract(inc, generated_images(tmp_path / row.model)[0])
         assert np.isclose(row.FID, fid(real, gen), rtol=1e-6)
         assert row.n_generated == 6 and not hasattr(row, "IS")  # no logits head: no IS, said so in the table
+    t2 = [l for l in (tmp_path / "report/table.md").read_text().splitlines() if l.startswith("| SD")]
+    assert [l.split("|")[1].strip() for l in t2][-3:] == ["SD1.5", "SD2.0", "SDXL"]  # the Table 2 rows of the open models
+    assert f"{table.FID[1]:.3g} [" in next(l for l in t2 if l.startswith("| SDXL ") and "168.34" in l)  # this run's SDXL beside the paper's
     settings = json.loads((tmp_path / "report/settings.json").read_text())
     assert settings["sha256"] == file_sha256(fid_helper_torchscript()) and "TF1 ResizeBilinear" in settings["preprocessing"]
 
@@ -79,10 +92,14 @@ def test_controlnet_sar_set_end_to_end(tmp_path):
                                          output_dir=str(tmp_path / "cn"), validation_steps=10**6, checkpointing_steps=10**6))["controlnet"]
     r = subprocess.run([str(BIN / "mmmrs-generate"), "--pretrained_model_name_or_path", str(sd), "--data", str(data), "--controlnet", str(cn),
                         "--condition", "rgb", "--modality", "sar", "--split", "train", "--num_prompts", "4", "--num_inference_steps", "2",
-                        "--resolution", "64", "--output_dir", str(tmp_path / "gen")], capture_output=True, text=True, timeout=600)
+                        "--resolution", "64", "--mixed_precision", "bf16", "--output_dir", str(tmp_path / "gen")], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     imgs, meta = generated_images(tmp_path / "gen")
     assert set(meta.modality) == {"sar"} and len(imgs) == 4
+    from mmmrs.generate import weight_hashes
+    rec = json.loads((tmp_path / "gen/00000.json").read_text())  # what made the image: the ControlNet by path and weight hash, in bf16
+    assert (rec["controlnet"], rec["controlnet_sha256"], rec["dtype"]) == (str(Path(cn).resolve()), weight_hashes(cn), "bfloat16")
+    assert rec["base_model_sha256"] == weight_hashes(sd) and rec["lora"] is None
     r = subprocess.run([str(BIN / "mmmrs-evaluate"), "--real", str(data), "--generated", str(tmp_path / "gen"), "--split", "train", "--n-boot", "5",
                         "--out", str(tmp_path / "report")], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
