@@ -7,6 +7,7 @@ Docs: https://mmmrs.github.io/mmmrs/controlnet.html.md"""
 # %% ../nbs/15_controlnet.ipynb #88ec0e46
 from __future__ import annotations
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -15,13 +16,14 @@ from fastcore.script import CliError, call_parse
 
 from .data import ShardDataset
 from .core import run_cli
-from .lora import (LoRAArgs, data_filters, diffusion_loss, encode_prompts, load_components, make_accelerator, make_loader, make_optimizer,
-                        micro_generator, run_training, vae_latents)
+from .lora import (LoRAArgs, apply_speed_options, cli_errors, data_filters, diffusion_loss, encode_prompts, epoch_index, load_components,
+                        make_accelerator, make_loader, make_optimizer, micro_generator, model_folder, precision, run_training, to_device,
+                        unwrapped, vae_latents, weight_dtype)
 
 # %% auto #0
-__all__ = ['PAPER_PRESETS', 'ControlNetArgs', 'paper_preset', 'to_rgb', 'PairData', 'controlnet_components', 'controlnet_loss',
-           'structure_metrics', 'controlnet_pipeline', 'generate_from', 'validate_controlnet', 'save_controlnet',
-           'train_controlnet', 'mmmrs_train_controlnet', 'main']
+__all__ = ['PAPER_PRESETS', 'ControlNetArgs', 'paper_preset', 'to_rgb', 'PairData', 'controlnet_components', 'cond_channels',
+           'controlnet_loss', 'structure_metrics', 'controlnet_pipeline', 'generate_from', 'outputs_in',
+           'validate_controlnet', 'save_controlnet', 'train_controlnet', 'mmmrs_train_controlnet', 'main']
 
 # %% ../nbs/15_controlnet.ipynb #1676ee2f
 @dataclass
@@ -37,8 +39,9 @@ class ControlNetArgs(LoRAArgs):
     num_validation_pairs: int = 2
     output_dir: str = "controlnet-mmmrs"
 
-PAPER_PRESETS = {"rgb-sar": dict(learning_rate=5e-5, train_batch_size=4, max_train_steps=80_000),
-                 "rgb-nir": dict(learning_rate=5e-5, train_batch_size=4, max_train_steps=20_000)}
+# The paper: "lr 5e-5, Adam, batch 4; RGB-SAR 80k iterations, RGB-NIR 20k" (Adam = AdamW without weight decay)
+PAPER_PRESETS = {"rgb-sar": dict(learning_rate=5e-5, adam_weight_decay=0.0, train_batch_size=4, max_train_steps=80_000),
+                 "rgb-nir": dict(learning_rate=5e-5, adam_weight_decay=0.0, train_batch_size=4, max_train_steps=20_000)}
 
 def paper_preset(source: str, target: str) -> dict:
     "The paper's set-up for a direction (RGB–SAR: 80k steps, RGB–NIR: 20k; lr 5e-5, batch 4)."
@@ -58,10 +61,12 @@ class PairData:
         self.args, self.epoch = args, 0
     def set_epoch(self, epoch: int): self.epoch = epoch
     def __len__(self): return len(self.ds)
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, i) -> dict:
+        "Example `i`, or `(epoch, i)` as the sampler gives it."
         import torch
+        epoch, i = epoch_index(i, self.epoch)
         a, item = self.args, self.ds[i]
-        r = np.random.default_rng([a.seed, self.epoch, i])
+        r = np.random.default_rng([a.seed, epoch, i])
         y, x, flip = int(r.integers(512 - a.resolution + 1)), int(r.integers(512 - a.resolution + 1)), bool(a.random_flip and r.random() < 0.5)
         cut = lambda img: np.ascontiguousarray((lambda c: c[:, ::-1] if flip else c)(to_rgb(img)[y:y + a.resolution, x:x + a.resolution]))
         tgt, cond = cut(item["images"][a.target_modality]), cut(item["images"][a.source_modality])
@@ -72,37 +77,43 @@ class PairData:
 
 # %% ../nbs/15_controlnet.ipynb #906f957a
 def controlnet_components(args: ControlNetArgs, device="cpu", dtype=None) -> dict:
-    "Frozen SD components plus a trainable ControlNet (from the UNet, or from `controlnet_model_name_or_path`)."
+    "Frozen SD components (in `dtype`) plus a trainable fp32 ControlNet (from the UNet, or from `controlnet_model_name_or_path`)."
     from diffusers import ControlNetModel
     comps = load_components(args.pretrained_model_name_or_path, device, dtype)
     if args.base_lora:
         from diffusers import StableDiffusionPipeline
         pipe = StableDiffusionPipeline(**{k: comps[k] for k in ("vae", "text_encoder", "tokenizer", "unet")}, scheduler=comps["noise_scheduler"],
                                        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
-        pipe.load_lora_weights(args.base_lora); pipe.fuse_lora(); pipe.unload_lora_weights()
+        pipe.load_lora_weights(model_folder(args.base_lora)); pipe.fuse_lora(); pipe.unload_lora_weights()
         comps["unet"].requires_grad_(False)
-    cn = (ControlNetModel.from_pretrained(args.controlnet_model_name_or_path, local_files_only=True) if args.controlnet_model_name_or_path
-          else ControlNetModel.from_unet(comps["unet"], conditioning_embedding_out_channels=_cond_channels(comps["unet"])))
-    comps["controlnet"] = cn.to(device).train()
+    if args.controlnet_model_name_or_path:
+        cn = ControlNetModel.from_pretrained(model_folder(args.controlnet_model_name_or_path), local_files_only=True)
+        if len(cn.config.conditioning_embedding_out_channels) != len(comps["vae"].config.block_out_channels):
+            raise ValueError(f"{args.controlnet_model_name_or_path}: its conditioning encoder does not downsample as the VAE of "
+                             f"{args.pretrained_model_name_or_path} does")
+    else: cn = ControlNetModel.from_unet(comps["unet"], conditioning_embedding_out_channels=cond_channels(comps["unet"], comps["vae"]))
+    comps["controlnet"] = cn.to(device, weight_dtype("no")).train()  # trained weights in fp32, whatever the frozen ones use
     return comps
 
-def _cond_channels(unet) -> tuple:
-    "SD1.5's conditioning embedding (16, 32, 96, 256) for a full-size UNet; scaled down for small test UNets."
-    return (16, 32, 96, 256) if unet.config.block_out_channels[0] >= 320 else (4, 8, 8, 16)
+def cond_channels(unet, vae) -> tuple:
+    "The conditioning encoder's channels: SD1.5's (16, 32, 96, 256) (small ones for test UNets), one stride-2 stage per halving in the VAE."
+    base = (16, 32, 96, 256) if unet.config.block_out_channels[0] >= 320 else (4, 8, 8, 16)
+    n = len(vae.config.block_out_channels)  # the VAE downsamples 2 ** (n - 1) times; the encoder has n - 1 stride-2 convolutions
+    return base[-n:] if n <= len(base) else (base[0],) * (n - len(base)) + base
 
 # %% ../nbs/15_controlnet.ipynb #d3e1b3de
 def controlnet_loss(comps: dict, batch: dict, args: ControlNetArgs, acc, micro: int):
-    "The denoising loss of one batch with the ControlNet's residuals added to the frozen UNet."
+    "The denoising loss of one batch with the ControlNet's residuals added to the frozen UNet, in the run's precision."
     import torch
-    g = micro_generator(args, acc, micro)
-    with torch.no_grad():
-        latents, emb = vae_latents(comps, batch["pixel_values"], g), encode_prompts(comps, batch["prompt"])
-    cond = batch["conditioning_pixel_values"].to(acc.device, comps["controlnet"].dtype)
-    unet = comps["unet"]
-    def with_control(noisy, t, enc, return_dict=False):
-        down, mid = comps["controlnet"](noisy, t, encoder_hidden_states=enc, controlnet_cond=cond, return_dict=False)
-        return unet(noisy, t, enc, down_block_additional_residuals=down, mid_block_additional_residual=mid, return_dict=return_dict)
-    return diffusion_loss({**comps, "unet": with_control}, latents, emb, args, g)
+    g, unet = micro_generator(args, acc, micro), comps["unet"]
+    with precision(args.mixed_precision, acc.device):  # only the ControlNet is prepared: the frozen models need autocast too
+        with torch.no_grad(): latents, emb = vae_latents(comps, batch["pixel_values"], g), encode_prompts(comps, batch["prompt"])
+        cond = to_device(batch["conditioning_pixel_values"], acc.device, weight_dtype(args.mixed_precision))
+        def with_control(noisy, t, enc, return_dict=False):
+            down, mid = comps["controlnet"](noisy, t, encoder_hidden_states=enc, controlnet_cond=cond, return_dict=False)
+            return unet(noisy, t, enc, down_block_additional_residuals=[d.to(unet.dtype) for d in down],  # as diffusers' script
+                        mid_block_additional_residual=mid.to(unet.dtype), return_dict=return_dict)
+        return diffusion_loss({**comps, "unet": with_control}, latents, emb, args, g)
 
 # %% ../nbs/15_controlnet.ipynb #eb42d4db
 def _edges(img: np.ndarray) -> np.ndarray:
@@ -127,10 +138,9 @@ def structure_metrics(cond: np.ndarray, out: np.ndarray, truth: np.ndarray | Non
 def controlnet_pipeline(comps: dict, path, accelerator=None):
     "A StableDiffusionControlNetPipeline around the components, with DPM++ 2M Karras."
     from diffusers import DPMSolverMultistepScheduler, StableDiffusionControlNetPipeline
-    unwrap = (lambda m: accelerator.unwrap_model(m)) if accelerator else (lambda m: m)
     sched = DPMSolverMultistepScheduler.from_pretrained(path, subfolder="scheduler", use_karras_sigmas=True, local_files_only=True)
     pipe = StableDiffusionControlNetPipeline(vae=comps["vae"], text_encoder=comps["text_encoder"], tokenizer=comps["tokenizer"], unet=comps["unet"],
-                                             controlnet=unwrap(comps["controlnet"]), scheduler=sched, safety_checker=None,
+                                             controlnet=unwrapped(comps["controlnet"], accelerator), scheduler=sched, safety_checker=None,
                                              feature_extractor=None, requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -144,8 +154,18 @@ def generate_from(pipe, cond: np.ndarray, prompt: str, steps: int, seed: int, si
     return (out * 255).round().astype(np.uint8)
 
 # %% ../nbs/15_controlnet.ipynb #0fe2eef3
+@contextmanager
+def outputs_in(model, dtype):
+    "Cast `model`'s floating-point outputs to `dtype` while the context lasts (a forward hook, removed after)."
+    import torch
+    from torch.utils._pytree import tree_map
+    cast = lambda t: t.to(dtype) if torch.is_tensor(t) and t.is_floating_point() else t
+    hook = model.register_forward_hook(lambda module, inputs, out: tree_map(cast, out))
+    try: yield model
+    finally: hook.remove()
+
 def validate_controlnet(comps: dict, args: ControlNetArgs, step: int, accelerator=None) -> dict:
-    "Grid of condition | generated | ground truth for the first validation pairs, and their structure metrics."
+    "Grid of condition | generated | ground truth for the first validation pairs (in the run's precision), and their structure metrics."
     from PIL import Image
     pipe, pairs = controlnet_pipeline(comps, args.pretrained_model_name_or_path, accelerator), PairData(replace(args, random_flip=False, caption_dropout=0.0))
     rows, metrics = [], []
@@ -153,7 +173,9 @@ def validate_controlnet(comps: dict, args: ControlNetArgs, step: int, accelerato
         ex = pairs[i]
         cond = (ex["conditioning_pixel_values"].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
         truth = ((ex["pixel_values"].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
-        gen = generate_from(pipe, cond, ex["prompt"], args.num_inference_steps, args.seed, args.resolution)
+        # the pipeline is outside accelerate's autocast; the fp32 ControlNet's residuals must reach the UNet in its dtype
+        with precision(args.mixed_precision, pipe.device), outputs_in(pipe.controlnet, pipe.unet.dtype):
+            gen = generate_from(pipe, cond, ex["prompt"], args.num_inference_steps, args.seed, args.resolution)
         if args.target_modality != "rgb": gen, truth = to_rgb(np.rint(gen.mean(-1)).astype(np.uint8)), to_rgb(truth[..., 0])
         rows.append(np.concatenate([cond, gen, truth], axis=1)); metrics.append(structure_metrics(cond, gen, truth))
     folder = Path(args.output_dir) / "validation"; folder.mkdir(parents=True, exist_ok=True)
@@ -166,20 +188,19 @@ def validate_controlnet(comps: dict, args: ControlNetArgs, step: int, accelerato
 # %% ../nbs/15_controlnet.ipynb #9cb2732f
 def save_controlnet(comps: dict, output_dir, accelerator=None) -> Path:
     "Save the ControlNet with `save_pretrained` in `output_dir/controlnet`."
-    cn = accelerator.unwrap_model(comps["controlnet"]) if accelerator else comps["controlnet"]
-    cn.save_pretrained(Path(output_dir) / "controlnet")
+    unwrapped(comps["controlnet"], accelerator).save_pretrained(Path(output_dir) / "controlnet")
     return Path(output_dir) / "controlnet"
 
 def train_controlnet(args: ControlNetArgs) -> dict:
-    "Train a ControlNet from `args.source_modality` to `args.target_modality`; return step, losses and the saved folder."
+    "Train a ControlNet from `args.source_modality` to `args.target_modality` (again and again in one process, in any precision); return step, losses and the saved folder."
     import torch
     acc = make_accelerator(args)
-    comps = controlnet_components(args, acc.device, {"fp16": torch.float16, "bf16": torch.bfloat16}.get(args.mixed_precision))
-    if args.gradient_checkpointing: comps["controlnet"].enable_gradient_checkpointing()
+    comps = controlnet_components(args, acc.device, weight_dtype(args.mixed_precision))
+    if args.channels_last: comps["unet"].to(memory_format=torch.channels_last)
     params = [p for p in comps["controlnet"].parameters() if p.requires_grad]
     data = PairData(args)
     opt, sched = make_optimizer(args, params, acc)
-    cn, opt, loader, sched = acc.prepare(comps["controlnet"], opt, make_loader(args, data), sched)
+    cn, opt, loader, sched = acc.prepare(apply_speed_options(comps["controlnet"], args), opt, make_loader(args, data, acc.device), sched)
     comps["controlnet"] = cn
     after = lambda step: validate_controlnet(comps, args, step, acc) if step % args.validation_steps == 0 else None
     step, losses = run_training(acc, args, [cn], params, opt, sched, loader, data, lambda b, micro: controlnet_loss(comps, b, args, acc, micro),
@@ -196,7 +217,7 @@ def mmmrs_train_controlnet(
     source_modality: str = "rgb",  # the condition: rgb, sar or nir
     target_modality: str = "sar",  # what is generated: rgb, sar or nir
     output_dir: str = "controlnet-mmmrs",  # checkpoints, validation grids and metrics, controlnet/
-    preset: str = None,  # 'paper': lr 5e-5, batch 4, 80k steps (RGB-SAR) or 20k (RGB-NIR); explicit options override it
+    preset: str = None,  # 'paper': lr 5e-5, Adam (no weight decay), batch 4, 80k steps (RGB-SAR) or 20k (RGB-NIR); explicit options override it
     controlnet_model_name_or_path: str = None,  # start from a saved ControlNet
     base_lora: str = None,  # a LoRA folder (diffusers format) fused into the frozen base UNet
     split: str = "train",  # manifest split to train on
@@ -210,17 +231,24 @@ def mmmrs_train_controlnet(
     mixed_precision: str = "no",  # no, fp16 or bf16
     checkpointing_steps: int = 500,  # save a checkpoint-<step> folder this often
     checkpoints_total_limit: int = None,  # keep at most this many checkpoints
-    resume_from_checkpoint: str = None,  # a checkpoint folder or 'latest'
+    resume_from_checkpoint: str = None,  # a checkpoint folder or 'latest' (the newest intact one)
+    resume_foreign: bool = False,  # resume even from a checkpoint of a run with other options, or one that fails its check
     validation_steps: int = 500,  # render validation grids and structure metrics this often
     num_validation_pairs: int = 2,  # pairs in each validation grid
     num_inference_steps: int = 30,  # sampler steps for validation images
     report_to: str = None,  # tensorboard (when installed)
     seed: int = 0,  # seed of everything random
+    dataloader_num_workers: int = 0,  # data loading processes (kept alive across epochs)
+    deterministic: bool = False,  # deterministic kernels: bit-exact resume on a GPU too (slower)
+    channels_last: bool = False,  # UNet and ControlNet in channels-last memory format
+    torch_compile: bool = False,  # torch.compile the ControlNet
+    use_8bit_adam: bool = False,  # bitsandbytes AdamW8bit, when installed
 ):
     "Train a cross-modal ControlNet (rgb->sar, rgb->nir, sar->rgb, nir->rgb) on an MMM-RS dataset built by mmmrs-build."
     if not pretrained_model_name_or_path or not data: raise CliError("--pretrained_model_name_or_path and --data are required (see --help)")
     if {source_modality, target_modality} - {"rgb", "sar", "nir"} or source_modality == target_modality:
         raise CliError(f"--source-modality and --target-modality must be two different modalities of rgb, sar, nir; got {source_modality}, {target_modality}")
+    if preset not in (None, "paper"): raise CliError(f"--preset {preset}: the only preset is 'paper'")
     given = dict(train_batch_size=train_batch_size, learning_rate=learning_rate, max_train_steps=max_train_steps)
     chosen = {**(paper_preset(source_modality, target_modality) if preset == "paper" else {}), **{k: v for k, v in given.items() if v is not None}}
     args = ControlNetArgs(pretrained_model_name_or_path=pretrained_model_name_or_path, data=data, source_modality=source_modality,
@@ -229,8 +257,10 @@ def mmmrs_train_controlnet(
                           gradient_checkpointing=gradient_checkpointing, lr_scheduler=lr_scheduler, mixed_precision=mixed_precision,
                           checkpointing_steps=checkpointing_steps, checkpoints_total_limit=checkpoints_total_limit,
                           resume_from_checkpoint=resume_from_checkpoint, validation_steps=validation_steps, num_validation_pairs=num_validation_pairs,
-                          num_inference_steps=num_inference_steps, report_to=report_to, seed=seed, **chosen)
-    return train_controlnet(args)
+                          num_inference_steps=num_inference_steps, report_to=report_to, seed=seed, dataloader_num_workers=dataloader_num_workers,
+                          deterministic=deterministic, allow_foreign_checkpoint=resume_foreign, channels_last=channels_last,
+                          torch_compile=torch_compile, use_8bit_adam=use_8bit_adam, **chosen)
+    return cli_errors(train_controlnet, args)
 
 def main(argv=None):
     "Entry point of `mmmrs-train-controlnet` (diffusers' underscore option names work too)."

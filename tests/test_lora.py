@@ -60,3 +60,107 @@ def test_lora_loads_in_a_stock_pipeline(setup):
     before = gen()
     pipe.load_lora_weights(str(tmp / "straight"))
     assert np.abs(gen() - before).max() > 1e-4
+
+
+# --- training resume against hostile checkpoints (issue 17, item 7); in-process, a few 32 px steps each ---
+
+def _args(tmp, sd, out, **kw):
+    from mmmrs.lora import LoRAArgs
+    return LoRAArgs(**{**dict(pretrained_model_name_or_path=str(sd), data=str(tmp / "data"), split=None, source=["demo-neon"], resolution=32,
+                              train_batch_size=2, max_train_steps=6, checkpointing_steps=2, validation_steps=1000, learning_rate=1e-3,
+                              caption_dropout=0.3, seed=3, output_dir=str(out)), **kw})
+
+
+def _same_lora(a, b):
+    from safetensors.torch import load_file
+    a, b = load_file(str(a / "pytorch_lora_weights.safetensors")), load_file(str(b / "pytorch_lora_weights.safetensors"))
+    return sorted(a) == sorted(b) and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def straight(setup):
+    from mmmrs.lora import train_lora
+    tmp, sd = setup
+    train_lora(_args(tmp, sd, tmp / "api-straight"))  # checkpoints 2, 4, 6
+    return tmp / "api-straight"
+
+
+def _copy_run(src, dest):
+    import shutil
+    shutil.copytree(src, dest)
+    (dest / "pytorch_lora_weights.safetensors").unlink()
+    return dest
+
+
+@pytest.mark.parametrize("option,value", [("seed", 4), ("learning_rate", 2e-3), ("rank", 8), ("source", ["demo-sen1-2"])])
+def test_foreign_checkpoint_is_refused_and_can_be_forced(setup, straight, option, value):
+    from mmmrs.lora import CheckpointError, train_lora
+    tmp, sd = setup
+    out = _copy_run(straight, tmp / f"foreign-{option}")
+    other = _args(tmp, sd, out, resume_from_checkpoint="latest", max_train_steps=7, **{option: value})
+    with pytest.raises(CheckpointError, match=rf"belongs to another run \({option}: .*--resume_foreign"): train_lora(other)
+    if option in ("seed", "learning_rate"):  # the same model shapes: forcing it resumes
+        from dataclasses import replace
+        test = train_lora(replace(other, allow_foreign_checkpoint=True))
+        assert test["step"] == 7 and len(test["losses"]) == 1
+
+
+def test_foreign_checkpoint_on_the_command_line_says_how_to_override(setup, straight):
+    tmp, sd = setup
+    out = _copy_run(straight, tmp / "foreign-cli")
+    cmd = [str(BIN / "mmmrs-train-lora"), "--pretrained_model_name_or_path", str(sd), "--data", str(tmp / "data"), "--output_dir", str(out),
+           "--split", "", "--source", "demo-neon", "--resolution", "32", "--train_batch_size", "2", "--max_train_steps", "7",
+           "--learning_rate", "0.001", "--seed", "9", "--resume_from_checkpoint", "latest"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert "seed: 9 here, 3 in the checkpoint" in res.stderr and "--resume_foreign" in res.stderr
+    _run(cmd + ["--resume_foreign"])
+
+
+def test_resuming_from_an_older_checkpoint_sets_the_newer_aside(setup, straight):
+    from mmmrs.lora import train_lora
+    tmp, sd = setup
+    out = _copy_run(straight, tmp / "older")
+    with pytest.warns(UserWarning, match="newer checkpoints were moved"):
+        train_lora(_args(tmp, sd, out, resume_from_checkpoint=str(out / "checkpoint-2")))
+    aside = list(out.glob("superseded-*"))
+    assert len(aside) == 1 and sorted(p.name for p in aside[0].iterdir()) == ["checkpoint-4", "checkpoint-6"]
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4", "checkpoint-6"]
+    assert _same_lora(straight, out)  # and the rerun from step 2 is the same run
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "no-record"])
+def test_damaged_checkpoint_is_named_and_latest_falls_back(setup, straight, damage):
+    from mmmrs.lora import RUN_FILE, CheckpointError, train_lora
+    tmp, sd = setup
+    out = _copy_run(straight, tmp / f"damaged-{damage}")
+    victim = out / "checkpoint-6" / ("model.safetensors" if damage != "no-record" else RUN_FILE)
+    if damage == "flip": b = bytearray(victim.read_bytes()); b[len(b) // 2] ^= 1; victim.write_bytes(bytes(b))
+    elif damage == "truncate": victim.write_bytes(victim.read_bytes()[:100])
+    else: victim.unlink()
+    with pytest.raises(CheckpointError, match="checkpoint-6"):
+        train_lora(_args(tmp, sd, out, resume_from_checkpoint=str(out / "checkpoint-6")))
+    with pytest.warns(UserWarning, match=r"skipping .*checkpoint-6"):
+        res = train_lora(_args(tmp, sd, out, resume_from_checkpoint="latest"))
+    assert len(res["losses"]) == 2 and _same_lora(straight, out)  # resumed from checkpoint-4, as the straight run went on from it
+
+
+# --- the presets against the paper (issue 18, item 3) ---
+
+PAPER = [  # what the paper states (Sec. 4 / appendix): model, learning rate, optimizer, weight decay, batch, iterations
+    ("lora", None, 1e-4, "Adam", 0.0, None, 200_000),
+    ("controlnet", ("rgb", "sar"), 5e-5, "Adam", 0.0, 4, 80_000),
+    ("controlnet", ("sar", "rgb"), 5e-5, "Adam", 0.0, 4, 80_000),
+    ("controlnet", ("rgb", "nir"), 5e-5, "Adam", 0.0, 4, 20_000),
+    ("controlnet", ("nir", "rgb"), 5e-5, "Adam", 0.0, 4, 20_000),
+]
+
+
+@pytest.mark.parametrize("model,direction,lr,optimizer,weight_decay,batch,steps", PAPER)
+def test_paper_presets_equal_the_paper(model, direction, lr, optimizer, weight_decay, batch, steps):
+    from mmmrs.controlnet import ControlNetArgs, paper_preset
+    from mmmrs.lora import PAPER_PRESET, LoRAArgs
+    args = LoRAArgs(**PAPER_PRESET) if model == "lora" else ControlNetArgs(**paper_preset(*direction))
+    assert (args.learning_rate, args.adam_weight_decay, args.max_train_steps) == (lr, weight_decay, steps)
+    assert optimizer == "Adam" and args.adam_weight_decay == 0 and not args.use_8bit_adam  # AdamW without weight decay is Adam
+    if batch is not None: assert args.train_batch_size == batch
