@@ -418,19 +418,43 @@ def test_any_card_is_valid_or_a_card_error(edits):
 
 # --- the exit status tells the truth -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args,message", [
+BAD_OPTIONS = [
     (["--shard-size", "0"], "--shard-size: expected an integer >= 1"), (["--shard-size", "-1"], "--shard-size"),
     (["--limit", "0"], "--limit: expected an integer >= 1"), (["--limit", "-1"], "--limit"),
     (["--quality", "0"], "--quality"), (["--quality", "101"], "--quality"), (["--gsd-threshold", "nan"], "--gsd-threshold"),
     (["--gsd-threshold", "inf"], "--gsd-threshold"), (["--gsd-threshold", "3"], "--gsd-threshold"),
     (["--upscaler", "nosuch"], "--upscaler"), (["--workers", "-1"], "--workers"), (["--retries", "-1"], "--retries"),
     (["--scene-count", "0", "--scenes", "fog"], "--scene-count"), (["--split", "1,nan,0"], "--split"),
-    (["--captioner", "blip"], "--captioner"), (["--shard-size", "x"], "invalid int value"),
-])
-def test_bad_options_are_usage_errors_before_any_work(tmp_path, src, args, message):
-    res = cli("--source", src, "--out", tmp_path / "out", *args)
-    assert res.returncode == EXIT_USAGE and message in res.stderr and "Traceback" not in res.stderr
+    (["--captioner", "blip"], "--captioner"), (["--shard-size", "x"], "invalid int value"), (["--seed", "1.5"], "invalid int value"),
+]
+
+MANY = """
+import json, sys
+from mmmrs.build import mmmrs_build
+for args in json.loads(sys.argv[1]):
+    sys.argv = ["mmmrs-build", "--no-progress", *args]
+    try: code = mmmrs_build()
+    except SystemExit as e: code = e.code
+    print(f"exit {code}", file=sys.stderr, flush=True)
+"""
+
+
+def test_bad_options_are_usage_errors_before_any_work(tmp_path, src):
+    "Each bad option through the command's own entry point (one process runs them all, as the console script would)."
+    argvs = [["--source", src, "--out", str(tmp_path / "out"), *args] for args, _ in BAD_OPTIONS]
+    (script := tmp_path / "many.py").write_text(MANY)  # a script file: run as a command, not as a Python call
+    res = subprocess.run([sys.executable, str(script), json.dumps(argvs)], capture_output=True, text=True, timeout=300)
+    runs = res.stderr.split("\n")
+    chunks, current = [], []
+    for line in runs:
+        if line.startswith("exit "): chunks.append((int(line[5:]), "\n".join(current))); current = []
+        else: current.append(line)
+    assert len(chunks) == len(BAD_OPTIONS), res.stderr
+    for (args, message), (code, err) in zip(BAD_OPTIONS, chunks):
+        assert code == EXIT_USAGE and message in err and "Traceback" not in err, (args, code, err)
     assert not (tmp_path / "out").exists()
+    real = cli("--source", src, "--out", tmp_path / "out", "--shard-size", "0")  # and once through the installed command
+    assert real.returncode == EXIT_USAGE and "--shard-size" in real.stderr and not (tmp_path / "out").exists()
 
 
 def test_help_documents_the_exit_codes():
