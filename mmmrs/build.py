@@ -26,7 +26,7 @@ from .prompts import PAPER_TEMPLATE, caption_samples, correct_parts, flag_prompt
 from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, encode_sample, merge_tables, part_path,
                           write_json, write_table, write_tar)
 from .sources import Scene, SceneError, SceneMeta, discover, reject_row, scene_metadata
-from .standardize import CUTS, get_upscaler, to_tile
+from .standardize import card_cuts, get_upscaler, to_tile
 
 # %% auto #0
 __all__ = ['DASK_WORKER_ENV', 'BuildOptions', 'split_of', 'scene_headers', 'read_plan', 'scene_cuts', 'scene_samples',
@@ -107,7 +107,7 @@ def read_plan(card: Card, scene: Scene, root) -> tuple:
 def scene_cuts(card: Card, info, gsd: float, pyramid: bool | None = None) -> list:
     "A pyramid when asked for (by the build, else by the card) and the scene is large enough; else the card's `cut` rule."
     use = card.pyramid if pyramid is None else pyramid
-    return (pyramid_cuts(info.width, info.height, gsd) if use else []) or CUTS[card.cut](info.width, info.height, gsd)
+    return (pyramid_cuts(info.width, info.height, gsd) if use else []) or card_cuts(card, info.width, info.height, gsd)
 
 # %% ../nbs/11_build.ipynb #c1241e17
 def _tile_images(pix: dict, valid, plan: dict, upscaler, factor: int) -> tuple[dict, dict | None]:
@@ -530,7 +530,7 @@ def dry_run_report(sources, options: BuildOptions = BuildOptions(), limit: int |
         rows.append({"source": card.name, "scenes": sum(len(s.scenes) for s in mine), "refused": sum(len(r) for _, r in planned),
                      "unpaired files": len(rejects[card.name]), "pairs": len(pairs), "paper count": card.count,
                      **{lv: int(levels.get(lv, 0)) for lv in GSD_LEVELS}})
-    return pd.DataFrame(rows).set_index("source")
+    return pd.DataFrame(rows).astype({"paper count": "Int64"}).set_index("source")  # a card may have no paper count
 
 # %% ../nbs/11_build.ipynb #a15f5855
 def _key_values(text: str | None, cast=float) -> dict | None:
