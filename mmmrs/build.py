@@ -23,6 +23,7 @@ from .core import (SPLITS, apply_conversion, check_sample, make_group, make_key,
                         scene_conversion)
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level, pyramid_cuts
 from .prompts import PAPER_TEMPLATE, caption_samples, correct_parts, flag_prompts, get_captioner, sample_prompts, template_caption
+from .recipe import RECIPE_ARGS, RecipeError, get_recipe, recipe_record
 from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, encode_sample, merge_tables, part_path,
                           write_json, write_table, write_tar)
 from .sources import Scene, SceneError, SceneMeta, discover, reject_row, scene_metadata
@@ -48,6 +49,7 @@ class BuildOptions:
     shard_size: int = 64
     captioner: str = "template"
     captioner_sha: str = ""  # set by `build` for a model captioner, so that new weights rebuild the shards
+    recipe: str = ""  # the named recipe these options were resolved from (`mmmrs.recipe`), recorded in recipe.json and provenance
 
 def split_of(group: str, seed: int = 0, ratios=(0.8, 0.1, 0.1)) -> str:
     "The split of `group`: a deterministic draw from the hash of `seed` and `group`."
@@ -125,7 +127,8 @@ def _provenance(card: Card, scene: Scene, cut, plan: dict, gsd: tuple, resize: d
             "level": cut.level, "source_gsd": gsd[0], "gsd_source": gsd[1], "source_metadata": meta.extra,
             "resize": resize, "bands": {m: p["bands"] for m, p in plan.items()},
             "conversion": {m: p["conversion"] for m, p in plan.items()}, "percentiles": list(card.percentiles),
-            "align": card.align, "valid_fraction": round(frac, 4), "jpeg_quality": opts.quality}
+            "align": card.align, "valid_fraction": round(frac, 4), "jpeg_quality": opts.quality,
+            **({"recipe": opts.recipe} if opts.recipe else {})}
 
 def _too_few_valid(frac: float, card: Card) -> str | None:
     if frac == 0: return "nodata only"
@@ -456,6 +459,8 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
     if options.captioner.startswith("hf:"):  # new weights in the same folder must rebuild the shards
         from mmmrs.prompts import _model_hash
         options = replace(options, captioner_sha=_model_hash(Path(options.captioner[3:]).expanduser()))
+    if options.recipe: write_json(out / "recipe.json", recipe_record(options, scenes))  # refuses options the recipe does not allow
+    else: (out / "recipe.json").unlink(missing_ok=True)  # a rebuild without the recipe no longer claims it
     specs, rejects = plan_shards(sources, options, limit)
     units = [u for card, _ in sources for u in [f"{slug(card.name)}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
     for card, _ in sources: _write_rejected(out, f"{slug(card.name)}-discovery", rejects[card.name])
@@ -563,7 +568,8 @@ def _dask_client(address: str):
 # %% ../nbs/11_build.ipynb #1029504d
 @call_parse
 def mmmrs_build(
-    out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
+    out: str = "mmmrs-out",
+    recipe: str = None,  # a named set of choices: paper (MMM-RS as published; needs --upscaler esrgan:x2=PATH,x4=PATH, --captioner hf:PATH, --night-generator, --snow-generator)  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
     demo: bool = False,  # build from the real sample images shipped inside the package
     source: Annotated[str, {"action": "append", "metavar": "NAME_OR_CARD=ROOT"}] = None,  # a bundled card name or a card file, and its dataset root (repeatable)
     seed: int = 0,  # seed of the train/val/test split (drawn per scene group)
@@ -597,8 +603,13 @@ def mmmrs_build(
     try:
         sources = (demo_sources() if demo else []) + resolve_sources(source or [])
         if not sources: raise CliError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
+        if recipe:  # the recipe's values replace the options it fixes; it refuses missing inputs and conflicting values
+            args = get_recipe(recipe).resolve(**{k: v for k, v in locals().items() if k in RECIPE_ARGS}).args
+            upscaler, captioner, night_generator, snow_generator, gsd_threshold, prompt_template, quality, pyramid, scenes, scene_count = (
+                args[k] for k in RECIPE_ARGS)
         opts = BuildOptions(seed=seed, split=_fractions(split), pyramid=pyramid, quality=quality, gsd_threshold=gsd_threshold,
-                            upscaler=upscaler, shard_size=shard_size, captioner=captioner, template=prompt_template)
+                            upscaler=upscaler, shard_size=shard_size, captioner=captioner, template=prompt_template,
+                            recipe=recipe or "")
         if dry_run:
             report = dry_run_report(sources, opts, limit)
             if is_cli(): print(report.to_string())
@@ -608,7 +619,7 @@ def mmmrs_build(
         res = build(sources, out, opts, limit=limit, workers=workers, executor=client, retries=retries,
                     resources=_key_values(resources), progress=progress, scenes=_scene_options(scenes, scene_count, seed, night_generator, snow_generator),
                     corrections=corrections)
-    except (CardError, FileNotFoundError) as e:  # the user's to fix: on the command line, the message alone
+    except (CardError, FileNotFoundError, RecipeError) as e:  # the user's to fix: on the command line, the message alone
         if is_cli(): raise CliError(f"mmmrs-build: {e}") from None
         raise
     if is_cli(): print(res.summary())

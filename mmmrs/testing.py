@@ -14,9 +14,9 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['FAKE_TREES', 'shared_samples', 'real_rgb_crops', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet',
-           'tiny_blip2', 'fake_sen12', 'fake_whu_opt_sar', 'fake_gid', 'fake_gid_native', 'fake_inria', 'fake_hrsc2016',
-           'fake_tgrs_hrrsd', 'fake_fmow', 'fake_mrssc2', 'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd',
-           'tiny_feature_extractor', 'tiny_clip']
+           'tiny_blip2', 'tiny_generator', 'tiny_paper_inputs', 'fake_sen12', 'fake_whu_opt_sar', 'fake_gid',
+           'fake_gid_native', 'fake_inria', 'fake_hrsc2016', 'fake_tgrs_hrrsd', 'fake_fmow', 'fake_mrssc2',
+           'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd', 'tiny_feature_extractor', 'tiny_clip']
 
 # %% ../nbs/01_testing.ipynb #5dad5bca
 def shared_samples() -> Path:
@@ -105,6 +105,27 @@ def tiny_blip2(dest, seed: int = 0) -> Path:
     Blip2ForConditionalGeneration(cfg).save_pretrained(dest)
     Blip2Processor(image_processor=BlipImageProcessorPil(size={"height": 32, "width": 32}), tokenizer=tokenizer, num_query_tokens=4).save_pretrained(dest)
     return Path(dest)
+
+# %% ../nbs/01_testing.ipynb #e7af61f7
+def tiny_generator(dest, seed: int = 0) -> Path:
+    "Save a seeded CycleGAN ResNet generator (4 filters, one block) as `.safetensors` at `dest`: a stand-in night or snow generator."
+    import torch
+    from safetensors.torch import save_file
+    from mmmrs.cyclegan import ResnetGenerator
+    torch.manual_seed(seed)
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    save_file(ResnetGenerator(ngf=4, n_blocks=1).state_dict(), str(dest))
+    return Path(dest)
+
+def tiny_paper_inputs(dest, seed: int = 0) -> dict:
+    "Tiny stand-ins for every input of the paper recipe (ESRGAN x2 and x4, BLIP-2, night and snow generators), as build arguments."
+    from safetensors.torch import save_file
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    for s in (2, 4): save_file(tiny_rrdbnet(s, seed).state_dict(), str(dest / f"esrgan_x{s}.safetensors"))
+    return {"upscaler": f"esrgan:x2={dest / 'esrgan_x2.safetensors'},x4={dest / 'esrgan_x4.safetensors'}",
+            "captioner": f"hf:{tiny_blip2(dest / 'blip2', seed)}",
+            "night_generator": str(tiny_generator(dest / "night_G.safetensors", seed)),
+            "snow_generator": str(tiny_generator(dest / "snow_G_A.safetensors", seed + 1))}
 
 # %% ../nbs/01_testing.ipynb #1dba9e21
 def _img(src, size, seed: int = 0) -> np.ndarray:
