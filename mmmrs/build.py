@@ -49,7 +49,7 @@ class BuildOptions:
     shard_size: int = 64
     captioner: str = "template"
     captioner_sha: str = ""  # set by `build` for a model captioner, so that new weights rebuild the shards
-    recipe: str = ""  # the named recipe these options were resolved from (`mmmrs.recipe`), recorded in recipe.json and provenance
+    recipe: str = ""  # the recipe these options were resolved from (`mmmrs.recipe`): recipe.json and provenance
 
 def split_of(group: str, seed: int = 0, ratios=(0.8, 0.1, 0.1)) -> str:
     "The split of `group`: a deterministic draw from the hash of `seed` and `group`."
@@ -459,7 +459,7 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
     if options.captioner.startswith("hf:"):  # new weights in the same folder must rebuild the shards
         from mmmrs.prompts import _model_hash
         options = replace(options, captioner_sha=_model_hash(Path(options.captioner[3:]).expanduser()))
-    if options.recipe: write_json(out / "recipe.json", recipe_record(options, scenes))  # refuses options the recipe does not allow
+    if options.recipe: write_json(out / "recipe.json", recipe_record(options, scenes))  # refuses what it forbids
     else: (out / "recipe.json").unlink(missing_ok=True)  # a rebuild without the recipe no longer claims it
     specs, rejects = plan_shards(sources, options, limit)
     units = [u for card, _ in sources for u in [f"{slug(card.name)}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
@@ -568,8 +568,8 @@ def _dask_client(address: str):
 # %% ../nbs/11_build.ipynb #1029504d
 @call_parse
 def mmmrs_build(
-    out: str = "mmmrs-out",
-    recipe: str = None,  # a named set of choices: paper (MMM-RS as published; needs --upscaler esrgan:x2=PATH,x4=PATH, --captioner hf:PATH, --night-generator, --snow-generator)  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
+    out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
+    recipe: str = None,  # paper: MMM-RS as published (needs --upscaler esrgan:x2=PATH,x4=PATH, --captioner hf:PATH, ...)
     demo: bool = False,  # build from the real sample images shipped inside the package
     source: Annotated[str, {"action": "append", "metavar": "NAME_OR_CARD=ROOT"}] = None,  # a bundled card name or a card file, and its dataset root (repeatable)
     seed: int = 0,  # seed of the train/val/test split (drawn per scene group)
@@ -605,8 +605,8 @@ def mmmrs_build(
         if not sources: raise CliError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
         if recipe:  # the recipe's values replace the options it fixes; it refuses missing inputs and conflicting values
             args = get_recipe(recipe).resolve(**{k: v for k, v in locals().items() if k in RECIPE_ARGS}).args
-            upscaler, captioner, night_generator, snow_generator, gsd_threshold, prompt_template, quality, pyramid, scenes, scene_count = (
-                args[k] for k in RECIPE_ARGS)
+            (upscaler, captioner, night_generator, snow_generator, gsd_threshold, prompt_template, quality, pyramid,
+             scenes, scene_count) = (args[k] for k in RECIPE_ARGS)
         opts = BuildOptions(seed=seed, split=_fractions(split), pyramid=pyramid, quality=quality, gsd_threshold=gsd_threshold,
                             upscaler=upscaler, shard_size=shard_size, captioner=captioner, template=prompt_template,
                             recipe=recipe or "")
@@ -619,7 +619,7 @@ def mmmrs_build(
         res = build(sources, out, opts, limit=limit, workers=workers, executor=client, retries=retries,
                     resources=_key_values(resources), progress=progress, scenes=_scene_options(scenes, scene_count, seed, night_generator, snow_generator),
                     corrections=corrections)
-    except (CardError, FileNotFoundError, RecipeError) as e:  # the user's to fix: on the command line, the message alone
+    except (CardError, FileNotFoundError, RecipeError) as e:  # the user's to fix: on the command line, the message
         if is_cli(): raise CliError(f"mmmrs-build: {e}") from None
         raise
     if is_cli(): print(res.summary())

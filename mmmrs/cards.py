@@ -135,7 +135,8 @@ def parse_card(text: str, origin: str = "<text>") -> Card:
     if not isinstance(optional, list) or set(optional) - set(mods) or set(optional) >= set(mods):
         _fail(origin, "optional", f"a list of some (not all) of the card's modalities {list(mods)}", optional)
     if meta.get("cut", "tiles") not in CUT_MODES: _fail(origin, "cut", f"one of {CUT_MODES}", meta["cut"])
-    if meta.get("edge_tiles", "drop") not in EDGE_TILES: _fail(origin, "edge_tiles", f"one of {EDGE_TILES}", meta["edge_tiles"])
+    if meta.get("edge_tiles", "drop") not in EDGE_TILES:
+        _fail(origin, "edge_tiles", f"one of {EDGE_TILES}", meta["edge_tiles"])
     if meta.get("adapter") not in (None, *ADAPTER_NAMES): _fail(origin, "adapter", f"one of {ADAPTER_NAMES}", meta["adapter"])
     ms = meta.get("min_size", 64)
     if isinstance(ms, bool) or not isinstance(ms, int) or ms < 1: _fail(origin, "min_size", "a positive number of pixels", ms)
@@ -146,7 +147,8 @@ def parse_card(text: str, origin: str = "<text>") -> Card:
                 citation=str(meta["citation"]).strip(), modalities=mods, satellite=_satellite(origin, meta["satellite"], mods),
                 gsd=_gsd(origin, meta["gsd"]), pair_by=pair_by, category=category, upscale=int(upscale),
                 pyramid=bool(meta.get("pyramid", False)), align=meta.get("align", "pixel"), percentiles=tuple(float(p) for p in pct),
-                min_valid=float(mv), min_size=ms, optional=tuple(optional), cut=meta.get("cut", "tiles"), edge_tiles=meta.get("edge_tiles", "drop"),
+                min_valid=float(mv), min_size=ms, optional=tuple(optional), cut=meta.get("cut", "tiles"),
+                edge_tiles=meta.get("edge_tiles", "drop"),
                 adapter=meta.get("adapter"), count=meta.get("count"), nodata=nd, path=None if origin == "<text>" else str(origin), body=body)
 
 # %% ../nbs/02_cards.ipynb #795a0326

@@ -57,9 +57,11 @@ def sample_prompts(sample: dict, template: str = PAPER_TEMPLATE) -> dict:
 
 # %% ../nbs/09_prompts.ipynb #f0e01a6f
 def sensor_word_issue(word: str) -> str | None:
-    "What breaks the kit's spelling rule in a sensor word (codes like GF2 without a hyphen, names like Sentinel-2 with one), or None."
-    if m := re.fullmatch(r"([A-Z]{2,3})[-_ ](\d+)", word): return f"write the code {word!r} without a hyphen: {m[1]}{m[2]}"
-    if m := re.fullmatch(r"([A-Z][a-z]+(?:[A-Z][a-z]+)?)[_ ]?(\d+)", word): return f"write the name {word!r} with a hyphen: {m[1]}-{m[2]}"
+    "What breaks the sensor-word rule (codes like GF2 without a hyphen, names like Sentinel-2 with one), or None."
+    if m := re.fullmatch(r"([A-Z]{2,3})[-_ ](\d+)", word):
+        return f"write the code {word!r} without a hyphen: {m[1]}{m[2]}"
+    if m := re.fullmatch(r"([A-Z][a-z]+(?:[A-Z][a-z]+)?)[_ ]?(\d+)", word):
+        return f"write the name {word!r} with a hyphen: {m[1]}-{m[2]}"
     return None
 
 # %% ../nbs/09_prompts.ipynb #3dae74d4

@@ -36,7 +36,7 @@ def standard_cuts(width: int, height: int, gsd: float, size: int = TILE, edge_ti
 
 # %% ../nbs/04_standardize.ipynb #1094de43
 def _starts(n: int, size: int, edge_tiles: str) -> list[int]:
-    "Tile offsets along one side of `n` pixels; with `keep`, one more that ends at the border when `n` is not a multiple."
+    "Tile offsets along a side of `n` pixels; with `keep`, one more ending at the border when `n` is not a multiple."
     starts = list(range(0, n - size + 1, size))
     return starts + [n - size] if edge_tiles == "keep" and n % size else starts
 

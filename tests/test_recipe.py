@@ -1,4 +1,4 @@
-"The paper recipe through mmmrs-build: refused with the list of what is missing or wrong, built and recorded with its inputs."
+"The paper recipe through mmmrs-build: refused with what is missing or wrong; built and recorded with its inputs."
 import json, tarfile
 
 import pandas as pd
@@ -11,7 +11,8 @@ from mmmrs.testing import fake_mrssc2, fake_nasc_tg2, tiny_paper_inputs
 @pytest.fixture(scope="module")
 def trees(tmp_path_factory, samples):
     tmp = tmp_path_factory.mktemp("recipe")
-    return tmp, ["--source", f"mrssc2.0={fake_mrssc2(tmp / 'mrssc', samples)}", "--source", f"nasc-tg2={fake_nasc_tg2(tmp / 'nasc', samples)}"]
+    return tmp, ["--source", f"mrssc2.0={fake_mrssc2(tmp / 'mrssc', samples)}",
+                 "--source", f"nasc-tg2={fake_nasc_tg2(tmp / 'nasc', samples)}"]
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +28,17 @@ def test_refused_without_its_inputs(trees):
     tmp, sources = trees
     res = run_build("--recipe", "paper", *sources, "--out", tmp / "none", check=False)
     assert res.returncode != 0 and not (tmp / "none").exists()
-    for flag in ("--upscaler esrgan:x2=PATH,x4=PATH", "--captioner hf:PATH", "--night-generator PATH", "--snow-generator PATH"):
+    needed = ("--upscaler esrgan:x2=PATH,x4=PATH", "--captioner hf:PATH", "--night-generator PATH",
+              "--snow-generator PATH")
+    for flag in needed:
         assert f"missing {flag}" in res.stderr, res.stderr
 
 
 def test_refused_with_wrong_or_conflicting_inputs(trees, inputs):
     tmp, sources = trees
     x4 = tmp / "inputs/esrgan_x4.safetensors"
-    res = run_build("--recipe", "paper", *sources, *_flags(inputs, upscaler=f"esrgan:x2={x4},x4={x4}", snow_generator=str(x4)),
-                    "--quality", "90", "--out", tmp / "wrong", check=False)
+    wrong = _flags(inputs, upscaler=f"esrgan:x2={x4},x4={x4}", snow_generator=str(x4))
+    res = run_build("--recipe", "paper", *sources, *wrong, "--quality", "90", "--out", tmp / "wrong", check=False)
     assert res.returncode != 0 and not (tmp / "wrong").exists()
     assert f"x2={x4} holds a x4 network, not x2" in res.stderr and "not a CycleGAN/CUT ResNet generator" in res.stderr
     assert "--quality 90 conflicts with the recipe, which fixes 75" in res.stderr
@@ -47,7 +50,8 @@ def test_builds_and_records_the_recipe(trees, inputs):
     out = tmp / "paper"
     run_build("--recipe", "paper", *sources, *_flags(inputs), "--out", out)
     rec = json.loads((out / "recipe.json").read_text())
-    assert rec["recipe"] == "paper" and rec["args"]["upscaler"] == inputs["upscaler"] and rec["args"]["scenes"] == "fog,night,snow"
+    assert rec["recipe"] == "paper" and rec["args"]["upscaler"] == inputs["upscaler"]
+    assert rec["args"]["scenes"] == "fog,night,snow" and rec["scene_options"]["count"] == 10_000
     m = pd.read_parquet(out / "manifest.parquet")
     assert m.groupby("weather").size().to_dict() == {"clear": 5, "fog": 5, "night": 5, "snow": 5}
     factor = {}
