@@ -619,7 +619,7 @@ def mmmrs_build(
         res = build(sources, out, opts, limit=limit, workers=workers, executor=client, retries=retries,
                     resources=_key_values(resources), progress=progress, scenes=_scene_options(scenes, scene_count, seed, night_generator, snow_generator),
                     corrections=corrections)
-    except (CardError, FileNotFoundError, RecipeError) as e:  # the user's to fix: on the command line, the message alone
+    except (CardError, FileNotFoundError, RecipeError) as e:  # the user's to fix: on the command line, just the message
         if is_cli(): raise CliError(f"mmmrs-build: {e}") from None
         raise
     if is_cli(): print(res.summary())
