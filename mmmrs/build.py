@@ -26,8 +26,9 @@ from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level, pyramid_cuts
 from .prompts import PAPER_TEMPLATE, caption_samples, correct_parts, flag_prompts, get_captioner, sample_prompts, template_caption
 from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, TABLES, ManifestError, check_manifest, encode_sample, file_digests,
                           json_bytes, member_digests, merge_tables, part_path, table_bytes, write_json, write_table, write_tar, write_together)
+from .recipe import RECIPE_ARGS, RecipeError, get_recipe, recipe_record
 from .sources import Scene, SceneError, SceneMeta, discover, reject_row, scene_metadata
-from .standardize import CUTS, get_upscaler, to_tile
+from .standardize import card_cuts, get_upscaler, to_tile
 
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY', 'EXIT_BUSY', 'EXIT_CODES', 'BUILD_MODULES',
@@ -62,7 +63,7 @@ class BuildError(RuntimeError):
 def exit_code_of(e: BaseException) -> int | None:
     "The exit status of the command for the error `e`; None for an error that is a bug (and shows its traceback)."
     if isinstance(e, BuildBusy): return EXIT_BUSY
-    if isinstance(e, (CliError, CardError, ManifestError, FileNotFoundError, NotADirectoryError)): return EXIT_USAGE
+    if isinstance(e, (CliError, CardError, ManifestError, RecipeError, FileNotFoundError, NotADirectoryError)): return EXIT_USAGE
     if isinstance(e, (BuildError, OSError)): return EXIT_FAILED
     return None
 
@@ -80,6 +81,7 @@ class BuildOptions:
     shard_size: int = 64
     captioner: str = "template"
     captioner_sha: str = ""  # set by `build` for a model captioner, so that new weights rebuild the shards
+    recipe: str = ""  # the recipe these options were resolved from (`mmmrs.recipe`): recipe.json and provenance
 
     def __post_init__(self): check_options(self)
 
@@ -174,7 +176,7 @@ def read_plan(card: Card, scene: Scene, root) -> tuple:
 def scene_cuts(card: Card, info, gsd: float, pyramid: bool | None = None) -> list:
     "A pyramid when asked for (by the build, else by the card) and the scene is large enough; else the card's `cut` rule."
     use = card.pyramid if pyramid is None else pyramid
-    return (pyramid_cuts(info.width, info.height, gsd) if use else []) or CUTS[card.cut](info.width, info.height, gsd)
+    return (pyramid_cuts(info.width, info.height, gsd) if use else []) or card_cuts(card, info.width, info.height, gsd)
 
 # %% ../nbs/11_build.ipynb #c1241e17
 def _tile_images(pix: dict, valid, plan: dict, upscaler, factor: int) -> tuple[dict, dict | None]:
@@ -192,7 +194,8 @@ def _provenance(card: Card, scene: Scene, cut, plan: dict, gsd: tuple, resize: d
             "level": cut.level, "source_gsd": gsd[0], "gsd_source": gsd[1], "source_metadata": meta.extra,
             "resize": resize, "bands": {m: p["bands"] for m, p in plan.items()},
             "conversion": {m: p["conversion"] for m, p in plan.items()}, "percentiles": list(card.percentiles),
-            "align": card.align, "valid_fraction": round(frac, 4), "jpeg_quality": opts.quality}
+            "align": card.align, "valid_fraction": round(frac, 4), "jpeg_quality": opts.quality,
+            **({"recipe": opts.recipe} if opts.recipe else {})}
 
 def _too_few_valid(frac: float, card: Card) -> str | None:
     if frac == 0: return "nodata only"
@@ -497,7 +500,7 @@ def _record_failures(out, specs: list, statuses: list):
 # %% ../nbs/11_build.ipynb #2372291d
 OWNER_FILE, LOCK_FILE = ".mmmrs-build.json", ".mmmrs-build.lock"
 USER_FILES = ("corrections.csv",)  # written into a build folder by the browser's review: the user's, never touched
-TOP_FILES = ("manifest.parquet", "inputs.parquet", "rejects.parquet", "flags.parquet", "stats.json")
+TOP_FILES = ("manifest.parquet", "inputs.parquet", "rejects.parquet", "flags.parquet", "stats.json", "recipe.json")
 
 @contextlib.contextmanager
 def folder_lock(out, shared: bool = False):
@@ -705,12 +708,15 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
     out, sources = Path(out), resolve_sources(sources)
     check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
     options, run = _resolved(options), (workers, executor, retries, resources, progress)
+    recipe = recipe_record(options, scenes) if options.recipe else None  # refuses what the recipe forbids, before any work
     with folder_lock(out):
         owned, foreign = claim_folder(out, sources, force)
         specs, rejects = plan_shards(sources, options, limit)
         units = [u for card, _ in sources for u in [f"{slug(card.name)}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
         check_unit_names(units)
         owned = write_ownership(out, sources, owned | _planned_files(units))
+        if recipe: write_json(out / "recipe.json", recipe)
+        else: (out / "recipe.json").unlink(missing_ok=True)  # a rebuild without the recipe no longer claims it
         for card, _ in sources: _write_rejected(out, f"{slug(card.name)}-discovery", rejects[card.name])
         statuses = _run_planned(out, specs, run)
         if scenes.weathers:
@@ -817,7 +823,7 @@ def dry_run_report(sources, options: BuildOptions = BuildOptions(), limit: int |
         rows.append({"source": card.name, "scenes": sum(len(s.scenes) for s in mine), "refused": sum(len(r) for _, r in planned),
                      "unpaired files": len(rejects[card.name]), "pairs": len(pairs), "paper count": card.count,
                      **{lv: int(levels.get(lv, 0)) for lv in GSD_LEVELS}})
-    return pd.DataFrame(rows).set_index("source")
+    return pd.DataFrame(rows).astype({"paper count": "Int64"}).set_index("source")  # a card may have no paper count
 
 # %% ../nbs/11_build.ipynb #a15f5855
 def _key_values(text: str | None, cast=float) -> dict | None:
@@ -863,6 +869,7 @@ def _cli_exit(e: Exception) -> int:
 @call_parse
 def mmmrs_build(
     out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
+    recipe: str = None,  # paper: MMM-RS as published (needs --upscaler esrgan:x2=PATH,x4=PATH, --captioner hf:PATH, ...)
     demo: bool = False,  # build from the real sample images shipped inside the package
     source: Annotated[str, {"action": "append", "metavar": "NAME_OR_CARD=ROOT"}] = None,  # a bundled card name or a card file, and its dataset root (repeatable)
     seed: int = 0,  # seed of the train/val/test split (drawn per scene group)
@@ -900,8 +907,13 @@ def mmmrs_build(
             return (EXIT_PROBLEMS if problems else EXIT_OK) if _on_cli() else problems
         sources = (demo_sources() if demo else []) + resolve_sources(source or [])
         if not sources: raise UsageError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
+        if recipe:  # the recipe's values replace the options it fixes; it refuses missing inputs and conflicting values
+            args = get_recipe(recipe).resolve(**{k: v for k, v in locals().items() if k in RECIPE_ARGS}).args
+            (upscaler, captioner, night_generator, snow_generator, gsd_threshold, prompt_template, quality, pyramid,
+             scenes, scene_count) = (args[k] for k in RECIPE_ARGS)
         opts = BuildOptions(seed=seed, split=_fractions(split), pyramid=pyramid, quality=quality, gsd_threshold=gsd_threshold,
-                            upscaler=upscaler, shard_size=shard_size, captioner=captioner, template=prompt_template)
+                            upscaler=upscaler, shard_size=shard_size, captioner=captioner, template=prompt_template,
+                            recipe=recipe or "")
         check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
         if dry_run:
             report = dry_run_report(sources, opts, limit)

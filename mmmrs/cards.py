@@ -17,8 +17,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, S
 from .core import MODALITIES, package_data
 
 # %% auto #0
-__all__ = ['REQUIRED', 'CUT_MODES', 'ADAPTER_NAMES', 'PEOPLE_KEYS', 'SCHEMA', 'MAX_FRONT_MATTER', 'CardError', 'ModalitySpec',
-           'Card', 'parse_card', 'scene_id', 'category_of', 'bundled_cards', 'load_card']
+__all__ = ['REQUIRED', 'CUT_MODES', 'EDGE_TILES', 'ADAPTER_NAMES', 'PEOPLE_KEYS', 'SCHEMA', 'MAX_FRONT_MATTER', 'CardError',
+           'ModalitySpec', 'Card', 'parse_card', 'scene_id', 'category_of', 'bundled_cards', 'load_card']
 
 # %% ../nbs/02_cards.ipynb #65d932ee
 class CardError(ValueError):
@@ -52,6 +52,7 @@ class Card:
     min_size: int = 64
     optional: tuple = ()
     cut: str = "tiles"
+    edge_tiles: str = "drop"  # tiles: "drop" the remainder (Algorithm 1) or "keep" edge tiles shifted inward (GID)
     adapter: str | None = None
     count: int | None = None
     nodata: float | None = None
@@ -61,6 +62,7 @@ class Card:
 # %% ../nbs/02_cards.ipynb #9b64b873
 REQUIRED = ("name", "title", "url", "license", "citation", "modalities", "satellite", "gsd")
 CUT_MODES = ("tiles", "square", "three-crops")
+EDGE_TILES = ("drop", "keep")
 ADAPTER_NAMES = ("hrsc2016", "tgrs-hrrsd", "fmow")
 PEOPLE_KEYS = ("layout", "notes")  # read by people, not by the builder
 
@@ -101,6 +103,7 @@ SCHEMA = {  # key: (type, default, what a person is told it expects); required k
     "min_size": (Annotated[int, Field(strict=True, ge=1)], 64, "a positive number of pixels"),
     "optional": (list[Literal[MODALITIES]], [], "a list of some (not all) of the card's modalities"),
     "cut": (Literal[CUT_MODES], "tiles", f"one of {CUT_MODES}"),
+    "edge_tiles": (Literal[EDGE_TILES], "drop", f"one of {EDGE_TILES}"),
     "adapter": (Literal[ADAPTER_NAMES] | None, None, f"one of {ADAPTER_NAMES}"),
     "count": (Annotated[int, Field(strict=True, ge=0)] | None, None, "the number of pairs the paper counts (an integer)"),
     "nodata": (_finite() | None, None, "a finite number (NaN is nodata in float rasters anyway)"),

@@ -18,9 +18,9 @@ from .gsd import GSD_LEVELS, gsd_level, gsd_words
 # %% auto #0
 __all__ = ['NEUTRAL_CAPTION', 'PAPER_TEMPLATE', 'INFERENCE_TEMPLATE', 'ARTEFACTS', 'FILLER', 'OPENINGS', 'TRAILING',
            'WEATHER_WORDS', 'SYNONYMS', 'EXCLUSIVE', 'REVIEW_COLUMNS', 'label_words', 'template_caption',
-           'compose_prompt', 'sample_prompts', 'clean_caption', 'TemplateCaptioner', 'HFCaptioner', 'get_captioner',
-           'caption_samples', 'prompt_flags', 'flag_prompts', 'read_corrections', 'export_review', 'correct_parts',
-           'apply_corrections']
+           'compose_prompt', 'sample_prompts', 'sensor_word_issue', 'clean_caption', 'TemplateCaptioner', 'HFCaptioner',
+           'get_captioner', 'caption_samples', 'prompt_flags', 'flag_prompts', 'read_corrections', 'export_review',
+           'correct_parts', 'apply_corrections']
 
 # %% ../nbs/09_prompts.ipynb #3be73498
 NEUTRAL_CAPTION = "a satellite image"
@@ -54,6 +54,15 @@ def sample_prompts(sample: dict, template: str = PAPER_TEMPLATE) -> dict:
                               category=label_words(sample["category"]) if sample.get("category") else None,
                               dataset=sample["source"])
             for m in sample["images"]}
+
+# %% ../nbs/09_prompts.ipynb #f0e01a6f
+def sensor_word_issue(word: str) -> str | None:
+    "What breaks the sensor-word rule (codes like GF2 without a hyphen, names like Sentinel-2 with one), or None."
+    if m := re.fullmatch(r"([A-Z]{2,3})[-_ ](\d+)", word):
+        return f"write the code {word!r} without a hyphen: {m[1]}{m[2]}"
+    if m := re.fullmatch(r"([A-Z][a-z]+(?:[A-Z][a-z]+)?)[_ ]?(\d+)", word):
+        return f"write the name {word!r} with a hyphen: {m[1]}-{m[2]}"
+    return None
 
 # %% ../nbs/09_prompts.ipynb #3dae74d4
 ARTEFACTS = re.compile(r"\b(ara+f+[a-z]*|arafe[a-z]*)\b\s*", re.I)

@@ -76,7 +76,8 @@ def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = Non
     return variant(sample, "fog", np.asarray(I), record)
 
 # %% ../nbs/07_scenes.ipynb #d1261a44
-NIGHT = {"dusk": dict(exposure=(0.15, 0.3), tint=(1.0, 0.88, 0.92), lights=0.3), "night": dict(exposure=(0.03, 0.07), tint=(0.78, 0.88, 1.1), lights=1.0)}
+NIGHT = {"moderate": dict(exposure=(0.15, 0.3), tint=(1.0, 0.88, 0.92), lights=0.3),  # intensities of weather "night"
+         "deep": dict(exposure=(0.03, 0.07), tint=(0.78, 0.88, 1.1), lights=1.0)}
 SHOT, READ = 2e-4, 4e-4  # a0 and b0 of the noise model, per unit gain
 TO_LINEAR = ((np.arange(256) / 255) ** 2.2).astype(np.float32)                          # sRGB (γ 2.2) -> linear, by table
 TO_SRGB = np.rint(np.linspace(0, 1, 4096) ** (1 / 2.2) * 255).astype(np.uint8)          # linear (12 bit) -> sRGB
@@ -142,8 +143,8 @@ def night_linear(rgb: np.ndarray, exposure: float, tint, lights, r: np.random.Ge
     a, b = SHOT * g, (READ * g) ** 2
     return clean, clean + _normal(clean.shape, r) * np.sqrt(a * clean + b), a, b
 
-def night(sample: dict, rng, intensity: str = "night", generator=None) -> dict:
-    "Night or dusk by the low-light camera model; with `generator` (a CycleGAN/CUT checkpoint path), by that model."
+def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
+    "Night (`moderate` or `deep`) by the low-light camera model; with `generator` (a CycleGAN/CUT checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "night", generator, intensity)
     r, p, rgb = np.random.default_rng(seed := _seed(rng)), NIGHT[intensity], sample["images"]["rgb"]
     exposure = float(r.uniform(*p["exposure"]))

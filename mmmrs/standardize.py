@@ -11,10 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from .cards import EDGE_TILES
 from .core import TILE, to_pil
 
 # %% auto #0
-__all__ = ['CUTS', 'Cut', 'standard_cuts', 'square_cuts', 'three_crops', 'Bicubic', 'get_upscaler', 'to_tile']
+__all__ = ['CUTS', 'Cut', 'standard_cuts', 'tile_cuts', 'square_cuts', 'three_crops', 'card_cuts', 'Bicubic', 'get_upscaler',
+           'to_tile']
 
 # %% ../nbs/04_standardize.ipynb #78dacfcd
 @dataclass(frozen=True)
@@ -26,12 +28,24 @@ class Cut:
 
 def _gsd(side: int, gsd: float, size: int = TILE) -> float: return round(side / size * gsd, 9)
 
-def standard_cuts(width: int, height: int, gsd: float, size: int = TILE) -> list[Cut]:
-    "Algorithm 1's windows for a `width`×`height` scene at `gsd` metres per pixel."
-    if width >= size and height >= size:
-        return [Cut((x, y, size, size), gsd, "tile") for y in range(0, height - size + 1, size) for x in range(0, width - size + 1, size)]
+def standard_cuts(width: int, height: int, gsd: float, size: int = TILE, edge_tiles: str = "drop") -> list[Cut]:
+    "Algorithm 1's windows for a `width`×`height` scene at `gsd` metres per pixel (edge tiles: see `tile_cuts`)."
+    if width >= size and height >= size: return tile_cuts(width, height, gsd, size, edge_tiles)
     side = min(width, height)
     return [Cut(((width - side) // 2, (height - side) // 2, side, side), _gsd(side, gsd, size), "crop")]
+
+# %% ../nbs/04_standardize.ipynb #1094de43
+def _starts(n: int, size: int, edge_tiles: str) -> list[int]:
+    "Tile offsets along a side of `n` pixels; with `keep`, one more ending at the border when `n` is not a multiple."
+    starts = list(range(0, n - size + 1, size))
+    return starts + [n - size] if edge_tiles == "keep" and n % size else starts
+
+def tile_cuts(width: int, height: int, gsd: float, size: int = TILE, edge_tiles: str = "drop") -> list[Cut]:
+    "Every `size` tile of a scene at least `size` in both sides, edge tiles dropped or kept (shifted inward)."
+    if edge_tiles not in EDGE_TILES: raise ValueError(f"edge_tiles must be one of {EDGE_TILES}, got {edge_tiles!r}")
+    xs, ys = _starts(width, size, edge_tiles), _starts(height, size, edge_tiles)
+    level = lambda x, y: "edge-tile" if x % size or y % size else "tile"
+    return [Cut((x, y, size, size), gsd, level(x, y)) for y in ys for x in xs]
 
 # %% ../nbs/04_standardize.ipynb #b3bb931b
 def square_cuts(width: int, height: int, gsd: float, size: int = TILE) -> list[Cut]:
@@ -46,6 +60,11 @@ def three_crops(width: int, height: int, gsd: float, size: int = TILE) -> list[C
             Cut((0, height - size, size, size), gsd, "bottom-left"), Cut((width - size, 0, size, size), gsd, "top-right")]
 
 CUTS = {"tiles": standard_cuts, "square": square_cuts, "three-crops": three_crops}
+
+def card_cuts(card, width: int, height: int, gsd: float, size: int = TILE) -> list[Cut]:
+    "The windows of a scene by its card's `cut` rule (and, for `tiles`, its `edge_tiles` rule)."
+    if card.cut == "tiles": return standard_cuts(width, height, gsd, size, card.edge_tiles)
+    return CUTS[card.cut](width, height, gsd, size)
 
 # %% ../nbs/04_standardize.ipynb #d4495e1e
 def _pil_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:

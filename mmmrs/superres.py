@@ -7,7 +7,7 @@ Docs: https://mmmrs.github.io/mmmrs/superres.html.md"""
 
 # %% ../nbs/05_superres.ipynb #499487c6
 from __future__ import annotations
-import functools, os, struct
+import functools, os, re, struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,8 @@ from .core import file_sha256
 # %% auto #0
 __all__ = ['WEIGHTLESS', 'ResidualDenseBlock', 'RRDB', 'RRDBNet', 'read_state_dict', 'rrdbnet_config', 'load_rrdbnet',
            'upscale_tensor', 'ESRGAN', 'NcnnLayer', 'read_ncnn_param', 'read_ncnn_convs', 'ncnn_to_state_dict',
-           'convert_ncnn', 'ncnn_model_files', 'default_weights', 'validate_against_ncnn', 'esrgan_upscaler']
+           'convert_ncnn', 'ncnn_model_files', 'default_weights', 'validate_against_ncnn', 'factor_weights',
+           'ESRGANByFactor', 'esrgan_upscaler']
 
 # %% ../nbs/05_superres.ipynb #29e12472
 class ResidualDenseBlock(nn.Module):
@@ -252,9 +253,35 @@ def validate_against_ncnn(param, bin, net: RRDBNet, img: np.ndarray) -> list[tup
         rows.append((layer.name, name, float((a - torch.from_numpy(np.array(ex.extract(layer.tops[0])[1]))).abs().max())))
     return rows
 
+# %% ../nbs/05_superres.ipynb #e16a5302
+def factor_weights(text: str) -> dict[int, str]:
+    "`x2=PATH,x4=PATH` -> `{2: PATH, 4: PATH}` (paths may not contain commas)."
+    out = {}
+    for part in filter(None, text.split(",")):
+        factor, eq, path = part.partition("=")
+        if not (eq and re.fullmatch(r"x[1-8]", factor.strip()) and path.strip()):
+            raise ValueError(f"expected x2=PATH,x4=PATH (one checkpoint per factor), got {part!r} in {text!r}")
+        out[int(factor.strip()[1:])] = path.strip()
+    return out
+
+class ESRGANByFactor:
+    "One ESRGAN network per super-resolution factor; a wrong-scale checkpoint, or a factor without one, is refused."
+    name = "esrgan"
+    def __init__(self, weights: dict, **kw):
+        self.nets = {int(f): ESRGAN(p, **kw) for f, p in sorted(weights.items())}
+        for f, up in self.nets.items():
+            if up.net.scale != f: raise ValueError(f"x{f}={up.path} holds a x{up.net.scale} network, not x{f}")
+        self.weights = ",".join(f"x{f}:{up.weights}" for f, up in self.nets.items())  # every network's SHA-256
+
+    def __call__(self, img: np.ndarray, factor: int) -> np.ndarray:
+        if factor not in self.nets:
+            raise ValueError(f"no ESRGAN network for x{factor}: add x{factor}=PATH (have {sorted(self.nets)})")
+        return self.nets[factor](img, factor)
+
 # %% ../nbs/05_superres.ipynb #da66da97
 @functools.lru_cache(maxsize=4)
 def esrgan_upscaler(spec: str = "esrgan") -> ESRGAN:
-    "The upscaler for `esrgan` (the converted Real-ESRGAN x4plus) or `esrgan:PATH` (a checkpoint); one per process."
+    "The upscaler for `esrgan` (converted x4plus), `esrgan:PATH` or `esrgan:x2=PATH,x4=PATH`; one per process."
     _, _, path = spec.partition(":")
+    if re.match(r"\s*x\d=", path): return ESRGANByFactor(factor_weights(path))
     return ESRGAN(path or default_weights())

