@@ -115,8 +115,13 @@ def check_upscaler(spec):
     if callable(spec) or spec == "bicubic": return
     if spec == "esrgan":
         if importlib.util.find_spec("torch") is None: _bad("--upscaler", "bicubic here: esrgan needs the torch and esrgan extras", spec)
-    elif not (isinstance(spec, str) and spec.startswith("esrgan:") and Path(spec[7:]).expanduser().is_file()):
-        _bad("--upscaler", "bicubic, esrgan or esrgan:PATH to an existing checkpoint file", spec)
+    elif not (isinstance(spec, str) and spec.startswith("esrgan:") and all(Path(p).expanduser().is_file() for p in _esrgan_files(spec))):
+        _bad("--upscaler", "bicubic, esrgan, esrgan:PATH or esrgan:x2=PATH,x4=PATH naming existing checkpoint files", spec)
+
+def _esrgan_files(spec: str) -> list[str]:
+    "The checkpoint files an `esrgan:` upscaler names: one PATH, or one per factor (`x2=PATH,x4=PATH`, `mmmrs.superres`)."
+    body = spec[len("esrgan:"):]
+    return [p.partition("=")[2] for p in body.split(",") if p] if "=" in body else [body]
 
 def split_of(group: str, seed: int = 0, ratios=(0.8, 0.1, 0.1)) -> str:
     "The split of `group`: a deterministic draw from the hash of `seed` and `group`."
