@@ -121,6 +121,14 @@ def pipeline_class(path) -> str:
         raise FileNotFoundError(f"{path}: no model_index.json, so not a diffusers pipeline folder (save one with `save_pretrained`)")
     return json.loads(index.read_text())["_class_name"]
 
+def _check_controlnet(base: Path, controlnet: Path):
+    "Refuse a ControlNet built for another UNet (e.g. an SD1.5 ControlNet on SDXL) before loading, naming both."
+    dim = lambda f: json.loads(f.read_text()).get("cross_attention_dim") if f.exists() else None
+    cn, unet = dim(controlnet / "config.json"), dim(base / "unet" / "config.json")
+    if cn and unet and cn != unet:
+        raise ValueError(f"ControlNet {controlnet} was built for a UNet with cross_attention_dim {cn}, but {base} has {unet} "
+                         f"({pipeline_class(base)}): train one from this base model")
+
 def load_pipeline(path, lora=None, controlnet=None, device: str | None = None, dtype=None):
     "The folder's text-to-image pipeline (SD 1.x/2.x, SDXL) in `dtype`, optional LoRA and ControlNet, DPM++ 2M Karras, provenance."
     import inspect, torch, diffusers
@@ -132,7 +140,9 @@ def load_pipeline(path, lora=None, controlnet=None, device: str | None = None, d
     kw = dict(local_files_only=True, dtype=dtype)
     cls = getattr(diffusers, pipeline_class(base), diffusers.DiffusionPipeline)
     if "safety_checker" in inspect.signature(cls.__init__).parameters: kw |= dict(safety_checker=None, requires_safety_checker=False)
-    if controlnet: kw["controlnet"] = ControlNetModel.from_pretrained(controlnet, dtype=dtype, local_files_only=True)
+    if controlnet:
+        _check_controlnet(base, controlnet)
+        kw["controlnet"] = ControlNetModel.from_pretrained(controlnet, dtype=dtype, local_files_only=True)
     pipe = AutoPipelineForText2Image.from_pretrained(base, **kw)
     if lora: pipe.load_lora_weights(str(lora))
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, use_karras_sigmas=True, algorithm_type="dpmsolver++")
