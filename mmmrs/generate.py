@@ -22,8 +22,8 @@ from .prompts import PAPER_TEMPLATE, compose_prompt, label_words
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'WEIGHT_SUFFIXES', 'build_prompt', 'benchmark_prompts', 'condition_images', 'torch_dtype', 'local_model',
-           'weight_hashes', 'provenance', 'pipeline_class', 'load_pipeline', 'BackgroundWriter', 'generate_images',
-           'mmmrs_generate', 'main']
+           'weight_hashes', 'model_provenance', 'pipeline_class', 'load_pipeline', 'BackgroundWriter',
+           'generate_images', 'mmmrs_generate', 'main']
 
 # %% ../nbs/16_generate.ipynb #438b8d02
 def build_prompt(content: str = "a satellite image", gsd_level: str = "high", weather: str = "clear", satellite: str = "GF2",
@@ -108,7 +108,7 @@ def weight_hashes(path) -> dict:
     files = [f for d in folders for f in _weights_in(d)]
     return {f.relative_to(path).as_posix(): _sha256(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files}
 
-def provenance(base, lora=None, controlnet=None) -> dict:
+def model_provenance(base, lora=None, controlnet=None) -> dict:
     "What made an image: each model's local path and `weight_hashes` (`None` for a part not used)."
     return {k: v for role, p in (("base_model", base), ("lora", lora), ("controlnet", controlnet))
             for k, v in ((role, str(p) if p else None), (f"{role}_sha256", weight_hashes(p) if p else None))}
@@ -147,7 +147,7 @@ def load_pipeline(path, lora=None, controlnet=None, device: str | None = None, d
     if lora: pipe.load_lora_weights(str(lora))
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, use_karras_sigmas=True, algorithm_type="dpmsolver++")
     pipe.set_progress_bar_config(disable=True)
-    pipe.mmmrs_provenance = provenance(base, lora, controlnet)
+    pipe.mmmrs_provenance = model_provenance(base, lora, controlnet)
     return pipe.to(device)
 
 # %% ../nbs/16_generate.ipynb #3fe37a8c
