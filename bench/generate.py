@@ -51,7 +51,7 @@ def tiny_random(device, dtype, folder):
 
 
 class SleepingPipeline:
-    "A stand-in for a pipeline on a GPU: each call waits `seconds` per batch without holding the GIL (as a CUDA sync does) and returns random images."
+    "A stand-in for a pipeline on a GPU: a call waits `seconds` without holding the GIL (as a CUDA sync does), returns random images."
     def __init__(self, seconds: float):
         from diffusers import DPMSolverMultistepScheduler
         self.seconds, self.scheduler, self.dtype = seconds, DPMSolverMultistepScheduler(use_karras_sigmas=True), torch.float16
@@ -59,7 +59,9 @@ class SleepingPipeline:
         import numpy as np
         from types import SimpleNamespace
         time.sleep(self.seconds)
-        return SimpleNamespace(images=np.stack([np.random.default_rng(g.initial_seed()).random((height, width, 3), np.float32) for g in generator or [torch.Generator()] * len(prompt)]))
+        seeds = [g.initial_seed() for g in generator] if generator else range(len(prompt))
+        noise = [np.random.default_rng(s).random((height, width, 3), np.float32) for s in seeds]  # PNG's worst case
+        return SimpleNamespace(images=np.stack(noise))
 
 
 def timed(fn, sync) -> float:
@@ -70,7 +72,7 @@ def timed(fn, sync) -> float:
 def main(size: int, steps: int, batches: list[int], n: int, precision: str | None, tiny: bool, write_workers: int, sleep: float | None):
     import diffusers, transformers
     from mmmrs.generate import build_prompt, generate_images, torch_dtype
-    diffusers.utils.logging.set_verbosity_error(); transformers.logging.set_verbosity_error()  # the tiny tokenizer truncates prompts: no notice per call
+    diffusers.utils.logging.set_verbosity_error(); transformers.logging.set_verbosity_error()  # no truncation notice per call
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch_dtype(precision, device)
     if sleep is not None: print(f"simulated GPU: each pipeline call waits {sleep} s and returns random images; what is measured is the writing")

@@ -22,8 +22,8 @@ from .prompts import PAPER_TEMPLATE, compose_prompt, label_words
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'WEIGHT_SUFFIXES', 'build_prompt', 'benchmark_prompts', 'condition_images', 'torch_dtype', 'local_model',
-           'weight_hashes', 'provenance', 'pipeline_class', 'load_pipeline', 'BackgroundWriter', 'generate_images',
-           'mmmrs_generate', 'main']
+           'weight_hashes', 'model_provenance', 'pipeline_class', 'load_pipeline', 'BackgroundWriter',
+           'generate_images', 'mmmrs_generate', 'main']
 
 # %% ../nbs/16_generate.ipynb #438b8d02
 def build_prompt(content: str = "a satellite image", gsd_level: str = "high", weather: str = "clear", satellite: str = "GF2",
@@ -108,7 +108,7 @@ def weight_hashes(path) -> dict:
     files = [f for d in folders for f in _weights_in(d)]
     return {f.relative_to(path).as_posix(): _sha256(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files}
 
-def provenance(base, lora=None, controlnet=None) -> dict:
+def model_provenance(base, lora=None, controlnet=None) -> dict:
     "What made an image: each model's local path and `weight_hashes` (`None` for a part not used)."
     return {k: v for role, p in (("base_model", base), ("lora", lora), ("controlnet", controlnet))
             for k, v in ((role, str(p) if p else None), (f"{role}_sha256", weight_hashes(p) if p else None))}
@@ -121,6 +121,14 @@ def pipeline_class(path) -> str:
         raise FileNotFoundError(f"{path}: no model_index.json, so not a diffusers pipeline folder (save one with `save_pretrained`)")
     return json.loads(index.read_text())["_class_name"]
 
+def _check_controlnet(base: Path, controlnet: Path):
+    "Refuse a ControlNet built for another UNet (e.g. an SD1.5 ControlNet on SDXL) before loading, naming both."
+    dim = lambda f: json.loads(f.read_text()).get("cross_attention_dim") if f.exists() else None
+    cn, unet = dim(controlnet / "config.json"), dim(base / "unet" / "config.json")
+    if cn and unet and cn != unet:
+        raise ValueError(f"ControlNet {controlnet} was built for a UNet with cross_attention_dim {cn}, but {base} has {unet} "
+                         f"({pipeline_class(base)}): train one from this base model")
+
 def load_pipeline(path, lora=None, controlnet=None, device: str | None = None, dtype=None):
     "The folder's text-to-image pipeline (SD 1.x/2.x, SDXL) in `dtype`, optional LoRA and ControlNet, DPM++ 2M Karras, provenance."
     import inspect, torch, diffusers
@@ -132,12 +140,14 @@ def load_pipeline(path, lora=None, controlnet=None, device: str | None = None, d
     kw = dict(local_files_only=True, dtype=dtype)
     cls = getattr(diffusers, pipeline_class(base), diffusers.DiffusionPipeline)
     if "safety_checker" in inspect.signature(cls.__init__).parameters: kw |= dict(safety_checker=None, requires_safety_checker=False)
-    if controlnet: kw["controlnet"] = ControlNetModel.from_pretrained(controlnet, dtype=dtype, local_files_only=True)
+    if controlnet:
+        _check_controlnet(base, controlnet)
+        kw["controlnet"] = ControlNetModel.from_pretrained(controlnet, dtype=dtype, local_files_only=True)
     pipe = AutoPipelineForText2Image.from_pretrained(base, **kw)
     if lora: pipe.load_lora_weights(str(lora))
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, use_karras_sigmas=True, algorithm_type="dpmsolver++")
     pipe.set_progress_bar_config(disable=True)
-    pipe.mmmrs_provenance = provenance(base, lora, controlnet)
+    pipe.mmmrs_provenance = model_provenance(base, lora, controlnet)
     return pipe.to(device)
 
 # %% ../nbs/16_generate.ipynb #3fe37a8c

@@ -76,6 +76,7 @@ def test_evaluate_with_pytorch_fid_weights_file(tmp_path):
     assert np.isclose(row.FID, fid(extract(inc, real_images(tmp_path / "data", "test")[0]), gen), rtol=1e-6)
     assert np.isclose(row.IS, inception_score(extract(inc.logits, gen_imgs), 4)[0], rtol=1e-6)
     assert "pytorch-fid" in json.loads((tmp_path / "report/settings.json").read_text())["preprocessing"]
+    assert "- IS: FIDInceptionV3 weights (pytorch-fid layout): its classifier head" in r.stdout  # the report names IS's source
 
 
 def test_controlnet_sar_set_end_to_end(tmp_path):
