@@ -1,4 +1,4 @@
-"""Select from a built dataset, export it for diffusers' training scripts, and stream it into PyTorch.
+"""Select from a built dataset, export it for diffusers' and kohya's training scripts (`mmmrs-export`), and stream it into PyTorch.
 
 Docs: https://mmmrs.github.io/mmmrs/data.html.md"""
 
@@ -7,16 +7,21 @@ Docs: https://mmmrs.github.io/mmmrs/data.html.md"""
 # %% ../nbs/13_data.ipynb #7a549896
 from __future__ import annotations
 import io, json, tarfile
-from pathlib import Path
+from collections import defaultdict
+from pathlib import Path, PurePath
 
 import numpy as np
 import pandas as pd
+from fastcore.script import CliError, call_parse
 
+from .core import run_cli
+from .datacard import HF_SPLIT
 from .shards import read_manifest
 
 # %% auto #0
-__all__ = ['FILTERS', 'HF_SPLIT', 'META_COLUMNS', 'select', 'read_members', 'export_imagefolder', 'export_controlnet',
-           'ShardStream', 'ShardIndex', 'ShardDataset']
+__all__ = ['FILTERS', 'EXPORT_MARKER', 'META_COLUMNS', 'EXPORTS', 'select', 'safe_path', 'read_members', 'claim_export_folder',
+           'write_export', 'split_folders', 'export_imagefolder', 'export_controlnet', 'export_kohya', 'mmmrs_export',
+           'main', 'ShardStream', 'ShardIndex', 'ShardDataset']
 
 # %% ../nbs/13_data.ipynb #e79b41a6
 FILTERS = ("source", "modality", "gsd_level", "weather", "split", "category", "satellite")
@@ -31,63 +36,158 @@ def select(out, **filters) -> pd.DataFrame:
     return m.reset_index(drop=True)
 
 # %% ../nbs/13_data.ipynb #801365a7
+def safe_path(root, name: str) -> Path:
+    "`root/name`, refused unless `name` is relative, has no `..`, and resolves (links followed) strictly inside `root`."
+    root = Path(root).resolve()
+    p = (root / name).resolve()
+    if PurePath(name).is_absolute() or ".." in PurePath(name).parts or p == root or not p.is_relative_to(root):
+        raise ValueError(f"{name!r} would leave {root}: refused (manifest keys and shard names are plain names)")
+    return p
+
+# %% ../nbs/13_data.ipynb #5a1e0c02
 def read_members(out, names_by_shard: dict) -> dict:
     "`{member name: bytes}` for the given `{shard: [member names]}` of the dataset in `out`."
     got = {}
     for shard, names in sorted(names_by_shard.items()):
         want = set(names)
-        with tarfile.open(Path(out) / "shards" / shard) as tar:
+        with tarfile.open(safe_path(Path(out) / "shards", shard)) as tar:
             for ti in tar:
                 if ti.name in want: got[ti.name] = tar.extractfile(ti).read()
         if missing := want - set(got): raise FileNotFoundError(f"{shard} lacks {sorted(missing)[:3]}: rebuild the dataset")
     return got
 
-def _members(out, rows: pd.DataFrame) -> dict:
-    return read_members(out, rows.groupby("shard").member.apply(list).to_dict())
-
 # %% ../nbs/13_data.ipynb #2c6ca6f5
-HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}
+EXPORT_MARKER = ".mmmrs-export.json"  # hidden: datasets' data-file patterns skip names starting with a dot
+
+def claim_export_folder(dest) -> Path:
+    "`dest`, ready for an export: new, empty, or a previous export's (whose files are removed); anything else is refused."
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    if (marker := dest / EXPORT_MARKER).exists():
+        for name in json.loads(marker.read_text())["files"]: safe_path(dest, name).unlink(missing_ok=True)
+        marker.unlink()
+    if left := sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()):
+        raise FileExistsError(f"{dest} holds files that no export wrote (e.g. {left[0]}): export into a new or empty folder")
+    return dest
+
+# %% ../nbs/13_data.ipynb #5a1e0c03
+def write_export(out, dest, copies: list[tuple[str, str, str]], texts: dict[str, str]) -> Path:
+    "Copy stored members `(shard, member, name)` of the dataset in `out` and write `{name: text}` files, all under `dest`."
+    dest = claim_export_folder(dest)
+    targets = [(shard, member, safe_path(dest, name)) for shard, member, name in copies]  # every path checked first
+    text_targets = {safe_path(dest, name): text for name, text in texts.items()}
+    by_shard = defaultdict(list)
+    for shard, member, p in targets: by_shard[shard].append((member, p))
+    for shard, items in sorted(by_shard.items()):
+        blobs = read_members(out, {shard: [m for m, _ in items]})
+        for member, p in items: p.parent.mkdir(parents=True, exist_ok=True); p.write_bytes(blobs[member])
+    for p, text in text_targets.items(): p.parent.mkdir(parents=True, exist_ok=True); p.write_text(text, encoding="utf-8")
+    names = [p.relative_to(dest.resolve()).as_posix() for p in [t[2] for t in targets] + list(text_targets)]
+    (dest / EXPORT_MARKER).write_text(json.dumps({"files": sorted(names)}, indent=1) + "\n")
+    return dest
+
+# %% ../nbs/13_data.ipynb #5a1e0c06
 META_COLUMNS = ["key", "group", "gsd", "gsd_level", "weather", "source", "category", "satellite"]
 
-def _write_jsonl(path: Path, records: list[dict]):
-    path.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+def _meta(row) -> dict:
+    return {c: None if pd.isna(v := row[c]) else v for c in META_COLUMNS}
 
-def export_imagefolder(out, dest, modality: str = "rgb", **filters) -> Path:
-    "Write the `modality` images of the selected samples and their prompts as an HF imagefolder under `dest`."
-    rows, dest = select(out, modality=modality, **filters), Path(dest)
-    blobs = _members(out, rows)
-    for split, part in rows.groupby("split"):
-        folder = dest / HF_SPLIT[split]
-        folder.mkdir(parents=True, exist_ok=True)
+def _jsonl(records: list[dict]) -> str:
+    return "".join(json.dumps(r) + "\n" for r in records)
+
+def _ext(member: str) -> str: return member.rsplit(".", 1)[1]
+
+def split_folders(rows: pd.DataFrame, split) -> list[tuple[str, pd.DataFrame]]:
+    "`(folder, rows)`: one flat folder (`''`) when `split` is one split name, else one folder per split present."
+    if isinstance(split, str): return [("", rows)]
+    return [(HF_SPLIT[s], part) for s, part in rows.groupby("split")]
+
+# %% ../nbs/13_data.ipynb #cca4d0e5
+def _selection(out, split, **filters) -> pd.DataFrame:
+    rows = select(out, split=split, **filters)
+    if rows.empty: raise ValueError(f"nothing in {out} matches split={split!r} and {filters}")
+    return rows
+
+def export_imagefolder(out, dest, modality: str = "rgb", split="train", **filters) -> Path:
+    "Write the `modality` images of the selected samples with their prompts as an HF imagefolder in `dest` (see above)."
+    copies, texts = [], {}
+    for folder, part in split_folders(_selection(out, split, modality=modality, **filters), split):
         records = []
-        for r in part.sort_values("key").itertuples():
-            name = f"{r.key}.{r.member.rsplit('.', 1)[1]}"
-            (folder / name).write_bytes(blobs[r.member])
-            records.append({"file_name": name, "text": r.prompt, **{c: getattr(r, c) for c in META_COLUMNS}})
-        _write_jsonl(folder / "metadata.jsonl", records)
-    return dest
+        for _, r in part.sort_values("key").iterrows():
+            name = f"{r.key}.{_ext(r.member)}"
+            copies.append((r.shard, r.member, f"{folder}/{name}".lstrip("/")))
+            records.append({"file_name": name, "text": r.prompt, **_meta(r)})
+        texts[f"{folder}/metadata.jsonl".lstrip("/")] = _jsonl(records)
+    return write_export(out, dest, copies, texts)
 
 # %% ../nbs/13_data.ipynb #8e1c0ee1
-def export_controlnet(out, dest, source: str = "rgb", target: str = "sar", **filters) -> Path:
-    "Write aligned (`source` condition, `target` image, target prompt) pairs as an HF imagefolder under `dest`."
-    if source == target: raise ValueError(f"source and target modality are both {source!r}")
-    rows = select(out, modality=[source, target], **filters)
-    both = rows.groupby("key").modality.transform("nunique") == 2
-    rows, dest = rows[both], Path(dest)
-    if rows.empty: raise ValueError(f"no sample has both {source} and {target} in {out} with filters {filters}")
-    blobs = _members(out, rows)
-    for split, part in rows.groupby("split"):
-        folder = dest / HF_SPLIT[split]
-        (folder / "images").mkdir(parents=True, exist_ok=True); (folder / "conditioning_images").mkdir(exist_ok=True)
+def export_controlnet(out, dest, condition: str = "rgb", target: str = "sar", split="train", **filters) -> Path:
+    "Write aligned (`target` image, target prompt, `condition` image) pairs as an HF imagefolder in `dest`."
+    if condition == target: raise ValueError(f"condition and target modality are both {condition!r}")
+    rows = _selection(out, split, modality=[condition, target], **filters)
+    rows = rows[rows.groupby("key").modality.transform("nunique") == 2]
+    if rows.empty: raise ValueError(f"no sample has both {condition} and {target} in {out} with split={split!r} and {filters}")
+    copies, texts = [], {}
+    for folder, part in split_folders(rows, split):
         records = []
         for key, pair in part.sort_values("key").groupby("key"):
-            src, tgt = (pair.set_index("modality").loc[m] for m in (source, target))
-            image, cond = f"images/{key}.{tgt.member.rsplit('.', 1)[1]}", f"conditioning_images/{key}.{src.member.rsplit('.', 1)[1]}"
-            (folder / image).write_bytes(blobs[tgt.member]); (folder / cond).write_bytes(blobs[src.member])
-            records.append({"image_file_name": image, "conditioning_image_file_name": cond, "text": tgt.prompt,
-                            "source_modality": source, "target_modality": target, **{c: tgt[c] for c in META_COLUMNS}})
-        _write_jsonl(folder / "metadata.jsonl", records)
-    return dest
+            cond, tgt = (pair.set_index("modality").loc[m] for m in (condition, target))
+            image, cimage = f"images/{key}.{_ext(tgt.member)}", f"conditioning_images/{key}.{_ext(cond.member)}"
+            copies += [(tgt.shard, tgt.member, f"{folder}/{image}".lstrip("/")), (cond.shard, cond.member, f"{folder}/{cimage}".lstrip("/"))]
+            records.append({"image_file_name": image, "text": tgt.prompt, "conditioning_image_file_name": cimage,
+                            "condition_modality": condition, "target_modality": target, **_meta(tgt)})
+        texts[f"{folder}/metadata.jsonl".lstrip("/")] = _jsonl(records)
+    return write_export(out, dest, copies, texts)
+
+# %% ../nbs/13_data.ipynb #5a1e0c12
+def export_kohya(out, dest, modality: str = "rgb", split="train", repeats: int = 1, name: str = "mmmrs", **filters) -> Path:
+    "Write the selected `modality` images with same-stem `.txt` prompts into `dest/<repeats>_<name>/` (kohya's layout)."
+    if repeats < 1 or not name or "/" in name: raise ValueError(f"kohya folders are <repeats>_<name>: got repeats={repeats}, name={name!r}")
+    folder, copies, texts = f"{repeats}_{name}", [], {}
+    for _, r in _selection(out, split, modality=modality, **filters).sort_values("key").iterrows():
+        copies.append((r.shard, r.member, f"{folder}/{r.key}.{_ext(r.member)}"))
+        texts[f"{folder}/{r.key}.txt"] = r.prompt
+    return write_export(out, dest, copies, texts)
+
+# %% ../nbs/13_data.ipynb #5a1e0c15
+EXPORTS = {"imagefolder": export_imagefolder, "controlnet": export_controlnet, "kohya": export_kohya}
+
+def _values(text: str | None):
+    if text is None: return None
+    vals = [v.strip() for v in text.split(",") if v.strip()]
+    return vals[0] if len(vals) == 1 else vals
+
+@call_parse
+def mmmrs_export(
+    layout: str,  # imagefolder (diffusers train_text_to_image_lora.py), controlnet (train_controlnet.py) or kohya (sd-scripts)
+    data: str = "mmmrs-out",  # the folder written by mmmrs-build
+    dest: str = None,  # the export's folder (new, empty, or a previous export's); required
+    modality: str = "rgb",  # the modality exported (imagefolder, kohya) or the ControlNet's target (controlnet)
+    condition: str = "rgb",  # the ControlNet's input modality (controlnet only)
+    split: str = "train",  # train, val, test, or several comma-separated, or all (one folder per split)
+    gsd_level: str = None,  # e.g. low or low,ultra-low
+    weather: str = None,  # clear, fog, snow, night (comma-separated for several)
+    source: str = None,  # data card names, comma-separated
+    category: str = None,  # class labels, comma-separated
+    satellite: str = None,  # sensor words, comma-separated
+    repeats: int = 1,  # kohya: the folder's repeat count
+    name: str = "mmmrs",  # kohya: the folder's name after the repeat count
+):
+    "Export a built dataset for diffusers' or kohya's training scripts; the training split unless --split says otherwise."
+    if layout not in EXPORTS: raise CliError(f"unknown layout {layout!r}; choose from {sorted(EXPORTS)}")
+    if not dest: raise CliError("--dest is required: the folder to export into")
+    if not (Path(data) / "manifest.parquet").exists(): raise CliError(f"{data} is not a built dataset (no manifest.parquet)")
+    filters = {k: _values(v) for k, v in dict(gsd_level=gsd_level, weather=weather, source=source, category=category,
+                                              satellite=satellite).items()}
+    split = None if split == "all" else _values(split)
+    if layout == "controlnet": args = dict(condition=condition, target=modality)
+    elif layout == "kohya": args = dict(modality=modality, repeats=repeats, name=name)
+    else: args = dict(modality=modality)
+    try: return EXPORTS[layout](data, dest, split=split, **args, **filters)
+    except (ValueError, FileExistsError) as e: raise CliError(str(e)) from None
+
+def main(argv=None):
+    "Entry point of `mmmrs-export`."
+    run_cli(mmmrs_export, "mmmrs-export", lambda d: f"exported to {d}", argv)
 
 # %% ../nbs/13_data.ipynb #1ace8093
 def _decode(sample: dict, modalities) -> dict:
@@ -121,11 +221,11 @@ class ShardIndex:
     def __init__(self, out): self.out, self._idx = Path(out), {}
     def _members(self, shard: str) -> dict:
         if shard not in self._idx:
-            with tarfile.open(self.out / "shards" / shard) as tar: self._idx[shard] = {ti.name: (ti.offset_data, ti.size) for ti in tar}
+            with tarfile.open(safe_path(self.out / "shards", shard)) as tar: self._idx[shard] = {ti.name: (ti.offset_data, ti.size) for ti in tar}
         return self._idx[shard]
     def read(self, shard: str, member: str) -> bytes:
         off, size = self._members(shard)[member]
-        with open(self.out / "shards" / shard, "rb") as f:
+        with open(safe_path(self.out / "shards", shard), "rb") as f:
             f.seek(off); return f.read(size)
 
 # %% ../nbs/13_data.ipynb #b7f50515
