@@ -473,6 +473,8 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
     write_json(out / "stats.json", dataset_stats(merged["manifest"], merged["inputs"]))
     flags = flag_prompts(merged["manifest"], options.gsd_threshold)
     write_table(out / "flags.parquet", flags.to_dict("records"), list(flags.columns))
+    from mmmrs.datacard import write_dataset_metadata  # the HF dataset card, croissant.json and the Parquet view
+    write_dataset_metadata(out, sources, options, scenes)
     return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses, flags)
 
 # %% ../nbs/11_build.ipynb #3d798f0d
