@@ -1,4 +1,4 @@
-"""Select from a built dataset, export it for diffusers' and kohya's training scripts (`mmmrs-export`), and stream it into PyTorch.
+"""Select from a built dataset, export it for diffusers' and kohya's scripts (`mmmrs-export`), stream it into PyTorch.
 
 Docs: https://mmmrs.github.io/mmmrs/data.html.md"""
 
@@ -53,25 +53,26 @@ def read_members(out, names_by_shard: dict) -> dict:
         with tarfile.open(safe_path(Path(out) / "shards", shard)) as tar:
             for ti in tar:
                 if ti.name in want: got[ti.name] = tar.extractfile(ti).read()
-        if missing := want - set(got): raise FileNotFoundError(f"{shard} lacks {sorted(missing)[:3]}: rebuild the dataset")
+        if missing := want - set(got):
+            raise FileNotFoundError(f"{shard} lacks {sorted(missing)[:3]}: rebuild the dataset")
     return got
 
 # %% ../nbs/13_data.ipynb #2c6ca6f5
 EXPORT_MARKER = ".mmmrs-export.json"  # hidden: datasets' data-file patterns skip names starting with a dot
 
 def claim_export_folder(dest) -> Path:
-    "`dest`, ready for an export: new, empty, or a previous export's (whose files are removed); anything else is refused."
+    "`dest`, ready for an export: new, empty, or a previous export's (its files are removed); anything else is refused."
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     if (marker := dest / EXPORT_MARKER).exists():
         for name in json.loads(marker.read_text())["files"]: safe_path(dest, name).unlink(missing_ok=True)
         marker.unlink()
     if left := sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()):
-        raise FileExistsError(f"{dest} holds files that no export wrote (e.g. {left[0]}): export into a new or empty folder")
+        raise FileExistsError(f"{dest} holds files that no export wrote (e.g. {left[0]}): export into a new folder")
     return dest
 
 # %% ../nbs/13_data.ipynb #5a1e0c03
 def write_export(out, dest, copies: list[tuple[str, str, str]], texts: dict[str, str]) -> Path:
-    "Copy stored members `(shard, member, name)` of the dataset in `out` and write `{name: text}` files, all under `dest`."
+    "Copy stored members `(shard, member, name)` of the dataset in `out`, and write `{name: text}` files, under `dest`."
     dest = claim_export_folder(dest)
     targets = [(shard, member, safe_path(dest, name)) for shard, member, name in copies]  # every path checked first
     text_targets = {safe_path(dest, name): text for name, text in texts.items()}
@@ -80,7 +81,8 @@ def write_export(out, dest, copies: list[tuple[str, str, str]], texts: dict[str,
     for shard, items in sorted(by_shard.items()):
         blobs = read_members(out, {shard: [m for m, _ in items]})
         for member, p in items: p.parent.mkdir(parents=True, exist_ok=True); p.write_bytes(blobs[member])
-    for p, text in text_targets.items(): p.parent.mkdir(parents=True, exist_ok=True); p.write_text(text, encoding="utf-8")
+    for p, text in text_targets.items():
+        p.parent.mkdir(parents=True, exist_ok=True); p.write_text(text, encoding="utf-8")
     names = [p.relative_to(dest.resolve()).as_posix() for p in [t[2] for t in targets] + list(text_targets)]
     (dest / EXPORT_MARKER).write_text(json.dumps({"files": sorted(names)}, indent=1) + "\n")
     return dest
@@ -125,23 +127,27 @@ def export_controlnet(out, dest, condition: str = "rgb", target: str = "sar", sp
     if condition == target: raise ValueError(f"condition and target modality are both {condition!r}")
     rows = _selection(out, split, modality=[condition, target], **filters)
     rows = rows[rows.groupby("key").modality.transform("nunique") == 2]
-    if rows.empty: raise ValueError(f"no sample has both {condition} and {target} in {out} with split={split!r} and {filters}")
+    if rows.empty:
+        raise ValueError(f"no sample has both {condition} and {target} in {out} with split={split!r} and {filters}")
     copies, texts = [], {}
     for folder, part in split_folders(rows, split):
         records = []
         for key, pair in part.sort_values("key").groupby("key"):
             cond, tgt = (pair.set_index("modality").loc[m] for m in (condition, target))
             image, cimage = f"images/{key}.{_ext(tgt.member)}", f"conditioning_images/{key}.{_ext(cond.member)}"
-            copies += [(tgt.shard, tgt.member, f"{folder}/{image}".lstrip("/")), (cond.shard, cond.member, f"{folder}/{cimage}".lstrip("/"))]
+            copies += [(tgt.shard, tgt.member, f"{folder}/{image}".lstrip("/")),
+                       (cond.shard, cond.member, f"{folder}/{cimage}".lstrip("/"))]
             records.append({"image_file_name": image, "text": tgt.prompt, "conditioning_image_file_name": cimage,
                             "condition_modality": condition, "target_modality": target, **_meta(tgt)})
         texts[f"{folder}/metadata.jsonl".lstrip("/")] = _jsonl(records)
     return write_export(out, dest, copies, texts)
 
 # %% ../nbs/13_data.ipynb #5a1e0c12
-def export_kohya(out, dest, modality: str = "rgb", split="train", repeats: int = 1, name: str = "mmmrs", **filters) -> Path:
+def export_kohya(out, dest, modality: str = "rgb", split="train", repeats: int = 1, name: str = "mmmrs",
+                 **filters) -> Path:
     "Write the selected `modality` images with same-stem `.txt` prompts into `dest/<repeats>_<name>/` (kohya's layout)."
-    if repeats < 1 or not name or "/" in name: raise ValueError(f"kohya folders are <repeats>_<name>: got repeats={repeats}, name={name!r}")
+    if repeats < 1 or not name or "/" in name:
+        raise ValueError(f"kohya folders are <repeats>_<name>: got repeats={repeats}, name={name!r}")
     folder, copies, texts = f"{repeats}_{name}", [], {}
     for _, r in _selection(out, split, modality=modality, **filters).sort_values("key").iterrows():
         copies.append((r.shard, r.member, f"{folder}/{r.key}.{_ext(r.member)}"))
@@ -158,7 +164,7 @@ def _values(text: str | None):
 
 @call_parse
 def mmmrs_export(
-    layout: str,  # imagefolder (diffusers train_text_to_image_lora.py), controlnet (train_controlnet.py) or kohya (sd-scripts)
+    layout: str,  # imagefolder (diffusers' train_text_to_image_lora.py), controlnet (train_controlnet.py), kohya
     data: str = "mmmrs-out",  # the folder written by mmmrs-build
     dest: str = None,  # the export's folder (new, empty, or a previous export's); required
     modality: str = "rgb",  # the modality exported (imagefolder, kohya) or the ControlNet's target (controlnet)
@@ -172,10 +178,11 @@ def mmmrs_export(
     repeats: int = 1,  # kohya: the folder's repeat count
     name: str = "mmmrs",  # kohya: the folder's name after the repeat count
 ):
-    "Export a built dataset for diffusers' or kohya's training scripts; the training split unless --split says otherwise."
+    "Export a built dataset for diffusers' or kohya's scripts: the training split unless --split says otherwise."
     if layout not in EXPORTS: raise CliError(f"unknown layout {layout!r}; choose from {sorted(EXPORTS)}")
     if not dest: raise CliError("--dest is required: the folder to export into")
-    if not (Path(data) / "manifest.parquet").exists(): raise CliError(f"{data} is not a built dataset (no manifest.parquet)")
+    if not (Path(data) / "manifest.parquet").exists():
+        raise CliError(f"{data} is not a built dataset (no manifest.parquet)")
     filters = {k: _values(v) for k, v in dict(gsd_level=gsd_level, weather=weather, source=source, category=category,
                                               satellite=satellite).items()}
     split = None if split == "all" else _values(split)
@@ -221,7 +228,8 @@ class ShardIndex:
     def __init__(self, out): self.out, self._idx = Path(out), {}
     def _members(self, shard: str) -> dict:
         if shard not in self._idx:
-            with tarfile.open(safe_path(self.out / "shards", shard)) as tar: self._idx[shard] = {ti.name: (ti.offset_data, ti.size) for ti in tar}
+            with tarfile.open(safe_path(self.out / "shards", shard)) as tar:
+                self._idx[shard] = {ti.name: (ti.offset_data, ti.size) for ti in tar}
         return self._idx[shard]
     def read(self, shard: str, member: str) -> bytes:
         off, size = self._members(shard)[member]

@@ -1,4 +1,4 @@
-"""The built folder as a Hugging Face dataset and a Croissant dataset: a Parquet view with one config per source and modality, a dataset card with every source's licence and citation, and `croissant.json`.
+"""The built folder as a Hugging Face dataset (Parquet view, configs, a card with licences) and as Croissant.
 
 Docs: https://mmmrs.github.io/mmmrs/datacard.html.md"""
 
@@ -33,7 +33,8 @@ FLOAT_COLUMNS = ("gsd", "valid")
 VIEW_SCHEMA = pa.schema([("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])), ("text", pa.string()),
                          *[(c, pa.float64() if c in FLOAT_COLUMNS else pa.string()) for c in VIEW_COLUMNS]])
 HF_FEATURES = {"image": {"_type": "Image"},
-               **{c: {"dtype": "float64" if c in FLOAT_COLUMNS else "string", "_type": "Value"} for c in ["text", *VIEW_COLUMNS]}}
+               **{c: {"dtype": "float64" if c in FLOAT_COLUMNS else "string", "_type": "Value"}
+                  for c in ["text", *VIEW_COLUMNS]}}
 
 def view_file(source: str, modality: str, split: str, part: int) -> str:
     "The Parquet view's file, relative to the build folder, for one source, modality, split and part."
@@ -43,7 +44,7 @@ def view_file(source: str, modality: str, split: str, part: int) -> str:
 ROW_GROUP = 100
 
 class ViewWriter:
-    "Parquet files of one (source, modality, split) of the view, at most `max_bytes` of images each, each written atomically."
+    "Parquet files of one (source, modality, split) of the view, at most `max_bytes` of images each, each atomic."
     def __init__(self, out, target: tuple, max_bytes: int):
         self.out, self.target, self.max_bytes = Path(out), target, max_bytes
         self.files, self.rows, self.size, self.writer = [], [], 0, None
@@ -92,8 +93,9 @@ def hf_configs(files: dict) -> list[dict]:
     "The dataset card's `configs` for the view's `files` (`{(source, modality, split): files}`)."
     def config(name, source="*", modality="*"):
         have = {x for s, mod, x in files if source in ("*", s) and modality in ("*", mod)}
-        return {"config_name": name, "data_files": [{"split": HF_SPLIT[sp], "path": f"data/{source}/{modality}/{HF_SPLIT[sp]}-*.parquet"}
-                                                     for sp in HF_SPLIT if sp in have]}
+        glob = lambda sp: f"data/{source}/{modality}/{HF_SPLIT[sp]}-*.parquet"
+        return {"config_name": name,
+                "data_files": [{"split": HF_SPLIT[sp], "path": glob(sp)} for sp in HF_SPLIT if sp in have]}
     configs = [{**config("default"), "default": True}]
     for src in sorted({s for s, _, _ in files}):
         configs.append(config(src, source=src))
@@ -104,10 +106,13 @@ def hf_configs(files: dict) -> list[dict]:
 # %% ../nbs/10a_datacard.ipynb #dc000021
 HF_LICENSES = {"cc0-1.0": r"cc0", "cc-by-4.0": r"cc[- ]by[- ]4\.0", "cc-by-sa-4.0": r"cc[- ]by[- ]sa[- ]4\.0",
                "cc-by-nc-4.0": r"cc[- ]by[- ]nc[- ]4\.0", "cc-by-nc-sa-4.0": r"cc[- ]by[- ]nc[- ]sa[- ]4\.0",
-               "cc-by-nd-4.0": r"cc[- ]by[- ]nd[- ]4\.0", "odbl": r"odbl", "mit": r"mit", "apache-2.0": r"apache[- ]2\.0"}
-LICENSE_URLS = {"cc0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/", "odbl": "https://opendatacommons.org/licenses/odbl/",
-                "mit": "https://opensource.org/license/mit", "apache-2.0": "https://www.apache.org/licenses/LICENSE-2.0",
-                **{f"cc-{k}-4.0": f"https://creativecommons.org/licenses/{k}/4.0/" for k in ("by", "by-sa", "by-nc", "by-nc-sa", "by-nd")}}
+               "cc-by-nd-4.0": r"cc[- ]by[- ]nd[- ]4\.0", "odbl": r"odbl", "mit": r"mit",
+               "apache-2.0": r"apache[- ]2\.0"}
+LICENSE_URLS = {"cc0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+                "odbl": "https://opendatacommons.org/licenses/odbl/", "mit": "https://opensource.org/license/mit",
+                "apache-2.0": "https://www.apache.org/licenses/LICENSE-2.0",
+                **{f"cc-{k}-4.0": f"https://creativecommons.org/licenses/{k}/4.0/"
+                   for k in ("by", "by-sa", "by-nc", "by-nc-sa", "by-nd")}}
 TERMS = {"attribution": r"\bcc[- ]by\b|attribution", "share-alike": r"\bsa\b|share[- ]alike",
          "non-commercial": r"\bnc\b|non[- ]commercial", "no derivatives": r"\bnd\b|no[- ]deriv"}
 
@@ -117,7 +122,8 @@ def hf_license(text: str) -> str:
 
 def license_terms(text: str) -> list[str]:
     "What a card's licence text obliges a user to; `own terms` when it is not a standard open licence."
-    return [t for t, pat in TERMS.items() if re.search(pat, text, re.I)] + (["own terms"] if hf_license(text) == "other" else [])
+    terms = [t for t, pat in TERMS.items() if re.search(pat, text, re.I)]
+    return terms + (["own terms"] if hf_license(text) == "other" else [])
 
 # %% ../nbs/10a_datacard.ipynb #dc000024
 def card_facts(card) -> dict:
@@ -125,7 +131,7 @@ def card_facts(card) -> dict:
     return {"name": card.name, "title": card.title, "url": card.url, "license": card.license, "citation": card.citation}
 
 def source_facts(out, sources=None) -> list[dict]:
-    "Facts of each source in the build's manifest, from `sources` (`(card, root)` pairs or cards), else the bundled card."
+    "Facts of each source in the manifest of `out`: from `sources` ((card, root) pairs or cards), else bundled."
     from mmmrs.cards import CardError, load_card
     given = {c.name: c for c in (s[0] if isinstance(s, tuple) else s for s in sources or [])}
     facts = []
@@ -149,7 +155,8 @@ def license_summary(facts: list[dict]) -> str:
     for f in facts:
         for t in license_terms(f["license"]): by_term.setdefault(t, []).append(f["name"])
     if not by_term: return "Every source is in the public domain (CC0); citing them is still good practice."
-    return "Using the whole dataset, you must " + "; ".join(TERM_DUTIES[t].format(", ".join(n)) for t, n in by_term.items()) + "."
+    duties = [TERM_DUTIES[t].format(", ".join(names)) for t, names in by_term.items()]
+    return "Using the whole dataset, you must " + "; ".join(duties) + "."
 
 # %% ../nbs/10a_datacard.ipynb #dc000030
 DEMO_SOURCES = ("demo-landsat8", "demo-neon", "demo-sen1-2", "demo-spacenet6")
@@ -170,14 +177,17 @@ def build_command(source_names, options=None, scenes=None) -> str:
     "The `mmmrs-build` command line that makes a build of `source_names` with `options` and `scenes` again."
     import shlex
     scenes = {k: v for k, v in _as_dict(scenes).items() if k != "seed"}  # the scenes' seed is the build's --seed
-    src = ["--demo"] if set(source_names) == set(DEMO_SOURCES) else [a for n in source_names for a in ("--source", f"{n}=/path/to/{n}")]
-    flags = [a for k, v in {**_as_dict(options), **(scenes if scenes.get("weathers") else {})}.items() for a in _flag(k, v)]
+    if set(source_names) == set(DEMO_SOURCES): src = ["--demo"]
+    else: src = [a for n in source_names for a in ("--source", f"{n}=/path/to/{n}")]
+    chosen = {**_as_dict(options), **(scenes if scenes.get("weathers") else {})}
+    flags = [a for k, v in chosen.items() for a in _flag(k, v)]
     return shlex.join(["mmmrs-build", *src, *flags, "--out", "OUT"])
 
 # %% ../nbs/10a_datacard.ipynb #dc000033
-MMMRS_CITATION = ("J. Luo, J. Wang, et al. MMM-RS: A Multi-modal, Multi-GSD, Multi-scene Remote Sensing Dataset and Benchmark "
-                  "for Text-to-Image Generation. NeurIPS 2024, Datasets and Benchmarks Track.")
-SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")]
+MMMRS_CITATION = ("J. Luo, J. Wang, et al. MMM-RS: A Multi-modal, Multi-GSD, Multi-scene Remote Sensing Dataset and "
+                  "Benchmark for Text-to-Image Generation. NeurIPS 2024, Datasets and Benchmarks Track.")
+SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+         (10_000_000, "1M<n<10M")]
 
 def card_header(facts: list[dict], configs: list[dict], pairs: int, pretty_name: str) -> dict:
     "The dataset card's YAML front matter."
@@ -197,7 +207,8 @@ def config_rows(out, configs: list[dict], files: dict) -> pd.DataFrame:
     from fnmatch import fnmatch
     names = [f for fs in files.values() for f in fs]
     count = lambda pat: sum(pq.read_metadata(Path(out) / f).num_rows for f in names if fnmatch(f, pat))
-    df = pd.DataFrame([{"config": c["config_name"], **{d["split"]: count(d["path"]) for d in c["data_files"]}} for c in configs])
+    df = pd.DataFrame([{"config": c["config_name"], **{d["split"]: count(d["path"]) for d in c["data_files"]}}
+                       for c in configs])
     splits = [s for s in HF_SPLIT.values() if s in df]
     return df.fillna(0).astype({s: int for s in splits})[["config", *splits]]
 
@@ -207,7 +218,8 @@ def _counts(m: pd.DataFrame) -> str:
     return "\n\n".join([by("source", "modality", "split"), by("gsd_level"), by("weather")])
 
 def _source_section(f: dict) -> str:
-    return (f"### {f['title']} (`{f['name']}`)\n\n- page: {f['url'] or 'not recorded'}\n- licence: {f['license']}\n\n"
+    return (f"### {f['title']} (`{f['name']}`)\n\n- page: {f['url'] or 'not recorded'}\n"
+            f"- licence: {f['license']}\n\n"
             f"```\n{f['citation']}\n```")
 
 def _licence_table(facts: list[dict], m: pd.DataFrame) -> str:
@@ -216,7 +228,8 @@ def _licence_table(facts: list[dict], m: pd.DataFrame) -> str:
 
 def _options_table(options, scenes) -> str:
     opts = {**_as_dict(options), **{f"scenes.{k}": v for k, v in _as_dict(scenes).items()}}
-    return _table(pd.DataFrame({"option": list(opts), "value": list(map(str, opts.values()))})) if opts else "(not recorded)"
+    if not opts: return "(not recorded)"
+    return _table(pd.DataFrame({"option": list(opts), "value": list(map(str, opts.values()))}))
 
 # %% ../nbs/10a_datacard.ipynb #dc000039
 CARD = """---
@@ -295,7 +308,8 @@ def dataset_card(out, facts: list[dict], files: dict, options=None, scenes=None,
 # %% ../nbs/10a_datacard.ipynb #dc000043
 CROISSANT_CONTEXT = {  # the standard Croissant 1.0 @context
     "@language": "en", "@vocab": "https://schema.org/", "citeAs": "cr:citeAs", "column": "cr:column",
-    "conformsTo": "dct:conformsTo", "cr": "http://mlcommons.org/croissant/", "rai": "http://mlcommons.org/croissant/RAI/",
+    "conformsTo": "dct:conformsTo", "cr": "http://mlcommons.org/croissant/",
+    "rai": "http://mlcommons.org/croissant/RAI/",
     "data": {"@id": "cr:data", "@type": "@json"}, "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
     "dct": "http://purl.org/dc/terms/", "examples": {"@id": "cr:examples", "@type": "@json"}, "extract": "cr:extract",
     "field": "cr:field", "fileProperty": "cr:fileProperty", "fileObject": "cr:fileObject", "fileSet": "cr:fileSet",
@@ -309,7 +323,8 @@ IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 def _column_fields(record_set: str, columns, source: dict) -> list[dict]:
     "Croissant fields reading `columns` from a Parquet `source`; the view's `image` struct gives its `bytes`."
     desc = {"image": "the stored image", "text": "the prompt", "modality": "rgb, sar or nir",
-            "prompt": "the prompt of this modality", "shard": "the shard holding the image", "member": "its name in the shard",
+            "prompt": "the prompt of this modality", "shard": "the shard holding the image",
+            "member": "its name in the shard",
             **SAMPLE_FIELDS}
     fields = []
     for c in columns:
@@ -325,27 +340,32 @@ def _member_sets(m: pd.DataFrame) -> tuple[list, list]:
     sets, records = [], []
     for mod, rows in m.groupby("modality"):
         ext, fs, rs = rows.member.iloc[0].rsplit(".", 1)[1], f"{mod}-files", f"{mod}-members"  # ids must differ
-        sets.append({"@type": "cr:FileSet", "@id": fs, "name": fs, "containedIn": [{"@id": f"shards/{s}"} for s in sorted(rows.shard.unique())],
-                     "includes": f"*.{mod}.{ext}", "encodingFormat": IMAGE_TYPES[ext], "description": f"the {mod} images inside the shards"})
+        sets.append({"@type": "cr:FileSet", "@id": fs, "name": fs, "includes": f"*.{mod}.{ext}",
+                     "containedIn": [{"@id": f"shards/{s}"} for s in sorted(rows.shard.unique())],
+                     "encodingFormat": IMAGE_TYPES[ext], "description": f"the {mod} images inside the shards"})
         prop = lambda name, p, t: {"@type": "cr:Field", "@id": f"{rs}/{name}", "name": name, "dataType": t,
                                    "source": {"fileSet": {"@id": fs}, "extract": {"fileProperty": p}}}
-        records.append({"@type": "cr:RecordSet", "@id": rs, "name": rs, "description": f"each stored {mod} image, read from the shards",
+        records.append({"@type": "cr:RecordSet", "@id": rs, "name": rs,
+                        "description": f"each stored {mod} image, read from the shards",
                         "field": [prop("image", "content", "sc:ImageObject"), prop("member", "filename", "sc:Text")]})
     return sets, records
 
 def croissant(out, facts: list[dict], pretty_name: str = None) -> dict:
-    "Croissant 1.0 metadata of the build in `out` (after `write_parquet_view`), from the same facts as its dataset card."
+    "Croissant 1.0 metadata of the build in `out` (with its Parquet view), from the same facts as its dataset card."
     out, m = Path(out), read_manifest(out)
     shard_files = [{"@type": "cr:FileObject", "@id": f"shards/{s}", "name": s, "contentUrl": f"shards/{s}",
                     "encodingFormat": "application/x-tar", "contentSize": f"{(out / 'shards' / s).stat().st_size} B",
                     "sha256": file_sha256(out / "shards" / s)} for s in sorted(m.shard.unique())]
     member_sets, member_records = _member_sets(m)
-    manifest = {"@type": "cr:FileObject", "@id": "manifest.parquet", "name": "manifest.parquet", "contentUrl": "manifest.parquet",
+    manifest = {"@type": "cr:FileObject", "@id": "manifest.parquet", "name": "manifest.parquet",
+                "contentUrl": "manifest.parquet",
                 "encodingFormat": "application/x-parquet", "sha256": file_sha256(out / "manifest.parquet"),
                 "description": "one row per text–image pair"}
     view = {"@type": "cr:FileSet", "@id": "parquet-view", "name": "parquet-view", "includes": "data/*/*/*.parquet",
-            "encodingFormat": "application/x-parquet", "description": "every pair with its image: the Hugging Face configs' files"}
-    records = [{"@type": "cr:RecordSet", "@id": "pairs", "name": "pairs", "description": "the manifest: one record per text–image pair",
+            "encodingFormat": "application/x-parquet",
+            "description": "every pair with its image: the Hugging Face configs' files"}
+    records = [{"@type": "cr:RecordSet", "@id": "pairs", "name": "pairs",
+                "description": "the manifest: one record per text–image pair",
                 "field": _column_fields("pairs", list(m.columns), {"fileObject": {"@id": "manifest.parquet"}})},
                {"@type": "cr:RecordSet", "@id": "images", "name": "images", "description": "every pair with its image",
                 "field": _column_fields("images", VIEW_SCHEMA.names, {"fileSet": {"@id": "parquet-view"}})}]
@@ -362,6 +382,8 @@ def write_dataset_metadata(out, sources=None, options=None, scenes=None, pretty_
     "Write the Parquet view, the dataset card `README.md` and `croissant.json` of the build in `out`; their paths."
     out = Path(out)
     facts, files = source_facts(out, sources), write_parquet_view(out)
-    with atomic_path(out / "README.md") as tmp: Path(tmp).write_text(dataset_card(out, facts, files, options, scenes, pretty_name), encoding="utf-8")
+    card = dataset_card(out, facts, files, options, scenes, pretty_name)
+    with atomic_path(out / "README.md") as tmp: Path(tmp).write_text(card, encoding="utf-8")
     write_json(out / "croissant.json", croissant(out, facts, pretty_name))
-    return {"card": out / "README.md", "croissant": out / "croissant.json", "view": [out / f for fs in files.values() for f in fs]}
+    view = [out / f for fs in files.values() for f in fs]
+    return {"card": out / "README.md", "croissant": out / "croissant.json", "view": view}

@@ -26,7 +26,8 @@ def readme_commands(prog: str) -> list[list[str]]:
 def load_as_lora_script(train_data_dir, cache):
     "diffusers' train_text_to_image_lora.py with --train_data_dir (and no --dataset_name)."
     import datasets
-    return datasets.load_dataset("imagefolder", data_files={"train": os.path.join(train_data_dir, "**")}, cache_dir=cache)
+    data_files = {"train": os.path.join(train_data_dir, "**")}
+    return datasets.load_dataset("imagefolder", data_files=data_files, cache_dir=cache)
 
 
 def load_as_controlnet_script(train_data_dir, cache):
@@ -52,7 +53,9 @@ def test_readme_recipes_give_the_training_split(demo, monkeypatch):
     assert list(cn) == ["train"] and cn["train"].column_names[:3] == ["image", "text", "conditioning_image"]
     both = train.groupby("key").modality.agg(set)
     assert sorted(cn["train"]["key"]) == sorted(both[both.map(lambda s: {"rgb", "sar"} <= s)].index)
-    assert {r["image"].mode for r in cn["train"]} == {"L"} and cn["train"][0]["text"] == train.set_index(["key", "modality"]).prompt[(cn["train"][0]["key"], "sar")]
+    prompts = train.set_index(["key", "modality"]).prompt
+    assert {r["image"].mode for r in cn["train"]} == {"L"}
+    assert cn["train"][0]["text"] == prompts[(cn["train"][0]["key"], "sar")]
     (folder,) = [p for p in Path("kohya-data").iterdir() if p.is_dir()]
     assert folder.name == "10_mmmrs"
     assert sorted(p.stem for p in folder.glob("*.jpg")) == sorted(train[train.modality == "rgb"].key)
