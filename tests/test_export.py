@@ -30,6 +30,12 @@ def load_as_lora_script(train_data_dir, cache):
     return datasets.load_dataset("imagefolder", data_files=data_files, cache_dir=cache)
 
 
+def load_as_lora_script_from_hub_layout(dataset_name, dataset_config_name, cache):
+    "diffusers' train_text_to_image_lora.py with --dataset_name (and --dataset_config_name)."
+    import datasets
+    return datasets.load_dataset(dataset_name, dataset_config_name, cache_dir=cache, data_dir=None)
+
+
 def load_as_controlnet_script(train_data_dir, cache):
     "diffusers' train_controlnet.py with --train_data_dir."
     import datasets
@@ -49,6 +55,11 @@ def test_readme_recipes_give_the_training_split(demo, monkeypatch):
     assert lora.column_names[:2] == ["image", "text"]  # the script's defaults: column_names[0], column_names[1]
     assert sorted(lora["key"]) == sorted(train[train.modality == "rgb"].key)
     assert lora[0]["text"] == train.set_index(["key", "modality"]).prompt[(lora[0]["key"], "rgb")]
+    (line,) = [l for l in re.sub(r"\\\n\s*", " ", README.read_text()).splitlines() if "--dataset_name" in l]
+    args = shlex.split(line.split("#")[0])
+    name, config = args[args.index("--dataset_name") + 1], args[args.index("--dataset_config_name") + 1]
+    built = load_as_lora_script_from_hub_layout(name, config, cache)["train"]
+    assert built.column_names[:2] == ["image", "text"] and sorted(built["key"]) == sorted(lora["key"])
     cn = load_as_controlnet_script("rgb2sar", cache)
     assert list(cn) == ["train"] and cn["train"].column_names[:3] == ["image", "text", "conditioning_image"]
     both = train.groupby("key").modality.agg(set)
