@@ -4,7 +4,7 @@
 
 # %% ../nbs/10a_datacard.ipynb #dc000002
 from __future__ import annotations
-import json, os, re
+import hashlib, json, os, re
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
@@ -17,11 +17,12 @@ from .core import SAMPLE_FIELDS, file_sha256
 from .shards import atomic_path, read_manifest, read_tar, write_json
 
 # %% auto #0
-__all__ = ['HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'VIEW_SCHEMA', 'HF_FEATURES', 'ROW_GROUP', 'HF_LICENSES', 'LICENSE_URLS',
-           'TERMS', 'TERM_DUTIES', 'DEMO_SOURCES', 'FLAG_NAMES', 'INTERNAL_OPTIONS', 'MMMRS_CITATION', 'SIZES', 'CARD',
-           'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_file', 'ViewWriter', 'write_parquet_view', 'hf_configs',
-           'hf_license', 'license_terms', 'card_facts', 'source_facts', 'license_summary', 'build_command',
-           'card_header', 'config_rows', 'dataset_card', 'croissant', 'write_dataset_metadata']
+__all__ = ['HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'VIEW_SCHEMA', 'HF_FEATURES', 'ROW_GROUP', 'DIGEST_KEY', 'HF_LICENSES',
+           'LICENSE_URLS', 'TERMS', 'TERM_DUTIES', 'DEMO_SOURCES', 'FLAG_NAMES', 'INTERNAL_OPTIONS', 'MMMRS_CITATION',
+           'SIZES', 'CARD', 'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_file', 'ViewWriter', 'shard_hashes',
+           'view_digest', 'current_view', 'write_parquet_view', 'hf_configs', 'hf_license', 'license_terms',
+           'card_facts', 'source_facts', 'license_summary', 'build_command', 'card_header', 'config_rows',
+           'dataset_card', 'croissant', 'write_dataset_metadata']
 
 # %% ../nbs/10a_datacard.ipynb #dc000009
 HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}  # the kit's split names -> the Hub's
@@ -40,17 +41,19 @@ def view_file(source: str, modality: str, split: str, part: int) -> str:
 
 # %% ../nbs/10a_datacard.ipynb #dc000012
 ROW_GROUP = 100
+DIGEST_KEY = b"mmmrs.inputs"  # what a view file was made from (see `view_digest`)
 
 class ViewWriter:
     "Parquet files of one (source, modality, split) of the view, at most `max_bytes` of images each, each atomic."
-    def __init__(self, out, target: tuple, max_bytes: int):
-        self.out, self.target, self.max_bytes = Path(out), target, max_bytes
+    def __init__(self, out, target: tuple, max_bytes: int, digest: str = ""):
+        self.out, self.target, self.max_bytes, self.digest = Path(out), target, max_bytes, digest
         self.files, self.rows, self.size, self.writer = [], [], 0, None
     def _open(self):
         self.files.append(view_file(*self.target, len(self.files)))
         final = self.out / self.files[-1]
         self.tmp = final.with_name(f".{final.name}.tmp"); self.tmp.parent.mkdir(parents=True, exist_ok=True)
-        meta = {b"huggingface": json.dumps({"info": {"features": HF_FEATURES}}).encode()}
+        meta = {b"huggingface": json.dumps({"info": {"features": HF_FEATURES}}).encode(),
+                DIGEST_KEY: self.digest.encode()}
         self.writer, self.size = pq.ParquetWriter(self.tmp, VIEW_SCHEMA.with_metadata(meta)), 0
     def add(self, row: dict):
         if self.writer is None or self.size >= self.max_bytes: self._finish(); self._open()
@@ -67,26 +70,51 @@ class ViewWriter:
         self._finish(); return self.files
 
 # %% ../nbs/10a_datacard.ipynb #dc000015
+def shard_hashes(out, shards) -> dict:
+    "SHA-256 of each of the build's `shards` (names under `out/shards`)."
+    return {s: file_sha256(Path(out) / "shards" / s) for s in sorted(set(shards))}
+
+def view_digest(rows: pd.DataFrame, shard_sha: dict, max_bytes: int) -> str:
+    "What the view files of one target are made of: its manifest rows, their shards' hashes, the view's format."
+    h = hashlib.sha256(rows[["prompt", *VIEW_COLUMNS]].to_json(orient="records").encode())
+    h.update(f"{VIEW_SCHEMA}|{ROW_GROUP}|{max_bytes}".encode())
+    for s in sorted(rows.shard.unique()): h.update(f"{s}:{shard_sha[s]}".encode())
+    return h.hexdigest()
+
+def current_view(out, target: tuple, digest: str) -> list[str] | None:
+    "The view files of `target` when they are complete and were made from `digest`; None when they must be written."
+    names, i = [], 0
+    while (Path(out) / view_file(*target, i)).exists(): names.append(view_file(*target, i)); i += 1
+    try: ok = names and all(pq.read_schema(Path(out) / n).metadata.get(DIGEST_KEY) == digest.encode() for n in names)
+    except (OSError, pa.ArrowException): ok = False  # unreadable: write it again
+    return names if ok else None
+
+# %% ../nbs/10a_datacard.ipynb #dc000018
 def _view_row(r, blob: bytes) -> dict:
     return {"image": {"bytes": blob, "path": r.member}, "text": r.prompt,
             **{c: None if pd.isna(v := getattr(r, c)) else v for c in VIEW_COLUMNS}}
 
-def write_parquet_view(out, max_bytes: int = 256 * 2**20) -> dict:
-    "Write every text–image pair of the build in `out` to the Parquet view; `{(source, modality, split): files}`."
-    out, writers = Path(out), {}
-    for shard, rows in read_manifest(out).groupby("shard", sort=True):
+def write_parquet_view(out, shard_sha: dict | None = None, max_bytes: int = 256 * 2**20) -> dict:
+    "Bring the Parquet view of the build in `out` up to date (stale targets only): `{(source, modality, split): files}`"
+    out, m = Path(out), read_manifest(out)
+    shard_sha = shard_sha or shard_hashes(out, m.shard)
+    files, writers = {}, {}
+    for t, rows in m.groupby(["source", "modality", "split"], sort=True):
+        digest = view_digest(rows, shard_sha, max_bytes)
+        if (have := current_view(out, t, digest)) is not None: files[t] = have
+        else: writers[t] = ViewWriter(out, t, max_bytes, digest)
+    stale = m[[t in writers for t in zip(m.source, m.modality, m.split)]]
+    for shard, rows in stale.groupby("shard", sort=True):
         blobs = dict(read_tar(out / "shards" / shard))
         for r in rows.sort_values(["key", "modality"]).itertuples():
-            t = (r.source, r.modality, r.split)
-            if t not in writers: writers[t] = ViewWriter(out, t, max_bytes)
-            writers[t].add(_view_row(r, blobs[r.member]))
-    files = {t: w.close() for t, w in sorted(writers.items())}
+            writers[(r.source, r.modality, r.split)].add(_view_row(r, blobs[r.member]))
+    files = dict(sorted({**files, **{t: w.close() for t, w in writers.items()}}.items()))
     written = {f for fs in files.values() for f in fs}
     for p in sorted((out / "data").rglob("*.parquet")):
         if p.relative_to(out).as_posix() not in written: p.unlink()  # a previous build's
     return files
 
-# %% ../nbs/10a_datacard.ipynb #dc000018
+# %% ../nbs/10a_datacard.ipynb #dc000021
 def hf_configs(files: dict) -> list[dict]:
     "The dataset card's `configs` for the view's `files` (`{(source, modality, split): files}`)."
     def config(name, source="*", modality="*"):
@@ -101,7 +129,7 @@ def hf_configs(files: dict) -> list[dict]:
         if len(mods) > 1: configs += [config(f"{src}-{mod}", src, mod) for mod in mods]
     return configs + [config(f"all-{mod}", modality=mod) for mod in sorted({mod for _, mod, _ in files})]
 
-# %% ../nbs/10a_datacard.ipynb #dc000021
+# %% ../nbs/10a_datacard.ipynb #dc000024
 HF_LICENSES = {"cc0-1.0": r"cc0", "cc-by-4.0": r"cc[- ]by[- ]4\.0", "cc-by-sa-4.0": r"cc[- ]by[- ]sa[- ]4\.0",
                "cc-by-nc-4.0": r"cc[- ]by[- ]nc[- ]4\.0", "cc-by-nc-sa-4.0": r"cc[- ]by[- ]nc[- ]sa[- ]4\.0",
                "cc-by-nd-4.0": r"cc[- ]by[- ]nd[- ]4\.0", "odbl": r"odbl", "mit": r"mit",
@@ -123,7 +151,7 @@ def license_terms(text: str) -> list[str]:
     terms = [t for t, pat in TERMS.items() if re.search(pat, text, re.I)]
     return terms + (["own terms"] if hf_license(text) == "other" else [])
 
-# %% ../nbs/10a_datacard.ipynb #dc000024
+# %% ../nbs/10a_datacard.ipynb #dc000027
 def card_facts(card) -> dict:
     "The facts of a data card that the dataset card repeats."
     return {"name": card.name, "title": card.title, "url": card.url, "license": card.license, "citation": card.citation}
@@ -140,7 +168,7 @@ def source_facts(out, sources=None) -> list[dict]:
                           "citation": "not recorded: pass the build's cards to write_dataset_metadata"})
     return facts
 
-# %% ../nbs/10a_datacard.ipynb #dc000027
+# %% ../nbs/10a_datacard.ipynb #dc000030
 TERM_DUTIES = {"attribution": "credit {} (their licences require attribution: cite them as below)",
                "share-alike": "share what is derived from the samples of {} under the same licence (share-alike)",
                "non-commercial": "use the samples of {} for non-commercial purposes only",
@@ -156,7 +184,7 @@ def license_summary(facts: list[dict]) -> str:
     duties = [TERM_DUTIES[t].format(", ".join(names)) for t, names in by_term.items()]
     return "Using the whole dataset, you must " + "; ".join(duties) + "."
 
-# %% ../nbs/10a_datacard.ipynb #dc000030
+# %% ../nbs/10a_datacard.ipynb #dc000033
 DEMO_SOURCES = ("demo-landsat8", "demo-neon", "demo-sen1-2", "demo-spacenet6")
 FLAG_NAMES = {"template": "prompt-template", "weathers": "scenes", "count": "scene-count"}
 INTERNAL_OPTIONS = ("captioner_sha",)  # recorded in the options table, not a flag
@@ -181,7 +209,7 @@ def build_command(source_names, options=None, scenes=None) -> str:
     flags = [a for k, v in chosen.items() for a in _flag(k, v)]
     return shlex.join(["mmmrs-build", *src, *flags, "--out", "OUT"])
 
-# %% ../nbs/10a_datacard.ipynb #dc000033
+# %% ../nbs/10a_datacard.ipynb #dc000036
 MMMRS_CITATION = ("J. Luo, J. Wang, et al. MMM-RS: A Multi-modal, Multi-GSD, Multi-scene Remote Sensing Dataset and "
                   "Benchmark for Text-to-Image Generation. NeurIPS 2024, Datasets and Benchmarks Track.")
 SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
@@ -194,7 +222,7 @@ def card_header(facts: list[dict], configs: list[dict], pairs: int, pretty_name:
             "tags": ["remote-sensing", "satellite-imagery", "sar", "multi-gsd", "mmm-rs", "mmmrs"],
             "size_categories": [next((s for n, s in SIZES if pairs < n), "n>1T")], "configs": configs}
 
-# %% ../nbs/10a_datacard.ipynb #dc000035
+# %% ../nbs/10a_datacard.ipynb #dc000038
 def _table(df: pd.DataFrame) -> str:
     "A Markdown table."
     lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + " --- |" * len(df.columns)]
@@ -210,7 +238,7 @@ def config_rows(out, configs: list[dict], files: dict) -> pd.DataFrame:
     splits = [s for s in HF_SPLIT.values() if s in df]
     return df.fillna(0).astype({s: int for s in splits})[["config", *splits]]
 
-# %% ../nbs/10a_datacard.ipynb #dc000038
+# %% ../nbs/10a_datacard.ipynb #dc000041
 def _counts(m: pd.DataFrame) -> str:
     by = lambda *cols: _table(m.groupby(list(cols)).size().rename("pairs").reset_index())
     return "\n\n".join([by("source", "modality", "split"), by("gsd_level"), by("weather")])
@@ -229,7 +257,7 @@ def _options_table(options, scenes) -> str:
     if not opts: return "(not recorded)"
     return _table(pd.DataFrame({"option": list(opts), "value": list(map(str, opts.values()))}))
 
-# %% ../nbs/10a_datacard.ipynb #dc000039
+# %% ../nbs/10a_datacard.ipynb #dc000042
 CARD = """---
 {front}---
 # {name}
@@ -289,7 +317,7 @@ modalities of a sample share its `key`; `mmmrs-export controlnet` writes them as
 {sources}
 """
 
-# %% ../nbs/10a_datacard.ipynb #dc000040
+# %% ../nbs/10a_datacard.ipynb #dc000043
 def dataset_card(out, facts: list[dict], files: dict, options=None, scenes=None, pretty_name: str = None) -> str:
     "The `README.md` dataset card of the build in `out`, whose Parquet view is `files`."
     from mmmrs import __version__
@@ -303,7 +331,7 @@ def dataset_card(out, facts: list[dict], files: dict, options=None, scenes=None,
                        options=_options_table(options, scenes), counts=_counts(m),
                        sources="\n\n".join(_source_section(f) for f in facts))
 
-# %% ../nbs/10a_datacard.ipynb #dc000043
+# %% ../nbs/10a_datacard.ipynb #dc000046
 CROISSANT_CONTEXT = {  # the standard Croissant 1.0 @context
     "@language": "en", "@vocab": "https://schema.org/", "citeAs": "cr:citeAs", "column": "cr:column",
     "conformsTo": "dct:conformsTo", "cr": "http://mlcommons.org/croissant/",
@@ -332,7 +360,7 @@ def _column_fields(record_set: str, columns, source: dict) -> list[dict]:
                        "dataType": dtype, "source": src})
     return fields
 
-# %% ../nbs/10a_datacard.ipynb #dc000045
+# %% ../nbs/10a_datacard.ipynb #dc000048
 def _member_sets(m: pd.DataFrame) -> tuple[list, list]:
     "Per modality, a FileSet of its image members inside the shards, and a record set reading them."
     sets, records = [], []
@@ -348,12 +376,13 @@ def _member_sets(m: pd.DataFrame) -> tuple[list, list]:
                         "field": [prop("image", "content", "sc:ImageObject"), prop("member", "filename", "sc:Text")]})
     return sets, records
 
-def croissant(out, facts: list[dict], pretty_name: str = None) -> dict:
+def croissant(out, facts: list[dict], pretty_name: str = None, shard_sha: dict | None = None) -> dict:
     "Croissant 1.0 metadata of the build in `out` (with its Parquet view), from the same facts as its dataset card."
     out, m = Path(out), read_manifest(out)
+    shard_sha = shard_sha or shard_hashes(out, m.shard)
     shard_files = [{"@type": "cr:FileObject", "@id": f"shards/{s}", "name": s, "contentUrl": f"shards/{s}",
                     "encodingFormat": "application/x-tar", "contentSize": f"{(out / 'shards' / s).stat().st_size} B",
-                    "sha256": file_sha256(out / "shards" / s)} for s in sorted(m.shard.unique())]
+                    "sha256": shard_sha[s]} for s in sorted(m.shard.unique())]
     member_sets, member_records = _member_sets(m)
     manifest = {"@type": "cr:FileObject", "@id": "manifest.parquet", "name": "manifest.parquet",
                 "contentUrl": "manifest.parquet",
@@ -375,13 +404,14 @@ def croissant(out, facts: list[dict], pretty_name: str = None) -> dict:
             "isBasedOn": [f["url"] for f in facts if f["url"]],
             "distribution": [manifest, view, *shard_files, *member_sets], "recordSet": records + member_records}
 
-# %% ../nbs/10a_datacard.ipynb #dc000048
+# %% ../nbs/10a_datacard.ipynb #dc000051
 def write_dataset_metadata(out, sources=None, options=None, scenes=None, pretty_name: str = None) -> dict:
     "Write the Parquet view, the dataset card `README.md` and `croissant.json` of the build in `out`; their paths."
     out = Path(out)
-    facts, files = source_facts(out, sources), write_parquet_view(out)
+    facts, shard_sha = source_facts(out, sources), shard_hashes(out, read_manifest(out).shard)  # hashed once
+    files = write_parquet_view(out, shard_sha)
     card = dataset_card(out, facts, files, options, scenes, pretty_name)
     with atomic_path(out / "README.md") as tmp: Path(tmp).write_text(card, encoding="utf-8")
-    write_json(out / "croissant.json", croissant(out, facts, pretty_name))
+    write_json(out / "croissant.json", croissant(out, facts, pretty_name, shard_sha))
     view = [out / f for fs in files.values() for f in fs]
     return {"card": out / "README.md", "croissant": out / "croissant.json", "view": view}

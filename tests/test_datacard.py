@@ -81,3 +81,19 @@ def test_rewriting_the_metadata_is_idempotent_and_drops_stale_files(built):
     assert not stale.exists()
     changed = [p.name for p in before if before[p] != after.get(p)]
     assert changed == ["README.md"], changed  # only the options table: a standalone call does not know the options
+
+
+def test_a_rerun_rewrites_only_the_view_files_whose_shard_changed(built):
+    from mmmrs.datacard import write_parquet_view
+    from mmmrs.shards import rewrite_tar
+    files = write_parquet_view(built)
+    stamp = lambda: {f: (built / f).stat().st_mtime_ns for fs in files.values() for f in fs}
+    before = stamp()
+    png = lambda name, data: data + b"\0" if name.endswith(".sar.png") else data  # other bytes, same image
+    rewrite_tar(built / "shards" / "demo-sen1-2-00000.tar", png)
+    write_parquet_view(built)
+    changed = sorted(f for f, t in stamp().items() if t != before[f])
+    assert changed == ["data/demo-sen1-2/rgb/train-00000.parquet", "data/demo-sen1-2/sar/train-00000.parquet"], changed
+    import pyarrow.parquet as pq
+    (row,) = pq.read_table(built / "data/demo-sen1-2/sar/train-00000.parquet").to_pylist()
+    assert row["image"]["bytes"].endswith(b"\0")
