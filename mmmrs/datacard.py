@@ -21,8 +21,8 @@ __all__ = ['HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'VIEW_SCHEMA', 'HF_FEATU
            'LICENSE_URLS', 'TERMS', 'TERM_DUTIES', 'DEMO_SOURCES', 'FLAG_NAMES', 'INTERNAL_OPTIONS', 'MMMRS_CITATION',
            'SIZES', 'CARD', 'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_file', 'ViewWriter', 'shard_hashes',
            'view_digest', 'current_view', 'write_parquet_view', 'hf_configs', 'hf_license', 'license_terms',
-           'card_facts', 'source_facts', 'license_summary', 'build_command', 'card_header', 'config_rows',
-           'dataset_card', 'croissant', 'write_dataset_metadata']
+           'card_facts', 'source_facts', 'license_summary', 'build_command', 'recipe', 'card_header', 'recorded_recipe',
+           'config_rows', 'dataset_card', 'croissant', 'write_dataset_metadata']
 
 # %% ../nbs/10a_datacard.ipynb #dc000009
 HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}  # the kit's split names -> the Hub's
@@ -215,12 +215,25 @@ MMMRS_CITATION = ("J. Luo, J. Wang, et al. MMM-RS: A Multi-modal, Multi-GSD, Mul
 SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
          (10_000_000, "1M<n<10M")]
 
-def card_header(facts: list[dict], configs: list[dict], pairs: int, pretty_name: str) -> dict:
-    "The dataset card's YAML front matter."
+def recipe(options=None, scenes=None) -> dict:
+    "The build's options and weather scenes as plain YAML-able data (kept in the card, so a later rewrite keeps them)."
+    return json.loads(json.dumps({"options": _as_dict(options), "scenes": _as_dict(scenes)}))
+
+def card_header(facts: list[dict], configs: list[dict], pairs: int, pretty_name: str, made: dict | None = None) -> dict:
+    "The dataset card's YAML front matter; `made` (a `recipe`) goes under the key `mmmrs`, which the Hub ignores."
+    from mmmrs import __version__
     licenses = sorted({hf_license(f["license"]) for f in facts})
     return {"pretty_name": pretty_name, "license": licenses, "task_categories": ["text-to-image", "image-to-image"],
             "tags": ["remote-sensing", "satellite-imagery", "sar", "multi-gsd", "mmm-rs", "mmmrs"],
-            "size_categories": [next((s for n, s in SIZES if pairs < n), "n>1T")], "configs": configs}
+            "size_categories": [next((s for n, s in SIZES if pairs < n), "n>1T")], "configs": configs,
+            "mmmrs": {"version": __version__, **(made or recipe())}}
+
+def recorded_recipe(out) -> tuple[dict, dict]:
+    "The options and scenes recorded in the dataset card of `out` (empty when there is none)."
+    card = Path(out) / "README.md"
+    front = yaml.safe_load(card.read_text(encoding="utf-8").split("---\n")[1]) if card.exists() else {}
+    made = (front or {}).get("mmmrs") or {}
+    return made.get("options") or {}, made.get("scenes") or {}
 
 # %% ../nbs/10a_datacard.ipynb #dc000038
 def _table(df: pd.DataFrame) -> str:
@@ -252,10 +265,12 @@ def _licence_table(facts: list[dict], m: pd.DataFrame) -> str:
     return _table(pd.DataFrame([{"source": f["name"], "licence": f["license"], "Hub id": hf_license(f["license"]),
                                  "pairs": int((m.source == f["name"]).sum())} for f in facts]))
 
+def _text(v) -> str: return ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+
 def _options_table(options, scenes) -> str:
     opts = {**_as_dict(options), **{f"scenes.{k}": v for k, v in _as_dict(scenes).items()}}
     if not opts: return "(not recorded)"
-    return _table(pd.DataFrame({"option": list(opts), "value": list(map(str, opts.values()))}))
+    return _table(pd.DataFrame({"option": list(opts), "value": [_text(v) for v in opts.values()]}))
 
 # %% ../nbs/10a_datacard.ipynb #dc000042
 CARD = """---
@@ -323,7 +338,8 @@ def dataset_card(out, facts: list[dict], files: dict, options=None, scenes=None,
     from mmmrs import __version__
     m, configs = read_manifest(out), hf_configs(files)
     name = pretty_name or f"MMM-RS-format remote-sensing text-to-image pairs ({', '.join(f['name'] for f in facts)})"
-    front = yaml.safe_dump(card_header(facts, configs, len(m), name), sort_keys=False, allow_unicode=True, width=1000)
+    header = card_header(facts, configs, len(m), name, recipe(options, scenes))
+    front = yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=1000)
     return CARD.format(front=front, name=name, pairs=len(m), samples=m.key.nunique(), n_sources=len(facts),
                        version=__version__, summary=license_summary(facts), mmmrs=MMMRS_CITATION,
                        licences=_licence_table(facts, m), configs=_table(config_rows(out, configs, files)),
@@ -408,6 +424,7 @@ def croissant(out, facts: list[dict], pretty_name: str = None, shard_sha: dict |
 def write_dataset_metadata(out, sources=None, options=None, scenes=None, pretty_name: str = None) -> dict:
     "Write the Parquet view, the dataset card `README.md` and `croissant.json` of the build in `out`; their paths."
     out = Path(out)
+    if options is None and scenes is None: options, scenes = recorded_recipe(out)  # a later rewrite keeps the recipe
     facts, shard_sha = source_facts(out, sources), shard_hashes(out, read_manifest(out).shard)  # hashed once
     files = write_parquet_view(out, shard_sha)
     card = dataset_card(out, facts, files, options, scenes, pretty_name)
