@@ -19,10 +19,10 @@ from .shards import atomic_path, read_manifest, read_tar, write_json
 # %% auto #0
 __all__ = ['HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'VIEW_SCHEMA', 'HF_FEATURES', 'ROW_GROUP', 'DIGEST_KEY', 'HF_LICENSES',
            'LICENSE_URLS', 'TERMS', 'TERM_DUTIES', 'DEMO_SOURCES', 'FLAG_NAMES', 'INTERNAL_OPTIONS', 'MMMRS_CITATION',
-           'SIZES', 'CARD', 'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_file', 'ViewWriter', 'shard_hashes',
-           'view_digest', 'current_view', 'write_parquet_view', 'hf_configs', 'hf_license', 'license_terms',
-           'card_facts', 'source_facts', 'license_summary', 'build_command', 'recipe', 'card_header', 'recorded_recipe',
-           'config_rows', 'dataset_card', 'croissant', 'write_dataset_metadata']
+           'SIZES', 'OTHER_LICENSE', 'CARD', 'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_file', 'ViewWriter',
+           'shard_hashes', 'view_digest', 'current_view', 'write_parquet_view', 'hf_configs', 'hf_license',
+           'license_terms', 'card_facts', 'source_facts', 'license_summary', 'build_command', 'recipe', 'card_header',
+           'recorded_recipe', 'config_rows', 'dataset_card', 'croissant', 'write_dataset_metadata']
 
 # %% ../nbs/10a_datacard.ipynb #dc000009
 HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}  # the kit's split names -> the Hub's
@@ -215,6 +215,9 @@ MMMRS_CITATION = ("J. Luo, J. Wang, et al. MMM-RS: A Multi-modal, Multi-GSD, Mul
 SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
          (10_000_000, "1M<n<10M")]
 
+OTHER_LICENSE = {"license_name": "sources-own-terms",  # what the Hub asks for beside `other`
+                 "license_details": "Some sources publish no standard open licence: see the licence notice below."}
+
 def recipe(options=None, scenes=None) -> dict:
     "The build's options and weather scenes as plain YAML-able data (kept in the card, so a later rewrite keeps them)."
     return json.loads(json.dumps({"options": _as_dict(options), "scenes": _as_dict(scenes)}))
@@ -226,7 +229,7 @@ def card_header(facts: list[dict], configs: list[dict], pairs: int, pretty_name:
     return {"pretty_name": pretty_name, "license": licenses, "task_categories": ["text-to-image", "image-to-image"],
             "tags": ["remote-sensing", "satellite-imagery", "sar", "multi-gsd", "mmm-rs", "mmmrs"],
             "size_categories": [next((s for n, s in SIZES if pairs < n), "n>1T")], "configs": configs,
-            "mmmrs": {"version": __version__, **(made or recipe())}}
+            **(OTHER_LICENSE if "other" in licenses else {}), "mmmrs": {"version": __version__, **(made or recipe())}}
 
 def recorded_recipe(out) -> tuple[dict, dict]:
     "The options and scenes recorded in the dataset card of `out` (empty when there is none)."
