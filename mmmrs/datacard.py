@@ -397,6 +397,7 @@ def _member_sets(m: pd.DataFrame) -> tuple[list, list]:
 
 def croissant(out, facts: list[dict], pretty_name: str = None, shard_sha: dict | None = None) -> dict:
     "Croissant 1.0 metadata of the build in `out` (with its Parquet view), from the same facts as its dataset card."
+    from mmmrs import __version__
     out, m = Path(out), read_manifest(out)
     shard_sha = shard_sha or shard_hashes(out, m.shard)
     shard_files = [{"@type": "cr:FileObject", "@id": f"shards/{s}", "name": s, "contentUrl": f"shards/{s}",
@@ -419,7 +420,8 @@ def croissant(out, facts: list[dict], pretty_name: str = None, shard_sha: dict |
             "name": pretty_name or "mmmrs-" + "-".join(f["name"] for f in facts),
             "description": f"{len(m)} MMM-RS-format remote-sensing text-to-image pairs. {license_summary(facts)}",
             "license": [LICENSE_URLS.get(hf_license(f["license"]), f"{f['name']}: {f['license']}") for f in facts],
-            "url": "https://github.com/ljl5261/MMM-RS", "citeAs": MMMRS_CITATION,
+            "url": "https://github.com/ljl5261/MMM-RS", "version": __version__,  # the kit's version that built it
+            "citeAs": "\n\n".join([MMMRS_CITATION, *(f"{f['name']}: {f['citation']}" for f in facts)]),
             "isBasedOn": [f["url"] for f in facts if f["url"]],
             "distribution": [manifest, view, *shard_files, *member_sets], "recordSet": records + member_records}
 
