@@ -71,9 +71,9 @@ def claim_export_folder(dest) -> Path:
 # %% ../nbs/13_data.ipynb #5a1e0c03
 def write_export(out, dest, copies: list[tuple[str, str, str]], texts: dict[str, str]) -> Path:
     "Copy stored members `(shard, member, name)` of the dataset in `out`, and write `{name: text}` files, under `dest`."
-    dest = claim_export_folder(dest)
     targets = [(shard, member, safe_path(dest, name)) for shard, member, name in copies]  # every path checked first
     text_targets = {safe_path(dest, name): text for name, text in texts.items()}
+    dest = claim_export_folder(dest)
     by_shard = defaultdict(list)
     for shard, member, p in targets: by_shard[shard].append((member, p))
     for shard, items in sorted(by_shard.items()):
