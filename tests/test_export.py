@@ -60,6 +60,8 @@ def test_readme_recipes_give_the_training_split(demo, monkeypatch):
     name, config = args[args.index("--dataset_name") + 1], args[args.index("--dataset_config_name") + 1]
     built = load_as_lora_script_from_hub_layout(name, config, cache)["train"]
     assert built.column_names[:2] == ["image", "text"] and sorted(built["key"]) == sorted(lora["key"])
+    as_name = load_as_lora_script_from_hub_layout("lora-data", None, cache)  # --dataset_name lora-data works as well
+    assert list(as_name) == ["train"] and sorted(as_name["train"]["key"]) == sorted(lora["key"])
     cn = load_as_controlnet_script("rgb2sar", cache)
     assert list(cn) == ["train"] and cn["train"].column_names[:3] == ["image", "text", "conditioning_image"]
     both = train.groupby("key").modality.agg(set)
