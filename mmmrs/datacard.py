@@ -103,7 +103,7 @@ def write_parquet_view(out, shard_sha: dict | None = None, max_bytes: int = 256 
         digest = view_digest(rows, shard_sha, max_bytes)
         if (have := current_view(out, t, digest)) is not None: files[t] = have
         else: writers[t] = ViewWriter(out, t, max_bytes, digest)
-    stale = m[[t in writers for t in zip(m.source, m.modality, m.split)]]
+    stale = m[pd.Series([t in writers for t in zip(m.source, m.modality, m.split)], index=m.index, dtype=bool)]
     for shard, rows in stale.groupby("shard", sort=True):
         blobs = dict(read_tar(out / "shards" / shard))
         for r in rows.sort_values(["key", "modality"]).itertuples():
@@ -122,6 +122,7 @@ def hf_configs(files: dict) -> list[dict]:
         glob = lambda sp: f"data/{source}/{modality}/{HF_SPLIT[sp]}-*.parquet"
         return {"config_name": name,
                 "data_files": [{"split": HF_SPLIT[sp], "path": glob(sp)} for sp in HF_SPLIT if sp in have]}
+    if not files: return []  # an empty build: nothing to load
     configs = [{**config("default"), "default": True}]
     for src in sorted({s for s, _, _ in files}):
         configs.append(config(src, source=src))
@@ -247,6 +248,7 @@ def _table(df: pd.DataFrame) -> str:
 def config_rows(out, configs: list[dict], files: dict) -> pd.DataFrame:
     "Pairs per config and split, counted from the Parquet footers of the view's `files`."
     from fnmatch import fnmatch
+    if not configs: return pd.DataFrame(columns=["config"])
     names = [f for fs in files.values() for f in fs]
     count = lambda pat: sum(pq.read_metadata(Path(out) / f).num_rows for f in names if fnmatch(f, pat))
     df = pd.DataFrame([{"config": c["config_name"], **{d["split"]: count(d["path"]) for d in c["data_files"]}}
@@ -340,7 +342,8 @@ def dataset_card(out, facts: list[dict], files: dict, options=None, scenes=None,
     "The `README.md` dataset card of the build in `out`, whose Parquet view is `files`."
     from mmmrs import __version__
     m, configs = read_manifest(out), hf_configs(files)
-    name = pretty_name or f"MMM-RS-format remote-sensing text-to-image pairs ({', '.join(f['name'] for f in facts)})"
+    names = f" ({', '.join(f['name'] for f in facts)})" if facts else ""
+    name = pretty_name or f"MMM-RS-format remote-sensing text-to-image pairs{names}"
     header = card_header(facts, configs, len(m), name, recipe(options, scenes))
     front = yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=1000)
     return CARD.format(front=front, name=name, pairs=len(m), samples=m.key.nunique(), n_sources=len(facts),
