@@ -91,8 +91,8 @@ def current_view(out, target: tuple, digest: str) -> list[str] | None:
 
 # %% ../nbs/10a_datacard.ipynb #dc000018
 def _view_row(r, blob: bytes) -> dict:
-    return {"image": {"bytes": blob, "path": r.member}, "text": r.prompt,
-            **{c: None if pd.isna(v := getattr(r, c)) else v for c in VIEW_COLUMNS}}
+    value = lambda c, v: None if pd.isna(v) else float(v) if c in FLOAT_COLUMNS else str(v)  # the view's types, always
+    return {"image": {"bytes": blob, "path": r.member}, "text": r.prompt, **{c: value(c, getattr(r, c)) for c in VIEW_COLUMNS}}
 
 def write_parquet_view(out, shard_sha: dict | None = None, max_bytes: int = 256 * 2**20) -> dict:
     "Bring the Parquet view of the build in `out` up to date (stale targets only): `{(source, modality, split): files}`"
