@@ -1,4 +1,4 @@
-"The browse widget in a real browser: JupyterLab on loopback, headless Chromium driven by Playwright."
+"Real-browser checks, headless Chromium driven by Playwright: the browse widget in JupyterLab on loopback, the docs site."
 import json, os, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
@@ -64,4 +64,56 @@ def test_browser_renders_and_filters(lab):
         page.wait_for_selector("text=same scene, coarse to fine", timeout=30_000)
         assert page.locator(".jp-OutputArea-output img").count() >= 2 + 2 + 1  # thumbnails, both modalities, its scene
         page.screenshot(path=str(ARTIFACTS / "browser-sar.png"), full_page=True)
+        browser.close()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def docs_site(tmp_path_factory):
+    "The documentation site as tools/docs.sh builds it (strict: a broken link or reference fails the build)."
+    site = tmp_path_factory.mktemp("docs") / "site"
+    res = subprocess.run(["bash", str(ROOT / "tools" / "docs.sh"), str(site)], capture_output=True, text=True, timeout=900,
+                         env={**os.environ, "PYTHON": sys.executable})
+    assert res.returncode == 0, res.stdout + res.stderr
+    return site
+
+
+def test_docs_site_has_every_notebook_and_module_and_no_dead_link(docs_site):
+    import re
+    notebooks = sorted(p.stem for p in (ROOT / "nbs").glob("[0-9]*.ipynb"))
+    assert sorted(p.stem for p in (docs_site / "notebooks").glob("*.html")) == notebooks
+    assert (docs_site / "workshop.html").exists() and (docs_site / "tour.html").exists()
+    modules = sorted(p.stem for p in (ROOT / "mmmrs").glob("[a-z]*.py"))
+    assert sorted(p.stem for p in (docs_site / "api").glob("*.html")) == modules
+    dead = []
+    for page in docs_site.rglob("*.html"):
+        for link in re.findall(r'(?:href|src)="([^"#?]+)[^"]*"', page.read_text(errors="replace")):
+            if re.match(r"[a-z]+:|//", link): continue  # external (the site itself needs none)
+            target = docs_site / link.lstrip("/") if link.startswith("/") else page.parent / link  # "/": the site's root (404.html)
+            if not target.resolve().exists(): dead.append(f"{page.relative_to(docs_site)} -> {link}")
+    assert not dead, dead[:10]
+
+
+def test_docs_site_opens_in_the_browser(docs_site):
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (tools/test.sh installs it)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                                                    "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.route("http*://**", lambda route: route.abort())  # offline: a page that needs the network shows it here
+        page.goto((docs_site / "index.html").as_uri())
+        assert page.title().startswith("mmmrs")
+        assert page.locator("img[src='samples.jpg']").evaluate("img => img.naturalWidth") > 0
+        page.screenshot(path=str(ARTIFACTS / "docs-index.png"))
+        page.locator("nav a[href$='notebooks/13_data.html']").first.click()
+        page.wait_for_selector(".jp-Cell", timeout=30_000)
+        assert "export_imagefolder" in page.inner_text("article")
+        assert page.locator(".jp-CodeCell").count() > 10  # the notebook's code, cell by cell
+        page.screenshot(path=str(ARTIFACTS / "docs-notebook.png"))
+        page.goto((docs_site / "api" / "data.html").as_uri())
+        assert page.locator("[id='mmmrs.data.export_imagefolder']").count() == 1  # the API page documents it
         browser.close()
