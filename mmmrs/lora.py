@@ -294,9 +294,11 @@ def _checkpoints(output_dir) -> list[Path]:
 # %% ../nbs/14_lora.ipynb #612f94c0
 def checkpoint_problem(ck: Path) -> str | None:
     "Why checkpoint `ck` cannot be resumed from (a file missing or changed since it was written), or None when it is intact."
-    try: files = json.loads((ck / RUN_FILE).read_text())["files"]
+    try: meta = json.loads((ck / RUN_FILE).read_text()); files, _, _ = dict(meta["files"]), dict(meta["run"]), int(meta["step"])
     except FileNotFoundError: return f"{ck} has no {RUN_FILE} (incomplete, or not written by mmmrs)"
     except (ValueError, KeyError, TypeError) as e: return f"{ck}/{RUN_FILE} is damaged ({e!r})"
+    present = {str(p.relative_to(ck)) for p in ck.rglob("*") if p.is_file()} - {RUN_FILE}
+    if extra := sorted(present - set(files)): return f"{ck} is damaged: {extra[0]} was not in it when it was saved"
     for name, digest in files.items():
         if not (ck / name).is_file(): return f"{ck} is damaged: {name} is missing"
         if _sha256(ck / name) != digest: return f"{ck} is damaged: {name} differs from the sha256 recorded when it was saved"

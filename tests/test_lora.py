@@ -129,7 +129,7 @@ def test_resuming_from_an_older_checkpoint_sets_the_newer_aside(setup, straight)
     assert _same_lora(straight, out)  # and the rerun from step 2 is the same run
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "no-record"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "no-record", "added", "bad-record"])
 def test_damaged_checkpoint_is_named_and_latest_falls_back(setup, straight, damage):
     from mmmrs.lora import RUN_FILE, CheckpointError, train_lora
     tmp, sd = setup
@@ -137,6 +137,8 @@ def test_damaged_checkpoint_is_named_and_latest_falls_back(setup, straight, dama
     victim = out / "checkpoint-6" / ("model.safetensors" if damage != "no-record" else RUN_FILE)
     if damage == "flip": b = bytearray(victim.read_bytes()); b[len(b) // 2] ^= 1; victim.write_bytes(bytes(b))
     elif damage == "truncate": victim.write_bytes(victim.read_bytes()[:100])
+    elif damage == "added": (victim.parent / "optimizer_1.bin").write_bytes(b"not from this run")
+    elif damage == "bad-record": (victim.parent / RUN_FILE).write_text('{"files": {}}')
     else: victim.unlink()
     with pytest.raises(CheckpointError, match="checkpoint-6"):
         train_lora(_args(tmp, sd, out, resume_from_checkpoint=str(out / "checkpoint-6")))
