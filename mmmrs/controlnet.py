@@ -14,8 +14,8 @@ from fastcore.script import CliError, call_parse
 
 from .data import ShardDataset
 from .core import run_cli
-from .lora import (LoRAArgs, apply_speed_options, cli_errors, data_filters, diffusion_loss, encode_prompts, epoch_index, load_components,
-                        make_accelerator, make_loader, make_optimizer, micro_generator, model_folder, precision, run_training, to_device,
+from .lora import (LoRAArgs, apply_speed_options, data_filters, diffusion_loss, encode_prompts, end_run, epoch_index, load_components,
+                        make_accelerator, make_loader, make_optimizer, micro_generator, model_folder, precision, run_as_command, run_training, to_device,
                         unwrapped, vae_latents, weight_dtype)
 
 # %% auto #0
@@ -204,7 +204,7 @@ def train_controlnet(args: ControlNetArgs) -> dict:
     step, losses = run_training(acc, args, [cn], params, opt, sched, loader, data, lambda b, micro: controlnet_loss(comps, b, args, acc, micro),
                                 after, "mmmrs-controlnet")
     saved = save_controlnet(comps, args.output_dir, acc) if acc.is_main_process else None
-    acc.end_training()
+    end_run(acc)
     return {"step": step, "losses": losses, "controlnet": saved}
 
 # %% ../nbs/15_controlnet.ipynb #c8c4fc6c
@@ -258,7 +258,7 @@ def mmmrs_train_controlnet(
                           num_inference_steps=num_inference_steps, report_to=report_to, seed=seed, dataloader_num_workers=dataloader_num_workers,
                           deterministic=deterministic, allow_foreign_checkpoint=resume_foreign, channels_last=channels_last,
                           torch_compile=torch_compile, use_8bit_adam=use_8bit_adam, **chosen)
-    return cli_errors(train_controlnet, args)
+    return run_as_command(train_controlnet, args)
 
 def main(argv=None):
     "Entry point of `mmmrs-train-controlnet` (diffusers' underscore option names work too)."

@@ -22,8 +22,8 @@ __all__ = ['PAPER_PRESET', 'SD_PARTS', 'VALIDATION_PROMPTS', 'RUN_FILE', 'FREE_O
            'encode_prompts', 'diffusion_loss', 'vae_latents', 'LatentCache', 'CheckpointError', 'run_identity',
            'checkpoint_problem', 'foreign_options', 'resume_checkpoint', 'set_aside', 'save_checkpoint', 'unwrapped',
            'lora_state', 'save_lora', 'pipeline_from', 'validate', 'EpochSampler', 'fresh_accelerate_state',
-           'set_determinism', 'make_accelerator', 'make_optimizer', 'make_loader', 'micro_generator', 'run_training',
-           'apply_speed_options', 'train_lora', 'mmmrs_train_lora', 'cli_errors', 'main']
+           'set_determinism', 'end_run', 'make_accelerator', 'make_optimizer', 'make_loader', 'micro_generator',
+           'run_training', 'apply_speed_options', 'train_lora', 'mmmrs_train_lora', 'run_as_command', 'main']
 
 # %% ../nbs/14_lora.ipynb #0d837dc5
 @dataclass
@@ -292,9 +292,11 @@ def _checkpoints(output_dir) -> list[Path]:
 # %% ../nbs/14_lora.ipynb #612f94c0
 def checkpoint_problem(ck: Path) -> str | None:
     "Why checkpoint `ck` cannot be resumed from (a file missing or changed since it was written), or None when it is intact."
-    try: files = json.loads((ck / RUN_FILE).read_text())["files"]
+    try: meta = json.loads((ck / RUN_FILE).read_text()); files, _, _ = dict(meta["files"]), dict(meta["run"]), int(meta["step"])
     except FileNotFoundError: return f"{ck} has no {RUN_FILE} (incomplete, or not written by mmmrs)"
     except (ValueError, KeyError, TypeError) as e: return f"{ck}/{RUN_FILE} is damaged ({e!r})"
+    present = {str(p.relative_to(ck)) for p in ck.rglob("*") if p.is_file()} - {RUN_FILE}
+    if extra := sorted(present - set(files)): return f"{ck} is damaged: {extra[0]} was not in it when it was saved"
     for name, digest in files.items():
         if not (ck / name).is_file(): return f"{ck} is damaged: {name} is missing"
         if _sha256(ck / name) != digest: return f"{ck} is damaged: {name} differs from the sha256 recorded when it was saved"
@@ -413,8 +415,11 @@ def _collate(batch: list) -> dict:
 # %% ../nbs/14_lora.ipynb #38fa9e43
 def fresh_accelerate_state():
     "Forget the previous run's accelerate state (precision, accumulation) so that one process (a notebook kernel) can start another run."
+    import torch.distributed as dist
     from accelerate.state import AcceleratorState, GradientState
-    AcceleratorState._reset_state(); GradientState._reset_state()  # as accelerate's own tests do between runs; the process group stays
+    # as accelerate's own tests do between runs; the process state too once the last run's end_training() closed its process group
+    AcceleratorState._reset_state(reset_partial_state=not (dist.is_available() and dist.is_initialized()))
+    GradientState._reset_state()
 
 def set_determinism(deterministic: bool):
     "Deterministic kernels (`torch.use_deterministic_algorithms`, cuDNN, the cuBLAS workspace) on or off for this run."
@@ -423,6 +428,10 @@ def set_determinism(deterministic: bool):
     torch.use_deterministic_algorithms(deterministic)
     torch.backends.cudnn.deterministic = deterministic
     if deterministic: torch.backends.cudnn.benchmark = False
+
+def end_run(acc):
+    "Close the run's trackers; unlike `end_training`, keep the process group for the next run of this process (the command closes it)."
+    for tracker in acc.trackers: tracker.finish()
 
 def make_accelerator(args):
     "A fresh `Accelerator` for `args` (accumulation, mixed precision, trackers, output folder, determinism); seeds everything."
@@ -545,7 +554,7 @@ def train_lora(args: LoRAArgs) -> dict:
     step, losses = run_training(acc, args, models, params, opt, sched, loader, data,
                                 lambda batch, micro: _batch_loss(comps, batch, cache, args, acc, micro), after, "mmmrs-lora")
     lora = save_lora(comps, args.output_dir, acc) if acc.is_main_process else None
-    acc.end_training()
+    end_run(acc)
     return {"step": step, "losses": losses, "lora": lora}
 
 # %% ../nbs/14_lora.ipynb #e6beb83f
@@ -607,12 +616,15 @@ def mmmrs_train_lora(
                     num_inference_steps=num_inference_steps, report_to=report_to, cache_latents=cache_latents,
                     dataloader_num_workers=dataloader_num_workers, seed=seed, deterministic=deterministic,
                     allow_foreign_checkpoint=resume_foreign, channels_last=channels_last, torch_compile=torch_compile, **chosen)
-    return cli_errors(train_lora, args)
+    return run_as_command(train_lora, args)
 
-def cli_errors(train, args):
-    "Run `train(args)`; a missing model folder or a checkpoint that cannot be resumed is a one-line command-line error."
+def run_as_command(train, args):
+    "Run `train(args)` as a command: a missing model folder or a checkpoint that cannot be resumed is a one-line error; the process group is closed after."
+    import torch.distributed as dist
     try: return train(args)
     except (CheckpointError, FileNotFoundError) as e: raise CliError(str(e)) from None
+    finally:
+        if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/14_lora.ipynb #231cb8c2
 def main(argv=None):

@@ -129,7 +129,7 @@ def test_resuming_from_an_older_checkpoint_sets_the_newer_aside(setup, straight)
     assert _same_lora(straight, out)  # and the rerun from step 2 is the same run
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "no-record"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "no-record", "added", "bad-record"])
 def test_damaged_checkpoint_is_named_and_latest_falls_back(setup, straight, damage):
     from mmmrs.lora import RUN_FILE, CheckpointError, train_lora
     tmp, sd = setup
@@ -137,6 +137,8 @@ def test_damaged_checkpoint_is_named_and_latest_falls_back(setup, straight, dama
     victim = out / "checkpoint-6" / ("model.safetensors" if damage != "no-record" else RUN_FILE)
     if damage == "flip": b = bytearray(victim.read_bytes()); b[len(b) // 2] ^= 1; victim.write_bytes(bytes(b))
     elif damage == "truncate": victim.write_bytes(victim.read_bytes()[:100])
+    elif damage == "added": (victim.parent / "optimizer_1.bin").write_bytes(b"not from this run")
+    elif damage == "bad-record": (victim.parent / RUN_FILE).write_text('{"files": {}}')
     else: victim.unlink()
     with pytest.raises(CheckpointError, match="checkpoint-6"):
         train_lora(_args(tmp, sd, out, resume_from_checkpoint=str(out / "checkpoint-6")))
@@ -164,3 +166,24 @@ def test_paper_presets_equal_the_paper(model, direction, lr, optimizer, weight_d
     assert (args.learning_rate, args.adam_weight_decay, args.max_train_steps) == (lr, weight_decay, steps)
     assert optimizer == "Adam" and args.adam_weight_decay == 0 and not args.use_8bit_adam  # AdamW without weight decay is Adam
     if batch is not None: assert args.train_batch_size == batch
+
+
+# --- mixed precision (issue 16, item 1): fp16 runs on the CPU too (torch's CPU autocast and grad scaler) ---
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+def test_low_precision_resume_and_controlnet_with_base_lora(setup, straight, precision):
+    from dataclasses import replace
+    from mmmrs.controlnet import ControlNetArgs, train_controlnet
+    from mmmrs.lora import train_lora
+    tmp, sd = setup
+    args = _args(tmp, sd, tmp / f"{precision}-straight", mixed_precision=precision, train_text_encoder=True, max_train_steps=4,
+                 validation_steps=4, num_inference_steps=2)
+    train_lora(args)
+    train_lora(replace(args, output_dir=str(tmp / f"{precision}-resumed"), resume_from_checkpoint=str(tmp / f"{precision}-straight/checkpoint-2")))
+    assert _same_lora(tmp / f"{precision}-straight", tmp / f"{precision}-resumed")  # exact on the CPU, scaler state included
+    assert (tmp / f"{precision}-straight/validation/step-000004.png").exists()
+    cn = ControlNetArgs(**{**vars(args), "source": None, "resolution": 64, "source_modality": "sar", "target_modality": "rgb",
+                           "base_lora": str(straight), "max_train_steps": 2, "validation_steps": 2, "num_validation_pairs": 1,
+                           "output_dir": str(tmp / f"{precision}-cn")})
+    res = train_controlnet(cn)
+    assert res["step"] == 2 and np.isfinite(res["losses"]).all() and (tmp / f"{precision}-cn/validation/step-000002.json").exists()
