@@ -36,8 +36,8 @@ __all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY'
            'scene_headers', 'read_plan', 'scene_cuts', 'scene_samples', 'code_version', 'ShardSpec', 'unit_files',
            'run_shard', 'run_shards', 'SceneOptions', 'choose_for_scene', 'SceneShardSpec', 'plan_scene_shards',
            'resolve_sources', 'demo_sources', 'check_unit_names', 'plan_shards', 'folder_lock', 'ownership',
-           'foreign_files', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks', 'BuildResult',
-           'republish', 'build', 'verify', 'dask_malloc_hint', 'dry_run_report', 'mmmrs_build']
+           'foreign_files', 'check_out', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks',
+           'BuildResult', 'republish', 'build', 'verify', 'dask_malloc_hint', 'dry_run_report', 'mmmrs_build']
 
 # %% ../nbs/11_build.ipynb #38c8b025
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED, EXIT_EMPTY, EXIT_BUSY = 0, 1, 2, 3, 4, 5
@@ -525,9 +525,8 @@ def ownership(out) -> dict:
 
 def _is_ours(rel: str, owned: set) -> bool:
     "A file a build wrote: an owned one, the record, the lock, or the temporary of an owned file."
-    p = PurePosixPath(rel)
-    if rel in owned or rel in (OWNER_FILE, LOCK_FILE): return True
-    return p.name.startswith(".") and p.name.endswith(".tmp") and str(p.with_name(p.name[1:-4])) in owned
+    p, ours = PurePosixPath(rel), owned | {OWNER_FILE, LOCK_FILE}
+    return rel in ours or p.name.startswith(".") and p.name.endswith(".tmp") and str(p.with_name(p.name[1:-4])) in ours
 
 def foreign_files(out, owned: set) -> list[str]:
     "What under `out` no build wrote: files it does not own and folders other than shards/ and parts/ (folders end in '/')."
@@ -539,8 +538,16 @@ def foreign_files(out, owned: set) -> list[str]:
     return found
 
 # %% ../nbs/11_build.ipynb #e135e163
+def check_out(out, sources):
+    "Refuse an output folder that is a file, or that lies inside a dataset root (the build would read its own outputs)."
+    if Path(out).exists() and not Path(out).is_dir(): raise UsageError(f"--out {out} is a file, not a folder")
+    for card, root in sources:
+        if Path(out).resolve().is_relative_to(Path(root).resolve()):
+            raise UsageError(f"--out {out} is inside the dataset root of {card.name} ({root}): the build would read its own outputs; put it elsewhere")
+
 def claim_folder(out, sources, force: bool = False) -> tuple[set, list]:
     "The files in `out` builds own, and the others; refuses others' files or another build's sources unless `force`."
+    check_out(out, sources)
     rec = ownership(out)
     owned = set(rec.get("files", []))
     foreign = foreign_files(out, owned)
@@ -704,6 +711,7 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
     "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`, which it must own (or `force`)."
     out, sources = Path(out), resolve_sources(sources)
     check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
+    check_out(out, sources)
     options, run = _resolved(options), (workers, executor, retries, resources, progress)
     with folder_lock(out):
         owned, foreign = claim_folder(out, sources, force)

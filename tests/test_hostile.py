@@ -170,6 +170,16 @@ def test_other_sources_into_a_previous_build_are_refused(tmp_path, src, samples)
     assert res.returncode == EXIT_OK and sorted(p.name for p in (out / "shards").iterdir()) == ["other-00000.tar"]
 
 
+@pytest.mark.parametrize("where", ["inside-root", "a-file"])
+def test_out_that_is_a_file_or_inside_the_dataset_is_refused(tmp_path, samples, where):
+    data = tiles(tmp_path / "data", samples, 1)
+    out = data / "out" if where == "inside-root" else tmp_path / "out.txt"
+    if where == "a-file": out.write_text("not a folder")
+    with pytest.raises(UsageError, match="inside the dataset root" if where == "inside-root" else "is a file, not a folder"):
+        build([(parse_card(CARD.format(name="tiles", extra="")), data)], out, progress=False)
+    assert sorted(p.name for p in data.iterdir()) == ["t0.png"] if where == "inside-root" else out.read_text() == "not a folder"
+
+
 def test_damaged_ownership_record_is_refused(tmp_path, src):
     out = tmp_path / "out"
     cli("--source", src, "--out", out)
