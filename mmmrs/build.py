@@ -237,6 +237,12 @@ def code_version() -> str:
 
 def _hash(what) -> str: return hashlib.blake2b(json.dumps(what, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
 
+def _metadata_of(card: Card, scene: Scene, root) -> str:
+    "What the card's adapter reads about `scene` from its sidecar files (XML, JSON), or why it cannot: part of the fingerprint."
+    if not card.adapter: return ""
+    try: return repr(scene_metadata(card, scene, root))
+    except Exception as e: return f"error: {_why(e)}"
+
 @dataclass(frozen=True)
 class ShardSpec:
     "One unit of work: the scenes of one source that go into one shard."
@@ -247,9 +253,9 @@ class ShardSpec:
     options: BuildOptions
 
     def fingerprint(self, out=None) -> str:
-        "Hash of all a shard's bytes depend on: the card's content, options, code, dataset root, each input's path and content."
+        "Hash of all a shard's bytes depend on: card content, options, code, dataset root, each input's path, content and metadata."
         root = Path(self.root)
-        scenes = [(s.id, s.files, s.category, [content_digest(root / p) for p in s.paths]) for s in self.scenes]
+        scenes = [(s.id, s.files, s.category, [content_digest(root / p) for p in s.paths], _metadata_of(self.card, s, root)) for s in self.scenes]
         return _hash([repr(replace(self.card, path=None, body="")), asdict(self.options), code_version(), str(root.resolve()), scenes])
 
 # %% ../nbs/11_build.ipynb #39bbd070

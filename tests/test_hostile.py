@@ -124,6 +124,17 @@ def test_inputs_edited_in_place_or_moved_rebuild_their_shards_only(tmp_path, src
     assert all((out / "shards" / p.name).read_bytes() == p.read_bytes() for p in (fresh / "shards").iterdir())
 
 
+def test_sidecar_metadata_edited_in_place_rebuilds(tmp_path, samples):
+    "HRSC2016's GSD is in an XML beside each image: a new Img_Resolution must give new GSDs, not the old shard."
+    from mmmrs.testing import fake_hrsc2016
+    root = fake_hrsc2016(tmp_path / "hrsc", samples)
+    first = build([("hrsc2016", root)], tmp_path / "out", progress=False)
+    xml = root / "HRSC2016/FullDataSet/Annotations/100000002.xml"
+    xml.write_text(xml.read_text().replace(">0.5<", ">0.25<"))
+    again = build([("hrsc2016", root)], tmp_path / "out", progress=False)
+    assert [s["status"] for s in again.shards] == ["done"] and sorted(again.manifest.gsd) != sorted(first.manifest.gsd)
+
+
 def test_card_content_change_rebuilds(tmp_path, src):
     out = tmp_path / "out"
     cli("--source", src, "--out", out)
