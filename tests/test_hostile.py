@@ -414,6 +414,18 @@ def test_yaml_alias_bomb_is_refused_fast():
     assert time.perf_counter() - t < 5
 
 
+@pytest.mark.parametrize("what", ["deep-list", "deep-map", "huge-file", "latin-1", "python-tag", "complex-key"])
+def test_cards_that_would_crash_the_loader_are_card_errors(tmp_path, what):
+    from mmmrs.cards import load_card
+    front = {"deep-list": "x: " + "[" * 5000 + "]" * 5000, "deep-map": "x: " + "{a: " * 3000 + "1" + "}" * 3000,
+             "python-tag": "name: !!python/object/apply:os.system [ls]", "complex-key": "? [a, b]\n: 1"}.get(what, "")
+    p = tmp_path / "c.md"
+    if what == "huge-file": p.write_text(CARD.format(name="x", extra="") + "#" * (2 << 20))
+    elif what == "latin-1": p.write_bytes(CARD.format(name="x", extra="").encode() + "caf\xe9".encode("latin-1"))
+    else: p.write_text("---\n" + front + "\n" + CARD.format(name="x", extra="")[4:])
+    with pytest.raises(CardError, match=f"data card {p}"): load_card(p)
+
+
 CARD_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**6), st.floats(allow_nan=True, allow_infinity=True),
                         st.text(max_size=12), st.lists(st.integers(-2, 5), max_size=4),
                         st.dictionaries(st.sampled_from(["glob", "bands", "bandz", "rgb"]), st.text(max_size=5), max_size=2))
