@@ -535,18 +535,20 @@ def _is_ours(rel: str, owned: set) -> bool:
     return rel in ours or p.name.startswith(".") and p.name.endswith(".tmp") and str(p.with_name(p.name[1:-4])) in ours
 
 def foreign_files(out, owned: set) -> list[str]:
-    "What under `out` no build wrote: files it does not own and folders other than shards/ and parts/ (folders end in '/')."
+    "What under `out` no build wrote: files it does not own, symbolic links, folders but shards/ and parts/ (folders end in '/')."
     out, found = Path(out), []
     for p in sorted(out.rglob("*")) if out.is_dir() else []:
         rel = p.relative_to(out).as_posix()
         if p.is_dir() and not p.is_symlink(): found += [] if rel in ("shards", "parts") else [f"{rel}/"]
-        elif not (_is_ours(rel, owned) or rel in USER_FILES): found.append(rel)
+        elif p.is_symlink() or not (_is_ours(rel, owned) or rel in USER_FILES): found.append(rel)
     return found
 
 # %% ../nbs/11_build.ipynb #e135e163
 def check_out(out, sources):
-    "Refuse an output folder that is a file, or that lies inside a dataset root (the build would read its own outputs)."
+    "Refuse an output folder that is a file, whose shards/ or parts/ is a link, or inside a dataset root (it would read its outputs)."
     if Path(out).exists() and not Path(out).is_dir(): raise UsageError(f"--out {out} is a file, not a folder")
+    if links := [d for d in ("shards", "parts") if (Path(out) / d).is_symlink()]:
+        raise UsageError(f"{out}/{links[0]} is a symbolic link: the build would write outside its folder (even with --force)")
     for card, root in sources:
         if Path(out).resolve().is_relative_to(Path(root).resolve()):
             raise UsageError(f"--out {out} is inside the dataset root of {card.name} ({root}): the build would read its own outputs; put it elsewhere")
@@ -857,7 +859,8 @@ def _scene_options(scenes: str | None, count: int, seed: int, night_generator, s
 
 def _dask_client(address: str):
     from distributed import Client
-    client = Client(address)
+    try: client = Client(address, timeout=30)
+    except (OSError, ValueError, TypeError) as e: raise UsageError(f"--scheduler {address}: cannot connect to a Dask scheduler there ({e})") from None
     print(f"Dask cluster at {address}; dashboard: {client.dashboard_link}")
     if hint := dask_malloc_hint(client): print(hint)
     return client

@@ -191,6 +191,19 @@ def test_out_that_is_a_file_or_inside_the_dataset_is_refused(tmp_path, samples, 
     assert sorted(p.name for p in data.iterdir()) == ["t0.png"] if where == "inside-root" else out.read_text() == "not a folder"
 
 
+def test_symlinks_in_the_output_folder_cannot_redirect_writes(tmp_path, src):
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    elsewhere.mkdir(); (elsewhere / "precious.tar").write_bytes(b"precious")
+    out.mkdir(); (out / "shards").symlink_to(elsewhere)
+    for extra in ([], ["--force"]):
+        res = cli("--source", src, "--out", out, *extra)
+        assert res.returncode == EXIT_USAGE and "is a symbolic link: the build would write outside its folder" in res.stderr
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["precious.tar"]
+    (out / "shards").unlink(); (out / "notes.md").symlink_to(elsewhere / "precious.tar")
+    res = cli("--source", src, "--out", out)
+    assert res.returncode == EXIT_USAGE and "'notes.md'" in res.stderr
+
+
 def test_damaged_ownership_record_is_refused(tmp_path, src):
     out = tmp_path / "out"
     cli("--source", src, "--out", out)
