@@ -36,8 +36,8 @@ __all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY'
            'scene_headers', 'read_plan', 'scene_cuts', 'scene_samples', 'code_version', 'ShardSpec', 'unit_files',
            'run_shard', 'run_shards', 'SceneOptions', 'choose_for_scene', 'SceneShardSpec', 'plan_scene_shards',
            'resolve_sources', 'demo_sources', 'check_unit_names', 'plan_shards', 'folder_lock', 'ownership',
-           'foreign_files', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks', 'BuildResult',
-           'republish', 'build', 'verify', 'dask_malloc_hint', 'dry_run_report', 'mmmrs_build']
+           'foreign_files', 'check_out', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks',
+           'BuildResult', 'republish', 'build', 'verify', 'dask_malloc_hint', 'dry_run_report', 'mmmrs_build']
 
 # %% ../nbs/11_build.ipynb #38c8b025
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED, EXIT_EMPTY, EXIT_BUSY = 0, 1, 2, 3, 4, 5
@@ -244,6 +244,12 @@ def code_version() -> str:
 
 def _hash(what) -> str: return hashlib.blake2b(json.dumps(what, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
 
+def _metadata_of(card: Card, scene: Scene, root) -> str:
+    "What the card's adapter reads about `scene` from its sidecar files (XML, JSON), or why it cannot: part of the fingerprint."
+    if not card.adapter: return ""
+    try: return repr(scene_metadata(card, scene, root))
+    except Exception as e: return f"error: {_why(e)}"
+
 @dataclass(frozen=True)
 class ShardSpec:
     "One unit of work: the scenes of one source that go into one shard."
@@ -254,9 +260,9 @@ class ShardSpec:
     options: BuildOptions
 
     def fingerprint(self, out=None) -> str:
-        "Hash of all a shard's bytes depend on: the card's content, options, code, dataset root, each input's path and content."
+        "Hash of all a shard's bytes depend on: card content, options, code, dataset root, each input's path, content and metadata."
         root = Path(self.root)
-        scenes = [(s.id, s.files, s.category, [content_digest(root / p) for p in s.paths]) for s in self.scenes]
+        scenes = [(s.id, s.files, s.category, [content_digest(root / p) for p in s.paths], _metadata_of(self.card, s, root)) for s in self.scenes]
         return _hash([repr(replace(self.card, path=None, body="")), asdict(self.options), code_version(), str(root.resolve()), scenes])
 
 # %% ../nbs/11_build.ipynb #39bbd070
@@ -533,9 +539,9 @@ def ownership(out) -> dict:
 
 def _is_ours(rel: str, owned: set) -> bool:
     "A file a build wrote: an owned one, the record, the lock, or the temporary of an owned file."
-    p = PurePosixPath(rel)
-    if rel in owned or rel in (OWNER_FILE, LOCK_FILE) or VIEW_FILE.fullmatch(rel): return True  # the view's names are the build's
-    return p.name.startswith(".") and p.name.endswith(".tmp") and str(p.with_name(p.name[1:-4])) in owned
+    p, ours = PurePosixPath(rel), owned | {OWNER_FILE, LOCK_FILE}
+    named = lambda r: r in ours or bool(VIEW_FILE.fullmatch(r))  # the Parquet view's names are the build's
+    return named(rel) or p.name.startswith(".") and p.name.endswith(".tmp") and named(str(p.with_name(p.name[1:-4])))
 
 def _view_folder(rel: str) -> bool:
     "`data/`, `data/<source>/` or `data/<source>/<modality>/`: the Parquet view's folders."
@@ -543,17 +549,27 @@ def _view_folder(rel: str) -> bool:
     return p[0] == "data" and len(p) <= 3 and (len(p) < 3 or p[2] in ("rgb", "sar", "nir"))
 
 def foreign_files(out, owned: set) -> list[str]:
-    "What under `out` no build wrote: files it does not own and folders other than shards/ and parts/ (folders end in '/')."
+    "What under `out` no build wrote: files it does not own, symbolic links, folders but shards/ and parts/ (folders end in '/')."
     out, found = Path(out), []
     for p in sorted(out.rglob("*")) if out.is_dir() else []:
         rel = p.relative_to(out).as_posix()
         if p.is_dir() and not p.is_symlink(): found += [] if rel in ("shards", "parts") or _view_folder(rel) else [f"{rel}/"]
-        elif not (_is_ours(rel, owned) or rel in USER_FILES): found.append(rel)
+        elif p.is_symlink() or not (_is_ours(rel, owned) or rel in USER_FILES): found.append(rel)
     return found
 
 # %% ../nbs/11_build.ipynb #e135e163
+def check_out(out, sources):
+    "Refuse an output folder that is a file, whose shards/ or parts/ is a link, or inside a dataset root (it would read its outputs)."
+    if Path(out).exists() and not Path(out).is_dir(): raise UsageError(f"--out {out} is a file, not a folder")
+    if links := [d for d in ("shards", "parts") if (Path(out) / d).is_symlink()]:
+        raise UsageError(f"{out}/{links[0]} is a symbolic link: the build would write outside its folder (even with --force)")
+    for card, root in sources:
+        if Path(out).resolve().is_relative_to(Path(root).resolve()):
+            raise UsageError(f"--out {out} is inside the dataset root of {card.name} ({root}): the build would read its own outputs; put it elsewhere")
+
 def claim_folder(out, sources, force: bool = False) -> tuple[set, list]:
     "The files in `out` builds own, and the others; refuses others' files or another build's sources unless `force`."
+    check_out(out, sources)
     rec = ownership(out)
     owned = set(rec.get("files", []))
     foreign = foreign_files(out, owned)
@@ -717,6 +733,7 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
     "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`, which it must own (or `force`)."
     out, sources = Path(out), resolve_sources(sources)
     check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
+    check_out(out, sources)
     options, run = _resolved(options), (workers, executor, retries, resources, progress)
     recipe = recipe_record(options, scenes) if options.recipe else None  # refuses what the recipe forbids, before any work
     with folder_lock(out):
@@ -860,7 +877,8 @@ def _scene_options(scenes: str | None, count: int, seed: int, night_generator, s
 
 def _dask_client(address: str):
     from distributed import Client
-    client = Client(address)
+    try: client = Client(address, timeout=30)
+    except (OSError, ValueError, TypeError) as e: raise UsageError(f"--scheduler {address}: cannot connect to a Dask scheduler there ({e})") from None
     print(f"Dask cluster at {address}; dashboard: {client.dashboard_link}")
     if hint := dask_malloc_hint(client): print(hint)
     return client

@@ -15,8 +15,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, S
 from .core import MODALITIES, package_data
 
 # %% auto #0
-__all__ = ['REQUIRED', 'CUT_MODES', 'EDGE_TILES', 'ADAPTER_NAMES', 'PEOPLE_KEYS', 'SCHEMA', 'MAX_FRONT_MATTER', 'CardError',
-           'ModalitySpec', 'Card', 'parse_card', 'scene_id', 'category_of', 'bundled_cards', 'load_card']
+__all__ = ['REQUIRED', 'CUT_MODES', 'EDGE_TILES', 'ADAPTER_NAMES', 'PEOPLE_KEYS', 'SCHEMA', 'MAX_FRONT_MATTER', 'MAX_DEPTH',
+           'MAX_CARD', 'CardError', 'ModalitySpec', 'Card', 'parse_card', 'scene_id', 'category_of', 'bundled_cards',
+           'load_card']
 
 # %% ../nbs/02_cards.ipynb #65d932ee
 class CardError(ValueError):
@@ -159,14 +160,18 @@ def _satellite(origin, value, modalities):
     _fail(origin, "satellite", f"a sensor word, or a mapping with one word for each of {list(modalities)}", value)
 
 # %% ../nbs/02_cards.ipynb #eaa18a32
-MAX_FRONT_MATTER = 64 << 10  # bytes
+MAX_FRONT_MATTER, MAX_DEPTH = 64 << 10, 16  # bytes; levels of nested lists and mappings
 
 class _CardLoader(yaml.SafeLoader):
-    "The safe loader without aliases and without repeated keys."
+    "The safe loader without aliases, without repeated keys and without deep nesting."
+    depth = 0
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             raise yaml.YAMLError(f"YAML aliases (*name, line {self.peek_event().start_mark.line + 2} of the card) are not allowed in a card")
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH: raise yaml.YAMLError(f"the front matter nests deeper than {MAX_DEPTH} levels")
+        self.depth += 1
+        try: return super().compose_node(parent, index)
+        finally: self.depth -= 1
 
     def construct_mapping(self, node, deep=False):
         keys = [self.construct_object(k, deep=True) for k, _ in node.value]
@@ -178,7 +183,7 @@ def _front_matter(text, origin):
     if not m: raise CardError(f"data card {origin}: expected YAML front matter between '---' lines at the top of the file")
     if len(m.group(1).encode()) > MAX_FRONT_MATTER: raise CardError(f"data card {origin}: front matter is over {MAX_FRONT_MATTER} bytes")
     try: meta = yaml.load(m.group(1), _CardLoader)
-    except (yaml.YAMLError, TypeError) as e: raise CardError(f"data card {origin}: front matter is not valid YAML: {e}") from None
+    except (yaml.YAMLError, TypeError, RecursionError) as e: raise CardError(f"data card {origin}: front matter is not valid YAML: {e}") from None
     if not isinstance(meta, dict): raise CardError(f"data card {origin}: front matter must be a mapping of keys, got {meta!r}")
     return meta, m.group(2)
 
@@ -214,6 +219,8 @@ def category_of(card: Card, rel: str) -> str | None:
     return m.group("category") if m else None
 
 # %% ../nbs/02_cards.ipynb #29b9185e
+MAX_CARD = 1 << 20  # bytes: a card is a short Markdown file
+
 def bundled_cards() -> list[str]:
     "Names of the cards shipped in `mmmrs/data_cards`."
     return sorted(p.stem for p in package_data("data_cards").glob("*.md"))
@@ -224,4 +231,7 @@ def load_card(name_or_path) -> Card:
     if not p.suffix == ".md" or not p.exists():
         p = package_data("data_cards", f"{name_or_path}.md")
         if not p.exists(): raise CardError(f"no data card {name_or_path!r}: give a path to a .md card or one of {bundled_cards()}")
-    return parse_card(p.read_text(encoding="utf-8"), str(p))
+    if p.stat().st_size > MAX_CARD: raise CardError(f"data card {p}: {p.stat().st_size} bytes; a card is at most {MAX_CARD} bytes")
+    try: text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e: raise CardError(f"data card {p}: not UTF-8 text ({e})") from None
+    return parse_card(text, str(p))

@@ -180,9 +180,11 @@ class ManifestError(ValueError):
 
 def check_manifest(m: pd.DataFrame, origin="manifest") -> pd.DataFrame:
     "`m` if every key, modality, member and shard name is one a build makes; else `ManifestError` naming the first bad row."
-    expected = m.key.astype(str) + "." + m.modality.astype(str) + "." + m.modality.map(IMAGE_EXT).fillna("?")
-    bad = (~m.key.astype(str).map(lambda k: bool(KEY_PATTERN.fullmatch(k))) | ~m.modality.isin(list(IMAGE_EXT)) | (m.member != expected)
-           | ~m.shard.astype(str).map(lambda s: bool(SHARD_PATTERN.fullmatch(s))))
+    def ok(key, modality, member, shard) -> bool:
+        return (isinstance(key, str) and bool(KEY_PATTERN.fullmatch(key)) and modality in IMAGE_EXT and isinstance(shard, str)
+                and member == f"{key}.{modality}.{IMAGE_EXT[modality]}" and bool(SHARD_PATTERN.fullmatch(shard)))
+    cols = [m[c].astype(object).to_numpy() for c in ("key", "modality", "member", "shard")]
+    bad = ~np.array([ok(*row) for row in zip(*cols)], dtype=bool)
     if bad.any():
         r = m[bad].iloc[0]
         raise ManifestError(f"{origin}: row {m.index[bad][0]} (key {r.key!r}, modality {r.modality!r}, member {r.member!r}, shard {r.shard!r}) "

@@ -124,6 +124,17 @@ def test_inputs_edited_in_place_or_moved_rebuild_their_shards_only(tmp_path, src
     assert all((out / "shards" / p.name).read_bytes() == p.read_bytes() for p in (fresh / "shards").iterdir())
 
 
+def test_sidecar_metadata_edited_in_place_rebuilds(tmp_path, samples):
+    "HRSC2016's GSD is in an XML beside each image: a new Img_Resolution must give new GSDs, not the old shard."
+    from mmmrs.testing import fake_hrsc2016
+    root = fake_hrsc2016(tmp_path / "hrsc", samples)
+    first = build([("hrsc2016", root)], tmp_path / "out", progress=False)
+    xml = root / "HRSC2016/FullDataSet/Annotations/100000002.xml"
+    xml.write_text(xml.read_text().replace(">0.5<", ">0.25<"))
+    again = build([("hrsc2016", root)], tmp_path / "out", progress=False)
+    assert [s["status"] for s in again.shards] == ["done"] and sorted(again.manifest.gsd) != sorted(first.manifest.gsd)
+
+
 def test_card_content_change_rebuilds(tmp_path, src):
     out = tmp_path / "out"
     cli("--source", src, "--out", out)
@@ -168,6 +179,29 @@ def test_other_sources_into_a_previous_build_are_refused(tmp_path, src, samples)
     assert res.returncode == EXIT_USAGE and "holds a build of ['tiles'], not of ['other']" in res.stderr and tree(out) == before
     res = cli("--source", other, "--out", out, "--force")
     assert res.returncode == EXIT_OK and sorted(p.name for p in (out / "shards").iterdir()) == ["other-00000.tar"]
+
+
+@pytest.mark.parametrize("where", ["inside-root", "a-file"])
+def test_out_that_is_a_file_or_inside_the_dataset_is_refused(tmp_path, samples, where):
+    data = tiles(tmp_path / "data", samples, 1)
+    out = data / "out" if where == "inside-root" else tmp_path / "out.txt"
+    if where == "a-file": out.write_text("not a folder")
+    with pytest.raises(UsageError, match="inside the dataset root" if where == "inside-root" else "is a file, not a folder"):
+        build([(parse_card(CARD.format(name="tiles", extra="")), data)], out, progress=False)
+    assert sorted(p.name for p in data.iterdir()) == ["t0.png"] if where == "inside-root" else out.read_text() == "not a folder"
+
+
+def test_symlinks_in_the_output_folder_cannot_redirect_writes(tmp_path, src):
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    elsewhere.mkdir(); (elsewhere / "precious.tar").write_bytes(b"precious")
+    out.mkdir(); (out / "shards").symlink_to(elsewhere)
+    for extra in ([], ["--force"]):
+        res = cli("--source", src, "--out", out, *extra)
+        assert res.returncode == EXIT_USAGE and "is a symbolic link: the build would write outside its folder" in res.stderr
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["precious.tar"]
+    (out / "shards").unlink(); (out / "notes.md").symlink_to(elsewhere / "precious.tar")
+    res = cli("--source", src, "--out", out)
+    assert res.returncode == EXIT_USAGE and "'notes.md'" in res.stderr
 
 
 def test_damaged_ownership_record_is_refused(tmp_path, src):
@@ -391,6 +425,18 @@ def test_yaml_alias_bomb_is_refused_fast():
     t = time.perf_counter()
     with pytest.raises(CardError, match="aliases"): parse_card(text, "bomb.md")
     assert time.perf_counter() - t < 5
+
+
+@pytest.mark.parametrize("what", ["deep-list", "deep-map", "huge-file", "latin-1", "python-tag", "complex-key"])
+def test_cards_that_would_crash_the_loader_are_card_errors(tmp_path, what):
+    from mmmrs.cards import load_card
+    front = {"deep-list": "x: " + "[" * 5000 + "]" * 5000, "deep-map": "x: " + "{a: " * 3000 + "1" + "}" * 3000,
+             "python-tag": "name: !!python/object/apply:os.system [ls]", "complex-key": "? [a, b]\n: 1"}.get(what, "")
+    p = tmp_path / "c.md"
+    if what == "huge-file": p.write_text(CARD.format(name="x", extra="") + "#" * (2 << 20))
+    elif what == "latin-1": p.write_bytes(CARD.format(name="x", extra="").encode() + "caf\xe9".encode("latin-1"))
+    else: p.write_text("---\n" + front + "\n" + CARD.format(name="x", extra="")[4:])
+    with pytest.raises(CardError, match=f"data card {p}"): load_card(p)
 
 
 CARD_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**6), st.floats(allow_nan=True, allow_infinity=True),
