@@ -290,6 +290,11 @@ def _sha256(path) -> str:
 
 def _step(ck: Path) -> int: return int(ck.name.split("-")[1])
 
+def _recorded_step(ck: Path) -> int:
+    "The step a checkpoint was saved at, as its record says (a folder given by path may have any name)."
+    try: return int(json.loads((ck / RUN_FILE).read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError): return _step(ck)
+
 def _checkpoints(output_dir) -> list[Path]:
     "The `checkpoint-<step>` folders of a run, oldest first."
     return sorted((p for p in Path(output_dir).glob("checkpoint-*") if re.fullmatch(r"checkpoint-\d+", p.name) and p.is_dir()), key=_step)
@@ -480,7 +485,7 @@ def micro_generator(args, acc, micro: int):
 def _resume(acc, args, per_epoch: int) -> int:
     "Load the checkpoint to resume from (if any) and set aside the newer ones it supersedes; return its step."
     if (ck := resume_checkpoint(args)) is None: step = 0
-    else: acc.load_state(str(ck)); step = _step(ck)
+    else: acc.load_state(str(ck)); step = _recorded_step(ck)
     if acc.is_main_process and (aside := set_aside([c for c in _checkpoints(args.output_dir) if _step(c) > step], args.output_dir)):
         warnings.warn(f"resuming from step {step}: the newer checkpoints were moved to {aside}")
     acc.wait_for_everyone()
