@@ -192,7 +192,7 @@ def save_controlnet(comps: dict, output_dir, accelerator=None) -> Path:
     return Path(output_dir) / "controlnet"
 
 def train_controlnet(args: ControlNetArgs) -> dict:
-    "Train a ControlNet from `args.source_modality` to `args.target_modality` (again and again in one process, in any precision); return step, losses and the saved folder."
+    "Train a ControlNet from `args.source_modality` to `args.target_modality` (again and again, any precision); return step, losses, folder."
     import torch
     acc = make_accelerator(args)
     comps = controlnet_components(args, acc.device, weight_dtype(args.mixed_precision))

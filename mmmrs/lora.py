@@ -105,7 +105,7 @@ def to_device(t, device, dtype=None):
 SD_PARTS = ("tokenizer", "scheduler", "text_encoder", "vae", "unet")
 
 def model_folder(path, parts=()) -> str:
-    "`path` when it is a local folder with the subfolders `parts`, or a Hub id; a missing local folder is a clear error, never a Hub lookup."
+    "`path` if a local folder with the subfolders `parts`, or a Hub id; a missing local folder is an error, never a Hub lookup."
     text, p = str(path), Path(path).expanduser()
     if not p.exists() and not (p.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1 or "\\" in text):
         return text  # "name" or "org/name": read from the HF cache (nothing is downloaded)
@@ -329,8 +329,9 @@ def resume_checkpoint(args) -> Path | None:
         ck = Path(args.resume_from_checkpoint)
         if not ck.is_dir(): raise CheckpointError(f"checkpoint {ck} does not exist")
         if (why := checkpoint_problem(ck)) is not None:
-            if not args.allow_foreign_checkpoint: raise CheckpointError(f"cannot resume: {why}. Resume from another checkpoint "
-                                                                       "(--resume_from_checkpoint latest skips damaged ones), or pass --resume_foreign to load it anyway")
+            if not args.allow_foreign_checkpoint:
+                raise CheckpointError(f"cannot resume: {why}. Resume from another checkpoint (--resume_from_checkpoint latest "
+                                      "skips damaged ones), or pass --resume_foreign to load it anyway")
             return ck
     if (diff := foreign_options(ck, args)) and not args.allow_foreign_checkpoint:
         said = "; ".join(f"{k}: {here!r} here, {there!r} in the checkpoint" for k, (here, there) in diff.items())
@@ -391,7 +392,7 @@ def pipeline_from(comps: dict, path, accelerator=None):
                                    requires_safety_checker=False)
 
 def validate(comps: dict, args: LoRAArgs, step: int, accelerator=None) -> Path:
-    "Render the validation prompts (seeded, in the run's precision) and save them as one grid, `validation/step-<step>.png`; log it if tracking."
+    "Render the validation prompts (seeded, in the run's precision) as one grid, `validation/step-<step>.png`; log it if tracking."
     import torch
     from PIL import Image
     pipe = pipeline_from(comps, args.pretrained_model_name_or_path, accelerator)
@@ -411,7 +412,7 @@ def validate(comps: dict, args: LoRAArgs, step: int, accelerator=None) -> Path:
 
 # %% ../nbs/14_lora.ipynb #567e209d
 class EpochSampler:
-    "`(epoch, i)` for the indices `i` of `0..n-1` in a permutation seeded by `(seed, epoch)`: workers that persist across epochs learn the epoch from it."
+    "`(epoch, i)` for `i` in a permutation of `0..n-1` seeded by `(seed, epoch)`: persistent workers learn the epoch from it."
     def __init__(self, n: int, seed: int): self.n, self.seed, self.epoch = n, seed, 0
     def set_epoch(self, epoch: int): self.epoch = epoch
     def __len__(self): return self.n
@@ -557,7 +558,7 @@ def _batch_loss(comps, batch, cache, args, acc, micro: int):
         return diffusion_loss(comps, latents, emb, args, g)
 
 def train_lora(args: LoRAArgs) -> dict:
-    "Train a LoRA as `args` says (again and again in one process, in any precision); return the final step, the loss per step and the LoRA file."
+    "Train a LoRA as `args` says (again and again in one process, any precision); return the last step, the losses and the LoRA file."
     acc = make_accelerator(args)
     comps, params, data, cache, loader, opt, sched, models = _lora_setup(args, acc)
     after = lambda step: validate(comps, args, step, acc) if step % args.validation_steps == 0 else None
@@ -629,7 +630,7 @@ def mmmrs_train_lora(
     return run_as_command(train_lora, args)
 
 def run_as_command(train, args):
-    "Run `train(args)` as a command: a missing model folder or a checkpoint that cannot be resumed is a one-line error; the process group is closed after."
+    "Run `train(args)` as a command: a missing model or an unusable checkpoint is a one-line error; the process group is closed after."
     import torch.distributed as dist
     try: return train(args)
     except (CheckpointError, FileNotFoundError) as e: raise CliError(str(e)) from None
