@@ -450,6 +450,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'mmmrs.lora._fingerprint': ('lora.html#_fingerprint', 'mmmrs/lora.py'),
                             'mmmrs.lora._lora_setup': ('lora.html#_lora_setup', 'mmmrs/lora.py'),
                             'mmmrs.lora._randn': ('lora.html#_randn', 'mmmrs/lora.py'),
+                            'mmmrs.lora._recorded_step': ('lora.html#_recorded_step', 'mmmrs/lora.py'),
                             'mmmrs.lora._resume': ('lora.html#_resume', 'mmmrs/lora.py'),
                             'mmmrs.lora._sha256': ('lora.html#_sha256', 'mmmrs/lora.py'),
                             'mmmrs.lora._step': ('lora.html#_step', 'mmmrs/lora.py'),

@@ -66,11 +66,11 @@ class PairData:
         a, item = self.args, self.ds[i]
         r = np.random.default_rng([a.seed, epoch, i])
         y, x, flip = int(r.integers(512 - a.resolution + 1)), int(r.integers(512 - a.resolution + 1)), bool(a.random_flip and r.random() < 0.5)
-        cut = lambda img: np.ascontiguousarray((lambda c: c[:, ::-1] if flip else c)(to_rgb(img)[y:y + a.resolution, x:x + a.resolution]))
+        cut = lambda img: np.require((lambda c: c[:, ::-1] if flip else c)(to_rgb(img)[y:y + a.resolution, x:x + a.resolution]), requirements=["C", "W"])
         tgt, cond = cut(item["images"][a.target_modality]), cut(item["images"][a.source_modality])
         drop = r.random() < a.caption_dropout
-        return {"index": i, "pixel_values": torch.from_numpy(tgt).permute(2, 0, 1).float() / 127.5 - 1,
-                "conditioning_pixel_values": torch.from_numpy(cond).permute(2, 0, 1).float() / 255,
+        return {"index": i, "pixel_values": torch.from_numpy(tgt).permute(2, 0, 1),  # uint8, scaled on the device
+                "conditioning_pixel_values": torch.from_numpy(cond).permute(2, 0, 1),
                 "prompt": "" if drop else item["prompt"][a.target_modality]}
 
 # %% ../nbs/15_controlnet.ipynb #906f957a
@@ -106,7 +106,8 @@ def controlnet_loss(comps: dict, batch: dict, args: ControlNetArgs, acc, micro: 
     g, unet = micro_generator(args, acc, micro), comps["unet"]
     with precision(args.mixed_precision, acc.device):  # only the ControlNet is prepared: the frozen models need autocast too
         with torch.no_grad(): latents, emb = vae_latents(comps, batch["pixel_values"], g), encode_prompts(comps, batch["prompt"])
-        cond = to_device(batch["conditioning_pixel_values"], acc.device, weight_dtype(args.mixed_precision))
+        cond = to_device(batch["conditioning_pixel_values"], acc.device)
+        cond = (cond.float() / 255 if cond.dtype == torch.uint8 else cond).to(weight_dtype(args.mixed_precision))  # in [0, 1], as diffusers
         def with_control(noisy, t, enc, return_dict=False):
             down, mid = comps["controlnet"](noisy, t, encoder_hidden_states=enc, controlnet_cond=cond, return_dict=False)
             return unet(noisy, t, enc, down_block_additional_residuals=[d.to(unet.dtype) for d in down],  # as diffusers' script
@@ -169,8 +170,7 @@ def validate_controlnet(comps: dict, args: ControlNetArgs, step: int, accelerato
     rows, metrics = [], []
     for i in range(min(args.num_validation_pairs, len(pairs))):
         ex = pairs[i]
-        cond = (ex["conditioning_pixel_values"].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-        truth = ((ex["pixel_values"].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+        cond, truth = (ex[k].permute(1, 2, 0).numpy() for k in ("conditioning_pixel_values", "pixel_values"))
         # the pipeline is outside accelerate's autocast; the fp32 ControlNet's residuals must reach the UNet in its dtype
         with precision(args.mixed_precision, pipe.device), outputs_in(pipe.controlnet, pipe.unet.dtype):
             gen = generate_from(pipe, cond, ex["prompt"], args.num_inference_steps, args.seed, args.resolution)
@@ -190,7 +190,7 @@ def save_controlnet(comps: dict, output_dir, accelerator=None) -> Path:
     return Path(output_dir) / "controlnet"
 
 def train_controlnet(args: ControlNetArgs) -> dict:
-    "Train a ControlNet from `args.source_modality` to `args.target_modality` (again and again in one process, in any precision); return step, losses and the saved folder."
+    "Train a ControlNet from `args.source_modality` to `args.target_modality` (again and again, any precision); return step, losses, folder."
     import torch
     acc = make_accelerator(args)
     comps = controlnet_components(args, acc.device, weight_dtype(args.mixed_precision))

@@ -103,7 +103,7 @@ def to_device(t, device, dtype=None):
 SD_PARTS = ("tokenizer", "scheduler", "text_encoder", "vae", "unet")
 
 def model_folder(path, parts=()) -> str:
-    "`path` when it is a local folder with the subfolders `parts`, or a Hub id; a missing local folder is a clear error, never a Hub lookup."
+    "`path` if a local folder with the subfolders `parts`, or a Hub id; a missing local folder is an error, never a Hub lookup."
     text, p = str(path), Path(path).expanduser()
     if not p.exists() and not (p.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1 or "\\" in text):
         return text  # "name" or "org/name": read from the HF cache (nothing is downloaded)
@@ -149,7 +149,7 @@ def epoch_index(i, epoch: int) -> tuple[int, int]:
     return (int(i[0]), int(i[1])) if isinstance(i, (tuple, list)) else (epoch, int(i))
 
 class LoRATrainData:
-    "Training examples (pixel values in [-1, 1], prompt) from a built dataset, deterministic per (seed, epoch, index)."
+    "Training examples (uint8 pixels, channels first, prompt) from a built dataset, deterministic per (seed, epoch, index)."
     def __init__(self, args: LoRAArgs):
         filters = data_filters(args)
         self.ds, self.args, self.epoch = ShardDataset(args.data, modalities=(args.modality,), **filters), args, 0
@@ -172,7 +172,7 @@ class LoRATrainData:
         img = item["images"][self.args.modality]
         img = (np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img)[c["y"]:c["y"] + s, c["x"]:c["x"] + s]
         if c["flip"]: img = img[:, ::-1]
-        px = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / 127.5 - 1
+        px = torch.from_numpy(np.require(img, requirements=["C", "W"])).permute(2, 0, 1)  # uint8: a quarter of float's bytes to collate and copy
         return {"index": i, "pixel_values": px, "prompt": "" if c["drop"] else item["prompt"][self.args.modality], "flip": c["flip"]}
 
 # %% ../nbs/14_lora.ipynb #66545f2d
@@ -203,9 +203,12 @@ def diffusion_loss(comps: dict, latents, text_emb, args: LoRAArgs, g=None):
     return (F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3)) * w).mean()
 
 def vae_latents(comps: dict, pixel_values, g=None):
-    "Sampled VAE latents, scaled as the UNet expects."
+    "Sampled VAE latents, scaled as the UNet expects, of images in [-1, 1] or uint8 (scaled to [-1, 1] on the VAE's device)."
+    import torch
     vae = comps["vae"]
-    d = vae.encode(to_device(pixel_values, vae.device, vae.dtype)).latent_dist
+    px = to_device(pixel_values, vae.device)
+    if px.dtype == torch.uint8: px = px.float() / 127.5 - 1
+    d = vae.encode(px.to(vae.dtype)).latent_dist
     return (d.mean + d.std * _randn(d.mean.shape, g, d.mean)) * vae.config.scaling_factor
 
 # %% ../nbs/14_lora.ipynb #4edeebc7
@@ -285,6 +288,11 @@ def _sha256(path) -> str:
 
 def _step(ck: Path) -> int: return int(ck.name.split("-")[1])
 
+def _recorded_step(ck: Path) -> int:
+    "The step a checkpoint was saved at, as its record says (a folder given by path may have any name)."
+    try: return int(json.loads((ck / RUN_FILE).read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError): return _step(ck)
+
 def _checkpoints(output_dir) -> list[Path]:
     "The `checkpoint-<step>` folders of a run, oldest first."
     return sorted((p for p in Path(output_dir).glob("checkpoint-*") if re.fullmatch(r"checkpoint-\d+", p.name) and p.is_dir()), key=_step)
@@ -319,8 +327,9 @@ def resume_checkpoint(args) -> Path | None:
         ck = Path(args.resume_from_checkpoint)
         if not ck.is_dir(): raise CheckpointError(f"checkpoint {ck} does not exist")
         if (why := checkpoint_problem(ck)) is not None:
-            if not args.allow_foreign_checkpoint: raise CheckpointError(f"cannot resume: {why}. Resume from another checkpoint "
-                                                                       "(--resume_from_checkpoint latest skips damaged ones), or pass --resume_foreign to load it anyway")
+            if not args.allow_foreign_checkpoint:
+                raise CheckpointError(f"cannot resume: {why}. Resume from another checkpoint (--resume_from_checkpoint latest "
+                                      "skips damaged ones), or pass --resume_foreign to load it anyway")
             return ck
     if (diff := foreign_options(ck, args)) and not args.allow_foreign_checkpoint:
         said = "; ".join(f"{k}: {here!r} here, {there!r} in the checkpoint" for k, (here, there) in diff.items())
@@ -381,7 +390,7 @@ def pipeline_from(comps: dict, path, accelerator=None):
                                    requires_safety_checker=False)
 
 def validate(comps: dict, args: LoRAArgs, step: int, accelerator=None) -> Path:
-    "Render the validation prompts (seeded, in the run's precision) and save them as one grid, `validation/step-<step>.png`; log it if tracking."
+    "Render the validation prompts (seeded, in the run's precision) as one grid, `validation/step-<step>.png`; log it if tracking."
     import torch
     from PIL import Image
     pipe = pipeline_from(comps, args.pretrained_model_name_or_path, accelerator)
@@ -401,7 +410,7 @@ def validate(comps: dict, args: LoRAArgs, step: int, accelerator=None) -> Path:
 
 # %% ../nbs/14_lora.ipynb #567e209d
 class EpochSampler:
-    "`(epoch, i)` for the indices `i` of `0..n-1` in a permutation seeded by `(seed, epoch)`: workers that persist across epochs learn the epoch from it."
+    "`(epoch, i)` for `i` in a permutation of `0..n-1` seeded by `(seed, epoch)`: persistent workers learn the epoch from it."
     def __init__(self, n: int, seed: int): self.n, self.seed, self.epoch = n, seed, 0
     def set_epoch(self, epoch: int): self.epoch = epoch
     def __len__(self): return self.n
@@ -475,7 +484,7 @@ def micro_generator(args, acc, micro: int):
 def _resume(acc, args, per_epoch: int) -> int:
     "Load the checkpoint to resume from (if any) and set aside the newer ones it supersedes; return its step."
     if (ck := resume_checkpoint(args)) is None: step = 0
-    else: acc.load_state(str(ck)); step = _step(ck)
+    else: acc.load_state(str(ck)); step = _recorded_step(ck)
     if acc.is_main_process and (aside := set_aside([c for c in _checkpoints(args.output_dir) if _step(c) > step], args.output_dir)):
         warnings.warn(f"resuming from step {step}: the newer checkpoints were moved to {aside}")
     acc.wait_for_everyone()
@@ -547,7 +556,7 @@ def _batch_loss(comps, batch, cache, args, acc, micro: int):
         return diffusion_loss(comps, latents, emb, args, g)
 
 def train_lora(args: LoRAArgs) -> dict:
-    "Train a LoRA as `args` says (again and again in one process, in any precision); return the final step, the loss per step and the LoRA file."
+    "Train a LoRA as `args` says (again and again in one process, any precision); return the last step, the losses and the LoRA file."
     acc = make_accelerator(args)
     comps, params, data, cache, loader, opt, sched, models = _lora_setup(args, acc)
     after = lambda step: validate(comps, args, step, acc) if step % args.validation_steps == 0 else None
@@ -619,7 +628,7 @@ def mmmrs_train_lora(
     return run_as_command(train_lora, args)
 
 def run_as_command(train, args):
-    "Run `train(args)` as a command: a missing model folder or a checkpoint that cannot be resumed is a one-line error; the process group is closed after."
+    "Run `train(args)` as a command: a missing model or an unusable checkpoint is a one-line error; the process group is closed after."
     import torch.distributed as dist
     try: return train(args)
     except (CheckpointError, FileNotFoundError) as e: raise CliError(str(e)) from None

@@ -187,3 +187,12 @@ def test_low_precision_resume_and_controlnet_with_base_lora(setup, straight, pre
                            "output_dir": str(tmp / f"{precision}-cn")})
     res = train_controlnet(cn)
     assert res["step"] == 2 and np.isfinite(res["losses"]).all() and (tmp / f"{precision}-cn/validation/step-000002.json").exists()
+
+
+def test_resume_from_a_checkpoint_folder_of_any_name(setup, straight):
+    import shutil
+    from mmmrs.lora import train_lora
+    tmp, sd = setup
+    shutil.copytree(straight / "checkpoint-4", tmp / "kept-state")
+    train_lora(_args(tmp, sd, tmp / "from-kept", resume_from_checkpoint=str(tmp / "kept-state")))  # its step comes from its record
+    assert _same_lora(straight, tmp / "from-kept")
