@@ -719,7 +719,7 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
     "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`, which it must own (or `force`)."
     out, sources = Path(out), resolve_sources(sources)
     check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
-    check_out(out, sources)
+    claim_folder(out, sources, force)  # refuse before the lock file is made in someone else's folder; again under the lock
     options, run = _resolved(options), (workers, executor, retries, resources, progress)
     with folder_lock(out):
         owned, foreign = claim_folder(out, sources, force)
