@@ -6,11 +6,14 @@ Docs: https://mmmrs.github.io/mmmrs/build.html.md"""
 
 # %% ../nbs/11_build.ipynb #bd371654
 from __future__ import annotations
-import argparse, collections, contextlib, fcntl, functools, hashlib, importlib.util, json, math, multiprocessing as mp, os, sys, tarfile
+import argparse, collections, contextlib, functools, hashlib, importlib.util, json, math, multiprocessing as mp, os, sys, tarfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Annotated
+
+try: import fcntl  # the build folder's lock (POSIX)
+except ImportError: fcntl = None  # Windows: no lock; one build at a time per folder is then the user's to keep
 
 import numpy as np
 import pandas as pd
@@ -509,7 +512,7 @@ TOP_FILES = ("manifest.parquet", "inputs.parquet", "rejects.parquet", "flags.par
 def folder_lock(out, shared: bool = False):
     "Hold the lock of the build folder `out`: exclusive to build into it, shared to check it. Released when the process dies."
     path = Path(out) / LOCK_FILE
-    if shared and not path.exists(): yield; return
+    if fcntl is None or shared and not path.exists(): yield; return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
