@@ -741,8 +741,10 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
         if corrections: correct_parts(out, corrections, options.template); _refresh_markers(out, units)
         merged = merge_tables(out, sorted(units), write=False)
         flags = flag_prompts(merged["manifest"], options.gsd_threshold)
-        _publish(out, merged, table_bytes(flags.to_dict("records"), list(flags.columns)), [s["shard"] for s in statuses if s["status"] == "failed"], sorted(units))
-        write_ownership(out, sources, _present(out) - set(foreign))
+        failed = [s["shard"] for s in statuses if s["status"] == "failed"]
+        _publish(out, merged, table_bytes(flags.to_dict("records"), list(flags.columns)), failed, sorted(units))
+        present = _present(out)  # others' files stay theirs, unless this build replaced them under its own names
+        write_ownership(out, sources, (present - set(foreign)) | (present & _planned_files(units)))
     return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses, flags)
 
 # %% ../nbs/11_build.ipynb #3d798f0d
