@@ -4,11 +4,14 @@
 
 # %% ../nbs/11_build.ipynb #bd371654
 from __future__ import annotations
-import argparse, collections, contextlib, fcntl, functools, hashlib, importlib.util, json, math, multiprocessing as mp, os, re, sys, tarfile
+import argparse, collections, contextlib, functools, hashlib, importlib.util, json, math, multiprocessing as mp, os, re, sys, tarfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Annotated
+
+try: import fcntl  # the build folder's lock (POSIX)
+except ImportError: fcntl = None  # Windows: no lock; one build at a time per folder is then the user's to keep
 
 import numpy as np
 import pandas as pd
@@ -517,7 +520,7 @@ TOP_FILES = ("manifest.parquet", "inputs.parquet", "rejects.parquet", "flags.par
 def folder_lock(out, shared: bool = False):
     "Hold the lock of the build folder `out`: exclusive to build into it, shared to check it. Released when the process dies."
     path = Path(out) / LOCK_FILE
-    if shared and not path.exists(): yield; return
+    if fcntl is None or shared and not path.exists(): yield; return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -710,6 +713,7 @@ def republish(out):
         _refresh_markers(out, units)
         flags = (out / "flags.parquet").read_bytes() if (out / "flags.parquet").exists() else table_bytes([], ["key", "modality", "flag"])
         _publish(out, merge_tables(out, units, write=False), flags, stats.get("failed", []), units)
+        write_dataset_metadata(out)  # the card and the Parquet view follow the corrected prompts
 
 # %% ../nbs/11_build.ipynb #d7aa542d
 def _resolved(options: BuildOptions) -> BuildOptions:
@@ -733,7 +737,7 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
     "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`, which it must own (or `force`)."
     out, sources = Path(out), resolve_sources(sources)
     check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
-    check_out(out, sources)
+    claim_folder(out, sources, force)  # refuse before the lock file is made in someone else's folder; again under the lock
     options, run = _resolved(options), (workers, executor, retries, resources, progress)
     recipe = recipe_record(options, scenes) if options.recipe else None  # refuses what the recipe forbids, before any work
     with folder_lock(out):
@@ -755,9 +759,11 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
         if corrections: correct_parts(out, corrections, options.template); _refresh_markers(out, units)
         merged = merge_tables(out, sorted(units), write=False)
         flags = flag_prompts(merged["manifest"], options.gsd_threshold)
-        _publish(out, merged, table_bytes(flags.to_dict("records"), list(flags.columns)), [s["shard"] for s in statuses if s["status"] == "failed"], sorted(units))
+        failed = [s["shard"] for s in statuses if s["status"] == "failed"]
+        _publish(out, merged, table_bytes(flags.to_dict("records"), list(flags.columns)), failed, sorted(units))
         write_dataset_metadata(out, sources, options, scenes)  # the HF dataset card, croissant.json and the Parquet view
-        write_ownership(out, sources, _present(out) - set(foreign))
+        present = _present(out)  # others' files stay theirs, unless this build replaced them under its own names
+        write_ownership(out, sources, (present - set(foreign)) | (present & _planned_files(units)))
     return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses, flags)
 
 # %% ../nbs/11_build.ipynb #3d798f0d

@@ -145,7 +145,7 @@ def test_card_content_change_rebuilds(tmp_path, src):
 
 # --- a build owns only what it wrote ---------------------------------------------------------------------------
 
-FOREIGN = {"shards/theirs.tar": b"someone else's shard", "parts/theirs.samples.parquet": b"x", "notes.txt": b"keep me",
+FOREIGN = {"shards/theirs.tar": b"someone else's shard", "stats.json": b"theirs, with the build's name", "parts/theirs.samples.parquet": b"x", "notes.txt": b"keep me",
            ".x.tmp": b"a temporary of theirs", "cache.tmp/data.bin": b"a .tmp folder", "shards/.y.tar.tmp": b"z",
            ".z.tmp/inner": b"a .tmp folder where the clean-up looks", "parts/.q.tmp/inner": b"another"}
 
@@ -160,14 +160,16 @@ def test_folder_with_foreign_files_is_refused_then_used_with_force_and_nothing_o
     _foreign(out)
     res = cli("--source", src, "--out", out)
     assert res.returncode == EXIT_USAGE and "files or folders no build wrote" in res.stderr and "--force" in res.stderr
-    assert "Traceback" not in res.stderr and sorted(tree(out)) == sorted([*FOREIGN, LOCK_FILE])
+    assert "Traceback" not in res.stderr and sorted(tree(out)) == sorted(FOREIGN)  # not even a lock file left there
     res = cli("--source", src, "--out", out, "--force")
     assert res.returncode == EXIT_OK
+    theirs = {rel: data for rel, data in FOREIGN.items() if rel != "stats.json"}  # a file with the build's own name is replaced
     got = tree(out)
-    assert all(got[rel] == data for rel, data in FOREIGN.items())
+    assert all(got[rel] == data for rel, data in theirs.items()) and json.loads(got["stats.json"])["pairs"] == 4
     res = cli("--source", src, "--out", out, "--force", "--shard-size", "2")  # a rerun that prunes its old shards
-    assert res.returncode == EXIT_OK and all(tree(out)[rel] == data for rel, data in FOREIGN.items())
-    assert json.loads((out / OWNER_FILE).read_text())["files"] and not set(FOREIGN) & set(json.loads((out / OWNER_FILE).read_text())["files"])
+    assert res.returncode == EXIT_OK and all(tree(out)[rel] == data for rel, data in theirs.items())
+    owned = set(json.loads((out / OWNER_FILE).read_text())["files"])
+    assert "stats.json" in owned and not set(theirs) & owned
 
 
 def test_other_sources_into_a_previous_build_are_refused(tmp_path, src, samples):
