@@ -172,6 +172,23 @@ def test_folder_with_foreign_files_is_refused_then_used_with_force_and_nothing_o
     assert "stats.json" in owned and not set(theirs) & owned
 
 
+def test_foreign_files_among_the_parquet_view_are_kept(tmp_path, src):
+    "The view (data/<source>/<modality>/<split>-NNNNN.parquet), README.md and croissant.json are the build's; others' files beside them are not."
+    out = tmp_path / "out"
+    assert cli("--source", src, "--out", out).returncode == EXIT_OK
+    view = sorted(p.relative_to(out).as_posix() for p in (out / "data").rglob("*.parquet"))
+    assert view and (out / "README.md").is_file() and (out / "croissant.json").is_file()
+    assert cli("--source", src, "--out", out).returncode == EXIT_OK  # its own view and cards are not foreign on a rerun
+    theirs = {"data/mine.parquet": b"not a view file", "data/tiles/rgb/notes.txt": b"my notes", "data/tiles/rgb/train.parquet": b"x"}
+    for rel, data in theirs.items(): (out / rel).write_bytes(data)
+    res = cli("--source", src, "--out", out, "--shard-size", "2")
+    assert res.returncode == EXIT_USAGE and "data/mine.parquet" in res.stderr
+    res = cli("--source", src, "--out", out, "--shard-size", "2", "--force")  # the view is rewritten, their files stay
+    assert res.returncode == EXIT_OK and all((out / rel).read_bytes() == data for rel, data in theirs.items())
+    assert sorted(p.relative_to(out).as_posix() for p in (out / "data").rglob("*.parquet")
+                  if p.relative_to(out).as_posix() not in theirs) == view
+
+
 def test_other_sources_into_a_previous_build_are_refused(tmp_path, src, samples):
     out = tmp_path / "out"
     cli("--source", src, "--out", out)
