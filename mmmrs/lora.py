@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.script import CliError, call_parse
 
-from .core import run_cli
+from .core import file_sha256, run_cli
 from .data import ShardDataset
 from .prompts import compose_prompt
 
@@ -280,12 +280,6 @@ def run_identity(args) -> dict:
         if d.get(k) and Path(d[k]).expanduser().exists(): d[k] = str(Path(d[k]).expanduser().resolve())
     return json.loads(json.dumps(d, default=list))  # tuples as lists, as they read back
 
-def _sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 24), b""): h.update(block)
-    return h.hexdigest()
-
 def _step(ck: Path) -> int: return int(ck.name.split("-")[1])
 
 def _recorded_step(ck: Path) -> int:
@@ -307,7 +301,7 @@ def checkpoint_problem(ck: Path) -> str | None:
     if extra := sorted(present - set(files)): return f"{ck} is damaged: {extra[0]} was not in it when it was saved"
     for name, digest in files.items():
         if not (ck / name).is_file(): return f"{ck} is damaged: {name} is missing"
-        if _sha256(ck / name) != digest: return f"{ck} is damaged: {name} differs from the sha256 recorded when it was saved"
+        if file_sha256(ck / name) != digest: return f"{ck} is damaged: {name} differs from the sha256 recorded when it was saved"
     return None
 
 def foreign_options(ck: Path, args) -> dict:
@@ -354,7 +348,7 @@ def save_checkpoint(accelerator, args: LoRAArgs, step: int) -> Path:
     path, tmp = Path(args.output_dir) / f"checkpoint-{step}", Path(args.output_dir) / f".checkpoint-{step}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     accelerator.save_state(str(tmp))
-    files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+    files = {str(p.relative_to(tmp)): file_sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
     (tmp / RUN_FILE).write_text(json.dumps({"step": step, "run": run_identity(args), "files": files}, indent=1))
     set_aside([path] if path.exists() else [], args.output_dir)
     tmp.rename(path)  # complete or absent: a run killed while saving never leaves a half checkpoint to resume from
