@@ -40,13 +40,18 @@ def lab(tmp_path):
     except subprocess.TimeoutExpired: os.killpg(server.pid, signal.SIGKILL)
 
 
-def test_browser_renders_and_filters(lab):
-    from playwright.sync_api import sync_playwright
+def launch(p):
+    "Debian's headless chromium, with its network chatter off (this machine's network is closed); screenshots go to ARTIFACTS."
     assert Path(CHROMIUM).exists(), "Debian's chromium is needed (tools/test.sh installs it)"
     ARTIFACTS.mkdir(exist_ok=True)
+    return p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                                             "--disable-component-update", "--disable-sync", "--no-first-run"])
+
+
+def test_browser_renders_and_filters(lab):
+    from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                                                    "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         page.goto(lab)
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
@@ -98,11 +103,8 @@ def test_docs_site_has_every_notebook_and_module_and_no_dead_link(docs_site):
 
 def test_docs_site_opens_in_the_browser(docs_site):
     from playwright.sync_api import sync_playwright
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (tools/test.sh installs it)"
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                                                    "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.route("http*://**", lambda route: route.abort())  # offline: a page that needs the network shows it here
         page.goto((docs_site / "index.html").as_uri())
