@@ -40,7 +40,8 @@ __all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY'
            'run_shard', 'run_shards', 'SceneOptions', 'choose_for_scene', 'SceneShardSpec', 'plan_scene_shards',
            'resolve_sources', 'demo_sources', 'check_unit_names', 'plan_shards', 'folder_lock', 'ownership',
            'foreign_files', 'check_out', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks',
-           'BuildResult', 'republish', 'build', 'verify', 'dask_malloc_hint', 'dry_run_report', 'mmmrs_build']
+           'BuildResult', 'shard_digests', 'republish', 'build', 'verify', 'dask_malloc_hint', 'dry_run_report',
+           'mmmrs_build']
 
 # %% ../nbs/11_build.ipynb #38c8b025
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED, EXIT_EMPTY, EXIT_BUSY = 0, 1, 2, 3, 4, 5
@@ -692,6 +693,10 @@ def _refresh_markers(out, units: list[str]):
         st, tar = json.loads(p.read_text()), Path(out) / "shards" / f"{u}.tar"
         write_json(p, {**st, "files": file_digests(out, st["files"]), "members": member_digests(tar) if tar.exists() else {}})
 
+def shard_digests(stats: dict) -> dict:
+    "The sha256 of each shard as the build's `stats.json` records it (`units`), by shard name: no need to read them again."
+    return {rel.split("/", 1)[1]: d for files in stats.get("units", {}).values() for rel, d in files.items() if rel.startswith("shards/")}
+
 def _publish(out, merged: dict, flags: bytes, failed: list, units: list[str]) -> dict:
     "Write the merged tables, flags and stats.json as one; stats.json vouches for every file of the build. Returns the stats."
     out, tables = Path(out), {f"{n}.parquet": table_bytes(df.to_dict("records"), TABLES[n][1]) for n, df in merged.items()}
@@ -712,8 +717,8 @@ def republish(out):
         units = sorted(stats.get("units") or {p.name.split(".")[0] for p in (out / "parts").glob("*.parquet")})
         _refresh_markers(out, units)
         flags = (out / "flags.parquet").read_bytes() if (out / "flags.parquet").exists() else table_bytes([], ["key", "modality", "flag"])
-        _publish(out, merge_tables(out, units, write=False), flags, stats.get("failed", []), units)
-        write_dataset_metadata(out)  # the card and the Parquet view follow the corrected prompts
+        stats = _publish(out, merge_tables(out, units, write=False), flags, stats.get("failed", []), units)
+        write_dataset_metadata(out, shard_sha=shard_digests(stats))  # the card and the Parquet view follow the corrected prompts
 
 # %% ../nbs/11_build.ipynb #d7aa542d
 def _resolved(options: BuildOptions) -> BuildOptions:
@@ -760,8 +765,8 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
         merged = merge_tables(out, sorted(units), write=False)
         flags = flag_prompts(merged["manifest"], options.gsd_threshold)
         failed = [s["shard"] for s in statuses if s["status"] == "failed"]
-        _publish(out, merged, table_bytes(flags.to_dict("records"), list(flags.columns)), failed, sorted(units))
-        write_dataset_metadata(out, sources, options, scenes)  # the HF dataset card, croissant.json and the Parquet view
+        stats = _publish(out, merged, table_bytes(flags.to_dict("records"), list(flags.columns)), failed, sorted(units))
+        write_dataset_metadata(out, sources, options, scenes, shard_sha=shard_digests(stats))  # HF card, croissant.json, view
         present = _present(out)  # others' files stay theirs, unless this build replaced them under its own names
         write_ownership(out, sources, (present - set(foreign)) | (present & _planned_files(units)))
     return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses, flags)

@@ -432,11 +432,14 @@ def croissant(out, facts: list[dict], pretty_name: str = None, shard_sha: dict |
             "distribution": [manifest, view, *shard_files, *member_sets], "recordSet": records + member_records}
 
 # %% ../nbs/10a_datacard.ipynb #dc000051
-def write_dataset_metadata(out, sources=None, options=None, scenes=None, pretty_name: str = None) -> dict:
-    "Write the Parquet view, the dataset card `README.md` and `croissant.json` of the build in `out`; their paths."
+def write_dataset_metadata(out, sources=None, options=None, scenes=None, pretty_name: str = None, shard_sha: dict | None = None) -> dict:
+    """Write the Parquet view, the dataset card `README.md` and `croissant.json` of the build in `out`; their paths.
+    `shard_sha`: the shards' sha256 the build has just recorded (only shards it does not name are read and hashed here)."""
     out = Path(out)
     if options is None and scenes is None: options, scenes = recorded_recipe(out)  # a later rewrite keeps the recipe
-    facts, shard_sha = source_facts(out, sources), shard_hashes(out, read_manifest(out).shard)  # hashed once
+    known = shard_sha or {}
+    shard_sha = {**shard_hashes(out, set(read_manifest(out).shard) - set(known)), **known}  # each shard hashed at most once
+    facts = source_facts(out, sources)
     files = write_parquet_view(out, shard_sha)
     card = dataset_card(out, facts, files, options, scenes, pretty_name)
     with atomic_path(out / "README.md") as tmp: Path(tmp).write_text(card, encoding="utf-8")
