@@ -111,7 +111,7 @@ def test_docs_site_opens_in_the_browser(docs_site):
         assert page.title().startswith("mmmrs")
         assert page.locator("img[src='samples.jpg']").evaluate("img => img.naturalWidth") > 0
         page.screenshot(path=str(ARTIFACTS / "docs-index.png"))
-        page.locator("nav a[href$='notebooks/13_data.html']").first.click()
+        page.locator("nav a[href$='notebooks/17_data.html']").first.click()
         page.wait_for_selector(".jp-Cell", timeout=30_000)
         assert "export_imagefolder" in page.inner_text("article")
         assert page.locator(".jp-CodeCell").count() > 10  # the notebook's code, cell by cell

@@ -1,6 +1,6 @@
 """Weather synthesis cost per 512x512 tile on the CPU, as a ratio to the I/O around it, measured side by side.
 
-  python bench/scenes.py
+  python bench/weather.py
 
 The I/O cost of a tile is decoding its stored JPEG and encoding the result as JPEG (quality 75), which the builder
 does for every variant anyway. Goal: synthesis costs less than that I/O (ratio < 1).
@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from mmmrs.core import read_raster
-from mmmrs.scenes import fog, night, snow
+from mmmrs.weather import fog, night, snow
 from mmmrs.testing import shared_samples
 
 
