@@ -150,6 +150,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'mmmrs.cards._unknown': ('cards.html#_unknown', 'mmmrs/cards.py'),
                              'mmmrs.cards._value': ('cards.html#_value', 'mmmrs/cards.py'),
                              'mmmrs.cards.bundled_cards': ('cards.html#bundled_cards', 'mmmrs/cards.py'),
+                             'mmmrs.cards.cards_folder': ('cards.html#cards_folder', 'mmmrs/cards.py'),
                              'mmmrs.cards.category_of': ('cards.html#category_of', 'mmmrs/cards.py'),
                              'mmmrs.cards.load_card': ('cards.html#load_card', 'mmmrs/cards.py'),
                              'mmmrs.cards.parse_card': ('cards.html#parse_card', 'mmmrs/cards.py'),

@@ -16,8 +16,8 @@ from .core import MODALITIES, package_data
 
 # %% auto #0
 __all__ = ['REQUIRED', 'CUT_MODES', 'EDGE_TILES', 'ADAPTER_NAMES', 'PEOPLE_KEYS', 'SCHEMA', 'MAX_FRONT_MATTER', 'MAX_DEPTH',
-           'MAX_CARD', 'CardError', 'ModalitySpec', 'Card', 'parse_card', 'scene_id', 'category_of', 'bundled_cards',
-           'load_card']
+           'MAX_CARD', 'CardError', 'ModalitySpec', 'Card', 'parse_card', 'scene_id', 'category_of', 'cards_folder',
+           'bundled_cards', 'load_card']
 
 # %% ../nbs/03_cards.ipynb #65d932ee
 class CardError(ValueError):
@@ -221,15 +221,20 @@ def category_of(card: Card, rel: str) -> str | None:
 # %% ../nbs/03_cards.ipynb #29b9185e
 MAX_CARD = 1 << 20  # bytes: a card is a short Markdown file
 
+def cards_folder() -> Path:
+    "The bundled cards: `data_cards/` at the repository root, which the wheel ships as `mmmrs/data_cards/`."
+    installed = package_data("data_cards")
+    return installed if installed.is_dir() else package_data().parent / "data_cards"
+
 def bundled_cards() -> list[str]:
-    "Names of the cards shipped in `mmmrs/data_cards`."
-    return sorted(p.stem for p in package_data("data_cards").glob("*.md"))
+    "Names of the bundled cards (`cards_folder`)."
+    return sorted(p.stem for p in cards_folder().glob("*.md"))
 
 def load_card(name_or_path) -> Card:
     "Load and validate a bundled card by name, or any card file by path."
     p = Path(name_or_path)
     if not p.suffix == ".md" or not p.exists():
-        p = package_data("data_cards", f"{name_or_path}.md")
+        p = cards_folder() / f"{name_or_path}.md"
         if not p.exists(): raise CardError(f"no data card {name_or_path!r}: give a path to a .md card or one of {bundled_cards()}")
     if p.stat().st_size > MAX_CARD: raise CardError(f"data card {p}: {p.stat().st_size} bytes; a card is at most {MAX_CARD} bytes")
     try: text = p.read_text(encoding="utf-8")

@@ -44,7 +44,7 @@ def test_readme_install_from_the_wheel(dist, tmp_path):
     assert "14 text-image pairs" in res.stdout
     code = "import mmmrs, mmmrs.build, mmmrs.cards as c; print(mmmrs.__version__, len(c.bundled_cards()), mmmrs.__file__)"
     out = _run([bin_ / "python", "-c", code], cwd=tmp_path).stdout.split()
-    assert out[1] == str(len(list((ROOT / "mmmrs/data_cards").glob("*.md")))) and "site-packages" in out[2]  # every card ships
+    assert out[1] == str(len(list((ROOT / "data_cards").glob("*.md")))) and "site-packages" in out[2]  # every card ships
 
 
 def test_offline_classroom_install(dist, tmp_path):
