@@ -65,7 +65,9 @@ def argument(spec: dict) -> dict:
         kw["type"] = value_parser(anno, default if default is not inspect.Parameter.empty else None)
         if typing.get_origin(base) is list: kw["action"] = "append"
         if typing.get_origin(base) is typing.Literal: kw["choices"] = typing.get_args(base)
-    if kw.get("default") not in (None, inspect.Parameter.empty, False, True) and kw["help"]: kw["help"] += " (default: %(default)s)"
+    if kw.get("default") not in (None, inspect.Parameter.empty, False, True, ()) and kw["help"]:
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else str(default).replace("%", "%%")
+        kw["help"] += f" (default: {shown})"  # as typed on the command line: a tuple as its comma list
     return kw | (extra if isinstance(extra, dict) else {})
 
 # %% ../nbs/01_cli.ipynb #ceba5845
