@@ -13,6 +13,7 @@ from PIL import Image
 
 from .data import ShardIndex
 from .gsd import GSD_LEVELS
+from .review import Correction, record_correction
 from .shards import read_manifest
 
 # %% auto #0
@@ -155,30 +156,34 @@ def turn(self: SampleBrowser, step: int):
 # %% ../nbs/18_browse.ipynb #b58f71ef
 @patch
 def select(self: SampleBrowser, key: str):
-    "Show sample `key`: modalities side by side, prompts, pyramid siblings, weather variants, provenance; load its caption."
+    "Show sample `key`: modalities side by side, prompts, pyramid siblings, weather variants, provenance; its caption."
     import html, ipywidgets as W
     v = self.view
     rows = v.rows(key)
-    mods = W.HBox([_img_widget(v.thumbnail(key, r.modality, 256), 256, f"{r.modality}: {html.escape(r.prompt)}") for r in rows.itertuples()])
+    first = rows.iloc[0]
+    mods = W.HBox([_img_widget(v.thumbnail(key, r.modality, 256), 256, f"{r.modality}: {html.escape(r.prompt)}")
+                   for r in rows.itertuples()])
     sib = [_img_widget(v.thumbnail(r.key, r.modality, 96), 96, f"{r.gsd:g} m") for r in siblings(v.catalog, key).itertuples()]
     var = [_img_widget(v.thumbnail(r.key, r.modality, 96), 96, r.weather) for r in variants(v.catalog, key).itertuples()]
     prov = html.escape(json.dumps(v.metadata(key)["provenance"], indent=1))
-    self.detail.children = [W.HTML(f"<b>{key}</b> &middot; {rows.source.iloc[0]} &middot; GSD {rows.gsd.iloc[0]:g} m ({rows.gsd_level.iloc[0]}) &middot; split {rows.split.iloc[0]}"),
-                            mods, W.HTML("<b>same scene, coarse to fine</b>"), W.HBox(sib), W.HTML("<b>weather variants</b>"), W.HBox(var),
+    head = (f"<b>{key}</b> &middot; {first.source} &middot; GSD {first.gsd:g} m ({first.gsd_level}) "
+            f"&middot; split {first.split}")
+    self.detail.children = [W.HTML(head), mods, W.HTML("<b>same scene, coarse to fine</b>"), W.HBox(sib),
+                            W.HTML("<b>weather variants</b>"), W.HBox(var),
                             W.Accordion(children=[W.HTML(f"<pre>{prov}</pre>")], titles=("provenance",))]
-    self.selected, self.caption.value, self.reject.value, self.note.value = key, rows.caption.iloc[0], False, ""
+    self.selected, self.caption.value, self.reject.value, self.note.value = key, first.caption, False, ""
     self.status.value = ""
 
+# %% ../nbs/18_browse.ipynb #0934e8e2
 @patch
 def save(self: SampleBrowser) -> Path:
     "Write the review of the selected sample to the corrections file (one row per key; the latest wins)."
     if self.selected is None: self.status.value = "select a sample first"; return self.corrections
-    old = pd.read_csv(self.corrections, dtype=str, keep_default_na=False) if self.corrections.exists() else pd.DataFrame()
     caption = self.caption.value.strip()
-    row = {"key": self.selected, "corrected_caption": "" if caption == self.view.rows(self.selected).caption.iloc[0] else caption,
-           "status": "reject" if self.reject.value else "keep", "reviewer": self.reviewer.value, "note": self.note.value}
-    new = pd.concat([old[old.key != self.selected] if len(old) else old, pd.DataFrame([row])], ignore_index=True)
-    self.corrections.parent.mkdir(parents=True, exist_ok=True); new.to_csv(self.corrections, index=False)
+    unchanged = caption == self.view.rows(self.selected).caption.iloc[0]
+    decision = Correction(self.selected, "" if unchanged else caption, "reject" if self.reject.value else "keep",
+                          self.reviewer.value, self.note.value)
+    record_correction(self.corrections, decision)
     self.status.value = f"saved to {self.corrections}"
     return self.corrections
 
