@@ -510,6 +510,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'mmmrs.prompts.TemplateCaptioner': ('prompts.html#templatecaptioner', 'mmmrs/prompts.py'),
                                'mmmrs.prompts.TemplateCaptioner.__call__': ('prompts.html#templatecaptioner.__call__', 'mmmrs/prompts.py'),
                                'mmmrs.prompts._classes': ('prompts.html#_classes', 'mmmrs/prompts.py'),
+                               'mmmrs.prompts._first_image': ('prompts.html#_first_image', 'mmmrs/prompts.py'),
                                'mmmrs.prompts._hf_captioner': ('prompts.html#_hf_captioner', 'mmmrs/prompts.py'),
                                'mmmrs.prompts._model_hash': ('prompts.html#_model_hash', 'mmmrs/prompts.py'),
                                'mmmrs.prompts._rgb': ('prompts.html#_rgb', 'mmmrs/prompts.py'),

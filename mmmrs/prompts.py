@@ -40,7 +40,8 @@ def compose_prompt(template: str = PAPER_TEMPLATE, **fields) -> str:
     "Fill `template`'s fields; 'clear' weather and empty fields are dropped with their commas."
     fields = {k: ("" if v is None or (k == "weather" and v == "clear") else v) for k, v in fields.items()}
     try: parts = [p.strip().format(**fields) for p in template.split(",")]
-    except KeyError as e: raise KeyError(f"prompt template {template!r} needs field {e.args[0]!r}; given {sorted(fields)}") from None
+    except KeyError as e:
+        raise KeyError(f"prompt template {template!r} needs field {e.args[0]!r}; given {sorted(fields)}") from None
     return ", ".join(p for p in parts if p)
 
 # %% ../nbs/08_prompts.ipynb #0ee69c48
@@ -64,7 +65,8 @@ def sensor_word_issue(word: str) -> str | None:
 # %% ../nbs/08_prompts.ipynb #3dae74d4
 ARTEFACTS = re.compile(r"\b(ara+f+[a-z]*|arafe[a-z]*)\b\s*", re.I)
 FILLER = re.compile(r"^(there (is|are)|this is|it is|here is)\s+", re.I)
-OPENINGS = re.compile(r"^(an? |the )?(aerial|satellite|overhead|top[- ]down|bird'?s[- ]eye)( view| image| photo| photograph| picture| shot)?( of| showing| shows)? ", re.I)
+OPENINGS = re.compile(r"^(an? |the )?(aerial|satellite|overhead|top[- ]down|bird'?s[- ]eye)"
+                      r"( view| image| photo| photograph| picture| shot)?( of| showing| shows)? ", re.I)
 TRAILING = re.compile(r"(?:(?:^|\s+)(?:a|an|the|of|with|and|in|on|at|to|for|by|from|near)\b)+\s*$", re.I)
 
 def clean_caption(text: str) -> str:
@@ -103,12 +105,16 @@ class HFCaptioner:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
         self.path = Path(path).expanduser().resolve()
-        if not (self.path / "config.json").exists(): raise FileNotFoundError(f"{self.path} is not a model folder (no config.json): pass a local directory saved with save_pretrained")
+        if not (self.path / "config.json").exists():
+            raise FileNotFoundError(f"{self.path} is not a model folder (no config.json): "
+                                    "pass a local directory saved with save_pretrained")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.processor = AutoProcessor.from_pretrained(self.path, local_files_only=True)
-        self.model = AutoModelForImageTextToText.from_pretrained(self.path, local_files_only=True).to(self.device).eval()
+        model = AutoModelForImageTextToText.from_pretrained(self.path, local_files_only=True)
+        self.model = model.to(self.device).eval()
         self.batch_size, self.prompt = batch_size, prompt
-        self.settings = {"max_new_tokens": max_new_tokens, "num_beams": num_beams, "do_sample": False, "repetition_penalty": repetition_penalty}
+        self.settings = {"max_new_tokens": max_new_tokens, "num_beams": num_beams, "do_sample": False,
+                         "repetition_penalty": repetition_penalty}
         self.provenance = {"name": "hf", "model": self.path.name, "sha256": _model_hash(self.path),
                            "settings": {**self.settings, "prompt": prompt or "", "batch_size": batch_size}}
 
@@ -121,7 +127,8 @@ class HFCaptioner:
             inputs = self.processor(images=batch, return_tensors="pt", **kw).to(self.device)
             with torch.no_grad(): ids = self.model.generate(**inputs, **self.settings)
             texts = self.processor.batch_decode(ids, skip_special_tokens=True)
-            out += [t.strip()[len(self.prompt):] if self.prompt and t.strip().startswith(self.prompt) else t for t in texts]
+            out += [t.strip()[len(self.prompt):] if self.prompt and t.strip().startswith(self.prompt) else t
+                    for t in texts]
         return out
 
 # %% ../nbs/08_prompts.ipynb #d34a792e
@@ -138,10 +145,15 @@ def _hf_captioner(path: str) -> HFCaptioner:
     if path not in _LOADED: _LOADED[path] = HFCaptioner(path)
     return _LOADED[path]
 
+# %% ../nbs/08_prompts.ipynb #dd54b942
+def _first_image(sample: dict) -> np.ndarray:
+    "The image a captioner sees: the RGB one, else the first modality's as three channels."
+    images = sample["images"]
+    return _rgb(images["rgb"] if "rgb" in images else next(iter(images.values())))
+
 def caption_samples(samples: list[dict], captioner, template: str = PAPER_TEMPLATE) -> list[dict]:
     "The samples with captions from `captioner` (cleaned), their prompts recomposed and the captioner recorded."
-    caps = captioner([_rgb(s["images"]["rgb"] if "rgb" in s["images"] else next(iter(s["images"].values()))) for s in samples],
-                     [s.get("category") for s in samples])
+    caps = captioner([_first_image(s) for s in samples], [s.get("category") for s in samples])
     out = []
     for s, c in zip(samples, caps):
         t = {**s, "caption": clean_caption(c) if captioner.name != "template" else c,
@@ -150,38 +162,46 @@ def caption_samples(samples: list[dict], captioner, template: str = PAPER_TEMPLA
     return out
 
 # %% ../nbs/08_prompts.ipynb #2e7b65e7
-WEATHER_WORDS = {"snow": r"\bsnow(y|ing|-covered)?\b", "fog": r"\b(fog(gy)?|mist(y)?|haze|hazy)\b", "night": r"\b(night(time)?|at dark|city lights)\b"}
+WEATHER_WORDS = {"snow": r"\bsnow(y|ing|-covered)?\b", "fog": r"\b(fog(gy)?|mist(y)?|haze|hazy)\b",
+                 "night": r"\b(night(time)?|at dark|city lights)\b"}
 SYNONYMS = {  # caption words -> a coarse class; a category matches the class of its own words
-    "water": ["sea", "ocean", "lake", "river", "harbor", "harbour", "water", "coast"], "desert": ["desert", "sand dunes", "dunes"],
-    "forest": ["forest", "woods", "woodland", "jungle"], "snowfield": ["glacier", "ice field", "snowfield"],
-    "urban": ["city", "buildings", "downtown", "residential", "urban"], "farmland": ["farmland", "farm", "crops", "cropland", "paddy"],
+    "water": ["sea", "ocean", "lake", "river", "harbor", "harbour", "water", "coast"],
+    "desert": ["desert", "sand dunes", "dunes"], "forest": ["forest", "woods", "woodland", "jungle"],
+    "snowfield": ["glacier", "ice field", "snowfield"],
+    "urban": ["city", "buildings", "downtown", "residential", "urban"],
+    "farmland": ["farmland", "farm", "crops", "cropland", "paddy"],
 }
 EXCLUSIVE = [("desert", "forest"), ("desert", "water"), ("desert", "snowfield"), ("forest", "snowfield")]
 
 def _classes(text: str) -> set:
+    "The coarse classes (`SYNONYMS`) whose words `text` uses."
     t = text.lower()
     return {c for c, words in SYNONYMS.items() if any(re.search(rf"\b{re.escape(w)}\b", t) for w in words)}
 
 # %% ../nbs/08_prompts.ipynb #bd4d800c
 def prompt_flags(row, threshold: float = 10.0) -> list[str]:
     "What in one manifest row's caption or prompt contradicts its metadata (empty when nothing does)."
-    flags, cap, prompt = [], str(row["caption"]), str(row["prompt"])
+    flags, cap, prompt, weather = [], str(row["caption"]), str(row["prompt"]), row["weather"]
     for w, rx in WEATHER_WORDS.items():
-        said = bool(re.search(rx, cap, re.I))
-        if said and row["weather"] != w: flags.append(f"caption says {w} but the sample is {row['weather']}")
-    if row["weather"] != "clear" and f", {row['weather']}," not in f", {prompt},": flags.append(f"prompt lacks the weather '{row['weather']}'")
+        if re.search(rx, cap, re.I) and weather != w: flags.append(f"caption says {w} but the sample is {weather}")
+    if weather != "clear" and f", {weather}," not in f", {prompt},":
+        flags.append(f"prompt lacks the weather '{weather}'")
     level = gsd_level(row["gsd"], threshold)
     parts = [x.strip().lower() for x in prompt.split(",")]
     said_levels = [k for k, v in GSD_LEVELS.items() if v.lower() in parts]
-    if said_levels != [level]: flags.append(f"GSD {row['gsd']:g} m is '{gsd_words(level)}' but the prompt says {said_levels or 'none'}")
-    if not prompt.rstrip().endswith(str(row["satellite"])): flags.append(f"prompt does not end with the sensor '{row['satellite']}'")
+    if said_levels != [level]:
+        flags.append(f"GSD {row['gsd']:g} m is '{gsd_words(level)}' but the prompt says {said_levels or 'none'}")
+    if not prompt.rstrip().endswith(str(row["satellite"])):
+        flags.append(f"prompt does not end with the sensor '{row['satellite']}'")
     if row.get("category"):
         mine, said = _classes(label_words(str(row["category"]))), _classes(cap)
         for a, b in EXCLUSIVE:
             for x, y in ((a, b), (b, a)):
-                if x in mine and y in said and x not in said: flags.append(f"caption describes {y} but the category is {row['category']}")
+                if x in mine and y in said and x not in said:
+                    flags.append(f"caption describes {y} but the category is {row['category']}")
     return flags
 
+# %% ../nbs/08_prompts.ipynb #8cfff40d
 def flag_prompts(manifest: pd.DataFrame, threshold: float = 10.0) -> pd.DataFrame:
     "One row per flagged prompt: key, modality, source and the flag."
     rows = [{"key": r["key"], "modality": r["modality"], "source": r["source"], "flag": f}
