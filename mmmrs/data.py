@@ -181,6 +181,7 @@ def mmmrs_export(
     try: return EXPORTS[layout](data, dest, split=split, **args, **filters)
     except (ValueError, FileExistsError) as e: raise CliError(str(e)) from None
 
+# %% ../nbs/17_data.ipynb #5979ce76
 def _refused(e: BaseException) -> int | None:
     "Exit status 1 for an export refused with its reason (`CliError`); None (the traceback) for anything else."
     return 1 if isinstance(e, CliError) else None
@@ -212,7 +213,8 @@ def ShardStream(out, modalities=("rgb",), shuffle: int = 0, seed: int = 0, **fil
     keys = set(rows.key[rows.groupby("key").modality.transform("nunique") == len(modalities)])
     urls = sorted({str(Path(out) / "shards" / s) for s in rows.shard[rows.key.isin(keys)]})
     if not urls: raise ValueError(f"no sample in {out} has {modalities} with filters {filters}")
-    ds = wds.WebDataset(urls, nodesplitter=wds.split_by_node, workersplitter=wds.split_by_worker, shardshuffle=False, empty_check=False)
+    ds = wds.WebDataset(urls, nodesplitter=wds.split_by_node, workersplitter=wds.split_by_worker, shardshuffle=False,
+                        empty_check=False)
     ds = ds.select(lambda s: s["__key__"] in keys)
     if shuffle: ds = ds.shuffle(shuffle, rng=__import__("random").Random(seed))
     return ds.map(lambda s: _decode(s, modalities))
@@ -245,6 +247,7 @@ class ShardDataset:
         from PIL import Image
         r = self.rows[self.keys[i]]
         first = r.iloc[0]
-        images = {m: np.asarray(Image.open(io.BytesIO(self.index.read(r.loc[m, "shard"], r.loc[m, "member"])))) for m in self.modalities}
+        images = {m: np.asarray(Image.open(io.BytesIO(self.index.read(r.loc[m, "shard"], r.loc[m, "member"]))))
+                  for m in self.modalities}
         return {"key": self.keys[i], "images": images, "prompt": {m: r.loc[m, "prompt"] for m in self.modalities},
                 **{c: first[c] for c in ("gsd", "gsd_level", "weather", "source", "split", "category")}}
