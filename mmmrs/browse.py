@@ -13,6 +13,7 @@ from PIL import Image
 
 from .data import ShardIndex
 from .gsd import GSD_LEVELS
+from .review import Correction, record_correction
 from .shards import read_manifest
 
 # %% auto #0
@@ -23,13 +24,16 @@ __all__ = ['BROWSE_FILTERS', 'Catalog', 'query', 'siblings', 'variants', 'Datase
 class Catalog:
     "The manifest indexed for fast queries: one id per sample, categorical filter columns, lower-cased prompts."
     def __init__(self, m: pd.DataFrame):
-        m = m.iloc[np.argsort(pd.Categorical(m.source).codes, kind="stable")].reset_index(drop=True)  # by source, then manifest order
-        self.m = m.astype({c: "category" for c in ("source", "modality", "gsd_level", "weather", "split", "category", "group")})
+        by_source = np.argsort(pd.Categorical(m.source).codes, kind="stable")  # by source, then manifest order
+        m = m.iloc[by_source].reset_index(drop=True)
+        filtered = ("source", "modality", "gsd_level", "weather", "split", "category", "group")
+        self.m = m.astype({c: "category" for c in filtered})
         self.kid = pd.factorize(m.key)[0]                           # sample ids in that order
         self.samples = m.iloc[np.unique(self.kid, return_index=True)[1]].reset_index(drop=True)  # row i is sample id i
         self.prompts = m.prompt.str.lower()
         self._order = np.argsort(self.kid, kind="stable")            # rows grouped by sample id ...
-        self._starts = np.searchsorted(self.kid[self._order], np.arange(len(self.samples) + 1))  # ... sample i's at [starts[i], starts[i+1])
+        # ... sample i's rows at [starts[i], starts[i+1])
+        self._starts = np.searchsorted(self.kid[self._order], np.arange(len(self.samples) + 1))
         self._ids = pd.Index(self.samples.key)                       # key -> sample id, hashed
 
     def rows(self, key: str) -> pd.DataFrame:
@@ -44,7 +48,8 @@ class Catalog:
             if want: mask &= self.m[col].isin(want if isinstance(want, (list, tuple, set)) else [want]).to_numpy()
         keep = np.zeros(len(self.samples), bool); keep[self.kid[mask]] = True
         if text:
-            hit = np.zeros(len(self.samples), bool); hit[self.kid[self.prompts.str.contains(text.lower(), regex=False).to_numpy()]] = True
+            hit = np.zeros(len(self.samples), bool)
+            hit[self.kid[self.prompts.str.contains(text.lower(), regex=False).to_numpy()]] = True
             keep &= hit
         return self.samples[keep].reset_index(drop=True)
 
@@ -54,6 +59,7 @@ class Catalog:
         rows = self.samples[(self.samples.group == g) & ((self.samples.weather == "clear") == clear)]
         return rows.sort_values("gsd", ascending=False) if clear else rows
 
+# %% ../nbs/18_browse.ipynb #4e9f849f
 def query(m: pd.DataFrame, text: str = "", **filters) -> pd.DataFrame:
     "One row per sample of manifest `m` matching the filters and text (see `Catalog.query`)."
     return Catalog(m).query(text, **filters)
@@ -105,18 +111,23 @@ class SampleBrowser:
         self.corrections = Path(corrections or Path(out) / "corrections.csv")
         m = self.view.manifest
         order = lambda c, vals: [v for v in GSD_LEVELS if v in vals] if c == "gsd_level" else sorted(vals)
-        self.filters = {c: W.SelectMultiple(options=order(c, set(m[c].dropna())), description=c, rows=4) for c in BROWSE_FILTERS}
+        self.filters = {c: W.SelectMultiple(options=order(c, set(m[c].dropna())), description=c, rows=4)
+                        for c in BROWSE_FILTERS}
         self.search = W.Text(description="search", placeholder="words in prompts")
-        self.prev, self.next, self.page_label = W.Button(description="◀ previous"), W.Button(description="next ▶"), W.Label()
+        self.prev, self.next = W.Button(description="◀ previous"), W.Button(description="next ▶")
+        self.page_label = W.Label()
         self.grid = W.GridBox(layout=W.Layout(grid_template_columns=f"repeat(6, {thumb + 12}px)"))
         self.detail, self.caption = W.VBox(), W.Textarea(description="caption", layout=W.Layout(width="90%"))
-        self.reject, self.note, self.reviewer = W.Checkbox(description="reject"), W.Text(description="note"), W.Text(description="reviewer")
+        self.reject, self.note = W.Checkbox(description="reject"), W.Text(description="note")
+        self.reviewer = W.Text(description="reviewer")
         self.save_button, self.status = W.Button(description="Save correction", button_style="primary"), W.Label()
         for w in (*self.filters.values(), self.search): w.observe(lambda _: self.refresh(reset=True), "value")
-        self.prev.on_click(lambda _: self.turn(-1)); self.next.on_click(lambda _: self.turn(1)); self.save_button.on_click(lambda _: self.save())
+        self.prev.on_click(lambda _: self.turn(-1)); self.next.on_click(lambda _: self.turn(1))
+        self.save_button.on_click(lambda _: self.save())
         review = W.VBox([self.caption, W.HBox([self.reject, self.note, self.reviewer, self.save_button]), self.status])
-        self.widget = W.VBox([W.HBox(list(self.filters.values())[:3]), W.HBox(list(self.filters.values())[3:]),
-                              W.HBox([self.search, self.prev, self.page_label, self.next]), self.grid, self.detail, review])
+        filters = list(self.filters.values())
+        pager = W.HBox([self.search, self.prev, self.page_label, self.next])
+        self.widget = W.VBox([W.HBox(filters[:3]), W.HBox(filters[3:]), pager, self.grid, self.detail, review])
         self.refresh()
 
     def _ipython_display_(self):
@@ -141,9 +152,11 @@ def refresh(self: SampleBrowser, reset: bool = False):
     self.page_label.value = f"page {self.page + 1} of {pages} ({len(res)} samples)"
     cells = []
     for r in res.iloc[self.page * self.page_size:(self.page + 1) * self.page_size].itertuples():
-        b = W.Button(description=f"{r.gsd_level} {r.modality}", tooltip=r.prompt, layout=W.Layout(width=f"{self.thumb}px"))
+        b = W.Button(description=f"{r.gsd_level} {r.modality}", tooltip=r.prompt,
+                     layout=W.Layout(width=f"{self.thumb}px"))
         b.on_click(lambda _, k=r.key: self.select(k))
-        cells.append(W.VBox([W.Image(value=self.view.thumbnail(r.key, r.modality, self.thumb), format="png", width=self.thumb), b]))
+        thumb = W.Image(value=self.view.thumbnail(r.key, r.modality, self.thumb), format="png", width=self.thumb)
+        cells.append(W.VBox([thumb, b]))
     self.grid.children = cells
     self.shown = list(res.key.iloc[self.page * self.page_size:(self.page + 1) * self.page_size])
 
@@ -155,30 +168,35 @@ def turn(self: SampleBrowser, step: int):
 # %% ../nbs/18_browse.ipynb #b58f71ef
 @patch
 def select(self: SampleBrowser, key: str):
-    "Show sample `key`: modalities side by side, prompts, pyramid siblings, weather variants, provenance; load its caption."
+    "Show sample `key`: modalities side by side, prompts, pyramid siblings, weather variants, provenance; its caption."
     import html, ipywidgets as W
     v = self.view
     rows = v.rows(key)
-    mods = W.HBox([_img_widget(v.thumbnail(key, r.modality, 256), 256, f"{r.modality}: {html.escape(r.prompt)}") for r in rows.itertuples()])
-    sib = [_img_widget(v.thumbnail(r.key, r.modality, 96), 96, f"{r.gsd:g} m") for r in siblings(v.catalog, key).itertuples()]
-    var = [_img_widget(v.thumbnail(r.key, r.modality, 96), 96, r.weather) for r in variants(v.catalog, key).itertuples()]
+    first = rows.iloc[0]
+    mods = W.HBox([_img_widget(v.thumbnail(key, r.modality, 256), 256, f"{r.modality}: {html.escape(r.prompt)}")
+                   for r in rows.itertuples()])
+    small = lambda r, title: _img_widget(v.thumbnail(r.key, r.modality, 96), 96, title)
+    sib = [small(r, f"{r.gsd:g} m") for r in siblings(v.catalog, key).itertuples()]
+    var = [small(r, r.weather) for r in variants(v.catalog, key).itertuples()]
     prov = html.escape(json.dumps(v.metadata(key)["provenance"], indent=1))
-    self.detail.children = [W.HTML(f"<b>{key}</b> &middot; {rows.source.iloc[0]} &middot; GSD {rows.gsd.iloc[0]:g} m ({rows.gsd_level.iloc[0]}) &middot; split {rows.split.iloc[0]}"),
-                            mods, W.HTML("<b>same scene, coarse to fine</b>"), W.HBox(sib), W.HTML("<b>weather variants</b>"), W.HBox(var),
+    head = (f"<b>{key}</b> &middot; {first.source} &middot; GSD {first.gsd:g} m ({first.gsd_level}) "
+            f"&middot; split {first.split}")
+    self.detail.children = [W.HTML(head), mods, W.HTML("<b>same scene, coarse to fine</b>"), W.HBox(sib),
+                            W.HTML("<b>weather variants</b>"), W.HBox(var),
                             W.Accordion(children=[W.HTML(f"<pre>{prov}</pre>")], titles=("provenance",))]
-    self.selected, self.caption.value, self.reject.value, self.note.value = key, rows.caption.iloc[0], False, ""
+    self.selected, self.caption.value, self.reject.value, self.note.value = key, first.caption, False, ""
     self.status.value = ""
 
+# %% ../nbs/18_browse.ipynb #0934e8e2
 @patch
 def save(self: SampleBrowser) -> Path:
     "Write the review of the selected sample to the corrections file (one row per key; the latest wins)."
     if self.selected is None: self.status.value = "select a sample first"; return self.corrections
-    old = pd.read_csv(self.corrections, dtype=str, keep_default_na=False) if self.corrections.exists() else pd.DataFrame()
     caption = self.caption.value.strip()
-    row = {"key": self.selected, "corrected_caption": "" if caption == self.view.rows(self.selected).caption.iloc[0] else caption,
-           "status": "reject" if self.reject.value else "keep", "reviewer": self.reviewer.value, "note": self.note.value}
-    new = pd.concat([old[old.key != self.selected] if len(old) else old, pd.DataFrame([row])], ignore_index=True)
-    self.corrections.parent.mkdir(parents=True, exist_ok=True); new.to_csv(self.corrections, index=False)
+    unchanged = caption == self.view.rows(self.selected).caption.iloc[0]
+    decision = Correction(self.selected, "" if unchanged else caption, "reject" if self.reject.value else "keep",
+                          self.reviewer.value, self.note.value)
+    record_correction(self.corrections, decision)
     self.status.value = f"saved to {self.corrections}"
     return self.corrections
 
@@ -190,7 +208,8 @@ def _fig(rows: int, cols: int, w: float = 2.2, h: float = 2.4):
     return fig, axes.ravel()
 
 def _show(ax, img: np.ndarray, title: str):
-    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255); ax.set_title(title, fontsize=7); ax.set_axis_off()
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255)
+    ax.set_title(title, fontsize=7); ax.set_axis_off()
 
 def plot_grid(out, n: int = 12, cols: int = 6, seed: int = 0, **filters):
     "A grid of `n` samples matching `filters` (chosen with `seed`), titled with GSD, weather and sensor."
@@ -198,7 +217,8 @@ def plot_grid(out, n: int = 12, cols: int = 6, seed: int = 0, **filters):
     res = v.catalog.query(**{k: [x] if isinstance(x, str) else x for k, x in filters.items()})
     res = res.sample(min(n, len(res)), random_state=seed) if len(res) else res
     fig, axes = _fig(max(1, -(-len(res) // cols)), cols)
-    for ax, r in zip(axes, res.itertuples()): _show(ax, v.image(r.key, r.modality), f"{r.gsd:.3g} m, {r.weather}\n{r.satellite}")
+    for ax, r in zip(axes, res.itertuples()):
+        _show(ax, v.image(r.key, r.modality), f"{r.gsd:.3g} m, {r.weather}\n{r.satellite}")
     return fig
 
 # %% ../nbs/18_browse.ipynb #3bff3043
@@ -208,8 +228,10 @@ def plot_stats(out):
     m = read_manifest(out)
     fig, axes = plt.subplots(1, 5, figsize=(18, 3.4))
     levels = m.gsd_level.value_counts().reindex([l for l in GSD_LEVELS if l in set(m.gsd_level)])
-    for ax, (title, counts) in zip(axes, [("pairs by modality", m.modality.value_counts().sort_index()), ("pairs by GSD level", levels),
-                                          ("pairs by weather", m.weather.value_counts().sort_index()), ("pairs by source", m.source.value_counts().sort_index())]):
+    panels = [("pairs by modality", m.modality.value_counts().sort_index()), ("pairs by GSD level", levels),
+              ("pairs by weather", m.weather.value_counts().sort_index()),
+              ("pairs by source", m.source.value_counts().sort_index())]
+    for ax, (title, counts) in zip(axes, panels):
         ax.bar(counts.index.astype(str), counts.values, color="#4c72b0"); ax.set_title(title, fontsize=9)
         ax.tick_params(axis="x", rotation=60, labelsize=7)
     axes[4].hist(m.gsd, bins=np.logspace(np.log10(m.gsd.min()) - 0.1, np.log10(m.gsd.max()) + 0.1, 25), color="#dd8452")
@@ -226,15 +248,18 @@ def plot_pyramid(out, key: str):
     for ax, r in zip(axes, sib.itertuples()): _show(ax, v.image(r.key, r.modality), f"{r.gsd:.3g} m ({r.level})")
     return fig
 
+# %% ../nbs/18_browse.ipynb #f20b9141
 def plot_pair(out, key: str):
     "The aligned modalities of sample `key` side by side, each with its prompt."
     import textwrap
     v = DatasetView(out)
     rows = v.rows(key)
     fig, axes = _fig(1, len(rows), 3.2, 3.6)
-    for ax, r in zip(axes, rows.itertuples()): _show(ax, v.image(key, r.modality), "\n".join(textwrap.wrap(f"{r.modality}: {r.prompt}", 40)))
+    for ax, r in zip(axes, rows.itertuples()):
+        _show(ax, v.image(key, r.modality), "\n".join(textwrap.wrap(f"{r.modality}: {r.prompt}", 40)))
     return fig
 
+# %% ../nbs/18_browse.ipynb #ada1bddd
 def save_figure(fig, path) -> Path:
     "Save `fig` as PNG or PDF (from the suffix of `path`)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from .cards import Card, CardError, load_card
 from .core import (SPLITS, apply_conversion, check_sample, content_digest, file_sha256, make_group, make_key, package_data, raster_info,
                         read_raster, slug, scene_conversion)
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level, pyramid_cuts
-from .prompts import PAPER_TEMPLATE, caption_samples, correct_parts, flag_prompts, get_captioner, sample_prompts, template_caption
+from .prompts import PAPER_TEMPLATE, caption_samples, flag_prompts, get_captioner, sample_prompts, template_caption
 from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, TABLES, ManifestError, check_manifest, encode_sample, file_digests,
                           json_bytes, member_digests, merge_tables, part_path, table_bytes, write_json, write_table, write_tar, write_together)
 from .datacard import VIEW_FILE, write_dataset_metadata
@@ -761,7 +761,7 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
             owned = write_ownership(out, sources, owned | _planned_files(units))
             statuses += _run_planned(out, sspecs, run)
         _prune(out, units, owned)
-        if corrections: correct_parts(out, corrections, options.template); _refresh_markers(out, units)
+        if corrections: from mmmrs.review import correct_parts; correct_parts(out, corrections, options.template); _refresh_markers(out, units)
         merged = merge_tables(out, sorted(units), write=False)
         flags = flag_prompts(merged["manifest"], options.gsd_threshold)
         failed = [s["shard"] for s in statuses if s["status"] == "failed"]

@@ -4,34 +4,26 @@
 
 # %% ../nbs/17_data.ipynb #7a549896
 from __future__ import annotations
-import io, json, tarfile
+import io, json, sys, tarfile
 from collections import defaultdict
 from pathlib import Path, PurePath
 
 import numpy as np
 import pandas as pd
-from fastcore.script import CliError, call_parse
+from fastcore.script import CliError
 
-from .core import run_cli
+from .cli import command_parser, run
+from .core import dashed as dashed_argument
 from .datacard import HF_SPLIT
-from .shards import read_manifest
+from .shards import FILTERS, select
 
 # %% auto #0
-__all__ = ['FILTERS', 'EXPORT_MARKER', 'META_COLUMNS', 'EXPORTS', 'select', 'safe_path', 'read_members', 'claim_export_folder',
-           'write_export', 'split_folders', 'export_imagefolder', 'export_controlnet', 'export_kohya', 'mmmrs_export',
-           'main', 'ShardStream', 'ShardIndex', 'ShardDataset']
+__all__ = ['EXPORT_MARKER', 'META_COLUMNS', 'EXPORTS', 'safe_path', 'read_members', 'claim_export_folder', 'write_export',
+           'split_folders', 'export_imagefolder', 'export_controlnet', 'export_kohya', 'mmmrs_export', 'main',
+           'ShardStream', 'ShardIndex', 'ShardDataset', 'FILTERS', 'select']
 
 # %% ../nbs/17_data.ipynb #e79b41a6
-FILTERS = ("source", "modality", "gsd_level", "weather", "split", "category", "satellite")
-
-def select(out, **filters) -> pd.DataFrame:
-    "Manifest rows of the dataset in `out` matching every filter (`column=value` or `column=[values]`)."
-    m = read_manifest(out)
-    for col, want in filters.items():
-        if want is None: continue
-        if col not in m.columns: raise KeyError(f"no manifest column {col!r}; filter on one of {FILTERS}")
-        m = m[m[col].isin(want if isinstance(want, (list, tuple, set)) else [want])]
-    return m.reset_index(drop=True)
+_all_ = ["FILTERS", "select"]  # mmmrs.shards' manifest filter: `from mmmrs.data import select` works as before
 
 # %% ../nbs/17_data.ipynb #801365a7
 def safe_path(root, name: str) -> Path:
@@ -160,7 +152,6 @@ def _values(text: str | None):
     vals = [v.strip() for v in text.split(",") if v.strip()]
     return vals[0] if len(vals) == 1 else vals
 
-@call_parse
 def mmmrs_export(
     layout: str,  # imagefolder (diffusers' train_text_to_image_lora.py), controlnet (train_controlnet.py), kohya
     data: str = "mmmrs-out",  # the folder written by mmmrs-build
@@ -190,9 +181,16 @@ def mmmrs_export(
     try: return EXPORTS[layout](data, dest, split=split, **args, **filters)
     except (ValueError, FileExistsError) as e: raise CliError(str(e)) from None
 
-def main(argv=None):
-    "Entry point of `mmmrs-export`."
-    run_cli(mmmrs_export, "mmmrs-export", lambda d: f"exported to {d}", argv)
+# %% ../nbs/17_data.ipynb #5979ce76
+def _refused(e: BaseException) -> int | None:
+    "Exit status 1 for an export refused with its reason (`CliError`); None (the traceback) for anything else."
+    return 1 if isinstance(e, CliError) else None
+
+def main(argv=None) -> int:
+    "Entry point of `mmmrs-export`: 0 exported, 1 refused (the reason on stderr), 2 bad usage (an unknown option)."
+    argv = [dashed_argument(str(a)) for a in (sys.argv[1:] if argv is None else argv)]  # --gsd_level works too
+    return run(command_parser("mmmrs-export", mmmrs_export), lambda values: mmmrs_export(**values), argv,
+               report=lambda dest: f"exported to {dest}", exit_code_of=_refused)
 
 # %% ../nbs/17_data.ipynb #1ace8093
 def _decode(sample: dict, modalities) -> dict:
@@ -215,7 +213,8 @@ def ShardStream(out, modalities=("rgb",), shuffle: int = 0, seed: int = 0, **fil
     keys = set(rows.key[rows.groupby("key").modality.transform("nunique") == len(modalities)])
     urls = sorted({str(Path(out) / "shards" / s) for s in rows.shard[rows.key.isin(keys)]})
     if not urls: raise ValueError(f"no sample in {out} has {modalities} with filters {filters}")
-    ds = wds.WebDataset(urls, nodesplitter=wds.split_by_node, workersplitter=wds.split_by_worker, shardshuffle=False, empty_check=False)
+    ds = wds.WebDataset(urls, nodesplitter=wds.split_by_node, workersplitter=wds.split_by_worker, shardshuffle=False,
+                        empty_check=False)
     ds = ds.select(lambda s: s["__key__"] in keys)
     if shuffle: ds = ds.shuffle(shuffle, rng=__import__("random").Random(seed))
     return ds.map(lambda s: _decode(s, modalities))
@@ -248,6 +247,7 @@ class ShardDataset:
         from PIL import Image
         r = self.rows[self.keys[i]]
         first = r.iloc[0]
-        images = {m: np.asarray(Image.open(io.BytesIO(self.index.read(r.loc[m, "shard"], r.loc[m, "member"])))) for m in self.modalities}
+        images = {m: np.asarray(Image.open(io.BytesIO(self.index.read(r.loc[m, "shard"], r.loc[m, "member"]))))
+                  for m in self.modalities}
         return {"key": self.keys[i], "images": images, "prompt": {m: r.loc[m, "prompt"] for m in self.modalities},
                 **{c: first[c] for c in ("gsd", "gsd_level", "weather", "source", "split", "category")}}

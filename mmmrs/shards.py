@@ -16,10 +16,10 @@ from .core import KEY_PATTERN, file_sha256
 
 # %% auto #0
 __all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'SHARD_PATTERN',
-           'encode_image', 'sample_metadata', 'sample_members', 'manifest_rows', 'atomic_path', 'Encoded',
+           'FILTERS', 'encode_image', 'sample_metadata', 'sample_members', 'manifest_rows', 'atomic_path', 'Encoded',
            'encode_sample', 'write_tar', 'read_tar', 'rewrite_tar', 'write_json', 'json_bytes', 'table_bytes',
            'write_table', 'member_digests', 'file_digests', 'part_path', 'merge_tables', 'write_together',
-           'ManifestError', 'check_manifest', 'read_manifest']
+           'ManifestError', 'check_manifest', 'read_manifest', 'select']
 
 # %% ../nbs/11_shards.ipynb #84a6c513
 IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
@@ -196,3 +196,15 @@ def read_manifest(out) -> pd.DataFrame:
     "The manifest of the dataset built in `out` (one row per text–image pair), its names checked by `check_manifest`."
     p = Path(out) / "manifest.parquet"
     return check_manifest(pd.read_parquet(p), str(p))
+
+# %% ../nbs/11_shards.ipynb #95b5fcb5
+FILTERS = ("source", "modality", "gsd_level", "weather", "split", "category", "satellite")
+
+def select(out, **filters) -> pd.DataFrame:
+    "Manifest rows of the dataset in `out` matching every filter (`column=value` or `column=[values]`)."
+    m = read_manifest(out)
+    for col, want in filters.items():
+        if want is None: continue
+        if col not in m.columns: raise KeyError(f"no manifest column {col!r}; filter on one of {FILTERS}")
+        m = m[m[col].isin(want if isinstance(want, (list, tuple, set)) else [want])]
+    return m.reset_index(drop=True)

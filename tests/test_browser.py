@@ -2,6 +2,7 @@
 import json, os, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import run_build
@@ -48,7 +49,7 @@ def launch(p):
                                                              "--disable-component-update", "--disable-sync", "--no-first-run"])
 
 
-def test_browser_renders_and_filters(lab):
+def test_browser_renders_filters_and_saves_a_review(lab, tmp_path):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = launch(p)
@@ -69,7 +70,18 @@ def test_browser_renders_and_filters(lab):
         page.wait_for_selector("text=same scene, coarse to fine", timeout=30_000)
         assert page.locator(".jp-OutputArea-output img").count() >= 2 + 2 + 1  # thumbnails, both modalities, its scene
         page.screenshot(path=str(ARTIFACTS / "browser-sar.png"), full_page=True)
+        review = page.locator(".jp-OutputArea-output")  # the review under the sample: a caption, a reviewer, Save
+        review.locator(".widget-textarea textarea").fill("a satellite image of fields along a river")
+        review.locator(".widget-text", has_text="reviewer").locator("input").fill("kim")
+        page.get_by_role("button", name="Save correction").click()
+        page.wait_for_selector("text=saved to", timeout=30_000)
         browser.close()
+    from mmmrs.review import main as review_main, read_corrections
+    (row,) = read_corrections(tmp_path / "demo" / "corrections.csv").to_dict("records")
+    assert (row["corrected_caption"], row["status"], row["reviewer"]) == ("a satellite image of fields along a river", "keep", "kim")
+    assert review_main(["apply", tmp_path / "demo", tmp_path / "demo" / "corrections.csv"]) == 0
+    m = pd.read_parquet(tmp_path / "demo" / "manifest.parquet").set_index("key")
+    assert m.loc[row["key"], "corrected_by"].tolist() == ["kim", "kim"]  # its RGB and SAR prompts, recomposed
 
 
 ROOT = Path(__file__).resolve().parent.parent
