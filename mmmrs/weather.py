@@ -34,7 +34,7 @@ def variant(sample: dict, weather: str, img: np.ndarray, record: dict) -> dict:
     new["provenance"]["scene_synthesis"] = {"weather": weather, "from_key": sample["key"], **record}
     return {**new, "prompt": sample_prompts(new)}
 
-# %% ../nbs/09_weather.ipynb #4f047f2a
+# %% ../nbs/09_weather.ipynb #7bf58eb0
 FOG = {"light": (0.3, 0.6), "moderate": (0.7, 1.2), "dense": (1.4, 2.2)}
 AIRLIGHT = (0.75, 0.95)
 
@@ -47,6 +47,7 @@ def fractal_noise(h: int, w: int, seed: int, octaves: int = 5, base: int = 3, pe
         acc += amp * np.asarray(field.resize((w, h), Image.Resampling.BICUBIC)); amp *= persistence
     return acc / max(float(np.abs(acc).max()), 1e-6)
 
+# %% ../nbs/09_weather.ipynb #52526224
 def fog_mask(h: int, w: int, beta: float, noise_seed: int, depth_variation: float = 0.3, res: int = 128) -> Image.Image:
     "The transmission `exp(-β·(1 + v·noise))` as an 8-bit mask: smooth, so computed at `res` px and resized up."
     t = np.exp(-beta * (1 + depth_variation * fractal_noise(res, res, noise_seed)))
@@ -73,7 +74,7 @@ def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = Non
               "depth_variation": depth_variation}
     return variant(sample, "fog", np.asarray(I), record)
 
-# %% ../nbs/09_weather.ipynb #d1261a44
+# %% ../nbs/09_weather.ipynb #73cc1a5d
 NIGHT = {"moderate": dict(exposure=(0.15, 0.3), tint=(1.0, 0.88, 0.92), lights=0.3),  # intensities of weather "night"
          "deep": dict(exposure=(0.03, 0.07), tint=(0.78, 0.88, 1.1), lights=1.0)}
 SHOT, READ = 2e-4, 4e-4  # a0 and b0 of the noise model, per unit gain
@@ -88,20 +89,23 @@ def _filter(a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         a = np.lib.stride_tricks.sliding_window_view(np.pad(a, pad, mode="reflect"), len(k), axis=axis) @ k
     return a
 
+# %% ../nbs/09_weather.ipynb #cd312be2
 def _local_std(lum: np.ndarray, radius: int = 1) -> np.ndarray:
+    "Standard deviation of `lum` in a (2·radius + 1)² window."
     box = lambda a: _filter(a, np.full(2 * radius + 1, 1 / (2 * radius + 1)))
     return np.sqrt(np.maximum(box(lum ** 2) - box(lum) ** 2, 0))
 
+# %% ../nbs/09_weather.ipynb #0a1574f1
 def _quarter(img) -> np.ndarray:
-    "A 4× smaller copy (area average) of an RGB array or image for the masks, which are smooth at that scale."
+    "A 4× smaller copy (area average, 0–1 floats) of an RGB array or image, for the masks, which are smooth at that scale."
     img = img if isinstance(img, Image.Image) else Image.fromarray(img)
     return np.asarray(img.reduce(4)).astype(np.float32) / 255
 
 def _mean_rgb(x: np.ndarray) -> np.ndarray:
-    "`x.mean(-1)` of an RGB array, as three plane additions (the same sums in the same order, without a slow 3-wide reduce)."
+    "`x.mean(-1)` of an RGB array as plane additions: the same sums in the same order, without NumPy's slow 3-wide reduce."
     return (x[..., 0] + x[..., 1] + x[..., 2]) / 3
 
-# %% ../nbs/09_weather.ipynb #7084cbcf
+# %% ../nbs/09_weather.ipynb #62743689
 def built_up(rgb) -> np.ndarray:
     "A [0, 1] heuristic of built-up-ness at quarter resolution: grey, textured, neither green (vegetation) nor dark blue (water)."
     x = _quarter(rgb)
@@ -111,6 +115,7 @@ def built_up(rgb) -> np.ndarray:
     green, water = 2 * g - r - b, (b > r) & (lum < 0.3)
     return np.clip((1 - 2 * sat), 0, 1) * np.clip(_local_std(lum) / 0.08, 0, 1) * (green < 0.06) * ~water
 
+# %% ../nbs/09_weather.ipynb #ff8ffef0
 def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> np.ndarray | None:
     "Linear-light image of point lights placed with probability ∝ `prob` (quarter resolution): sodium or LED cores with glow."
     h, w = shape
@@ -143,15 +148,18 @@ def _normal(shape, r: np.random.Generator) -> np.ndarray:
     n = field[y:y + h, x:x + w]
     return n[::-1] if r.random() < 0.5 else n
 
-# %% ../nbs/09_weather.ipynb #565fd708
-def _linear(rgb: np.ndarray) -> np.ndarray:
-    "`TO_LINEAR[rgb]`, looked up by PIL (one band of width w·3) rather than by NumPy's slower fancy indexing."
-    h = rgb.shape[0]
-    return np.asarray(Image.fromarray(np.ascontiguousarray(rgb).reshape(h, -1)).point(TO_LINEAR.tolist(), "F")).reshape(rgb.shape)
+# %% ../nbs/09_weather.ipynb #3460adb5
+def _linear(rgb: np.ndarray, gain) -> np.ndarray:
+    """`TO_LINEAR[rgb] * gain` (a gain per channel), looked up by PIL's `point` on a one-band view of width w·3, which is
+    faster than NumPy's indexing; the gain is tiled along that row so NumPy multiplies long runs, not triples."""
+    (h, w), gain = rgb.shape[:2], np.asarray(gain, np.float32)
+    lin = np.asarray(Image.fromarray(np.ascontiguousarray(rgb).reshape(h, -1)).point(TO_LINEAR.tolist(), "F"))
+    return (lin * np.tile(gain, w)).reshape(rgb.shape)
 
+# %% ../nbs/09_weather.ipynb #ef75ddba
 def night_linear(rgb: np.ndarray, exposure: float, tint, lights, r: np.random.Generator) -> tuple:
     "Noise-free and noisy linear night images of uint8 sRGB `rgb`, and the noise parameters `a`, `b` (σ² = a·x + b)."
-    clean = _linear(rgb) * (exposure * np.asarray(tint, np.float32))
+    clean = _linear(rgb, exposure * np.asarray(tint, np.float32))
     if lights is not None: clean += lights  # lights emit: they are not dimmed with the scene
     np.clip(clean, 0, 1, out=clean)
     g = 1 / exposure
@@ -163,12 +171,14 @@ def night_linear(rgb: np.ndarray, exposure: float, tint, lights, r: np.random.Ge
     noisy += clean
     return clean, noisy, a, b
 
+# %% ../nbs/09_weather.ipynb #76c0390a
 def _to_srgb(linear: np.ndarray) -> np.ndarray:
-    "uint8 sRGB of a linear image, through the 12-bit table (overwrites `linear`)."
+    "uint8 sRGB of a linear image through the 12-bit table (`TO_SRGB[rint(clip(x, 0, 1)·4095)]`); overwrites `linear`."
     np.clip(linear, 0, 1, out=linear)
     linear *= 4095
     return np.take(TO_SRGB, np.rint(linear, out=np.empty(linear.shape, np.int16), casting="unsafe"))
 
+# %% ../nbs/09_weather.ipynb #caa4537e
 def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
     "Night (`moderate` or `deep`) by the low-light camera model; with `generator` (a CycleGAN/CUT checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "night", generator, intensity)
@@ -181,17 +191,18 @@ def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
               "gamma": 2.2, "light_density": p["lights"]}
     return variant(sample, "night", _to_srgb(noisy), record)
 
-# %% ../nbs/09_weather.ipynb #fc28fe6f
+# %% ../nbs/09_weather.ipynb #be0508e9
 SNOW = {"light": (0.25, 0.4), "moderate": (0.45, 0.65), "heavy": (0.7, 0.9)}
 
 def _quarter_lum(img) -> tuple:
-    "The quarter-resolution RGB, its luminance and the luminance's local standard deviation, which both masks use."
+    "The quarter-resolution RGB, its luminance and the luminance's local standard deviation, which both snow masks use."
     x = _quarter(img)
     lum = _mean_rgb(x)
     return x, lum, _local_std(lum)
 
+# %% ../nbs/09_weather.ipynb #1889e9e7
 def _water(x: np.ndarray, lum: np.ndarray, std: np.ndarray, size: tuple) -> Image.Image:
-    "The water mask (0/255) at full `size` from the quarter-resolution statistics."
+    "The water mask (mode 1) at full `size`, from the quarter-resolution statistics."
     low = (x[..., 2] >= x[..., 0]) & (lum < 0.32) & (std < 0.03)
     return Image.fromarray(low).resize(size, Image.Resampling.NEAREST)
 
@@ -199,19 +210,22 @@ def water_mask(rgb: np.ndarray) -> np.ndarray:
     "Dark, bluish, smooth pixels (a heuristic for open water), decided at quarter resolution, at full resolution."
     return np.asarray(_water(*_quarter_lum(rgb), rgb.shape[1::-1]))
 
+# %% ../nbs/09_weather.ipynb #409775a7
 def _snow_cover(img: Image.Image, cover: float, noise_seed: int) -> Image.Image:
+    "`snow_cover` of an RGB image, as an L image."
     x, lum, std = _quarter_lum(img)
     field = (1 - np.clip(std / 0.1, 0, 1)) * 0.6 + lum * 0.4 + 0.35 * fractal_noise(*lum.shape, noise_seed)
     s = np.clip((field - np.quantile(field, 1 - cover)) / 0.08 + 0.5, 0, 1)
     up = Image.fromarray(np.rint(s * 255).astype(np.uint8)).resize(img.size, Image.Resampling.BICUBIC)
-    return ImageChops.subtract(up, _water(x, lum, std, img.size).convert("L"))  # no snow on water: 255 there, 0 elsewhere
+    return ImageChops.subtract(up, _water(x, lum, std, img.size).convert("L"))  # none on water (255 there, else 0)
 
 def snow_cover(rgb: np.ndarray, cover: float, noise_seed: int) -> np.ndarray:
     "Snow fraction per pixel as uint8 (0–255): open and bright ground first, patchy, none on water."
     return np.asarray(_snow_cover(Image.fromarray(rgb), cover, noise_seed))
 
+# %% ../nbs/09_weather.ipynb #1bcbb96b
 def desaturate(img: Image.Image, keep: float = 0.85, grey: Image.Image | None = None) -> Image.Image:
-    "`keep`·colour + (1 − `keep`)·grey: the slightly washed-out look of a snowy scene (`grey`: `img` in L, if known)."
+    "`keep`·colour + (1 − `keep`)·grey: the slightly washed-out look of a snowy scene (`grey`: `img` in L, if at hand)."
     return Image.blend((img.convert("L") if grey is None else grey).convert("RGB"), img, keep)
 
 # %% ../nbs/09_weather.ipynb #9a44ebf5
