@@ -115,7 +115,7 @@ def built_up(rgb) -> np.ndarray:
     green, water = 2 * g - r - b, (b > r) & (lum < 0.3)
     return np.clip((1 - 2 * sat), 0, 1) * np.clip(_local_std(lum) / 0.08, 0, 1) * (green < 0.06) * ~water
 
-# %% ../nbs/09_weather.ipynb #ff8ffef0
+# %% ../nbs/09_weather.ipynb #566d5a3b
 def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> np.ndarray | None:
     "Linear-light image of point lights placed with probability ∝ `prob` (quarter resolution): sodium or LED cores with glow."
     h, w = shape
@@ -127,8 +127,8 @@ def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> 
     halo = np.zeros((*prob.shape, 3), np.float32)
     np.add.at(halo, (ys // f, xs // f), colours)
     glow = Image.fromarray(np.rint(np.clip(halo / 4, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.25))
-    light = np.asarray(glow.resize((w, h), Image.Resampling.BICUBIC)).astype(np.float32)  # glow: computed at quarter size
-    light /= 255
+    glow = np.asarray(glow.resize((w, h), Image.Resampling.BICUBIC))  # glow: computed at quarter size
+    light = np.divide(glow, np.float32(255), dtype=np.float32)  # float32(glow) / 255 in one pass
     pixels, which = np.unique(ys * w + xs, return_inverse=True)  # cores: summed per pixel in draw order, then added
     cores = np.zeros((len(pixels), 3), np.float32)
     np.add.at(cores, which, colours)
@@ -156,12 +156,12 @@ def _linear(rgb: np.ndarray, gain) -> np.ndarray:
     lin = np.asarray(Image.fromarray(np.ascontiguousarray(rgb).reshape(h, -1)).point(TO_LINEAR.tolist(), "F"))
     return (lin * np.tile(gain, w)).reshape(rgb.shape)
 
-# %% ../nbs/09_weather.ipynb #ef75ddba
+# %% ../nbs/09_weather.ipynb #7153386e
 def night_linear(rgb: np.ndarray, exposure: float, tint, lights, r: np.random.Generator) -> tuple:
     "Noise-free and noisy linear night images of uint8 sRGB `rgb`, and the noise parameters `a`, `b` (σ² = a·x + b)."
     clean = _linear(rgb, exposure * np.asarray(tint, np.float32))
     if lights is not None: clean += lights  # lights emit: they are not dimmed with the scene
-    np.clip(clean, 0, 1, out=clean)
+    np.minimum(clean, 1, out=clean)  # clip to [0, 1]: both terms are >= 0
     g = 1 / exposure
     a, b = SHOT * g, (READ * g) ** 2
     noisy = np.multiply(clean, a)  # clean + n·sqrt(a·clean + b), in place
