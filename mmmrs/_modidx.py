@@ -665,6 +665,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'mmmrs.weather._snow_cover': ('weather.html#_snow_cover', 'mmmrs/weather.py'),
                                'mmmrs.weather._to_srgb': ('weather.html#_to_srgb', 'mmmrs/weather.py'),
                                'mmmrs.weather._water': ('weather.html#_water', 'mmmrs/weather.py'),
+                               'mmmrs.weather._white_lut': ('weather.html#_white_lut', 'mmmrs/weather.py'),
                                'mmmrs.weather.built_up': ('weather.html#built_up', 'mmmrs/weather.py'),
                                'mmmrs.weather.desaturate': ('weather.html#desaturate', 'mmmrs/weather.py'),
                                'mmmrs.weather.fog': ('weather.html#fog', 'mmmrs/weather.py'),

@@ -223,12 +223,18 @@ def snow_cover(rgb: np.ndarray, cover: float, noise_seed: int) -> np.ndarray:
     "Snow fraction per pixel as uint8 (0–255): open and bright ground first, patchy, none on water."
     return np.asarray(_snow_cover(Image.fromarray(rgb), cover, noise_seed))
 
-# %% ../nbs/09_weather.ipynb #1bcbb96b
+# %% ../nbs/09_weather.ipynb #c809db1e
 def desaturate(img: Image.Image, keep: float = 0.85, grey: Image.Image | None = None) -> Image.Image:
-    "`keep`·colour + (1 − `keep`)·grey: the slightly washed-out look of a snowy scene (`grey`: `img` in L, if at hand)."
-    return Image.blend((img.convert("L") if grey is None else grey).convert("RGB"), img, keep)
+    "`keep`·colour + (1 − `keep`)·grey: the washed-out look of a snowy scene (`grey`: `img` as grey RGB, if at hand)."
+    return Image.blend(img.convert("L").convert("RGB") if grey is None else grey, img, keep)
 
-# %% ../nbs/09_weather.ipynb #9a44ebf5
+# %% ../nbs/09_weather.ipynb #caef15aa
+def _white_lut(top: int) -> list:
+    "The cold white of covered pixels, as PIL's RGB look-up from grey: 0.9, 0.93, 0.97 of 82 % + 18 % · grey / `top`."
+    grey = np.arange(256)
+    return np.concatenate([np.round(255 * c * (0.82 + 0.18 * grey / top)) for c in (0.9, 0.93, 0.97)]).astype(int).tolist()
+
+# %% ../nbs/09_weather.ipynb #ba157642
 def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict:
     "Snow cover by the weights-free cover model; with `generator` (a clear → snow CycleGAN checkpoint), by that model."
     if generator is not None: return _by_generator(sample, rng, "snow", generator, intensity)
@@ -236,9 +242,9 @@ def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict
     cover, noise_seed = float(r.uniform(*SNOW[intensity])), int(r.integers(2**31))
     img = Image.fromarray(sample["images"]["rgb"])
     lum = img.convert("L")
-    top = max(lum.getextrema()[1], 1)
-    white = Image.merge("RGB", [lum.point([round(255 * c * (0.82 + 0.18 * v / top)) for v in range(256)]) for c in (0.9, 0.93, 0.97)])
-    out = desaturate(img, grey=lum)
+    grey = lum.convert("RGB")
+    white = grey.point(_white_lut(max(lum.getextrema()[1], 1)))
+    out = desaturate(img, grey=grey)
     out.paste(white, None, _snow_cover(img, cover, noise_seed))  # white where covered, in C
     record = {"model": "weights-free snow cover: open, bright, not water; fractal patches", "intensity": intensity, "seed": seed,
               "cover": cover, "noise_seed": noise_seed}
