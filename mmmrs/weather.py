@@ -57,8 +57,9 @@ def fog_transmission(h: int, w: int, beta: float, noise_seed: int, depth_variati
     "The transmission map (0–1) that `fog` uses for these parameters."
     return np.asarray(fog_mask(h, w, beta, noise_seed, depth_variation), np.float32) / 255
 
-# %% ../nbs/09_weather.ipynb #54ac96b0
-def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = None, airlight=None, depth_variation: float = 0.3) -> dict:
+# %% ../nbs/09_weather.ipynb #9639058b
+def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = None, airlight=None,
+        depth_variation: float = 0.3) -> dict:
     "Fog by the atmospheric scattering model; β and A drawn from the `intensity` preset unless given."
     r = np.random.default_rng(seed := _seed(rng))
     beta = float(beta if beta is not None else r.uniform(*FOG[intensity]))
@@ -69,17 +70,17 @@ def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = Non
     J = Image.fromarray(sample["images"]["rgb"])
     I = Image.new("RGB", J.size, tuple(int(round(255 * x)) for x in airlight))  # A, then J pasted through t:
     I.paste(J, None, fog_mask(J.height, J.width, beta, noise_seed, depth_variation))  # J·t + A·(1 − t), in C
-    record = {"model": "atmospheric scattering I = J t + A (1 - t), t = exp(-beta (1 + v n))", "intensity": intensity, "seed": seed,
-              "beta": beta, "airlight": [round(int(round(255 * x)) / 255, 6) for x in airlight], "noise_seed": noise_seed,
-              "depth_variation": depth_variation}
+    record = {"model": "atmospheric scattering I = J t + A (1 - t), t = exp(-beta (1 + v n))", "intensity": intensity,
+              "seed": seed, "beta": beta, "airlight": [round(int(round(255 * x)) / 255, 6) for x in airlight],
+              "noise_seed": noise_seed, "depth_variation": depth_variation}
     return variant(sample, "fog", np.asarray(I), record)
 
-# %% ../nbs/09_weather.ipynb #73cc1a5d
+# %% ../nbs/09_weather.ipynb #62daeb33
 NIGHT = {"moderate": dict(exposure=(0.15, 0.3), tint=(1.0, 0.88, 0.92), lights=0.3),  # intensities of weather "night"
          "deep": dict(exposure=(0.03, 0.07), tint=(0.78, 0.88, 1.1), lights=1.0)}
 SHOT, READ = 2e-4, 4e-4  # a0 and b0 of the noise model, per unit gain
-TO_LINEAR = ((np.arange(256) / 255) ** 2.2).astype(np.float32)                          # sRGB (γ 2.2) -> linear, by table
-TO_SRGB = np.rint(np.linspace(0, 1, 4096) ** (1 / 2.2) * 255).astype(np.uint8)          # linear (12 bit) -> sRGB
+TO_LINEAR = ((np.arange(256) / 255) ** 2.2).astype(np.float32)                  # sRGB (γ 2.2) -> linear, by table
+TO_SRGB = np.rint(np.linspace(0, 1, 4096) ** (1 / 2.2) * 255).astype(np.uint8)  # linear (12 bit) -> sRGB
 
 def _filter(a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     "Separable filtering of the first two axes of `a` with the 1-D `kernel`, reflecting at the borders."
@@ -95,19 +96,19 @@ def _local_std(lum: np.ndarray, radius: int = 1) -> np.ndarray:
     box = lambda a: _filter(a, np.full(2 * radius + 1, 1 / (2 * radius + 1)))
     return np.sqrt(np.maximum(box(lum ** 2) - box(lum) ** 2, 0))
 
-# %% ../nbs/09_weather.ipynb #0a1574f1
+# %% ../nbs/09_weather.ipynb #afbbc4de
 def _quarter(img) -> np.ndarray:
-    "A 4× smaller copy (area average, 0–1 floats) of an RGB array or image, for the masks, which are smooth at that scale."
+    "A 4× smaller copy (area average, 0–1 floats) of an RGB array or image, for the masks: smooth at that scale."
     img = img if isinstance(img, Image.Image) else Image.fromarray(img)
     return np.asarray(img.reduce(4)).astype(np.float32) / 255
 
 def _mean_rgb(x: np.ndarray) -> np.ndarray:
-    "`x.mean(-1)` of an RGB array as plane additions: the same sums in the same order, without NumPy's slow 3-wide reduce."
+    "`x.mean(-1)` of an RGB array as plane additions: the same sums in the same order, not NumPy's slow 3-wide reduce."
     return (x[..., 0] + x[..., 1] + x[..., 2]) / 3
 
-# %% ../nbs/09_weather.ipynb #62743689
+# %% ../nbs/09_weather.ipynb #ca5b442e
 def built_up(rgb) -> np.ndarray:
-    "A [0, 1] heuristic of built-up-ness at quarter resolution: grey, textured, neither green (vegetation) nor dark blue (water)."
+    "A [0, 1] built-up-ness at quarter resolution: grey, textured, neither green (vegetation) nor dark blue (water)."
     x = _quarter(rgb)
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
     top = np.maximum(np.maximum(r, g), b)
@@ -115,18 +116,20 @@ def built_up(rgb) -> np.ndarray:
     green, water = 2 * g - r - b, (b > r) & (lum < 0.3)
     return np.clip((1 - 2 * sat), 0, 1) * np.clip(_local_std(lum) / 0.08, 0, 1) * (green < 0.06) * ~water
 
-# %% ../nbs/09_weather.ipynb #566d5a3b
+# %% ../nbs/09_weather.ipynb #fc08d449
 def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> np.ndarray | None:
-    "Linear-light image of point lights placed with probability ∝ `prob` (quarter resolution): sodium or LED cores with glow."
+    "Linear-light image of point lights placed with probability ∝ `prob` (quarter resolution): cores and glow."
     h, w = shape
     n, f = int(density * prob.sum() * 16 / 150), h // prob.shape[0]
     if n == 0: return None
     idx = r.choice(prob.size, size=n, p=(prob / prob.sum()).ravel())
     ys, xs = idx // prob.shape[1] * f + r.integers(f, size=n), idx % prob.shape[1] * f + r.integers(f, size=n)
-    colours = (np.where(r.random(n)[:, None] < 0.7, [1.0, 0.62, 0.28], [0.85, 0.9, 1.0]) * r.uniform(0.5, 1.0, (n, 1))).astype(np.float32)
+    colours = np.where(r.random(n)[:, None] < 0.7, [1.0, 0.62, 0.28], [0.85, 0.9, 1.0]) * r.uniform(0.5, 1.0, (n, 1))
+    colours = colours.astype(np.float32)
     halo = np.zeros((*prob.shape, 3), np.float32)
     np.add.at(halo, (ys // f, xs // f), colours)
-    glow = Image.fromarray(np.rint(np.clip(halo / 4, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.25))
+    glow = Image.fromarray(np.rint(np.clip(halo / 4, 0, 1) * 255).astype(np.uint8))
+    glow = glow.filter(ImageFilter.GaussianBlur(1.25))
     glow = np.asarray(glow.resize((w, h), Image.Resampling.BICUBIC))  # glow: computed at quarter size
     light = np.divide(glow, np.float32(255), dtype=np.float32)  # float32(glow) / 255 in one pass
     pixels, which = np.unique(ys * w + xs, return_inverse=True)  # cores: summed per pixel in draw order, then added
@@ -148,10 +151,10 @@ def _normal(shape, r: np.random.Generator) -> np.ndarray:
     n = field[y:y + h, x:x + w]
     return n[::-1] if r.random() < 0.5 else n
 
-# %% ../nbs/09_weather.ipynb #3460adb5
+# %% ../nbs/09_weather.ipynb #747ec46e
 def _linear(rgb: np.ndarray, gain) -> np.ndarray:
-    """`TO_LINEAR[rgb] * gain` (a gain per channel), looked up by PIL's `point` on a one-band view of width w·3, which is
-    faster than NumPy's indexing; the gain is tiled along that row so NumPy multiplies long runs, not triples."""
+    """`TO_LINEAR[rgb] * gain` (a gain per channel), looked up by PIL's `point` on a one-band view of width w·3, faster
+    than NumPy's indexing; the gain is tiled along that row so NumPy multiplies long runs, not triples."""
     (h, w), gain = rgb.shape[:2], np.asarray(gain, np.float32)
     lin = np.asarray(Image.fromarray(np.ascontiguousarray(rgb).reshape(h, -1)).point(TO_LINEAR.tolist(), "F"))
     return (lin * np.tile(gain, w)).reshape(rgb.shape)
@@ -178,7 +181,7 @@ def _to_srgb(linear: np.ndarray) -> np.ndarray:
     linear *= 4095
     return np.take(TO_SRGB, np.rint(linear, out=np.empty(linear.shape, np.int16), casting="unsafe"))
 
-# %% ../nbs/09_weather.ipynb #caa4537e
+# %% ../nbs/09_weather.ipynb #cbaafb50
 def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
     "Night (`moderate` or `deep`) by the low-light camera model; with `generator` (a CycleGAN/CUT checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "night", generator, intensity)
@@ -186,9 +189,10 @@ def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
     exposure = float(r.uniform(*p["exposure"]))
     lights = _lights(rgb.shape[:2], built_up(rgb) + 1e-4, r, p["lights"])
     _, noisy, a, b = night_linear(rgb, exposure, p["tint"], lights, r)
-    record = {"model": "low-light camera: exposure, tint, lights on built-up pixels, noise var = a x + b in linear light",
-              "intensity": intensity, "seed": seed, "exposure": exposure, "tint": list(p["tint"]), "noise_a": a, "noise_b": b,
-              "gamma": 2.2, "light_density": p["lights"]}
+    record = {"model": "low-light camera: exposure, tint, lights on built-up pixels, "
+                       "noise var = a x + b in linear light",
+              "intensity": intensity, "seed": seed, "exposure": exposure, "tint": list(p["tint"]), "noise_a": a,
+              "noise_b": b, "gamma": 2.2, "light_density": p["lights"]}
     return variant(sample, "night", _to_srgb(noisy), record)
 
 # %% ../nbs/09_weather.ipynb #be0508e9
@@ -228,15 +232,16 @@ def desaturate(img: Image.Image, keep: float = 0.85, grey: Image.Image | None = 
     "`keep`·colour + (1 − `keep`)·grey: the washed-out look of a snowy scene (`grey`: `img` as grey RGB, if at hand)."
     return Image.blend(img.convert("L").convert("RGB") if grey is None else grey, img, keep)
 
-# %% ../nbs/09_weather.ipynb #caef15aa
+# %% ../nbs/09_weather.ipynb #1212d592
 def _white_lut(top: int) -> list:
     "The cold white of covered pixels, as PIL's RGB look-up from grey: 0.9, 0.93, 0.97 of 82 % + 18 % · grey / `top`."
     grey = np.arange(256)
-    return np.concatenate([np.round(255 * c * (0.82 + 0.18 * grey / top)) for c in (0.9, 0.93, 0.97)]).astype(int).tolist()
+    lut = np.concatenate([np.round(255 * c * (0.82 + 0.18 * grey / top)) for c in (0.9, 0.93, 0.97)])
+    return lut.astype(int).tolist()
 
-# %% ../nbs/09_weather.ipynb #ba157642
+# %% ../nbs/09_weather.ipynb #f897e0fb
 def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict:
-    "Snow cover by the weights-free cover model; with `generator` (a clear → snow CycleGAN checkpoint), by that model."
+    "Snow cover by the weights-free cover model; with `generator` (a clear → snow CycleGAN checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "snow", generator, intensity)
     r = np.random.default_rng(seed := _seed(rng))
     cover, noise_seed = float(r.uniform(*SNOW[intensity])), int(r.integers(2**31))
@@ -246,8 +251,8 @@ def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict
     white = grey.point(_white_lut(max(lum.getextrema()[1], 1)))
     out = desaturate(img, grey=grey)
     out.paste(white, None, _snow_cover(img, cover, noise_seed))  # white where covered, in C
-    record = {"model": "weights-free snow cover: open, bright, not water; fractal patches", "intensity": intensity, "seed": seed,
-              "cover": cover, "noise_seed": noise_seed}
+    record = {"model": "weights-free snow cover: open, bright, not water; fractal patches", "intensity": intensity,
+              "seed": seed, "cover": cover, "noise_seed": noise_seed}
     return variant(sample, "snow", np.asarray(out), record)
 
 # %% ../nbs/09_weather.ipynb #1248008e

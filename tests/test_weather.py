@@ -100,9 +100,10 @@ def _pinned_tile(samples, name):
     path, window, size = PINNED_TILES[name]
     img, _ = read_raster(samples / path, window=window)
     if size: img = np.asarray(Image.fromarray(img).resize(size, Image.Resampling.BICUBIC))
-    return {"key": f"t_{name}_0", "source": "t", "group": "g", "images": {"rgb": img}, "gsd": 1.0, "gsd_level": "ordinary",
-            "satellite": {"rgb": "S2"}, "weather": "clear", "category": None, "caption": "a satellite image",
-            "split": "train", "prompt": {"rgb": ""}, "provenance": {"scene": name, "window": [0, 0, 1, 1], "level": "tile"}}
+    return {"key": f"t_{name}_0", "source": "t", "group": "g", "images": {"rgb": img}, "gsd": 1.0,
+            "gsd_level": "ordinary", "satellite": {"rgb": "S2"}, "weather": "clear", "category": None,
+            "caption": "a satellite image", "split": "train", "prompt": {"rgb": ""},
+            "provenance": {"scene": name, "window": [0, 0, 1, 1], "level": "tile"}}
 
 
 def test_synthesis_is_pinned(samples):
