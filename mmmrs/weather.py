@@ -174,12 +174,12 @@ def night_linear(rgb: np.ndarray, exposure: float, tint, lights, r: np.random.Ge
     noisy += clean
     return clean, noisy, a, b
 
-# %% ../nbs/09_weather.ipynb #76c0390a
+# %% ../nbs/09_weather.ipynb #d03f42b0
 def _to_srgb(linear: np.ndarray) -> np.ndarray:
     "uint8 sRGB of a linear image through the 12-bit table (`TO_SRGB[rint(clip(x, 0, 1)·4095)]`); overwrites `linear`."
     np.clip(linear, 0, 1, out=linear)
     linear *= 4095
-    return np.take(TO_SRGB, np.rint(linear, out=np.empty(linear.shape, np.int16), casting="unsafe"))
+    return TO_SRGB[np.rint(linear, out=np.empty(linear.shape, np.intp), casting="unsafe")]  # intp: no index cast
 
 # %% ../nbs/09_weather.ipynb #565fd708
 def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
