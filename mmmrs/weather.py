@@ -8,7 +8,7 @@ import copy, functools
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageChops, ImageFilter
 
 from .core import make_key
 from .prompts import sample_prompts
@@ -47,6 +47,7 @@ def fractal_noise(h: int, w: int, seed: int, octaves: int = 5, base: int = 3, pe
         acc += amp * np.asarray(field.resize((w, h), Image.Resampling.BICUBIC)); amp *= persistence
     return acc / max(float(np.abs(acc).max()), 1e-6)
 
+# %% ../nbs/09_weather.ipynb #52526224
 def fog_mask(h: int, w: int, beta: float, noise_seed: int, depth_variation: float = 0.3, res: int = 128) -> Image.Image:
     "The transmission `exp(-β·(1 + v·noise))` as an 8-bit mask: smooth, so computed at `res` px and resized up."
     t = np.exp(-beta * (1 + depth_variation * fractal_noise(res, res, noise_seed)))
@@ -57,7 +58,8 @@ def fog_transmission(h: int, w: int, beta: float, noise_seed: int, depth_variati
     return np.asarray(fog_mask(h, w, beta, noise_seed, depth_variation), np.float32) / 255
 
 # %% ../nbs/09_weather.ipynb #54ac96b0
-def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = None, airlight=None, depth_variation: float = 0.3) -> dict:
+def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = None, airlight=None,
+        depth_variation: float = 0.3) -> dict:
     "Fog by the atmospheric scattering model; β and A drawn from the `intensity` preset unless given."
     r = np.random.default_rng(seed := _seed(rng))
     beta = float(beta if beta is not None else r.uniform(*FOG[intensity]))
@@ -66,19 +68,19 @@ def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = Non
         airlight = [a, a + r.uniform(0, 0.015), min(1.0, a + r.uniform(0.01, 0.03))]
     noise_seed = int(r.integers(2**31))
     J = Image.fromarray(sample["images"]["rgb"])
-    A = Image.new("RGB", J.size, tuple(int(round(255 * x)) for x in airlight))
-    I = Image.composite(J, A, fog_mask(J.height, J.width, beta, noise_seed, depth_variation))  # J·t + A·(1 − t)
-    record = {"model": "atmospheric scattering I = J t + A (1 - t), t = exp(-beta (1 + v n))", "intensity": intensity, "seed": seed,
-              "beta": beta, "airlight": [round(int(round(255 * x)) / 255, 6) for x in airlight], "noise_seed": noise_seed,
-              "depth_variation": depth_variation}
+    I = Image.new("RGB", J.size, tuple(int(round(255 * x)) for x in airlight))  # A, then J pasted through t:
+    I.paste(J, None, fog_mask(J.height, J.width, beta, noise_seed, depth_variation))  # J·t + A·(1 − t), in C
+    record = {"model": "atmospheric scattering I = J t + A (1 - t), t = exp(-beta (1 + v n))", "intensity": intensity,
+              "seed": seed, "beta": beta, "airlight": [round(int(round(255 * x)) / 255, 6) for x in airlight],
+              "noise_seed": noise_seed, "depth_variation": depth_variation}
     return variant(sample, "fog", np.asarray(I), record)
 
 # %% ../nbs/09_weather.ipynb #d1261a44
 NIGHT = {"moderate": dict(exposure=(0.15, 0.3), tint=(1.0, 0.88, 0.92), lights=0.3),  # intensities of weather "night"
          "deep": dict(exposure=(0.03, 0.07), tint=(0.78, 0.88, 1.1), lights=1.0)}
 SHOT, READ = 2e-4, 4e-4  # a0 and b0 of the noise model, per unit gain
-TO_LINEAR = ((np.arange(256) / 255) ** 2.2).astype(np.float32)                          # sRGB (γ 2.2) -> linear, by table
-TO_SRGB = np.rint(np.linspace(0, 1, 4096) ** (1 / 2.2) * 255).astype(np.uint8)          # linear (12 bit) -> sRGB
+TO_LINEAR = ((np.arange(256) / 255) ** 2.2).astype(np.float32)                  # sRGB (γ 2.2) -> linear, by table
+TO_SRGB = np.rint(np.linspace(0, 1, 4096) ** (1 / 2.2) * 255).astype(np.uint8)  # linear (12 bit) -> sRGB
 
 def _filter(a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     "Separable filtering of the first two axes of `a` with the 1-D `kernel`, reflecting at the borders."
@@ -88,35 +90,53 @@ def _filter(a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         a = np.lib.stride_tricks.sliding_window_view(np.pad(a, pad, mode="reflect"), len(k), axis=axis) @ k
     return a
 
+# %% ../nbs/09_weather.ipynb #cd312be2
 def _local_std(lum: np.ndarray, radius: int = 1) -> np.ndarray:
+    "Standard deviation of `lum` in a (2·radius + 1)² window."
     box = lambda a: _filter(a, np.full(2 * radius + 1, 1 / (2 * radius + 1)))
     return np.sqrt(np.maximum(box(lum ** 2) - box(lum) ** 2, 0))
 
-def _quarter(rgb: np.ndarray) -> np.ndarray:
-    "A 4× smaller copy (area average) for the masks, which are smooth at that scale."
-    return np.asarray(Image.fromarray(rgb).reduce(4)).astype(np.float32) / 255
+# %% ../nbs/09_weather.ipynb #afbbc4de
+def _quarter(img) -> np.ndarray:
+    "A 4× smaller copy (area average, 0–1 floats) of an RGB array or image, for the masks: smooth at that scale."
+    img = img if isinstance(img, Image.Image) else Image.fromarray(img)
+    return np.asarray(img.reduce(4)).astype(np.float32) / 255
+
+def _mean_rgb(x: np.ndarray) -> np.ndarray:
+    "`x.mean(-1)` of an RGB array as plane additions: the same sums in the same order, not NumPy's slow 3-wide reduce."
+    return (x[..., 0] + x[..., 1] + x[..., 2]) / 3
 
 # %% ../nbs/09_weather.ipynb #7084cbcf
-def built_up(rgb: np.ndarray) -> np.ndarray:
-    "A [0, 1] heuristic of built-up-ness at quarter resolution: grey, textured, neither green (vegetation) nor dark blue (water)."
+def built_up(rgb) -> np.ndarray:
+    "A [0, 1] built-up-ness at quarter resolution: grey, textured, neither green (vegetation) nor dark blue (water)."
     x = _quarter(rgb)
-    lum, sat = x.mean(-1), (x.max(-1) - x.min(-1)) / np.maximum(x.max(-1), 1e-3)
-    green, water = 2 * x[..., 1] - x[..., 0] - x[..., 2], (x[..., 2] > x[..., 0]) & (lum < 0.3)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    top = np.maximum(np.maximum(r, g), b)
+    lum, sat = _mean_rgb(x), (top - np.minimum(np.minimum(r, g), b)) / np.maximum(top, 1e-3)
+    green, water = 2 * g - r - b, (b > r) & (lum < 0.3)
     return np.clip((1 - 2 * sat), 0, 1) * np.clip(_local_std(lum) / 0.08, 0, 1) * (green < 0.06) * ~water
 
-def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> np.ndarray:
-    "Linear-light image of point lights placed with probability ∝ `prob` (quarter resolution): sodium or LED cores with glow."
+# %% ../nbs/09_weather.ipynb #fc08d449
+def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> np.ndarray | None:
+    "Linear-light image of point lights placed with probability ∝ `prob` (quarter resolution): cores and glow."
     h, w = shape
     n, f = int(density * prob.sum() * 16 / 150), h // prob.shape[0]
-    if n == 0: return np.zeros((h, w, 3), np.float32)
+    if n == 0: return None
     idx = r.choice(prob.size, size=n, p=(prob / prob.sum()).ravel())
     ys, xs = idx // prob.shape[1] * f + r.integers(f, size=n), idx % prob.shape[1] * f + r.integers(f, size=n)
-    colours = (np.where(r.random(n)[:, None] < 0.7, [1.0, 0.62, 0.28], [0.85, 0.9, 1.0]) * r.uniform(0.5, 1.0, (n, 1))).astype(np.float32)
-    core, halo = np.zeros((h, w, 3), np.float32), np.zeros((*prob.shape, 3), np.float32)
-    np.add.at(core, (ys, xs), colours)
+    colours = np.where(r.random(n)[:, None] < 0.7, [1.0, 0.62, 0.28], [0.85, 0.9, 1.0]) * r.uniform(0.5, 1.0, (n, 1))
+    colours = colours.astype(np.float32)
+    halo = np.zeros((*prob.shape, 3), np.float32)
     np.add.at(halo, (ys // f, xs // f), colours)
-    glow = Image.fromarray(np.rint(np.clip(halo / 4, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.25))
-    return core + np.asarray(glow.resize((w, h), Image.Resampling.BICUBIC), np.float32) / 255  # glow: computed at quarter size
+    glow = Image.fromarray(np.rint(np.clip(halo / 4, 0, 1) * 255).astype(np.uint8))
+    glow = glow.filter(ImageFilter.GaussianBlur(1.25))
+    glow = np.asarray(glow.resize((w, h), Image.Resampling.BICUBIC))  # glow: computed at quarter size
+    light = np.divide(glow, np.float32(255), dtype=np.float32)  # float32(glow) / 255 in one pass
+    pixels, which = np.unique(ys * w + xs, return_inverse=True)  # cores: summed per pixel in draw order, then added
+    cores = np.zeros((len(pixels), 3), np.float32)
+    np.add.at(cores, which, colours)
+    light.reshape(-1, 3)[pixels] += cores
+    return light
 
 # %% ../nbs/09_weather.ipynb #ebb21c92
 @functools.lru_cache(maxsize=1)
@@ -131,16 +151,37 @@ def _normal(shape, r: np.random.Generator) -> np.ndarray:
     n = field[y:y + h, x:x + w]
     return n[::-1] if r.random() < 0.5 else n
 
-# %% ../nbs/09_weather.ipynb #565fd708
+# %% ../nbs/09_weather.ipynb #747ec46e
+def _linear(rgb: np.ndarray, gain) -> np.ndarray:
+    """`TO_LINEAR[rgb] * gain` (a gain per channel), looked up by PIL's `point` on a one-band view of width w·3, faster
+    than NumPy's indexing; the gain is tiled along that row so NumPy multiplies long runs, not triples."""
+    (h, w), gain = rgb.shape[:2], np.asarray(gain, np.float32)
+    lin = np.asarray(Image.fromarray(np.ascontiguousarray(rgb).reshape(h, -1)).point(TO_LINEAR.tolist(), "F"))
+    return (lin * np.tile(gain, w)).reshape(rgb.shape)
+
+# %% ../nbs/09_weather.ipynb #7153386e
 def night_linear(rgb: np.ndarray, exposure: float, tint, lights, r: np.random.Generator) -> tuple:
     "Noise-free and noisy linear night images of uint8 sRGB `rgb`, and the noise parameters `a`, `b` (σ² = a·x + b)."
-    clean = TO_LINEAR[rgb] * (exposure * np.asarray(tint, np.float32))
+    clean = _linear(rgb, exposure * np.asarray(tint, np.float32))
     if lights is not None: clean += lights  # lights emit: they are not dimmed with the scene
-    np.clip(clean, 0, 1, out=clean)
+    np.minimum(clean, 1, out=clean)  # clip to [0, 1]: both terms are >= 0
     g = 1 / exposure
     a, b = SHOT * g, (READ * g) ** 2
-    return clean, clean + _normal(clean.shape, r) * np.sqrt(a * clean + b), a, b
+    noisy = np.multiply(clean, a)  # clean + n·sqrt(a·clean + b), in place
+    noisy += b
+    np.sqrt(noisy, out=noisy)
+    noisy *= _normal(clean.shape, r)
+    noisy += clean
+    return clean, noisy, a, b
 
+# %% ../nbs/09_weather.ipynb #d03f42b0
+def _to_srgb(linear: np.ndarray) -> np.ndarray:
+    "uint8 sRGB of a linear image through the 12-bit table (`TO_SRGB[rint(clip(x, 0, 1)·4095)]`); overwrites `linear`."
+    np.clip(linear, 0, 1, out=linear)
+    linear *= 4095
+    return TO_SRGB[np.rint(linear, out=np.empty(linear.shape, np.intp), casting="unsafe")]  # intp: no index cast
+
+# %% ../nbs/09_weather.ipynb #565fd708
 def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
     "Night (`moderate` or `deep`) by the low-light camera model; with `generator` (a CycleGAN/CUT checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "night", generator, intensity)
@@ -148,48 +189,70 @@ def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
     exposure = float(r.uniform(*p["exposure"]))
     lights = _lights(rgb.shape[:2], built_up(rgb) + 1e-4, r, p["lights"])
     _, noisy, a, b = night_linear(rgb, exposure, p["tint"], lights, r)
-    out = TO_SRGB[np.rint(np.clip(noisy, 0, 1) * 4095).astype(np.int16)]
-    record = {"model": "low-light camera: exposure, tint, lights on built-up pixels, noise var = a x + b in linear light",
-              "intensity": intensity, "seed": seed, "exposure": exposure, "tint": list(p["tint"]), "noise_a": a, "noise_b": b,
-              "gamma": 2.2, "light_density": p["lights"]}
-    return variant(sample, "night", out, record)
+    record = {"model": "low-light camera: exposure, tint, lights on built-up pixels, "
+                       "noise var = a x + b in linear light",
+              "intensity": intensity, "seed": seed, "exposure": exposure, "tint": list(p["tint"]), "noise_a": a,
+              "noise_b": b, "gamma": 2.2, "light_density": p["lights"]}
+    return variant(sample, "night", _to_srgb(noisy), record)
 
 # %% ../nbs/09_weather.ipynb #fc28fe6f
 SNOW = {"light": (0.25, 0.4), "moderate": (0.45, 0.65), "heavy": (0.7, 0.9)}
 
+def _quarter_lum(img) -> tuple:
+    "The quarter-resolution RGB, its luminance and the luminance's local standard deviation, which both snow masks use."
+    x = _quarter(img)
+    lum = _mean_rgb(x)
+    return x, lum, _local_std(lum)
+
+# %% ../nbs/09_weather.ipynb #1889e9e7
+def _water(x: np.ndarray, lum: np.ndarray, std: np.ndarray, size: tuple) -> Image.Image:
+    "The water mask (mode 1) at full `size`, from the quarter-resolution statistics."
+    low = (x[..., 2] >= x[..., 0]) & (lum < 0.32) & (std < 0.03)
+    return Image.fromarray(low).resize(size, Image.Resampling.NEAREST)
+
 def water_mask(rgb: np.ndarray) -> np.ndarray:
     "Dark, bluish, smooth pixels (a heuristic for open water), decided at quarter resolution, at full resolution."
-    x = _quarter(rgb)
-    lum = x.mean(-1)
-    low = (x[..., 2] >= x[..., 0]) & (lum < 0.32) & (_local_std(lum) < 0.03)
-    return np.asarray(Image.fromarray(low).resize(rgb.shape[1::-1], Image.Resampling.NEAREST))
+    return np.asarray(_water(*_quarter_lum(rgb), rgb.shape[1::-1]))
+
+# %% ../nbs/09_weather.ipynb #409775a7
+def _snow_cover(img: Image.Image, cover: float, noise_seed: int) -> Image.Image:
+    "`snow_cover` of an RGB image, as an L image."
+    x, lum, std = _quarter_lum(img)
+    field = (1 - np.clip(std / 0.1, 0, 1)) * 0.6 + lum * 0.4 + 0.35 * fractal_noise(*lum.shape, noise_seed)
+    s = np.clip((field - np.quantile(field, 1 - cover)) / 0.08 + 0.5, 0, 1)
+    up = Image.fromarray(np.rint(s * 255).astype(np.uint8)).resize(img.size, Image.Resampling.BICUBIC)
+    return ImageChops.subtract(up, _water(x, lum, std, img.size).convert("L"))  # none on water (255 there, else 0)
 
 def snow_cover(rgb: np.ndarray, cover: float, noise_seed: int) -> np.ndarray:
     "Snow fraction per pixel as uint8 (0–255): open and bright ground first, patchy, none on water."
-    x = _quarter(rgb)
-    lum = x.mean(-1)
-    field = (1 - np.clip(_local_std(lum) / 0.1, 0, 1)) * 0.6 + lum * 0.4 + 0.35 * fractal_noise(*lum.shape, noise_seed)
-    s = np.clip((field - np.quantile(field, 1 - cover)) / 0.08 + 0.5, 0, 1)
-    up = np.asarray(Image.fromarray(np.rint(s * 255).astype(np.uint8)).resize(rgb.shape[1::-1], Image.Resampling.BICUBIC))
-    return up * ~water_mask(rgb)
+    return np.asarray(_snow_cover(Image.fromarray(rgb), cover, noise_seed))
 
-def desaturate(img: Image.Image, keep: float = 0.85) -> Image.Image:
-    "`keep`·colour + (1 − `keep`)·grey: the slightly washed-out look of a snowy scene."
-    return Image.blend(img.convert("L").convert("RGB"), img, keep)
+# %% ../nbs/09_weather.ipynb #c809db1e
+def desaturate(img: Image.Image, keep: float = 0.85, grey: Image.Image | None = None) -> Image.Image:
+    "`keep`·colour + (1 − `keep`)·grey: the washed-out look of a snowy scene (`grey`: `img` as grey RGB, if at hand)."
+    return Image.blend(img.convert("L").convert("RGB") if grey is None else grey, img, keep)
+
+# %% ../nbs/09_weather.ipynb #1212d592
+def _white_lut(top: int) -> list:
+    "The cold white of covered pixels, as PIL's RGB look-up from grey: 0.9, 0.93, 0.97 of 82 % + 18 % · grey / `top`."
+    grey = np.arange(256)
+    lut = np.concatenate([np.round(255 * c * (0.82 + 0.18 * grey / top)) for c in (0.9, 0.93, 0.97)])
+    return lut.astype(int).tolist()
 
 # %% ../nbs/09_weather.ipynb #9a44ebf5
 def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict:
-    "Snow cover by the weights-free cover model; with `generator` (a clear → snow CycleGAN checkpoint), by that model."
+    "Snow cover by the weights-free cover model; with `generator` (a clear → snow CycleGAN checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "snow", generator, intensity)
     r = np.random.default_rng(seed := _seed(rng))
     cover, noise_seed = float(r.uniform(*SNOW[intensity])), int(r.integers(2**31))
-    rgb = sample["images"]["rgb"]
-    img, lum = Image.fromarray(rgb), Image.fromarray(rgb).convert("L")
-    top = max(lum.getextrema()[1], 1)
-    white = Image.merge("RGB", [lum.point([round(255 * c * (0.82 + 0.18 * v / top)) for v in range(256)]) for c in (0.9, 0.93, 0.97)])
-    out = Image.composite(white, desaturate(img), Image.fromarray(snow_cover(rgb, cover, noise_seed)))
-    record = {"model": "weights-free snow cover: open, bright, not water; fractal patches", "intensity": intensity, "seed": seed,
-              "cover": cover, "noise_seed": noise_seed}
+    img = Image.fromarray(sample["images"]["rgb"])
+    lum = img.convert("L")
+    grey = lum.convert("RGB")
+    white = grey.point(_white_lut(max(lum.getextrema()[1], 1)))
+    out = desaturate(img, grey=grey)
+    out.paste(white, None, _snow_cover(img, cover, noise_seed))  # white where covered, in C
+    record = {"model": "weights-free snow cover: open, bright, not water; fractal patches", "intensity": intensity,
+              "seed": seed, "cover": cover, "noise_seed": noise_seed}
     return variant(sample, "snow", np.asarray(out), record)
 
 # %% ../nbs/09_weather.ipynb #1248008e
