@@ -28,6 +28,7 @@ from .prompts import PAPER_TEMPLATE, caption_samples, correct_parts, flag_prompt
 from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, TABLES, ManifestError, check_manifest, encode_sample, file_digests,
                           json_bytes, member_digests, merge_tables, part_path, table_bytes, write_json, write_table, write_tar, write_together)
 from .datacard import VIEW_FILE, write_dataset_metadata
+from .samples import _scene_gsd, scene_cuts, scene_headers, scene_samples, split_of
 from .recipe import RECIPE_ARGS, RecipeError, get_recipe, recipe_record
 from .sources import Scene, SceneError, SceneMeta, discover, reject_row, scene_metadata
 from .standardize import card_cuts, get_upscaler, to_tile
@@ -35,13 +36,12 @@ from .standardize import card_cuts, get_upscaler, to_tile
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY', 'EXIT_BUSY', 'EXIT_CODES', 'BUILD_MODULES',
            'OWNER_FILE', 'LOCK_FILE', 'USER_FILES', 'TOP_FILES', 'DASK_WORKER_ENV', 'UsageError', 'BuildBusy',
-           'BuildError', 'exit_code_of', 'BuildOptions', 'check_count', 'check_options', 'check_upscaler', 'split_of',
-           'scene_headers', 'read_plan', 'scene_cuts', 'scene_samples', 'code_version', 'ShardSpec', 'unit_files',
-           'run_shard', 'run_shards', 'WeatherOptions', 'choose_for_weather', 'WeatherShardSpec', 'plan_weather_shards',
-           'resolve_sources', 'demo_sources', 'check_unit_names', 'plan_shards', 'folder_lock', 'ownership',
-           'foreign_files', 'check_out', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks',
-           'BuildResult', 'shard_digests', 'republish', 'build', 'verify', 'dask_malloc_hint', 'dry_run_report',
-           'mmmrs_build']
+           'BuildError', 'exit_code_of', 'BuildOptions', 'check_count', 'check_options', 'check_upscaler',
+           'code_version', 'ShardSpec', 'unit_files', 'run_shard', 'run_shards', 'WeatherOptions', 'choose_for_weather',
+           'WeatherShardSpec', 'plan_weather_shards', 'resolve_sources', 'demo_sources', 'check_unit_names',
+           'plan_shards', 'folder_lock', 'ownership', 'foreign_files', 'check_out', 'claim_folder', 'write_ownership',
+           'dataset_stats', 'split_leaks', 'BuildResult', 'shard_digests', 'republish', 'build', 'verify',
+           'dask_malloc_hint', 'dry_run_report', 'mmmrs_build']
 
 # %% ../nbs/15_build.ipynb #38c8b025
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED, EXIT_EMPTY, EXIT_BUSY = 0, 1, 2, 3, 4, 5
@@ -126,118 +126,8 @@ def _esrgan_files(spec: str) -> list[str]:
     body = spec[len("esrgan:"):]
     return [p.partition("=")[2] for p in body.split(",") if p] if "=" in body else [body]
 
-def split_of(group: str, seed: int = 0, ratios=(0.8, 0.1, 0.1)) -> str:
-    "The split of `group`: a deterministic draw from the hash of `seed` and `group`."
-    u = int.from_bytes(hashlib.blake2b(f"{seed}:{group}".encode(), digest_size=8).digest(), "big") / 2**64
-    edges = np.cumsum(ratios) / sum(ratios)
-    return SPLITS[int(np.searchsorted(edges, u, side="right"))]
-
-# %% ../nbs/15_build.ipynb #edb34e28
-def _bands(card: Card, m: str, info) -> list | None:
-    "The 1-based bands to read for modality `m`, checked against the file's band count."
-    bands, want = card.modalities[m].bands, 3 if m == "rgb" else 1
-    name = Path(info.path).name
-    if bands and max(bands) > info.count: raise SceneError(f"{m}: the card asks for bands {list(bands)} but {name} has {info.count}")
-    if not bands and info.count != want:
-        raise SceneError(f"{m} needs {want} band(s) but {name} has {info.count}; say which in the card (modalities.{m}.bands)")
-    return list(bands or range(1, want + 1))
-
-def _scene_gsd(card: Card, info, meta: SceneMeta) -> tuple[float, str]:
-    "The scene's GSD and where it came from: the dataset's metadata, the GeoTIFF transform, or the card."
-    if meta.gsd: return meta.gsd, "metadata"
-    if card.gsd != "georef": return card.gsd, "card"
-    if info.gsd is None: raise SceneError(f"{Path(info.path).name} has no projected CRS in metres to read the GSD from; set gsd in the card")
-    return info.gsd, "georef"
-
-# %% ../nbs/15_build.ipynb #cb50dddc
-def _grid(info) -> tuple:
-    return (info.width, info.height) + ((info.crs, tuple(round(v, 6) for v in info.transform)) if info.crs and info.transform else ())
-
-def _grid_words(info) -> str:
-    return f"{info.width}x{info.height}" + (f" at {info.gsd:g} m in {info.crs}" if info.crs and info.gsd else "")
-
-# %% ../nbs/15_build.ipynb #624c6ab7
-def scene_headers(card: Card, scene: Scene, root) -> tuple:
-    "The reference modality's `RasterInfo` and, per modality, its header, bands and the grid to align it to; checks all three."
-    mods = [m for m in card.modalities if m in scene.files]  # optional modalities may be missing
-    for m in mods:
-        if (Path(root) / scene.files[m]).stat().st_size == 0: raise SceneError(f"{m} {scene.files[m]} is an empty file (0 bytes)")
-    infos = {m: raster_info(Path(root) / scene.files[m]) for m in mods}
-    ref, heads = infos[mods[0]], {}
-    if min(ref.width, ref.height) < card.min_size:
-        raise SceneError(f"the scene is {ref.width}x{ref.height}, below the card's min_size of {card.min_size} px")
-    for m, info in infos.items():
-        align = ref if card.align == "georef" and m != mods[0] else None
-        if align is None and _grid(info) != _grid(ref):
-            raise SceneError(f"{m} {Path(info.path).name} ({_grid_words(info)}) and {mods[0]} {Path(ref.path).name} ({_grid_words(ref)}) "
-                             f"are on different pixel grids: modalities must share one (or set align: georef in the card)")
-        heads[m] = dict(path=info.path, bands=_bands(card, m, info), align_to=align)
-    return ref, heads
-
-def read_plan(card: Card, scene: Scene, root) -> tuple:
-    "The reference modality's `RasterInfo` and, per modality, how to read it: path, bands, grid to align to, 8-bit conversion."
-    ref, heads = scene_headers(card, scene, root)
-    return ref, {m: {**h, "conversion": scene_conversion(h["path"], h["bands"], h["align_to"], card.percentiles, nodata=card.nodata)}
-                 for m, h in heads.items()}
-
-# %% ../nbs/15_build.ipynb #d35e6603
-def scene_cuts(card: Card, info, gsd: float, pyramid: bool | None = None) -> list:
-    "A pyramid when asked for (by the build, else by the card) and the scene is large enough; else the card's `cut` rule."
-    use = card.pyramid if pyramid is None else pyramid
-    return (pyramid_cuts(info.width, info.height, gsd) if use else []) or card_cuts(card, info.width, info.height, gsd)
-
-# %% ../nbs/15_build.ipynb #c1241e17
-def _tile_images(pix: dict, valid, plan: dict, upscaler, factor: int) -> tuple[dict, dict | None]:
-    "8-bit, 512×512 images of one cut's pixels, and the resize record."
-    images, resize = {}, None
-    for m, (a, _) in pix.items():
-        u8 = apply_conversion(a, valid, plan[m]["conversion"])
-        images[m], resize = to_tile(u8 if m == "rgb" else u8[..., 0], upscaler, factor)
-    return images, resize
-
-# %% ../nbs/15_build.ipynb #8f1a9d9e
-def _provenance(card: Card, scene: Scene, cut, plan: dict, gsd: tuple, resize: dict, frac: float, opts: BuildOptions, meta: SceneMeta) -> dict:
-    "Where a sample's pixels came from and how they were made."
-    return {"card": card.name, "license": card.license, "scene": scene.id, "files": dict(scene.files), "window": list(cut.window),
-            "level": cut.level, "source_gsd": gsd[0], "gsd_source": gsd[1], "source_metadata": meta.extra,
-            "resize": resize, "bands": {m: p["bands"] for m, p in plan.items()},
-            "conversion": {m: p["conversion"] for m, p in plan.items()}, "percentiles": list(card.percentiles),
-            "align": card.align, "valid_fraction": round(frac, 4), "jpeg_quality": opts.quality,
-            **({"recipe": opts.recipe} if opts.recipe else {})}
-
-def _too_few_valid(frac: float, card: Card) -> str | None:
-    if frac == 0: return "nodata only"
-    if frac < card.min_valid: return f"only {frac:.0%} of the tile is valid (card min_valid {card.min_valid:.0%})"
-
-# %% ../nbs/15_build.ipynb #be80993e
-def scene_samples(scene: Scene, card: Card, root, opts: BuildOptions = BuildOptions(), rejects: list | None = None):
-    "Yield the standardized samples of `scene`; refused tiles go to `rejects`. Raises `SceneError` if none is usable."
-    rejects = [] if rejects is None else rejects
-    ref, plan = read_plan(card, scene, root)
-    meta = scene_metadata(card, scene, root)
-    gsd, group, first = _scene_gsd(card, ref, meta), make_group(card.name, scene.id), scene.files[next(iter(plan))]
-    category = meta.category or scene.category
-    words = {m: meta.satellite if meta.satellite and m == "rgb" else card.satellite[m] for m in plan}
-    base = {"source": card.name, "group": group, "weather": "clear", "category": category,
-            "caption": template_caption(category), "split": split_of(group, opts.seed, opts.split)}
-    upscaler, made, best, cuts = get_upscaler(opts.upscaler), 0, 0.0, scene_cuts(card, ref, gsd[0], opts.pyramid)
-    for cut in cuts:
-        pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata) for m, p in plan.items()}
-        valid = np.logical_and.reduce([v for _, v in pix.values()])
-        best = max(best, frac := float(valid.mean()))
-        if why := _too_few_valid(frac, card):
-            rejects.append(reject_row(card.name, first, window=cut.window, reason=why)); continue
-        images, resize = _tile_images(pix, valid, plan, upscaler, card.upscale)
-        s = {**base, "key": make_key(card.name, scene.id, cut.window, cut.level), "images": images, "gsd": cut.gsd,
-             "gsd_level": gsd_level(cut.gsd, opts.gsd_threshold), "satellite": {m: words[m] for m in images},
-             "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts, meta)}
-        made += 1
-        yield check_sample({**s, "prompt": sample_prompts(s, opts.template)})
-    if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card min_valid)"
-                                  + ("; the scene has no valid pixel at all (nodata or NaN everywhere)" if best == 0 else ""))
-
 # %% ../nbs/15_build.ipynb #cb5a7a42
-BUILD_MODULES = ("core", "cards", "sources", "standardize", "superres", "gsd", "prompts", "weather", "cyclegan", "shards", "build")
+BUILD_MODULES = ("core", "cards", "sources", "standardize", "superres", "gsd", "prompts", "weather", "cyclegan", "samples", "shards", "build")
 
 @functools.cache
 def code_version() -> str:
