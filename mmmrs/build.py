@@ -29,19 +29,19 @@ from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_CO
                           json_bytes, member_digests, merge_tables, part_path, table_bytes, write_json, write_table, write_tar, write_together)
 from .datacard import VIEW_FILE, write_dataset_metadata
 from .samples import _scene_gsd, scene_cuts, scene_headers, scene_samples, split_of
+from .run import (ShardSpec, WeatherOptions, _record_failures, _why, _write_rejected, dask_malloc_hint, plan_shards,
+                       plan_weather_shards, run_shards, unit_files)
 from .recipe import RECIPE_ARGS, RecipeError, get_recipe, recipe_record
 from .sources import Scene, SceneError, SceneMeta, discover, reject_row, scene_metadata
 from .standardize import card_cuts, get_upscaler, to_tile
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY', 'EXIT_BUSY', 'EXIT_CODES', 'BUILD_MODULES',
-           'OWNER_FILE', 'LOCK_FILE', 'USER_FILES', 'TOP_FILES', 'DASK_WORKER_ENV', 'UsageError', 'BuildBusy',
-           'BuildError', 'exit_code_of', 'BuildOptions', 'check_count', 'check_options', 'check_upscaler',
-           'code_version', 'ShardSpec', 'unit_files', 'run_shard', 'run_shards', 'WeatherOptions', 'choose_for_weather',
-           'WeatherShardSpec', 'plan_weather_shards', 'resolve_sources', 'demo_sources', 'check_unit_names',
-           'plan_shards', 'folder_lock', 'ownership', 'foreign_files', 'check_out', 'claim_folder', 'write_ownership',
-           'dataset_stats', 'split_leaks', 'BuildResult', 'shard_digests', 'republish', 'build', 'verify',
-           'dask_malloc_hint', 'dry_run_report', 'mmmrs_build']
+__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY', 'EXIT_BUSY', 'EXIT_CODES', 'OWNER_FILE',
+           'LOCK_FILE', 'USER_FILES', 'TOP_FILES', 'UsageError', 'BuildBusy', 'BuildError', 'exit_code_of',
+           'BuildOptions', 'check_count', 'check_options', 'check_upscaler', 'resolve_sources', 'demo_sources',
+           'check_unit_names', 'folder_lock', 'ownership', 'foreign_files', 'check_out', 'claim_folder',
+           'write_ownership', 'dataset_stats', 'split_leaks', 'BuildResult', 'shard_digests', 'republish', 'build',
+           'verify', 'dry_run_report', 'mmmrs_build']
 
 # %% ../nbs/15_build.ipynb #38c8b025
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED, EXIT_EMPTY, EXIT_BUSY = 0, 1, 2, 3, 4, 5
@@ -126,225 +126,6 @@ def _esrgan_files(spec: str) -> list[str]:
     body = spec[len("esrgan:"):]
     return [p.partition("=")[2] for p in body.split(",") if p] if "=" in body else [body]
 
-# %% ../nbs/15_build.ipynb #cb5a7a42
-BUILD_MODULES = ("core", "cards", "sources", "standardize", "superres", "gsd", "prompts", "weather", "cyclegan", "samples", "shards", "build")
-
-@functools.cache
-def code_version() -> str:
-    "The package version and a hash of the modules a shard's bytes depend on: a build with other code rebuilds its shards."
-    h = hashlib.blake2b(digest_size=8)
-    for m in BUILD_MODULES: h.update(package_data(f"{m}.py").read_bytes())
-    return f"{__version__}+{h.hexdigest()}"
-
-def _hash(what) -> str: return hashlib.blake2b(json.dumps(what, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
-
-def _metadata_of(card: Card, scene: Scene, root) -> str:
-    "What the card's adapter reads about `scene` from its sidecar files (XML, JSON), or why it cannot: part of the fingerprint."
-    if not card.adapter: return ""
-    try: return repr(scene_metadata(card, scene, root))
-    except Exception as e: return f"error: {_why(e)}"
-
-@dataclass(frozen=True)
-class ShardSpec:
-    "One unit of work: the scenes of one source that go into one shard."
-    name: str
-    card: Card
-    root: str
-    scenes: tuple
-    options: BuildOptions
-
-    def fingerprint(self, out=None) -> str:
-        "Hash of all a shard's bytes depend on: card content, options, code, dataset root, each input's path, content and metadata."
-        root = Path(self.root)
-        scenes = [(s.id, s.files, s.category, [content_digest(root / p) for p in s.paths], _metadata_of(self.card, s, root)) for s in self.scenes]
-        return _hash([repr(replace(self.card, path=None, body="")), asdict(self.options), code_version(), str(root.resolve()), scenes])
-
-# %% ../nbs/15_build.ipynb #39bbd070
-def _why(e: Exception) -> str: return str(e) if isinstance(e, SceneError) else f"{type(e).__name__}: {e}"
-
-def _chunks(items, n: int):
-    "Lists of up to `n` consecutive items (captioning works in batches)."
-    chunk = []
-    for x in items:
-        chunk.append(x)
-        if len(chunk) == n: yield chunk; chunk = []
-    if chunk: yield chunk
-
-def _scene_encoded(scene: Scene, spec: ShardSpec, inputs: list, rejects: list) -> list:
-    "One scene's encoded samples (none if it fails), recording its inputs and rejects."
-    tile_rejects, shard, opts = [], f"{spec.name}.tar", spec.options
-    try:
-        cap, made = get_captioner(opts.captioner), scene_samples(scene, spec.card, spec.root, opts, tile_rejects)
-        got = [encode_sample(s, shard, opts.quality) for chunk in _chunks(made, cap.batch_size) for s in caption_samples(chunk, cap, opts.template)]
-        reason = None
-    except Exception as e: got, reason = [], _why(e)
-    rejects += tile_rejects
-    for p in scene.paths:
-        inputs.append({"source": spec.card.name, "path": p, "status": "rejected" if reason else "accepted", "reason": reason, "samples": len(got)})
-        if reason: rejects.append(reject_row(spec.card.name, p, window=None, reason=reason))
-    return got
-
-# %% ../nbs/15_build.ipynb #f07682aa
-@patch
-def encoded(self: ShardSpec, out, inputs: list, rejects: list):
-    "The shard's encoded samples, scene by scene, recording every input and reject."
-    for scene in self.scenes: yield from _scene_encoded(scene, self, inputs, rejects)
-
-@patch
-def failure_rows(self: ShardSpec, why: str) -> list[dict]:
-    "Reject rows for every input of the shard, when the shard itself could not be built."
-    return [reject_row(self.card.name, p, window=None, reason=why) for sc in self.scenes for p in sc.paths]
-
-# %% ../nbs/15_build.ipynb #fe097cda
-def unit_files(unit: str, has_tar: bool = True) -> list[str]:
-    "The files a unit of work writes besides its marker, relative to the output folder (its tar only if it made samples)."
-    return [f"shards/{unit}.tar"] * has_tar + [f"parts/{unit}.{t}.parquet" for t in ("samples", "inputs", "rejects")]
-
-def _done(out, spec, fingerprint: str) -> dict | None:
-    "The shard's done marker when it is for `fingerprint` and every file it vouches for still has its recorded bytes."
-    try: stats = json.loads(part_path(out, spec.name, "stats").read_text())
-    except (OSError, ValueError): return None
-    files = stats.get("files") if isinstance(stats, dict) and stats.get("fingerprint") == fingerprint else None
-    return stats if isinstance(files, dict) and file_digests(out, files) == files else None
-
-def run_shard(spec, out) -> dict:
-    "Build one shard into `out`; return its stats. Never raises: a failure is a status with the error."
-    try:
-        fingerprint = spec.fingerprint(out)
-        if stats := _done(out, spec, fingerprint): return {**stats, "status": "skipped"}
-        part_path(out, spec.name, "stats").unlink(missing_ok=True)  # it vouched for the files about to be replaced
-        inputs, rejects, tar = [], [], Path(out) / "shards" / f"{spec.name}.tar"
-        rows = write_tar(tar, spec.encoded(out, inputs, rejects))
-        if not rows: tar.unlink()
-        for table, data, cols in (("samples", rows, MANIFEST_COLUMNS), ("inputs", inputs, INPUT_COLUMNS), ("rejects", rejects, REJECT_COLUMNS)):
-            write_table(part_path(out, spec.name, table), data, cols)
-        stats = {"shard": spec.name, "status": "done", "fingerprint": fingerprint, "pairs": len(rows),
-                 "samples": len({r["key"] for r in rows}), "inputs": len(inputs), "rejected": sum(i["status"] == "rejected" for i in inputs),
-                 "files": file_digests(out, unit_files(spec.name, bool(rows))), "members": member_digests(tar) if rows else {}}
-        write_json(part_path(out, spec.name, "stats"), stats)
-        return stats
-    except Exception as e:
-        return {"shard": spec.name, "status": "failed", "error": _why(e)}
-
-# %% ../nbs/15_build.ipynb #6c1f3e28
-def _executor(executor, workers: int, resources: dict | None):
-    "The executor to submit to and whether we own it (and must shut it down)."
-    if hasattr(executor, "get_executor"): return executor.get_executor(**({"resources": resources} if resources else {})), False
-    if executor is None and workers > 0: return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")), True
-    return executor, False
-
-def _run_once(specs: list, out: str, executor, bar) -> dict:
-    if executor is None: results = (run_shard(s, out) for s in specs)
-    else: results = (f.result() for f in as_completed([executor.submit(run_shard, s, out) for s in specs]))
-    done = {}
-    for r in results: done[r["shard"]] = r; bar.update()
-    return done
-
-# %% ../nbs/15_build.ipynb #2b5f5d14
-def run_shards(specs: list, out, workers: int = 0, executor=None, retries: int = 2, resources: dict | None = None,
-               progress: bool = True) -> list[dict]:
-    "Run every shard; retry failed ones up to `retries` times; statuses (with `tries`) in plan order."
-    executor, own = _executor(executor, workers, resources)
-    tries = {s.name: 1 for s in specs}
-    try:
-        with tqdm(total=len(specs), desc="shards", unit="shard", disable=not progress) as bar:
-            done = _run_once(specs, str(out), executor, bar)
-            for _ in range(retries):
-                if not (failed := [s for s in specs if done[s.name]["status"] == "failed"]): break
-                bar.total += len(failed)
-                for s in failed: tries[s.name] += 1
-                done.update(_run_once(failed, str(out), executor, bar))
-    finally:
-        if own: executor.shutdown()
-    return [{**done[s.name], "tries": tries[s.name]} for s in specs]
-
-# %% ../nbs/15_build.ipynb #95e123ba
-@dataclass(frozen=True)
-class WeatherOptions:
-    "Which weather variants to make: weathers, how many of each (MMM-RS: 10,000), optional generator checkpoints."
-    weathers: tuple = ()
-    count: int = 10_000
-    seed: int = 0
-    night_generator: str | None = None
-    snow_generator: str | None = None
-
-def _hash01(*parts) -> float:
-    return int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest(), "big") / 2**64
-
-def choose_for_weather(manifest: pd.DataFrame, weather: str, count: int, seed: int = 0) -> pd.DataFrame:
-    "Up to `count` clear RGB rows of `manifest`, seeded, taking turns over (source, GSD level) strata."
-    c = manifest[(manifest.modality == "rgb") & (manifest.weather == "clear")].copy()
-    c["_h"] = [_hash01(seed, weather, k) for k in c.key]
-    c = c.sort_values(["source", "gsd_level", "_h"])
-    c["_turn"] = c.groupby(["source", "gsd_level"]).cumcount()
-    return c.sort_values(["_turn", "source", "gsd_level"]).head(count).drop(columns=["_h", "_turn"]).sort_values(["source", "key"])
-
-# %% ../nbs/15_build.ipynb #fb78c7c4
-@dataclass(frozen=True)
-class WeatherShardSpec:
-    "One unit of work: `weather` variants of clear samples `(key, shard, file, window)` of one source."
-    name: str
-    weather: str
-    rows: tuple
-    options: WeatherOptions
-    quality: int = DEFAULT_QUALITY
-    template: str = PAPER_TEMPLATE
-
-    def fingerprint(self, out) -> str:
-        "Hash of the weather, the clear samples' recorded bytes (from their shards' markers), generator files, options and code."
-        gens = [content_digest(g) for g in (self.options.night_generator, self.options.snow_generator) if g]
-        what = [self.weather, list(self.rows), _source_digests(out, self.rows), gens, asdict(self.options), self.quality, self.template]
-        return _hash([*what, code_version()])
-
-    @property
-    def generator(self): return getattr(self.options, f"{self.weather}_generator", None)
-
-def _source_digests(out, rows) -> list:
-    "The recorded sha256 of the metadata and RGB members each row's clear sample is read from."
-    markers = {}
-    def member(shard, name):
-        if shard not in markers:
-            try: markers[shard] = json.loads(part_path(out, Path(shard).stem, "stats").read_text()).get("members", {})
-            except (OSError, ValueError): markers[shard] = {}
-        return markers[shard].get(name)
-    return [[member(shard, f"{key}.json"), member(shard, f"{key}.rgb.jpg")] for key, shard, *_ in rows]
-
-# %% ../nbs/15_build.ipynb #72068993
-def _stored_sample(out, key: str, shard: str) -> dict:
-    "A clear sample read back from its shard: metadata and decoded RGB."
-    import io
-    from PIL import Image
-    from mmmrs.data import read_members
-    blobs = read_members(out, {shard: [f"{key}.json", f"{key}.rgb.jpg"]})
-    meta = json.loads(blobs[f"{key}.json"])
-    return {**meta, "images": {"rgb": np.asarray(Image.open(io.BytesIO(blobs[f"{key}.rgb.jpg"])).convert("RGB"))}}
-
-@patch
-def encoded(self: WeatherShardSpec, out, inputs: list, rejects: list):
-    "The weather variants of the spec's clear samples; a failing variant is a reject."
-    from mmmrs.weather import make_weather
-    for key, shard, source, path, window in self.rows:
-        try:
-            s = make_weather(_stored_sample(out, key, shard), self.weather, int(_hash01(self.options.seed, self.weather, key) * 2**63), self.generator)
-            yield encode_sample({**s, "provenance": {**s["provenance"], "jpeg_quality": self.quality}}, f"{self.name}.tar", self.quality)
-        except Exception as e: rejects.append({"source": source, "path": path, "window": window, "reason": f"{self.weather}: {_why(e)}"})
-
-@patch
-def failure_rows(self: WeatherShardSpec, why: str) -> list[dict]:
-    return [{"source": src, "path": path, "window": window, "reason": why} for _, _, src, path, window in self.rows]
-
-# %% ../nbs/15_build.ipynb #513ffb5d
-def plan_weather_shards(manifest: pd.DataFrame, scenes: WeatherOptions, options: BuildOptions) -> list[WeatherShardSpec]:
-    "Scene shard specs for every weather of `scenes`, per source, `options.shard_size` samples a shard."
-    specs, n = [], options.shard_size
-    for weather in scenes.weathers:
-        chosen = choose_for_weather(manifest, weather, scenes.count, scenes.seed)
-        for source, part in chosen.groupby("source", sort=True):
-            rows = list(part[["key", "shard", "source", "file", "window"]].itertuples(index=False, name=None))
-            specs += [WeatherShardSpec(f"{slug(source)}-{weather}-{i // n:05d}", weather, tuple(rows[i:i + n]), scenes, options.quality, options.template)
-                      for i in range(0, len(rows), n)]
-    return specs
-
 # %% ../nbs/15_build.ipynb #de84126c
 def resolve_sources(sources) -> list[tuple[Card, Path]]:
     "`(card, root)` pairs from `NAME_OR_CARD=ROOT` strings or `(card or name or path, root)` tuples; names and their slugs unique."
@@ -371,35 +152,6 @@ def check_unit_names(units: list[str]):
     "Refuse a plan in which two units of work would write the same files."
     if dup := sorted(u for u, n in collections.Counter(units).items() if n > 1):
         raise UsageError(f"two units of work would write the same files ({dup[:3]}): a card's name clashes with another card's shard set; rename one")
-
-# %% ../nbs/15_build.ipynb #632df781
-def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tuple[list[ShardSpec], dict]:
-    "Shard specs for `sources` (deterministic: scenes sorted by id; scenes lacking optional modalities in their own shard set), and each source's discovery rejects."
-    specs, rejects = [], {}
-    for card, root in sources:
-        scenes, rejects[card.name] = discover(card, root)
-        scenes, n = scenes[:limit] if limit else scenes, options.shard_size
-        for mods in dict.fromkeys(tuple(s.files) for s in scenes):  # one shard set per modality set: one member set per shard
-            part = [s for s in scenes if tuple(s.files) == mods]
-            name = slug(card.name) if len(mods) == len(card.modalities) else f"{slug(card.name)}-{'-'.join(mods)}"  # no dots in unit names
-            specs += [ShardSpec(f"{name}-{i // n:05d}", card, str(root), tuple(part[i:i + n]), options) for i in range(0, len(part), n)]
-    return specs, rejects
-
-# %% ../nbs/15_build.ipynb #a92ca48c
-def _write_rejected(out, unit: str, rejects: list, inputs: bool = True):
-    "Record what was refused outside a shard's own work (discovery, a shard that kept failing) as a unit's parts."
-    rows = [{"source": r["source"], "path": r["path"], "status": "rejected", "reason": r["reason"], "samples": 0} for r in rejects]
-    write_table(part_path(out, unit, "inputs"), rows if inputs else [], INPUT_COLUMNS)
-    write_table(part_path(out, unit, "rejects"), rejects, REJECT_COLUMNS)
-
-def _record_failures(out, specs: list, statuses: list):
-    "A failed shard's inputs become rejects with the error; what an earlier run made of it goes (it would contradict them)."
-    for spec, st in zip(specs, statuses):
-        if st["status"] == "failed":
-            for rel in (f"shards/{spec.name}.tar", f"parts/{spec.name}.samples.parquet", f"parts/{spec.name}.stats.json"):
-                if (p := Path(out) / rel).is_file(): p.unlink()
-            rows = spec.failure_rows(f"shard {spec.name} failed after {st['tries']} tries: {st['error']}")
-            _write_rejected(out, spec.name, rows, inputs=isinstance(spec, ShardSpec))
 
 # %% ../nbs/15_build.ipynb #2372291d
 OWNER_FILE, LOCK_FILE = ".mmmrs-build.json", ".mmmrs-build.lock"
@@ -714,18 +466,6 @@ def verify(out) -> list[str]:
     if problems: problems.append(f"fix: run the same mmmrs-build command into {out} again: it rebuilds exactly the shards that are missing, "
                                  "damaged or stale, and rewrites the tables and stats.json")
     return problems
-
-# %% ../nbs/15_build.ipynb #9932d48c
-DASK_WORKER_ENV = {"MALLOC_TOP_PAD_": "67108864"}
-
-def dask_malloc_hint(client) -> str | None:
-    "A hint when the cluster's workers trim memory eagerly (Dask's default) without the heap-top padding this build wants."
-    envs = client.run(lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", *DASK_WORKER_ENV)})
-    slow = [w for w, e in envs.items() if e["MALLOC_TRIM_THRESHOLD_"] and not all(e[k] for k in DASK_WORKER_ENV)]
-    if not slow: return None
-    env = " ".join(f"{k}={v}" for k, v in DASK_WORKER_ENV.items())
-    return (f"{len(slow)} of {len(envs)} Dask workers trim memory eagerly (MALLOC_TRIM_THRESHOLD_, Dask's default): shards cost about "
-            f"1.6x the CPU there. Start the workers with {env} in their environment (e.g. `{env} dask worker ...`).")
 
 # %% ../nbs/15_build.ipynb #6ca8e7e6
 def _planned(spec: ShardSpec) -> tuple[list, list]:

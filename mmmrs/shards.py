@@ -6,7 +6,7 @@
 from __future__ import annotations
 import hashlib, io, json, os, re, tarfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 import pandas as pd
@@ -18,8 +18,8 @@ from .core import KEY_PATTERN, file_sha256
 __all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'SHARD_PATTERN',
            'encode_image', 'sample_metadata', 'sample_members', 'manifest_rows', 'atomic_path', 'Encoded',
            'encode_sample', 'write_tar', 'read_tar', 'rewrite_tar', 'write_json', 'json_bytes', 'table_bytes',
-           'write_table', 'member_digests', 'file_digests', 'part_path', 'merge_tables', 'write_together',
-           'ManifestError', 'check_manifest', 'read_manifest']
+           'write_table', 'member_digests', 'file_digests', 'safe_path', 'read_members', 'part_path', 'merge_tables',
+           'write_together', 'ManifestError', 'check_manifest', 'read_manifest']
 
 # %% ../nbs/11_shards.ipynb #84a6c513
 IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
@@ -138,6 +138,28 @@ def member_digests(path) -> dict[str, str]:
 def file_digests(root, rels) -> dict[str, str | None]:
     "The sha256 of each file `root/rel` (None where it is missing), by relative path."
     return {rel: file_sha256(Path(root) / rel) if (Path(root) / rel).is_file() else None for rel in rels}
+
+# %% ../nbs/11_shards.ipynb #801365a7
+def safe_path(root, name: str) -> Path:
+    "`root/name`, refused unless `name` is relative, has no `..`, and resolves (links followed) strictly inside `root`."
+    root = Path(root).resolve()
+    p = (root / name).resolve()
+    if PurePath(name).is_absolute() or ".." in PurePath(name).parts or p == root or not p.is_relative_to(root):
+        raise ValueError(f"{name!r} would leave {root}: refused (manifest keys and shard names are plain names)")
+    return p
+
+# %% ../nbs/11_shards.ipynb #5a1e0c02
+def read_members(out, names_by_shard: dict) -> dict:
+    "`{member name: bytes}` for the given `{shard: [member names]}` of the dataset in `out`."
+    got = {}
+    for shard, names in sorted(names_by_shard.items()):
+        want = set(names)
+        with tarfile.open(safe_path(Path(out) / "shards", shard)) as tar:
+            for ti in tar:
+                if ti.name in want: got[ti.name] = tar.extractfile(ti).read()
+        if missing := want - set(got):
+            raise FileNotFoundError(f"{shard} lacks {sorted(missing)[:3]}: rebuild the dataset")
+    return got
 
 # %% ../nbs/11_shards.ipynb #d044ea5a
 INPUT_COLUMNS = ["source", "path", "status", "reason", "samples"]

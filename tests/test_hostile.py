@@ -374,7 +374,7 @@ def test_disk_full_during_the_merge(tmp_path, src):
 
 
 def test_every_shard_failing_is_a_failure(tmp_path, src):
-    patch = "import errno, mmmrs.build as b\ndef full(*a, **k): raise OSError(errno.ENOSPC, 'No space left on device')\nb.write_tar = full\n"
+    patch = "import errno, mmmrs.run as b\ndef full(*a, **k): raise OSError(errno.ENOSPC, 'No space left on device')\nb.write_tar = full\n"
     res = _patched_cli(tmp_path, patch, "--source", src, "--out", tmp_path / "out", "--retries", "0")
     assert res.returncode == EXIT_FAILED and last_line(res).startswith("FAILED: 1 of 1 shards failed (tiles-00000); 0 pairs written")
     res = cli("--check", "--out", tmp_path / "out")
@@ -398,7 +398,7 @@ def test_nan_is_nodata_and_an_all_nan_scene_is_a_reject(tmp_path):
     assert res.returncode == EXIT_OK
     m = pd.read_parquet(tmp_path / "out/manifest.parquet")
     assert m.file.tolist() == ["half.tif"] and abs(m.valid[0] - 412 / 512) < 1e-3
-    from mmmrs.data import read_members
+    from mmmrs.shards import read_members
     jpg = read_members(tmp_path / "out", {m.shard[0]: [m.member[0]]})[m.member[0]]
     img = np.asarray(Image.open(__import__("io").BytesIO(jpg)))
     assert img[:, 120:].std() > 40  # a real stretch, not flat
