@@ -25,7 +25,7 @@ from .core import (SPLITS, apply_conversion, check_sample, content_digest, file_
                         read_raster, slug, scene_conversion)
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level, pyramid_cuts
 from .prompts import PAPER_TEMPLATE, caption_samples, correct_parts, flag_prompts, get_captioner, sample_prompts, template_caption
-from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, TABLES, ManifestError, check_manifest, encode_sample, file_digests,
+from .shards import (LOCK_FILE, OWNER_FILE, BuildLayout, DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, TABLES, ManifestError, check_manifest, encode_sample, file_digests,
                           json_bytes, member_digests, merge_tables, part_path, table_bytes, write_json, write_table, write_tar, write_together)
 from .datacard import VIEW_FILE, write_dataset_metadata
 from .samples import _scene_gsd, scene_cuts, scene_headers, scene_samples, split_of
@@ -36,12 +36,11 @@ from .sources import Scene, SceneError, SceneMeta, discover, reject_row, scene_m
 from .standardize import card_cuts, get_upscaler, to_tile
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY', 'EXIT_BUSY', 'EXIT_CODES', 'OWNER_FILE',
-           'LOCK_FILE', 'USER_FILES', 'TOP_FILES', 'UsageError', 'BuildBusy', 'BuildError', 'exit_code_of',
-           'BuildOptions', 'check_count', 'check_options', 'check_upscaler', 'resolve_sources', 'demo_sources',
-           'check_unit_names', 'folder_lock', 'ownership', 'foreign_files', 'check_out', 'claim_folder',
-           'write_ownership', 'dataset_stats', 'split_leaks', 'BuildResult', 'shard_digests', 'republish', 'build',
-           'verify', 'dry_run_report', 'mmmrs_build']
+__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY', 'EXIT_BUSY', 'EXIT_CODES', 'USER_FILES',
+           'TOP_FILES', 'UsageError', 'BuildBusy', 'BuildError', 'exit_code_of', 'BuildOptions', 'check_count',
+           'check_options', 'check_upscaler', 'resolve_sources', 'demo_sources', 'check_unit_names', 'folder_lock',
+           'ownership', 'foreign_files', 'check_out', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks',
+           'BuildResult', 'shard_digests', 'republish', 'build', 'verify', 'dry_run_report', 'mmmrs_build']
 
 # %% ../nbs/15_build.ipynb #38c8b025
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED, EXIT_EMPTY, EXIT_BUSY = 0, 1, 2, 3, 4, 5
@@ -154,7 +153,6 @@ def check_unit_names(units: list[str]):
         raise UsageError(f"two units of work would write the same files ({dup[:3]}): a card's name clashes with another card's shard set; rename one")
 
 # %% ../nbs/15_build.ipynb #2372291d
-OWNER_FILE, LOCK_FILE = ".mmmrs-build.json", ".mmmrs-build.lock"
 USER_FILES = ("corrections.csv",)  # written into a build folder by the browser's review: the user's, never touched
 TOP_FILES = ("manifest.parquet", "inputs.parquet", "rejects.parquet", "flags.parquet", "stats.json", "recipe.json",
              "README.md", "croissant.json")  # the last two: the build as a Hugging Face and a Croissant dataset (`mmmrs.datacard`)
@@ -162,7 +160,7 @@ TOP_FILES = ("manifest.parquet", "inputs.parquet", "rejects.parquet", "flags.par
 @contextlib.contextmanager
 def folder_lock(out, shared: bool = False):
     "Hold the lock of the build folder `out`: exclusive to build into it, shared to check it. Released when the process dies."
-    path = Path(out) / LOCK_FILE
+    path = BuildLayout(out).lock
     if fcntl is None or shared and not path.exists(): yield; return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -175,7 +173,7 @@ def folder_lock(out, shared: bool = False):
 # %% ../nbs/15_build.ipynb #71f0e019
 def ownership(out) -> dict:
     "The ownership record of the build folder `out` (`{}` when there is none)."
-    p = Path(out) / OWNER_FILE
+    p = BuildLayout(out).record
     try: rec = json.loads(p.read_text())
     except FileNotFoundError: return {}
     except (OSError, ValueError): rec = None
@@ -235,7 +233,7 @@ def _planned_files(units: list[str]) -> set:
 def write_ownership(out, sources, files) -> set:
     "Record `files` (relative paths) as what builds of `sources` wrote into `out`; return them."
     files = set(files) - {OWNER_FILE, LOCK_FILE, *USER_FILES}
-    write_json(Path(out) / OWNER_FILE, {"format": "mmmrs-build 1", "sources": {c.name: str(r) for c, r in sources}, "files": sorted(files)})
+    write_json(BuildLayout(out).record, {"format": "mmmrs-build 1", "sources": {c.name: str(r) for c, r in sources}, "files": sorted(files)})
     return files
 
 def _present(out) -> set:
@@ -324,15 +322,16 @@ def summary(self: BuildResult) -> str:
 # %% ../nbs/15_build.ipynb #f3e262ec
 def _unit_digests(out, unit: str) -> dict:
     "The sha256 of every file of `unit`: from its done marker (and the marker's own), or read here for parts-only units."
-    marker = part_path(out, unit, "stats")
+    marker = BuildLayout(out).part(unit, "stats")
     if not marker.exists(): return {r: d for r, d in file_digests(out, unit_files(unit, False)).items() if d}
     return {**json.loads(marker.read_text())["files"], **file_digests(out, [f"parts/{unit}.stats.json"])}
 
 def _refresh_markers(out, units: list[str]):
     "Record in the done markers the new bytes of shards and tables that corrections rewrote in place."
+    layout = BuildLayout(out)
     for u in units:
-        if not (p := part_path(out, u, "stats")).exists(): continue
-        st, tar = json.loads(p.read_text()), Path(out) / "shards" / f"{u}.tar"
+        if not (p := layout.part(u, "stats")).exists(): continue
+        st, tar = json.loads(p.read_text()), layout.shard(u)
         write_json(p, {**st, "files": file_digests(out, st["files"]), "members": member_digests(tar) if tar.exists() else {}})
 
 def shard_digests(stats: dict) -> dict:
@@ -345,7 +344,7 @@ def _publish(out, merged: dict, flags: bytes, failed: list, units: list[str]) ->
     tables["flags.parquet"] = flags
     stats = {**dataset_stats(merged["manifest"], merged["inputs"]), "outputs": {n: hashlib.sha256(b).hexdigest() for n, b in tables.items()},
              "units": {u: _unit_digests(out, u) for u in units}, "failed": sorted(failed)}
-    try: write_together({**{out / n: b for n, b in tables.items()}, out / "stats.json": json_bytes(stats)})
+    try: write_together({**{out / n: b for n, b in tables.items()}, BuildLayout(out).stats: json_bytes(stats)})
     except OSError as e:
         raise BuildError(f"could not write the merged tables into {out} ({e.strerror or e}): the finished shards are kept and the previous "
                          "tables and stats.json are as they were; free some space and run the same command again") from e
@@ -353,12 +352,12 @@ def _publish(out, merged: dict, flags: bytes, failed: list, units: list[str]) ->
 
 def republish(out):
     "Merge the tables and stats.json of the build in `out` again, after `mmmrs.prompts.apply_corrections` rewrote shards in place."
-    out = Path(out)
+    out, layout = Path(out), BuildLayout(out)
     with folder_lock(out):
-        stats = json.loads((out / "stats.json").read_text()) if (out / "stats.json").exists() else {}
-        units = sorted(stats.get("units") or {p.name.split(".")[0] for p in (out / "parts").glob("*.parquet")})
+        stats = json.loads(layout.stats.read_text()) if layout.stats.exists() else {}
+        units = sorted(stats.get("units") or {p.name.split(".")[0] for p in layout.parts.glob("*.parquet")})
         _refresh_markers(out, units)
-        flags = (out / "flags.parquet").read_bytes() if (out / "flags.parquet").exists() else table_bytes([], ["key", "modality", "flag"])
+        flags = layout.flags.read_bytes() if layout.flags.exists() else table_bytes([], ["key", "modality", "flag"])
         stats = _publish(out, merge_tables(out, units, write=False), flags, stats.get("failed", []), units)
         write_dataset_metadata(out, shard_sha=shard_digests(stats))  # the card and the Parquet view follow the corrected prompts
 
@@ -393,8 +392,8 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
         units = [u for card, _ in sources for u in [f"{slug(card.name)}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
         check_unit_names(units)
         owned = write_ownership(out, sources, owned | _planned_files(units))
-        if recipe: write_json(out / "recipe.json", recipe)
-        else: (out / "recipe.json").unlink(missing_ok=True)  # a rebuild without the recipe no longer claims it
+        if recipe: write_json(BuildLayout(out).recipe, recipe)
+        else: BuildLayout(out).recipe.unlink(missing_ok=True)  # a rebuild without the recipe no longer claims it
         for card, _ in sources: _write_rejected(out, f"{slug(card.name)}-discovery", rejects[card.name])
         statuses = _run_planned(out, specs, run)
         if scenes.weathers:
@@ -417,7 +416,7 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
 def _damage(out, unit: str, rel: str) -> str:
     "What is wrong with a unit's file whose bytes differ from the record: the members that changed, when it is a readable tar."
     if not rel.endswith(".tar"): return "damaged (its sha256 differs from the build's record)"
-    try: marker, have = json.loads(part_path(out, unit, "stats").read_text()).get("members", {}), member_digests(Path(out) / rel)
+    try: marker, have = json.loads(BuildLayout(out).part(unit, "stats").read_text()).get("members", {}), member_digests(Path(out) / rel)
     except (OSError, ValueError, tarfile.TarError) as e: return f"damaged: unreadable ({type(e).__name__})"
     changed = sorted(n for n in marker.keys() | have.keys() if marker.get(n) != have.get(n))
     return f"damaged: {len(changed)} members differ from the build's record, e.g. {changed[0]}" if changed else "damaged (its sha256 differs)"
@@ -433,7 +432,8 @@ def _file_problems(out, stats: dict) -> list[str]:
 
 def _table_problems(out, stats: dict) -> list[str]:
     "Totals that do not add up, inputs counted twice, manifest members missing from their shards, scenes in two splits."
-    m, inputs, problems = pd.read_parquet(out / "manifest.parquet"), pd.read_parquet(out / "inputs.parquet"), []
+    layout = BuildLayout(out)
+    m, inputs, problems = pd.read_parquet(layout.manifest), pd.read_parquet(layout.inputs), []
     ds = dataset_stats(m, inputs)
     if {k: stats.get(k) for k in ds} != ds: problems.append("stats.json does not match the manifest and inputs tables")
     try: check_manifest(m, "manifest.parquet")
@@ -442,7 +442,7 @@ def _table_problems(out, stats: dict) -> list[str]:
     recorded = {Path(rel).name for files in stats.get("units", {}).values() for rel in files if rel.endswith(".tar")}
     for shard, names in m.groupby("shard").member.apply(set).items():
         if shard not in recorded: problems.append(f"{shard}: in the manifest but not among the build's recorded shards")
-        p = out / "shards" / shard
+        p = layout.shards / shard
         try: have = set(tarfile.open(p).getnames()) if p.is_file() else set()
         except (tarfile.TarError, OSError) as e: problems.append(f"{shard}: unreadable ({type(e).__name__})"); continue
         if missing := names - have: problems.append(f"{shard}: {len(missing)} manifest members missing, e.g. {sorted(missing)[0]}")
@@ -456,7 +456,7 @@ def verify(out) -> list[str]:
         return [f"{out} is not a complete build ({', '.join(missing)} missing): run mmmrs-build into it to finish it"]
     try:
         with folder_lock(out, shared=True):
-            try: stats = json.loads((out / "stats.json").read_text())
+            try: stats = json.loads(BuildLayout(out).stats.read_text())
             except ValueError: stats = None
             if not isinstance(stats, dict) or "units" not in stats:
                 problems = ["stats.json is damaged or was not written by this version of mmmrs-build (it records no file digests)"]

@@ -21,7 +21,7 @@ from .cards import Card
 from .core import content_digest, package_data, slug
 from .prompts import PAPER_TEMPLATE, caption_samples, get_captioner
 from .samples import scene_samples
-from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, encode_sample, file_digests,
+from .shards import (DEFAULT_QUALITY, BuildLayout, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, encode_sample, file_digests,
                           member_digests, part_path, read_members, write_json, write_table, write_tar)
 from .sources import Scene, SceneError, discover, reject_row, scene_metadata
 
@@ -126,7 +126,7 @@ def unit_files(unit: str, has_tar: bool = True) -> list[str]:
 
 def _done(out, spec, fingerprint: str) -> dict | None:
     "The shard's done marker when it is for `fingerprint` and every file it vouches for still has its recorded bytes."
-    try: stats = json.loads(part_path(out, spec.name, "stats").read_text())
+    try: stats = json.loads(BuildLayout(out).part(spec.name, "stats").read_text())
     except (OSError, ValueError): return None
     files = stats.get("files") if isinstance(stats, dict) and stats.get("fingerprint") == fingerprint else None
     return stats if isinstance(files, dict) and file_digests(out, files) == files else None
@@ -136,17 +136,18 @@ def run_shard(spec: UnitOfWork, out) -> dict:
     try:
         fingerprint = spec.fingerprint(out)
         if stats := _done(out, spec, fingerprint): return {**stats, "status": "skipped"}
-        part_path(out, spec.name, "stats").unlink(missing_ok=True)  # it vouched for the files about to be replaced
-        content, tar = spec.encoded(out), Path(out) / "shards" / f"{spec.name}.tar"
+        layout = BuildLayout(out)
+        layout.part(spec.name, "stats").unlink(missing_ok=True)  # it vouched for the files about to be replaced
+        content, tar = spec.encoded(out), layout.shard(spec.name)
         rows = write_tar(tar, content.samples)
         inputs, rejects = content.inputs, content.rejects
         if not rows: tar.unlink()
         for table, data, cols in (("samples", rows, MANIFEST_COLUMNS), ("inputs", inputs, INPUT_COLUMNS), ("rejects", rejects, REJECT_COLUMNS)):
-            write_table(part_path(out, spec.name, table), data, cols)
+            write_table(layout.part(spec.name, table), data, cols)
         stats = {"shard": spec.name, "status": "done", "fingerprint": fingerprint, "pairs": len(rows),
                  "samples": len({r["key"] for r in rows}), "inputs": len(inputs), "rejected": sum(i["status"] == "rejected" for i in inputs),
                  "files": file_digests(out, unit_files(spec.name, bool(rows))), "members": member_digests(tar) if rows else {}}
-        write_json(part_path(out, spec.name, "stats"), stats)
+        write_json(layout.part(spec.name, "stats"), stats)
         return stats
     except Exception as e:
         return {"shard": spec.name, "status": "failed", "error": _why(e)}
@@ -187,8 +188,9 @@ def run_shards(specs: list, out, workers: int = 0, executor=None, retries: int =
 def _write_rejected(out, unit: str, rejects: list, inputs: bool = True):
     "Record what was refused outside a shard's own work (discovery, a shard that kept failing) as a unit's parts."
     rows = [{"source": r["source"], "path": r["path"], "status": "rejected", "reason": r["reason"], "samples": 0} for r in rejects]
-    write_table(part_path(out, unit, "inputs"), rows if inputs else [], INPUT_COLUMNS)
-    write_table(part_path(out, unit, "rejects"), rejects, REJECT_COLUMNS)
+    layout = BuildLayout(out)
+    write_table(layout.part(unit, "inputs"), rows if inputs else [], INPUT_COLUMNS)
+    write_table(layout.part(unit, "rejects"), rejects, REJECT_COLUMNS)
 
 def _record_failures(out, specs: list, statuses: list):
     "A failed shard's inputs become rejects with the error; what an earlier run made of it goes (it would contradict them)."
@@ -259,7 +261,7 @@ def _source_digests(out, rows) -> list:
     markers = {}
     def member(shard, name):
         if shard not in markers:
-            try: markers[shard] = json.loads(part_path(out, Path(shard).stem, "stats").read_text()).get("members", {})
+            try: markers[shard] = json.loads(BuildLayout(out).part(Path(shard).stem, "stats").read_text()).get("members", {})
             except (OSError, ValueError): markers[shard] = {}
         return markers[shard].get(name)
     return [[member(shard, f"{key}.json"), member(shard, f"{key}.rgb.jpg")] for key, shard, *_ in rows]
