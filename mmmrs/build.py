@@ -4,9 +4,8 @@
 
 # %% ../nbs/15_build.ipynb #bd371654
 from __future__ import annotations
-import argparse, collections, contextlib, functools, hashlib, importlib.util, json, math, multiprocessing as mp, os, re, sys, tarfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field, replace
+import argparse, collections, contextlib, hashlib, importlib.util, inspect, json, math, os, sys, tarfile, warnings
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 
@@ -16,37 +15,36 @@ except ImportError: fcntl = None  # Windows: no lock; one build at a time per fo
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
-from fastcore.script import CliError, call_parse, is_cli
-from tqdm.auto import tqdm
+from fastcore.script import CliError
 
-from . import __version__
 from .cards import Card, CardError, load_card
-from .core import (SPLITS, apply_conversion, check_sample, content_digest, file_sha256, make_group, make_key, package_data, raster_info,
-                        read_raster, slug, scene_conversion)
-from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level, pyramid_cuts
-from .prompts import PAPER_TEMPLATE, caption_samples, correct_parts, flag_prompts, get_captioner, sample_prompts, template_caption
-from .shards import (LOCK_FILE, OWNER_FILE, BuildLayout, DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, TABLES, ManifestError, check_manifest, encode_sample, file_digests,
-                          json_bytes, member_digests, merge_tables, part_path, table_bytes, write_json, write_table, write_tar, write_together)
-from .datacard import VIEW_FILE, write_dataset_metadata
-from .samples import _scene_gsd, scene_cuts, scene_headers, scene_samples, split_of
+from .cli import command_parser, run, take
+from .core import package_data, slug
+from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level
+from .prompts import PAPER_TEMPLATE, flag_prompts
+from .shards import (LOCK_FILE, OWNER_FILE, DEFAULT_QUALITY, TABLES, BuildLayout, ManifestError, check_manifest, file_digests,
+                          json_bytes, member_digests, merge_tables, table_bytes, write_json, write_together)
+from .samples import _scene_gsd, scene_cuts, scene_headers
+from .sources import scene_metadata
 from .run import (ShardSpec, WeatherOptions, _record_failures, _why, _write_rejected, dask_malloc_hint, plan_shards,
                        plan_weather_shards, run_shards, unit_files)
-from .recipe import RECIPE_ARGS, RecipeError, get_recipe, recipe_record
-from .sources import Scene, SceneError, SceneMeta, discover, reject_row, scene_metadata
-from .standardize import card_cuts, get_upscaler, to_tile
+from .datacard import VIEW_FILE, write_dataset_metadata
+from .recipe import RecipeError, get_recipe, recipe_args, recipe_record
 
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY', 'EXIT_BUSY', 'EXIT_CODES', 'USER_FILES',
-           'TOP_FILES', 'UsageError', 'BuildBusy', 'BuildError', 'exit_code_of', 'BuildOptions', 'check_count',
-           'check_options', 'check_upscaler', 'resolve_sources', 'demo_sources', 'check_unit_names', 'folder_lock',
-           'ownership', 'foreign_files', 'check_out', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks',
-           'BuildResult', 'shard_digests', 'republish', 'build', 'verify', 'dry_run_report', 'mmmrs_build']
+           'TOP_FILES', 'CORRECTIONS_MOVED', 'RENAMED', 'mmmrs_build', 'UsageError', 'BuildBusy', 'BuildError',
+           'exit_code_of', 'BuildOptions', 'check_count', 'check_options', 'check_upscaler', 'resolve_sources',
+           'demo_sources', 'check_unit_names', 'folder_lock', 'ownership', 'foreign_files', 'check_out', 'claim_folder',
+           'write_ownership', 'dataset_stats', 'split_leaks', 'BuildResult', 'shard_digests', 'republish', 'build',
+           'verify', 'dry_run_report', 'check_weather', 'BuildCommand', 'options_of', 'CheckResult', 'check_build',
+           'plan', 'build_parser', 'main']
 
 # %% ../nbs/15_build.ipynb #38c8b025
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED, EXIT_EMPTY, EXIT_BUSY = 0, 1, 2, 3, 4, 5
 EXIT_CODES = {
-    EXIT_OK: "every shard built and at least one text-image pair written (--check: nothing wrong)",
-    EXIT_PROBLEMS: "--check found problems (each printed, then the fix)",
+    EXIT_OK: "every shard built and at least one text-image pair written (check: nothing wrong)",
+    EXIT_PROBLEMS: "check found problems (each printed, then the fix)",
     EXIT_USAGE: "bad usage: an option, card, source or output folder that cannot be used; nothing was built",
     EXIT_FAILED: "shards failed after their retries, or the merged tables could not be written (e.g. a full disk)",
     EXIT_EMPTY: "every shard built but no text-image pair written (every input was rejected)",
@@ -72,18 +70,18 @@ def exit_code_of(e: BaseException) -> int | None:
 # %% ../nbs/15_build.ipynb #14e994d1
 @dataclass(frozen=True)
 class BuildOptions:
-    "What a build makes: seed, pyramid override (None: as each card says), JPEG quality, GSD threshold, upscaler, prompt template, split ratios, scenes per shard, captioner."
-    seed: int = 0
-    pyramid: bool | None = None
-    quality: int = DEFAULT_QUALITY
-    gsd_threshold: float = DEFAULT_T
-    upscaler: str = "bicubic"
-    template: str = PAPER_TEMPLATE
-    split: tuple = (0.8, 0.1, 0.1)
-    shard_size: int = 64
-    captioner: str = "template"
-    captioner_sha: str = ""  # set by `build` for a model captioner, so that new weights rebuild the shards
-    recipe: str = ""  # the recipe these options were resolved from (`mmmrs.recipe`): recipe.json and provenance
+    "What a build makes (each field is a `mmmrs-build` option, its comment the help)."
+    seed: int = 0  # seed of the train/val/test split (drawn per scene group) and of the weather variants
+    pyramid: bool | None = None  # cut GSD pyramids from large scenes (default: as each card says)
+    quality: int = DEFAULT_QUALITY  # JPEG quality of stored RGB images, 1-100 (75 is PIL's default, as in the MMM-RS release)
+    gsd_threshold: float = DEFAULT_T  # boundary in metres (finite, above 5) between the Low and Ultra-low GSD levels
+    upscaler: str = "bicubic"  # super-resolution of scenes smaller than 512: bicubic, esrgan (Real-ESRGAN x4plus) or esrgan:PATH
+    template: str = field(default=PAPER_TEMPLATE, metadata={"flag": "--prompt-template"})  # prompt fields, comma-separated: gsd_level, weather, caption, satellite, category, dataset
+    split: tuple[float, ...] = (0.8, 0.1, 0.1)  # train,val,test fractions (of scene groups)
+    shard_size: int = 64  # scenes per shard, >= 1 (one shard is one unit of work)
+    captioner: str = "template"  # captions: template (from class labels) or hf:PATH (a local image-to-text model folder, e.g. BLIP-2)
+    captioner_sha: str = field(default="", metadata={"cli": False})  # set by `build` for a model captioner: new weights rebuild
+    recipe: str = ""  # paper: MMM-RS as published (needs --upscaler esrgan:x2=PATH,x4=PATH, --captioner hf:PATH, ...)
 
     def __post_init__(self): check_options(self)
 
@@ -351,7 +349,7 @@ def _publish(out, merged: dict, flags: bytes, failed: list, units: list[str]) ->
     return stats
 
 def republish(out):
-    "Merge the tables and stats.json of the build in `out` again, after `mmmrs.prompts.apply_corrections` rewrote shards in place."
+    "Merge the tables and stats.json of the build in `out` again, after `mmmrs.review.apply_corrections` rewrote shards in place."
     out, layout = Path(out), BuildLayout(out)
     with folder_lock(out):
         stats = json.loads(layout.stats.read_text()) if layout.stats.exists() else {}
@@ -379,13 +377,16 @@ def _run_planned(out, specs, opts: tuple) -> list[dict]:
 
 def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | None = None, workers: int = 0,
           executor=None, retries: int = 2, resources: dict | None = None, progress: bool = True,
-          scenes: WeatherOptions = WeatherOptions(), corrections=None, force: bool = False) -> BuildResult:
+          weather: WeatherOptions = WeatherOptions(), force: bool = False, scenes: WeatherOptions | None = None) -> BuildResult:
     "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`, which it must own (or `force`)."
+    if scenes is not None:
+        warnings.warn("build(scenes=...) is deprecated: pass weather=WeatherOptions(...)", DeprecationWarning, stacklevel=2)
+        weather = scenes
     out, sources = Path(out), resolve_sources(sources)
     check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
     claim_folder(out, sources, force)  # refuse before the lock file is made in someone else's folder; again under the lock
     options, run = _resolved(options), (workers, executor, retries, resources, progress)
-    recipe = recipe_record(options, scenes) if options.recipe else None  # refuses what the recipe forbids, before any work
+    recipe = recipe_record(options, weather) if options.recipe else None  # refuses what the recipe forbids, before any work
     with folder_lock(out):
         owned, foreign = claim_folder(out, sources, force)
         specs, rejects = plan_shards(sources, options, limit)
@@ -396,18 +397,17 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
         else: BuildLayout(out).recipe.unlink(missing_ok=True)  # a rebuild without the recipe no longer claims it
         for card, _ in sources: _write_rejected(out, f"{slug(card.name)}-discovery", rejects[card.name])
         statuses = _run_planned(out, specs, run)
-        if scenes.weathers:
-            sspecs = plan_weather_shards(merge_tables(out, units, write=False)["manifest"], scenes, options)
+        if weather.weathers:
+            sspecs = plan_weather_shards(merge_tables(out, units, write=False)["manifest"], weather, options)
             check_unit_names(units := units + [s.name for s in sspecs])
             owned = write_ownership(out, sources, owned | _planned_files(units))
             statuses += _run_planned(out, sspecs, run)
         _prune(out, units, owned)
-        if corrections: correct_parts(out, corrections, options.template); _refresh_markers(out, units)
         merged = merge_tables(out, sorted(units), write=False)
         flags = flag_prompts(merged["manifest"], options.gsd_threshold)
         failed = [s["shard"] for s in statuses if s["status"] == "failed"]
         stats = _publish(out, merged, table_bytes(flags.to_dict("records"), list(flags.columns)), failed, sorted(units))
-        write_dataset_metadata(out, sources, options, scenes, shard_sha=shard_digests(stats))  # HF card, croissant.json, view
+        write_dataset_metadata(out, sources, options, weather, shard_sha=shard_digests(stats))  # HF card, croissant.json, view
         present = _present(out)  # others' files stay theirs, unless this build replaced them under its own names
         write_ownership(out, sources, (present - set(foreign)) | (present & _planned_files(units)))
     return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses, flags)
@@ -501,20 +501,15 @@ def _key_values(text: str | None, cast=float) -> dict | None:
     try: return {k.strip(): cast(v) for k, v in (kv.split("=", 1) for kv in text.split(","))}
     except ValueError: raise UsageError(f"expected NAME=NUMBER[,NAME=NUMBER...], got {text!r}") from None
 
-def _fractions(text: str) -> tuple:
-    try: fr = tuple(float(x) for x in text.split(","))
-    except ValueError: fr = ()
-    if len(fr) != 3 or min(fr) < 0 or sum(fr) <= 0: raise UsageError(f"--split: expected three fractions TRAIN,VAL,TEST like 0.8,0.1,0.1, got {text!r}")
-    return fr
-
-def _weather_options(scenes: str | None, count: int, seed: int, night_generator, snow_generator) -> WeatherOptions:
+def check_weather(w: WeatherOptions) -> WeatherOptions:
+    "`w`, unless a count is below 1, a weather is unknown or a generator file is missing."
     from mmmrs.weather import WEATHER_MODELS
-    check_count("--scene-count", count, 1)
-    weathers = tuple(w.strip() for w in scenes.split(",") if w.strip()) if scenes else ()
-    if bad := [w for w in weathers if w not in WEATHER_MODELS]: raise UsageError(f"--scenes: unknown weather {bad}; choose from {sorted(WEATHER_MODELS)}")
-    for g in (night_generator, snow_generator):
+    check_count("--weather-count", w.count, 1)
+    if bad := [x for x in w.weathers if x not in WEATHER_MODELS]:
+        raise UsageError(f"--weather: unknown weather {bad}; choose from {sorted(WEATHER_MODELS)}")
+    for g in (w.night_generator, w.snow_generator):
         if g and not Path(g).exists(): raise UsageError(f"generator checkpoint {g} does not exist")
-    return WeatherOptions(weathers, count, seed, night_generator, snow_generator)
+    return w
 
 def _dask_client(address: str):
     from distributed import Client
@@ -525,75 +520,105 @@ def _dask_client(address: str):
     return client
 
 # %% ../nbs/15_build.ipynb #1029504d
-def _on_cli() -> bool:
-    "True when `mmmrs_build` runs as the command (not merely inside another command, such as nbdev-test running this notebook)."
-    return is_cli(mmmrs_build)
+@dataclass(frozen=True)
+class BuildCommand:
+    "The options of `mmmrs-build` itself: where to build, from what, and how to run the shards."
+    out: str = "mmmrs-out"  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
+    demo: bool = False  # build from the real sample images shipped inside the package
+    source: Annotated[list[str] | None, {"metavar": "NAME_OR_CARD=ROOT"}] = None  # a bundled card name or a card file, and its dataset root (repeatable)
+    limit: int | None = None  # at most this many scenes per source (>= 1)
+    workers: int = 0  # local worker processes (0: build in this process)
+    scheduler: str | None = None  # address of a Dask distributed scheduler to run the shards on (e.g. tcp://10.0.0.1:8786)
+    resources: str | None = None  # Dask worker resources each shard needs, e.g. GPU=1
+    retries: int = 2  # times a failed shard is tried again before it is reported
+    progress: bool = True  # show a progress bar
+    force: bool = False  # build into a folder holding files no build wrote (kept) or a build of other sources (replaced)
 
-def _cli_exit(e: Exception) -> int:
-    "On the command line: print the message of a user-fixable error and give its exit status; re-raise anything else."
-    code = exit_code_of(e)
-    if code is None or not _on_cli(): raise e
-    print(f"mmmrs-build: {e}", file=sys.stderr)
-    return code
+    def sources(self) -> list:
+        "The (card, root) pairs to build: the demo's and the `--source` ones."
+        sources = (demo_sources() if self.demo else []) + resolve_sources(self.source or [])
+        if not sources: raise UsageError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
+        check_count("--limit", self.limit, 1, none_ok=True); check_count("--workers", self.workers, 0); check_count("--retries", self.retries, 0)
+        return sources
 
-@call_parse
-def mmmrs_build(
-    out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
-    recipe: str = None,  # paper: MMM-RS as published (needs --upscaler esrgan:x2=PATH,x4=PATH, --captioner hf:PATH, ...)
-    demo: bool = False,  # build from the real sample images shipped inside the package
-    source: Annotated[str, {"action": "append", "metavar": "NAME_OR_CARD=ROOT"}] = None,  # a bundled card name or a card file, and its dataset root (repeatable)
-    seed: int = 0,  # seed of the train/val/test split (drawn per scene group)
-    split: str = "0.8,0.1,0.1",  # train,val,test fractions (of scene groups)
-    limit: int = None,  # at most this many scenes per source (>= 1)
-    pyramid: Annotated[bool, {"action": argparse.BooleanOptionalAction}] = None,  # cut GSD pyramids from large scenes (default: as each card says)
-    quality: int = DEFAULT_QUALITY,  # JPEG quality of stored RGB images, 1-100 (75 is PIL's default, as in the MMM-RS release)
-    gsd_threshold: float = DEFAULT_T,  # boundary in metres (finite, above 5) between the Low and Ultra-low GSD levels
-    scenes: str = None,  # weather variants to synthesize from clear RGB samples, e.g. fog,night,snow
-    scene_count: int = 10_000,  # at most this many samples of each weather (MMM-RS: 10,000)
-    night_generator: str = None,  # a CycleGAN/CUT/TPSeNCE generator checkpoint for night (default: the low-light model)
-    snow_generator: str = None,  # a clear->snow CycleGAN generator checkpoint (default: the snow cover model)
-    captioner: str = "template",  # captions: template (from class labels) or hf:PATH (a local image-to-text model folder, e.g. BLIP-2)
-    prompt_template: str = PAPER_TEMPLATE,  # prompt fields, comma-separated: gsd_level, weather, caption, satellite, category, dataset
-    corrections: str = None,  # a corrections file (CSV/Parquet by key: corrected_caption, status=reject) applied to the result
-    upscaler: str = "bicubic",  # super-resolution of scenes smaller than 512: bicubic, esrgan (Real-ESRGAN x4plus, extra 'esrgan') or esrgan:PATH
-    shard_size: int = 64,  # scenes per shard, >= 1 (one shard is one unit of work)
-    workers: int = 0,  # local worker processes (0: build in this process)
-    scheduler: str = None,  # address of a Dask distributed scheduler to run the shards on (e.g. tcp://10.0.0.1:8786)
-    resources: str = None,  # Dask worker resources each shard needs, e.g. GPU=1
-    retries: int = 2,  # times a failed shard is tried again before it is reported
-    progress: Annotated[bool, {"action": argparse.BooleanOptionalAction}] = True,  # show a progress bar
-    force: bool = False,  # build into a folder holding files no build wrote (kept) or a build of other sources (replaced)
-    check: bool = False,  # only verify the dataset already in --out, byte for byte (recorded sha256 of every file); exit 1 on a problem
-    dry_run: bool = False,  # only report what would be built per source (pairs, GSD levels, paper counts); write nothing
-):
+# %% ../nbs/15_build.ipynb #8e720011
+def options_of(values: dict) -> tuple[BuildOptions, WeatherOptions]:
+    "The build's and the weather's options from parsed command-line `values` (taken out of them), a recipe applied."
+    opts = take(BuildOptions, values)
+    weather = check_weather(replace(take(WeatherOptions, values), seed=opts.seed))
+    if not opts.recipe: return opts, weather
+    r = get_recipe(opts.recipe).resolve(**{**recipe_args(opts, weather), **({} if weather.weathers else {"weather": None})})
+    return replace(opts, **r.build), replace(weather, **r.weather)
+
+# %% ../nbs/15_build.ipynb #d6a63ffb
+@dataclass
+class CheckResult:
+    "What `mmmrs-build check` found in a built folder: its problems, each a line, the fix last (none when all is well)."
+    out: str
+    problems: list
+
+    @property
+    def exit_code(self) -> int: return EXIT_PROBLEMS if self.problems else EXIT_OK
+    def summary(self) -> str:
+        ok = f"{self.out}: OK (every file as recorded, totals add up, every member present, no scene in two splits)"
+        return "\n".join(self.problems) or ok
+
+def check_build(
+    out: str,  # a folder written by mmmrs-build
+) -> CheckResult:
+    "Verify a built folder byte for byte (the recorded sha256 of every file), its totals, members and splits; exit 1 on a problem."
+    return CheckResult(out, verify(out))
+
+def plan(values: dict) -> pd.DataFrame:
+    "The dry run of the build that the command-line `values` describe: per source, what it would make; nothing is written."
+    opts, _ = options_of(values)
+    cmd = take(BuildCommand, values)
+    return dry_run_report(cmd.sources(), opts, cmd.limit)
+
+# %% ../nbs/15_build.ipynb #0e3aa424
+CORRECTIONS_MOVED = ("--corrections moved: run `mmmrs-review apply OUT FILE` after the build "
+                     "(mmmrs.review.apply_corrections)")
+RENAMED = {"scenes": "weathers", "scene_count": "count"}  # old flags, still accepted with a note
+
+def build_parser(prog: str = "mmmrs-build") -> argparse.ArgumentParser:
+    "The parser of a build (and of `plan`): the fields of `BuildCommand`, `BuildOptions` and `WeatherOptions`."
+    return command_parser(prog, BuildCommand, BuildOptions, WeatherOptions, description=inspect.getdoc(main), renamed=RENAMED)
+
+def _legacy(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    "The build's parser with the flags that became subcommands or moved: hidden, still accepted."
+    for flag in ("--check", "--dry-run"): parser.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--corrections", help=argparse.SUPPRESS)
+    return parser
+
+# %% ../nbs/15_build.ipynb #7c46ecff
+def _note(old: str, new: str): print(f"mmmrs-build: {old} is deprecated; use {new}", file=sys.stderr)
+
+def _build_command(values: dict):
+    "The build the command-line `values` ask for; or, with the old flags, its check or plan."
+    if values.pop("corrections"): raise UsageError(CORRECTIONS_MOVED)
+    check, dry_run = values.pop("check"), values.pop("dry_run")
+    if check: _note("--check", "mmmrs-build check OUT"); return check_build(values["out"])
+    if dry_run: _note("--dry-run", "mmmrs-build plan"); return plan(values)
+    opts, weather = options_of(values)
+    cmd = take(BuildCommand, values)
+    client = _dask_client(cmd.scheduler) if cmd.scheduler else None
+    return build(cmd.sources(), cmd.out, opts, limit=cmd.limit, workers=cmd.workers, executor=client, retries=cmd.retries,
+                 resources=_key_values(cmd.resources), progress=cmd.progress, weather=weather, force=cmd.force)
+
+def _report(result) -> str:
+    return result.summary() if hasattr(result, "summary") else result.to_string()
+
+# %% ../nbs/15_build.ipynb #5eaf3b1a
+def main(argv=None) -> int:
     """Build an MMM-RS-format dataset (512x512 samples, GSD levels, prompts, webdataset shards, Parquet manifest) from data cards.
-    Exit status: 0 every shard built and pairs written (--check: no problem); 1 --check found problems; 2 bad usage (option,
+    `mmmrs-build check OUT` verifies a built folder; `mmmrs-build plan [options]` reports what a build would make.
+    Exit status: 0 every shard built and pairs written (check: no problem); 1 check found problems; 2 bad usage (option,
     card, source or output folder), nothing built; 3 shards failed or the tables could not be written (full disk);
     4 nothing written (every input rejected); 5 another build holds the folder's lock."""
-    try:
-        if check:
-            problems = verify(out)
-            if _on_cli(): print("\n".join(problems) or f"{out}: OK (every file as recorded, totals add up, every member present, no scene in two splits)")
-            return (EXIT_PROBLEMS if problems else EXIT_OK) if _on_cli() else problems
-        sources = (demo_sources() if demo else []) + resolve_sources(source or [])
-        if not sources: raise UsageError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
-        if recipe:  # the recipe's values replace the options it fixes; it refuses missing inputs and conflicting values
-            args = get_recipe(recipe).resolve(**{k: v for k, v in locals().items() if k in RECIPE_ARGS}).args
-            (upscaler, captioner, night_generator, snow_generator, gsd_threshold, prompt_template, quality, pyramid,
-             scenes, scene_count) = (args[k] for k in RECIPE_ARGS)
-        opts = BuildOptions(seed=seed, split=_fractions(split), pyramid=pyramid, quality=quality, gsd_threshold=gsd_threshold,
-                            upscaler=upscaler, shard_size=shard_size, captioner=captioner, template=prompt_template,
-                            recipe=recipe or "")
-        check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
-        if dry_run:
-            report = dry_run_report(sources, opts, limit)
-            if _on_cli(): print(report.to_string())
-            return None if _on_cli() else report
-        if corrections and not Path(corrections).exists(): raise UsageError(f"--corrections {corrections}: no such file")
-        scene_opts = _weather_options(scenes, scene_count, seed, night_generator, snow_generator)
-        client = _dask_client(scheduler) if scheduler else None
-        res = build(sources, out, opts, limit=limit, workers=workers, executor=client, retries=retries, resources=_key_values(resources),
-                    progress=progress, scenes=scene_opts, corrections=corrections, force=force)
-    except Exception as e: return _cli_exit(e)
-    if _on_cli(): print(res.summary())
-    return res.exit_code if _on_cli() else res
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    if argv[:1] == ["check"]:
+        return run(command_parser("mmmrs-build check", check_build), lambda v: check_build(**v), argv[1:], _report, exit_code_of)
+    if argv[:1] == ["plan"]: return run(build_parser("mmmrs-build plan"), plan, argv[1:], _report, exit_code_of)
+    return run(_legacy(build_parser()), _build_command, argv, _report, exit_code_of)
+
+mmmrs_build = main  # the entry point's old name (console scripts installed before the rename call it)

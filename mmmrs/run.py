@@ -217,12 +217,12 @@ def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tup
 # %% ../nbs/12_run.ipynb #95e123ba
 @dataclass(frozen=True)
 class WeatherOptions:
-    "Which weather variants to make: weathers, how many of each (MMM-RS: 10,000), optional generator checkpoints."
-    weathers: tuple = ()
-    count: int = 10_000
-    seed: int = 0
-    night_generator: str | None = None
-    snow_generator: str | None = None
+    "Which weather variants to make (each field is a `mmmrs-build` option, its comment the help)."
+    weathers: tuple[str, ...] = field(default=(), metadata={"flag": "--weather"})  # weather variants to synthesize from clear RGB samples, e.g. fog,night,snow
+    count: int = field(default=10_000, metadata={"flag": "--weather-count"})  # at most this many samples of each weather (MMM-RS: 10,000)
+    seed: int = field(default=0, metadata={"cli": False})  # seed of the choice and of each variant: the build's --seed
+    night_generator: str | None = None  # a CycleGAN/CUT/TPSeNCE generator checkpoint for night (default: the low-light model)
+    snow_generator: str | None = None  # a clear->snow CycleGAN generator checkpoint (default: the snow cover model)
 
 def _hash01(*parts) -> float:
     return int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest(), "big") / 2**64
@@ -295,14 +295,14 @@ def failure_rows(self: WeatherShardSpec, why: str) -> list[dict]:
     return [{"source": src, "path": path, "window": window, "reason": why} for _, _, src, path, window in self.rows]
 
 # %% ../nbs/12_run.ipynb #513ffb5d
-def plan_weather_shards(manifest: pd.DataFrame, scenes: WeatherOptions, options: BuildOptions) -> list[WeatherShardSpec]:
-    "Scene shard specs for every weather of `scenes`, per source, `options.shard_size` samples a shard."
+def plan_weather_shards(manifest: pd.DataFrame, weather: WeatherOptions, options) -> list[WeatherShardSpec]:
+    "Weather shard specs for every weather of `weather`, per source, `options.shard_size` samples a shard."
     specs, n = [], options.shard_size
-    for weather in scenes.weathers:
-        chosen = choose_for_weather(manifest, weather, scenes.count, scenes.seed)
+    for w in weather.weathers:
+        chosen = choose_for_weather(manifest, w, weather.count, weather.seed)
         for source, part in chosen.groupby("source", sort=True):
             rows = list(part[["key", "shard", "source", "file", "window"]].itertuples(index=False, name=None))
-            specs += [WeatherShardSpec(f"{slug(source)}-{weather}-{i // n:05d}", weather, tuple(rows[i:i + n]), scenes, options.quality, options.template)
+            specs += [WeatherShardSpec(f"{slug(source)}-{w}-{i // n:05d}", w, tuple(rows[i:i + n]), weather, options.quality, options.template)
                       for i in range(0, len(rows), n)]
     return specs
 
