@@ -563,12 +563,14 @@ class CheckResult:
         ok = f"{self.out}: OK (every file as recorded, totals add up, every member present, no scene in two splits)"
         return "\n".join(self.problems) or ok
 
+# %% ../nbs/15_build.ipynb #a13274b9
 def check_build(
     out: str,  # a folder written by mmmrs-build
 ) -> CheckResult:
     "Verify a built folder byte for byte (the recorded sha256 of every file), its totals, members and splits; exit 1 on a problem."
     return CheckResult(out, verify(out))
 
+# %% ../nbs/15_build.ipynb #337d9bd4
 def plan(values: dict) -> pd.DataFrame:
     "The dry run of the build that the command-line `values` describe: per source, what it would make; nothing is written."
     opts, _ = options_of(values)

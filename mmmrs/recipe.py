@@ -93,6 +93,8 @@ class RecipeOptions:
         return dict(weathers=tuple(w.strip() for w in a["weather"].split(",")), count=a["weather_count"],
                     night_generator=a["night_generator"], snow_generator=a["snow_generator"])
 
+    scenes = weather  # the old name, for one release
+
 # %% ../nbs/14_recipe.ipynb #271383e1
 @dataclass(frozen=True)
 class Recipe:
