@@ -22,8 +22,8 @@ from .cli import command_parser, run, take
 from .core import package_data, slug
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level
 from .prompts import PAPER_TEMPLATE, flag_prompts
-from .shards import (LOCK_FILE, OWNER_FILE, DEFAULT_QUALITY, TABLES, BuildLayout, ManifestError, check_manifest, file_digests,
-                          json_bytes, member_digests, merge_tables, table_bytes, write_json, write_together)
+from .shards import (LOCK_FILE, OWNER_FILE, DEFAULT_QUALITY, TABLES, BuildLayout, ManifestError, check_manifest,
+                          file_digests, json_bytes, member_digests, merge_tables, table_bytes, write_json, write_together)
 from .samples import _scene_gsd, scene_cuts, scene_headers
 from .sources import scene_metadata
 from .run import (ShardSpec, WeatherOptions, _record_failures, _why, _write_rejected, dask_malloc_hint, plan_shards,
@@ -73,14 +73,14 @@ class BuildOptions:
     "What a build makes (each field is a `mmmrs-build` option, its comment the help)."
     seed: int = 0  # seed of the train/val/test split (drawn per scene group) and of the weather variants
     pyramid: bool | None = None  # cut GSD pyramids from large scenes (default: as each card says)
-    quality: int = DEFAULT_QUALITY  # JPEG quality of stored RGB images, 1-100 (75 is PIL's default, as in the MMM-RS release)
+    quality: int = DEFAULT_QUALITY  # JPEG quality of stored RGB images, 1-100 (75: PIL's default, as MMM-RS)
     gsd_threshold: float = DEFAULT_T  # boundary in metres (finite, above 5) between the Low and Ultra-low GSD levels
-    upscaler: str = "bicubic"  # super-resolution of scenes smaller than 512: bicubic, esrgan (Real-ESRGAN x4plus) or esrgan:PATH
-    template: str = field(default=PAPER_TEMPLATE, metadata={"flag": "--prompt-template"})  # prompt fields, comma-separated: gsd_level, weather, caption, satellite, category, dataset
+    upscaler: str = "bicubic"  # super-resolution below 512 px: bicubic, esrgan (Real-ESRGAN x4plus) or esrgan:PATH
+    template: str = field(default=PAPER_TEMPLATE, metadata={"flag": "--prompt-template"})  # prompt fields (see mmmrs.prompts)
     split: tuple[float, ...] = (0.8, 0.1, 0.1)  # train,val,test fractions (of scene groups)
     shard_size: int = 64  # scenes per shard, >= 1 (one shard is one unit of work)
-    captioner: str = "template"  # captions: template (from class labels) or hf:PATH (a local image-to-text model folder, e.g. BLIP-2)
-    captioner_sha: str = field(default="", metadata={"cli": False})  # set by `build` for a model captioner: new weights rebuild
+    captioner: str = "template"  # captions: template (from class labels) or hf:PATH (a local model folder, e.g. BLIP-2)
+    captioner_sha: str = field(default="", metadata={"cli": False})  # set by `build`: new captioner weights rebuild
     recipe: str = ""  # paper: MMM-RS as published (needs --upscaler esrgan:x2=PATH,x4=PATH, --captioner hf:PATH, ...)
 
     def __post_init__(self): check_options(self)
@@ -231,7 +231,8 @@ def _planned_files(units: list[str]) -> set:
 def write_ownership(out, sources, files) -> set:
     "Record `files` (relative paths) as what builds of `sources` wrote into `out`; return them."
     files = set(files) - {OWNER_FILE, LOCK_FILE, *USER_FILES}
-    write_json(BuildLayout(out).record, {"format": "mmmrs-build 1", "sources": {c.name: str(r) for c, r in sources}, "files": sorted(files)})
+    record = {"format": "mmmrs-build 1", "sources": {c.name: str(r) for c, r in sources}, "files": sorted(files)}
+    write_json(BuildLayout(out).record, record)
     return files
 
 def _present(out) -> set:
@@ -349,7 +350,7 @@ def _publish(out, merged: dict, flags: bytes, failed: list, units: list[str]) ->
     return stats
 
 def republish(out):
-    "Merge the tables and stats.json of the build in `out` again, after `mmmrs.review.apply_corrections` rewrote shards in place."
+    "Merge the tables and stats.json of the build in `out` again, after `mmmrs.review.apply_corrections` rewrote shards."
     out, layout = Path(out), BuildLayout(out)
     with folder_lock(out):
         stats = json.loads(layout.stats.read_text()) if layout.stats.exists() else {}
@@ -377,10 +378,11 @@ def _run_planned(out, specs, opts: tuple) -> list[dict]:
 
 def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | None = None, workers: int = 0,
           executor=None, retries: int = 2, resources: dict | None = None, progress: bool = True,
-          weather: WeatherOptions = WeatherOptions(), force: bool = False, scenes: WeatherOptions | None = None) -> BuildResult:
+          weather: WeatherOptions = WeatherOptions(), force: bool = False, scenes: WeatherOptions | None = None
+          ) -> BuildResult:
     "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`, which it must own (or `force`)."
     if scenes is not None:
-        warnings.warn("build(scenes=...) is deprecated: pass weather=WeatherOptions(...)", DeprecationWarning, stacklevel=2)
+        warnings.warn("build(scenes=...) is deprecated: pass weather=WeatherOptions(...)", DeprecationWarning, 2)
         weather = scenes
     out, sources = Path(out), resolve_sources(sources)
     check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
@@ -523,22 +525,23 @@ def _dask_client(address: str):
 @dataclass(frozen=True)
 class BuildCommand:
     "The options of `mmmrs-build` itself: where to build, from what, and how to run the shards."
-    out: str = "mmmrs-out"  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
+    out: str = "mmmrs-out"  # output folder: shards/, parts/, manifest.parquet, inputs/rejects.parquet, stats.json
     demo: bool = False  # build from the real sample images shipped inside the package
-    source: Annotated[list[str] | None, {"metavar": "NAME_OR_CARD=ROOT"}] = None  # a bundled card name or a card file, and its dataset root (repeatable)
+    source: Annotated[list[str] | None, {"metavar": "NAME_OR_CARD=ROOT"}] = None  # a card (name or file) and its root; repeatable
     limit: int | None = None  # at most this many scenes per source (>= 1)
     workers: int = 0  # local worker processes (0: build in this process)
-    scheduler: str | None = None  # address of a Dask distributed scheduler to run the shards on (e.g. tcp://10.0.0.1:8786)
+    scheduler: str | None = None  # a Dask distributed scheduler to run the shards on (e.g. tcp://10.0.0.1:8786)
     resources: str | None = None  # Dask worker resources each shard needs, e.g. GPU=1
     retries: int = 2  # times a failed shard is tried again before it is reported
     progress: bool = True  # show a progress bar
-    force: bool = False  # build into a folder holding files no build wrote (kept) or a build of other sources (replaced)
+    force: bool = False  # build into a folder holding others' files (kept) or a build of other sources (replaced)
 
     def sources(self) -> list:
         "The (card, root) pairs to build: the demo's and the `--source` ones."
         sources = (demo_sources() if self.demo else []) + resolve_sources(self.source or [])
         if not sources: raise UsageError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
-        check_count("--limit", self.limit, 1, none_ok=True); check_count("--workers", self.workers, 0); check_count("--retries", self.retries, 0)
+        check_count("--limit", self.limit, 1, none_ok=True)
+        check_count("--workers", self.workers, 0); check_count("--retries", self.retries, 0)
         return sources
 
 # %% ../nbs/15_build.ipynb #8e720011
@@ -547,7 +550,8 @@ def options_of(values: dict) -> tuple[BuildOptions, WeatherOptions]:
     opts = take(BuildOptions, values)
     weather = check_weather(replace(take(WeatherOptions, values), seed=opts.seed))
     if not opts.recipe: return opts, weather
-    r = get_recipe(opts.recipe).resolve(**{**recipe_args(opts, weather), **({} if weather.weathers else {"weather": None})})
+    given = {**recipe_args(opts, weather), **({} if weather.weathers else {"weather": None})}  # none chosen: the recipe's
+    r = get_recipe(opts.recipe).resolve(**given)
     return replace(opts, **r.build), replace(weather, **r.weather)
 
 # %% ../nbs/15_build.ipynb #d6a63ffb
@@ -567,12 +571,12 @@ class CheckResult:
 def check_build(
     out: str,  # a folder written by mmmrs-build
 ) -> CheckResult:
-    "Verify a built folder byte for byte (the recorded sha256 of every file), its totals, members and splits; exit 1 on a problem."
+    "Verify a built folder byte for byte (the recorded sha256 of every file), its totals, members and splits."
     return CheckResult(out, verify(out))
 
 # %% ../nbs/15_build.ipynb #337d9bd4
 def plan(values: dict) -> pd.DataFrame:
-    "The dry run of the build that the command-line `values` describe: per source, what it would make; nothing is written."
+    "The dry run of the build that command-line `values` describe: per source, what it would make; nothing written."
     opts, _ = options_of(values)
     cmd = take(BuildCommand, values)
     return dry_run_report(cmd.sources(), opts, cmd.limit)
@@ -584,7 +588,8 @@ RENAMED = {"scenes": "weathers", "scene_count": "count"}  # old flags, still acc
 
 def build_parser(prog: str = "mmmrs-build") -> argparse.ArgumentParser:
     "The parser of a build (and of `plan`): the fields of `BuildCommand`, `BuildOptions` and `WeatherOptions`."
-    return command_parser(prog, BuildCommand, BuildOptions, WeatherOptions, description=inspect.getdoc(main), renamed=RENAMED)
+    objs = (BuildCommand, BuildOptions, WeatherOptions)
+    return command_parser(prog, *objs, description=inspect.getdoc(main), renamed=RENAMED)
 
 def _legacy(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     "The build's parser with the flags that became subcommands or moved: hidden, still accepted."
@@ -619,7 +624,8 @@ def main(argv=None) -> int:
     4 nothing written (every input rejected); 5 another build holds the folder's lock."""
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     if argv[:1] == ["check"]:
-        return run(command_parser("mmmrs-build check", check_build), lambda v: check_build(**v), argv[1:], _report, exit_code_of)
+        parser = command_parser("mmmrs-build check", check_build)
+        return run(parser, lambda v: check_build(**v), argv[1:], _report, exit_code_of)
     if argv[:1] == ["plan"]: return run(build_parser("mmmrs-build plan"), plan, argv[1:], _report, exit_code_of)
     return run(_legacy(build_parser()), _build_command, argv, _report, exit_code_of)
 

@@ -23,7 +23,8 @@ def option_specs(obj) -> dict:
     "Each option of `obj` (a dataclass or a function) by name: its annotation, default and help (the comment after it)."
     docs, hints = docments(obj, full=True), typing.get_type_hints(obj, include_extras=True)
     if dataclasses.is_dataclass(obj):
-        return {f.name: {"anno": hints[f.name], "default": _default(f), "help": docs[f.name]["docment"], "flag": f.metadata.get("flag")}
+        return {f.name: {"anno": hints[f.name], "default": _default(f), "help": docs[f.name]["docment"],
+                         "flag": f.metadata.get("flag")}  # a field may name its flag: field(metadata={"flag": "--x"})
                 for f in dataclasses.fields(obj) if f.init and f.metadata.get("cli", True)}
     return {k: {"anno": hints.get(k, str), "default": d["default"], "help": d["docment"]} for k, d in docs.items() if k != "return"}
 
@@ -88,7 +89,7 @@ def add_options(parser: argparse.ArgumentParser, obj, renamed: dict | None = Non
         kw = argument(spec)
         if "default" not in kw: parser.add_argument(name, **kw)
         elif not spec.get("flag"): parser.add_argument(dashed(name), dest=name, **kw)
-        else: parser.add_argument(spec["flag"], dest=name, **{"metavar": spec["flag"][2:].upper().replace("-", "_"), **kw})
+        else: parser.add_argument(spec["flag"], dest=name, **{"metavar": spec["flag"][2:].upper().replace("-", "_")} | kw)
     for old, new in (renamed or {}).items():
         if new not in specs: continue
         kw = argument(specs[new])

@@ -240,7 +240,7 @@ def recorded_recipe(out) -> tuple[dict, dict]:
     card = Path(out) / "README.md"
     front = yaml.safe_load(card.read_text(encoding="utf-8").split("---\n")[1]) if card.exists() else {}
     made = (front or {}).get("mmmrs") or {}
-    return made.get("options") or {}, (made.get("weather") or made.get("scenes") or {})  # "scenes": cards written before 0.x
+    return made.get("options") or {}, made.get("weather") or made.get("scenes") or {}  # "scenes": older cards
 
 # %% ../nbs/13_datacard.ipynb #dc000038
 def _table(df: pd.DataFrame) -> str:

@@ -21,8 +21,8 @@ from .cards import Card
 from .core import content_digest, package_data, slug
 from .prompts import PAPER_TEMPLATE, caption_samples, get_captioner
 from .samples import scene_samples
-from .shards import (DEFAULT_QUALITY, BuildLayout, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, encode_sample, file_digests,
-                          member_digests, part_path, read_members, write_json, write_table, write_tar)
+from .shards import (DEFAULT_QUALITY, BuildLayout, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, encode_sample,
+                          file_digests, member_digests, part_path, read_members, write_json, write_table, write_tar)
 from .sources import Scene, SceneError, discover, reject_row, scene_metadata
 
 # %% auto #0
@@ -33,13 +33,13 @@ __all__ = ['BUILD_MODULES', 'DASK_WORKER_ENV', 'ShardContent', 'UnitOfWork', 'co
 # %% ../nbs/12_run.ipynb #03326d64
 @dataclass
 class ShardContent:
-    "What a unit of work makes: its encoded samples (`mmmrs.shards.Encoded`, a stream the tar is written from) and its input and reject rows, complete once `samples` is consumed."
-    samples: Iterable = ()
-    inputs: list = field(default_factory=list)
-    rejects: list = field(default_factory=list)
+    "What a unit of work makes: its encoded samples (a stream the tar is written from), its input and reject rows."
+    samples: Iterable = ()  # `mmmrs.shards.Encoded`, made as they are written: a worker holds one scene's bytes at most
+    inputs: list = field(default_factory=list)  # complete once `samples` is consumed
+    rejects: list = field(default_factory=list)  # complete once `samples` is consumed
 
 class UnitOfWork:
-    "One unit of work: a named shard that `run_shard` builds from this spec alone, in any process; subclasses say what goes in it."
+    "One unit of work: a named shard `run_shard` builds from this spec alone, in any process; subclasses say what is in it."
     name: str
     counts_inputs = True  # its inputs are source files, counted in inputs.parquet
     def fingerprint(self, out) -> str: raise NotImplementedError  # hash of all the shard's bytes depend on
@@ -47,7 +47,8 @@ class UnitOfWork:
     def failure_rows(self, why: str) -> list[dict]: raise NotImplementedError  # rejects when the shard kept failing
 
 # %% ../nbs/12_run.ipynb #7e0e14b0
-BUILD_MODULES = ("core", "cards", "sources", "standardize", "superres", "gsd", "prompts", "weather", "cyclegan", "samples", "shards", "run", "build")
+BUILD_MODULES = ("core", "cards", "sources", "standardize", "superres", "gsd", "prompts", "weather", "cyclegan", "samples",
+                 "shards", "run", "build")
 
 @functools.cache
 def code_version() -> str:
@@ -218,10 +219,10 @@ def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tup
 @dataclass(frozen=True)
 class WeatherOptions:
     "Which weather variants to make (each field is a `mmmrs-build` option, its comment the help)."
-    weathers: tuple[str, ...] = field(default=(), metadata={"flag": "--weather"})  # weather variants to synthesize from clear RGB samples, e.g. fog,night,snow
-    count: int = field(default=10_000, metadata={"flag": "--weather-count"})  # at most this many samples of each weather (MMM-RS: 10,000)
+    weathers: tuple[str, ...] = field(default=(), metadata={"flag": "--weather"})  # variants of clear RGB, e.g. fog,night,snow
+    count: int = field(default=10_000, metadata={"flag": "--weather-count"})  # at most this many of each weather (MMM-RS: 10,000)
     seed: int = field(default=0, metadata={"cli": False})  # seed of the choice and of each variant: the build's --seed
-    night_generator: str | None = None  # a CycleGAN/CUT/TPSeNCE generator checkpoint for night (default: the low-light model)
+    night_generator: str | None = None  # a CycleGAN/CUT/TPSeNCE generator checkpoint for night (default: low-light model)
     snow_generator: str | None = None  # a clear->snow CycleGAN generator checkpoint (default: the snow cover model)
 
 def _hash01(*parts) -> float:

@@ -91,7 +91,8 @@ def _tile_images(pix: dict, valid, plan: dict, upscaler, factor: int) -> tuple[d
     return images, resize
 
 # %% ../nbs/10_samples.ipynb #8f1a9d9e
-def _provenance(card: Card, scene: Scene, cut, plan: dict, gsd: tuple, resize: dict, frac: float, opts, meta: SceneMeta) -> dict:
+def _provenance(card: Card, scene: Scene, cut, plan: dict, gsd: tuple, resize: dict, frac: float, opts,
+                meta: SceneMeta) -> dict:
     "Where a sample's pixels came from and how they were made."
     return {"card": card.name, "license": card.license, "scene": scene.id, "files": dict(scene.files), "window": list(cut.window),
             "level": cut.level, "source_gsd": gsd[0], "gsd_source": gsd[1], "source_metadata": meta.extra,
@@ -106,7 +107,7 @@ def _too_few_valid(frac: float, card: Card) -> str | None:
 
 # %% ../nbs/10_samples.ipynb #be80993e
 def scene_samples(scene: Scene, card: Card, root, opts, rejects: list | None = None):
-    "Yield the standardized samples of `scene` made with `opts` (`mmmrs.build.BuildOptions`); refused tiles go to `rejects`. Raises `SceneError` if none is usable."
+    "Yield the samples of `scene` made with `opts` (`mmmrs.build.BuildOptions`); refused tiles go to `rejects`."
     rejects = [] if rejects is None else rejects
     ref, plan = read_plan(card, scene, root)
     meta = scene_metadata(card, scene, root)
