@@ -81,7 +81,7 @@ def main(copies: int = 4):
     print(f"2. throughput with 2 workers / 1 worker (warm process pools): {t1 / t2:.2f}x")
     import dask
     from distributed import Client, LocalCluster
-    from mmmrs.build import DASK_WORKER_ENV
+    from mmmrs.run import DASK_WORKER_ENV
     for label, env in (("Dask's default worker environment", {}), (f"workers with {DASK_WORKER_ENV}", DASK_WORKER_ENV)):
         with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in env.items()}), \
              LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:

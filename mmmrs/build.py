@@ -4,9 +4,8 @@
 
 # %% ../nbs/15_build.ipynb #bd371654
 from __future__ import annotations
-import argparse, collections, contextlib, functools, hashlib, importlib.util, json, math, multiprocessing as mp, os, re, sys, tarfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field, replace
+import argparse, collections, contextlib, hashlib, importlib.util, inspect, json, math, os, sys, tarfile, warnings
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 
@@ -16,38 +15,36 @@ except ImportError: fcntl = None  # Windows: no lock; one build at a time per fo
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
-from fastcore.script import CliError, call_parse, is_cli
-from tqdm.auto import tqdm
+from fastcore.script import CliError
 
-from . import __version__
 from .cards import Card, CardError, load_card
-from .core import (SPLITS, apply_conversion, check_sample, content_digest, file_sha256, make_group, make_key, package_data, raster_info,
-                        read_raster, slug, scene_conversion)
-from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level, pyramid_cuts
-from .prompts import PAPER_TEMPLATE, caption_samples, flag_prompts, get_captioner, sample_prompts, template_caption
-from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, TABLES, ManifestError, check_manifest, encode_sample, file_digests,
-                          json_bytes, member_digests, merge_tables, part_path, table_bytes, write_json, write_table, write_tar, write_together)
+from .cli import command_parser, run, take
+from .core import package_data, slug
+from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level
+from .prompts import PAPER_TEMPLATE, flag_prompts
+from .shards import (LOCK_FILE, OWNER_FILE, DEFAULT_QUALITY, TABLES, BuildLayout, ManifestError, check_manifest,
+                          file_digests, json_bytes, member_digests, merge_tables, table_bytes, write_json, write_together)
+from .samples import _scene_gsd, scene_cuts, scene_headers
+from .sources import scene_metadata
+from .run import (ShardSpec, WeatherOptions, _record_failures, _why, _write_rejected, dask_malloc_hint, plan_shards,
+                       plan_weather_shards, run_shards, unit_files)
 from .datacard import VIEW_FILE, write_dataset_metadata
-from .recipe import RECIPE_ARGS, RecipeError, get_recipe, recipe_record
-from .sources import Scene, SceneError, SceneMeta, discover, reject_row, scene_metadata
-from .standardize import card_cuts, get_upscaler, to_tile
+from .recipe import RecipeError, get_recipe, recipe_args, recipe_record
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY', 'EXIT_BUSY', 'EXIT_CODES', 'BUILD_MODULES',
-           'OWNER_FILE', 'LOCK_FILE', 'USER_FILES', 'TOP_FILES', 'DASK_WORKER_ENV', 'UsageError', 'BuildBusy',
-           'BuildError', 'exit_code_of', 'BuildOptions', 'check_count', 'check_options', 'check_upscaler', 'split_of',
-           'scene_headers', 'read_plan', 'scene_cuts', 'scene_samples', 'code_version', 'ShardSpec', 'unit_files',
-           'run_shard', 'run_shards', 'WeatherOptions', 'choose_for_weather', 'WeatherShardSpec', 'plan_weather_shards',
-           'resolve_sources', 'demo_sources', 'check_unit_names', 'plan_shards', 'folder_lock', 'ownership',
-           'foreign_files', 'check_out', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks',
-           'BuildResult', 'shard_digests', 'republish', 'build', 'verify', 'dask_malloc_hint', 'dry_run_report',
-           'mmmrs_build']
+__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY', 'EXIT_BUSY', 'EXIT_CODES', 'USER_FILES',
+           'TOP_FILES', 'CORRECTIONS_MOVED', 'RENAMED', 'mmmrs_build', 'UsageError', 'BuildBusy', 'BuildError',
+           'exit_code_of', 'BuildOptions', 'check_count', 'check_options', 'check_upscaler', 'resolve_sources',
+           'demo_sources', 'check_unit_names', 'folder_lock', 'ownership', 'foreign_files', 'check_out', 'claim_folder',
+           'write_ownership', 'dataset_stats', 'split_leaks', 'BuildResult', 'shard_digests', 'republish', 'build',
+           'verify', 'dry_run_report', 'check_weather', 'BuildCommand', 'options_of', 'CheckResult', 'check_build',
+           'plan', 'build_parser', 'main']
 
 # %% ../nbs/15_build.ipynb #38c8b025
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED, EXIT_EMPTY, EXIT_BUSY = 0, 1, 2, 3, 4, 5
 EXIT_CODES = {
-    EXIT_OK: "every shard built and at least one text-image pair written (--check: nothing wrong)",
-    EXIT_PROBLEMS: "--check found problems (each printed, then the fix)",
+    EXIT_OK: "every shard built and at least one text-image pair written (check: nothing wrong)",
+    EXIT_PROBLEMS: "check found problems (each printed, then the fix)",
     EXIT_USAGE: "bad usage: an option, card, source or output folder that cannot be used; nothing was built",
     EXIT_FAILED: "shards failed after their retries, or the merged tables could not be written (e.g. a full disk)",
     EXIT_EMPTY: "every shard built but no text-image pair written (every input was rejected)",
@@ -73,18 +70,18 @@ def exit_code_of(e: BaseException) -> int | None:
 # %% ../nbs/15_build.ipynb #14e994d1
 @dataclass(frozen=True)
 class BuildOptions:
-    "What a build makes: seed, pyramid override (None: as each card says), JPEG quality, GSD threshold, upscaler, prompt template, split ratios, scenes per shard, captioner."
-    seed: int = 0
-    pyramid: bool | None = None
-    quality: int = DEFAULT_QUALITY
-    gsd_threshold: float = DEFAULT_T
-    upscaler: str = "bicubic"
-    template: str = PAPER_TEMPLATE
-    split: tuple = (0.8, 0.1, 0.1)
-    shard_size: int = 64
-    captioner: str = "template"
-    captioner_sha: str = ""  # set by `build` for a model captioner, so that new weights rebuild the shards
-    recipe: str = ""  # the recipe these options were resolved from (`mmmrs.recipe`): recipe.json and provenance
+    "What a build makes (each field is a `mmmrs-build` option, its comment the help)."
+    seed: int = 0  # seed of the train/val/test split (drawn per scene group) and of the weather variants
+    pyramid: bool | None = None  # cut GSD pyramids from large scenes (default: as each card says)
+    quality: int = DEFAULT_QUALITY  # JPEG quality of stored RGB images, 1-100 (75: PIL's default, as MMM-RS)
+    gsd_threshold: float = DEFAULT_T  # boundary in metres (finite, above 5) between the Low and Ultra-low GSD levels
+    upscaler: str = "bicubic"  # super-resolution below 512 px: bicubic, esrgan (Real-ESRGAN x4plus) or esrgan:PATH
+    template: str = field(default=PAPER_TEMPLATE, metadata={"flag": "--prompt-template"})  # prompt fields (see mmmrs.prompts)
+    split: tuple[float, ...] = (0.8, 0.1, 0.1)  # train,val,test fractions (of scene groups)
+    shard_size: int = 64  # scenes per shard, >= 1 (one shard is one unit of work)
+    captioner: str = "template"  # captions: template (from class labels) or hf:PATH (a local model folder, e.g. BLIP-2)
+    captioner_sha: str = field(default="", metadata={"cli": False})  # set by `build`: new captioner weights rebuild
+    recipe: str = ""  # paper: MMM-RS as published (needs --upscaler esrgan:x2=PATH,x4=PATH, --captioner hf:PATH, ...)
 
     def __post_init__(self): check_options(self)
 
@@ -126,335 +123,6 @@ def _esrgan_files(spec: str) -> list[str]:
     body = spec[len("esrgan:"):]
     return [p.partition("=")[2] for p in body.split(",") if p] if "=" in body else [body]
 
-def split_of(group: str, seed: int = 0, ratios=(0.8, 0.1, 0.1)) -> str:
-    "The split of `group`: a deterministic draw from the hash of `seed` and `group`."
-    u = int.from_bytes(hashlib.blake2b(f"{seed}:{group}".encode(), digest_size=8).digest(), "big") / 2**64
-    edges = np.cumsum(ratios) / sum(ratios)
-    return SPLITS[int(np.searchsorted(edges, u, side="right"))]
-
-# %% ../nbs/15_build.ipynb #edb34e28
-def _bands(card: Card, m: str, info) -> list | None:
-    "The 1-based bands to read for modality `m`, checked against the file's band count."
-    bands, want = card.modalities[m].bands, 3 if m == "rgb" else 1
-    name = Path(info.path).name
-    if bands and max(bands) > info.count: raise SceneError(f"{m}: the card asks for bands {list(bands)} but {name} has {info.count}")
-    if not bands and info.count != want:
-        raise SceneError(f"{m} needs {want} band(s) but {name} has {info.count}; say which in the card (modalities.{m}.bands)")
-    return list(bands or range(1, want + 1))
-
-def _scene_gsd(card: Card, info, meta: SceneMeta) -> tuple[float, str]:
-    "The scene's GSD and where it came from: the dataset's metadata, the GeoTIFF transform, or the card."
-    if meta.gsd: return meta.gsd, "metadata"
-    if card.gsd != "georef": return card.gsd, "card"
-    if info.gsd is None: raise SceneError(f"{Path(info.path).name} has no projected CRS in metres to read the GSD from; set gsd in the card")
-    return info.gsd, "georef"
-
-# %% ../nbs/15_build.ipynb #cb50dddc
-def _grid(info) -> tuple:
-    return (info.width, info.height) + ((info.crs, tuple(round(v, 6) for v in info.transform)) if info.crs and info.transform else ())
-
-def _grid_words(info) -> str:
-    return f"{info.width}x{info.height}" + (f" at {info.gsd:g} m in {info.crs}" if info.crs and info.gsd else "")
-
-# %% ../nbs/15_build.ipynb #624c6ab7
-def scene_headers(card: Card, scene: Scene, root) -> tuple:
-    "The reference modality's `RasterInfo` and, per modality, its header, bands and the grid to align it to; checks all three."
-    mods = [m for m in card.modalities if m in scene.files]  # optional modalities may be missing
-    for m in mods:
-        if (Path(root) / scene.files[m]).stat().st_size == 0: raise SceneError(f"{m} {scene.files[m]} is an empty file (0 bytes)")
-    infos = {m: raster_info(Path(root) / scene.files[m]) for m in mods}
-    ref, heads = infos[mods[0]], {}
-    if min(ref.width, ref.height) < card.min_size:
-        raise SceneError(f"the scene is {ref.width}x{ref.height}, below the card's min_size of {card.min_size} px")
-    for m, info in infos.items():
-        align = ref if card.align == "georef" and m != mods[0] else None
-        if align is None and _grid(info) != _grid(ref):
-            raise SceneError(f"{m} {Path(info.path).name} ({_grid_words(info)}) and {mods[0]} {Path(ref.path).name} ({_grid_words(ref)}) "
-                             f"are on different pixel grids: modalities must share one (or set align: georef in the card)")
-        heads[m] = dict(path=info.path, bands=_bands(card, m, info), align_to=align)
-    return ref, heads
-
-def read_plan(card: Card, scene: Scene, root) -> tuple:
-    "The reference modality's `RasterInfo` and, per modality, how to read it: path, bands, grid to align to, 8-bit conversion."
-    ref, heads = scene_headers(card, scene, root)
-    return ref, {m: {**h, "conversion": scene_conversion(h["path"], h["bands"], h["align_to"], card.percentiles, nodata=card.nodata)}
-                 for m, h in heads.items()}
-
-# %% ../nbs/15_build.ipynb #d35e6603
-def scene_cuts(card: Card, info, gsd: float, pyramid: bool | None = None) -> list:
-    "A pyramid when asked for (by the build, else by the card) and the scene is large enough; else the card's `cut` rule."
-    use = card.pyramid if pyramid is None else pyramid
-    return (pyramid_cuts(info.width, info.height, gsd) if use else []) or card_cuts(card, info.width, info.height, gsd)
-
-# %% ../nbs/15_build.ipynb #c1241e17
-def _tile_images(pix: dict, valid, plan: dict, upscaler, factor: int) -> tuple[dict, dict | None]:
-    "8-bit, 512×512 images of one cut's pixels, and the resize record."
-    images, resize = {}, None
-    for m, (a, _) in pix.items():
-        u8 = apply_conversion(a, valid, plan[m]["conversion"])
-        images[m], resize = to_tile(u8 if m == "rgb" else u8[..., 0], upscaler, factor)
-    return images, resize
-
-# %% ../nbs/15_build.ipynb #8f1a9d9e
-def _provenance(card: Card, scene: Scene, cut, plan: dict, gsd: tuple, resize: dict, frac: float, opts: BuildOptions, meta: SceneMeta) -> dict:
-    "Where a sample's pixels came from and how they were made."
-    return {"card": card.name, "license": card.license, "scene": scene.id, "files": dict(scene.files), "window": list(cut.window),
-            "level": cut.level, "source_gsd": gsd[0], "gsd_source": gsd[1], "source_metadata": meta.extra,
-            "resize": resize, "bands": {m: p["bands"] for m, p in plan.items()},
-            "conversion": {m: p["conversion"] for m, p in plan.items()}, "percentiles": list(card.percentiles),
-            "align": card.align, "valid_fraction": round(frac, 4), "jpeg_quality": opts.quality,
-            **({"recipe": opts.recipe} if opts.recipe else {})}
-
-def _too_few_valid(frac: float, card: Card) -> str | None:
-    if frac == 0: return "nodata only"
-    if frac < card.min_valid: return f"only {frac:.0%} of the tile is valid (card min_valid {card.min_valid:.0%})"
-
-# %% ../nbs/15_build.ipynb #be80993e
-def scene_samples(scene: Scene, card: Card, root, opts: BuildOptions = BuildOptions(), rejects: list | None = None):
-    "Yield the standardized samples of `scene`; refused tiles go to `rejects`. Raises `SceneError` if none is usable."
-    rejects = [] if rejects is None else rejects
-    ref, plan = read_plan(card, scene, root)
-    meta = scene_metadata(card, scene, root)
-    gsd, group, first = _scene_gsd(card, ref, meta), make_group(card.name, scene.id), scene.files[next(iter(plan))]
-    category = meta.category or scene.category
-    words = {m: meta.satellite if meta.satellite and m == "rgb" else card.satellite[m] for m in plan}
-    base = {"source": card.name, "group": group, "weather": "clear", "category": category,
-            "caption": template_caption(category), "split": split_of(group, opts.seed, opts.split)}
-    upscaler, made, best, cuts = get_upscaler(opts.upscaler), 0, 0.0, scene_cuts(card, ref, gsd[0], opts.pyramid)
-    for cut in cuts:
-        pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata) for m, p in plan.items()}
-        valid = np.logical_and.reduce([v for _, v in pix.values()])
-        best = max(best, frac := float(valid.mean()))
-        if why := _too_few_valid(frac, card):
-            rejects.append(reject_row(card.name, first, window=cut.window, reason=why)); continue
-        images, resize = _tile_images(pix, valid, plan, upscaler, card.upscale)
-        s = {**base, "key": make_key(card.name, scene.id, cut.window, cut.level), "images": images, "gsd": cut.gsd,
-             "gsd_level": gsd_level(cut.gsd, opts.gsd_threshold), "satellite": {m: words[m] for m in images},
-             "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts, meta)}
-        made += 1
-        yield check_sample({**s, "prompt": sample_prompts(s, opts.template)})
-    if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card min_valid)"
-                                  + ("; the scene has no valid pixel at all (nodata or NaN everywhere)" if best == 0 else ""))
-
-# %% ../nbs/15_build.ipynb #cb5a7a42
-BUILD_MODULES = ("core", "cards", "sources", "standardize", "superres", "gsd", "prompts", "weather", "cyclegan", "shards", "build")
-
-@functools.cache
-def code_version() -> str:
-    "The package version and a hash of the modules a shard's bytes depend on: a build with other code rebuilds its shards."
-    h = hashlib.blake2b(digest_size=8)
-    for m in BUILD_MODULES: h.update(package_data(f"{m}.py").read_bytes())
-    return f"{__version__}+{h.hexdigest()}"
-
-def _hash(what) -> str: return hashlib.blake2b(json.dumps(what, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
-
-def _metadata_of(card: Card, scene: Scene, root) -> str:
-    "What the card's adapter reads about `scene` from its sidecar files (XML, JSON), or why it cannot: part of the fingerprint."
-    if not card.adapter: return ""
-    try: return repr(scene_metadata(card, scene, root))
-    except Exception as e: return f"error: {_why(e)}"
-
-@dataclass(frozen=True)
-class ShardSpec:
-    "One unit of work: the scenes of one source that go into one shard."
-    name: str
-    card: Card
-    root: str
-    scenes: tuple
-    options: BuildOptions
-
-    def fingerprint(self, out=None) -> str:
-        "Hash of all a shard's bytes depend on: card content, options, code, dataset root, each input's path, content and metadata."
-        root = Path(self.root)
-        scenes = [(s.id, s.files, s.category, [content_digest(root / p) for p in s.paths], _metadata_of(self.card, s, root)) for s in self.scenes]
-        return _hash([repr(replace(self.card, path=None, body="")), asdict(self.options), code_version(), str(root.resolve()), scenes])
-
-# %% ../nbs/15_build.ipynb #39bbd070
-def _why(e: Exception) -> str: return str(e) if isinstance(e, SceneError) else f"{type(e).__name__}: {e}"
-
-def _chunks(items, n: int):
-    "Lists of up to `n` consecutive items (captioning works in batches)."
-    chunk = []
-    for x in items:
-        chunk.append(x)
-        if len(chunk) == n: yield chunk; chunk = []
-    if chunk: yield chunk
-
-def _scene_encoded(scene: Scene, spec: ShardSpec, inputs: list, rejects: list) -> list:
-    "One scene's encoded samples (none if it fails), recording its inputs and rejects."
-    tile_rejects, shard, opts = [], f"{spec.name}.tar", spec.options
-    try:
-        cap, made = get_captioner(opts.captioner), scene_samples(scene, spec.card, spec.root, opts, tile_rejects)
-        got = [encode_sample(s, shard, opts.quality) for chunk in _chunks(made, cap.batch_size) for s in caption_samples(chunk, cap, opts.template)]
-        reason = None
-    except Exception as e: got, reason = [], _why(e)
-    rejects += tile_rejects
-    for p in scene.paths:
-        inputs.append({"source": spec.card.name, "path": p, "status": "rejected" if reason else "accepted", "reason": reason, "samples": len(got)})
-        if reason: rejects.append(reject_row(spec.card.name, p, window=None, reason=reason))
-    return got
-
-# %% ../nbs/15_build.ipynb #f07682aa
-@patch
-def encoded(self: ShardSpec, out, inputs: list, rejects: list):
-    "The shard's encoded samples, scene by scene, recording every input and reject."
-    for scene in self.scenes: yield from _scene_encoded(scene, self, inputs, rejects)
-
-@patch
-def failure_rows(self: ShardSpec, why: str) -> list[dict]:
-    "Reject rows for every input of the shard, when the shard itself could not be built."
-    return [reject_row(self.card.name, p, window=None, reason=why) for sc in self.scenes for p in sc.paths]
-
-# %% ../nbs/15_build.ipynb #fe097cda
-def unit_files(unit: str, has_tar: bool = True) -> list[str]:
-    "The files a unit of work writes besides its marker, relative to the output folder (its tar only if it made samples)."
-    return [f"shards/{unit}.tar"] * has_tar + [f"parts/{unit}.{t}.parquet" for t in ("samples", "inputs", "rejects")]
-
-def _done(out, spec, fingerprint: str) -> dict | None:
-    "The shard's done marker when it is for `fingerprint` and every file it vouches for still has its recorded bytes."
-    try: stats = json.loads(part_path(out, spec.name, "stats").read_text())
-    except (OSError, ValueError): return None
-    files = stats.get("files") if isinstance(stats, dict) and stats.get("fingerprint") == fingerprint else None
-    return stats if isinstance(files, dict) and file_digests(out, files) == files else None
-
-def run_shard(spec, out) -> dict:
-    "Build one shard into `out`; return its stats. Never raises: a failure is a status with the error."
-    try:
-        fingerprint = spec.fingerprint(out)
-        if stats := _done(out, spec, fingerprint): return {**stats, "status": "skipped"}
-        part_path(out, spec.name, "stats").unlink(missing_ok=True)  # it vouched for the files about to be replaced
-        inputs, rejects, tar = [], [], Path(out) / "shards" / f"{spec.name}.tar"
-        rows = write_tar(tar, spec.encoded(out, inputs, rejects))
-        if not rows: tar.unlink()
-        for table, data, cols in (("samples", rows, MANIFEST_COLUMNS), ("inputs", inputs, INPUT_COLUMNS), ("rejects", rejects, REJECT_COLUMNS)):
-            write_table(part_path(out, spec.name, table), data, cols)
-        stats = {"shard": spec.name, "status": "done", "fingerprint": fingerprint, "pairs": len(rows),
-                 "samples": len({r["key"] for r in rows}), "inputs": len(inputs), "rejected": sum(i["status"] == "rejected" for i in inputs),
-                 "files": file_digests(out, unit_files(spec.name, bool(rows))), "members": member_digests(tar) if rows else {}}
-        write_json(part_path(out, spec.name, "stats"), stats)
-        return stats
-    except Exception as e:
-        return {"shard": spec.name, "status": "failed", "error": _why(e)}
-
-# %% ../nbs/15_build.ipynb #6c1f3e28
-def _executor(executor, workers: int, resources: dict | None):
-    "The executor to submit to and whether we own it (and must shut it down)."
-    if hasattr(executor, "get_executor"): return executor.get_executor(**({"resources": resources} if resources else {})), False
-    if executor is None and workers > 0: return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")), True
-    return executor, False
-
-def _run_once(specs: list, out: str, executor, bar) -> dict:
-    if executor is None: results = (run_shard(s, out) for s in specs)
-    else: results = (f.result() for f in as_completed([executor.submit(run_shard, s, out) for s in specs]))
-    done = {}
-    for r in results: done[r["shard"]] = r; bar.update()
-    return done
-
-# %% ../nbs/15_build.ipynb #2b5f5d14
-def run_shards(specs: list, out, workers: int = 0, executor=None, retries: int = 2, resources: dict | None = None,
-               progress: bool = True) -> list[dict]:
-    "Run every shard; retry failed ones up to `retries` times; statuses (with `tries`) in plan order."
-    executor, own = _executor(executor, workers, resources)
-    tries = {s.name: 1 for s in specs}
-    try:
-        with tqdm(total=len(specs), desc="shards", unit="shard", disable=not progress) as bar:
-            done = _run_once(specs, str(out), executor, bar)
-            for _ in range(retries):
-                if not (failed := [s for s in specs if done[s.name]["status"] == "failed"]): break
-                bar.total += len(failed)
-                for s in failed: tries[s.name] += 1
-                done.update(_run_once(failed, str(out), executor, bar))
-    finally:
-        if own: executor.shutdown()
-    return [{**done[s.name], "tries": tries[s.name]} for s in specs]
-
-# %% ../nbs/15_build.ipynb #95e123ba
-@dataclass(frozen=True)
-class WeatherOptions:
-    "Which weather variants to make: weathers, how many of each (MMM-RS: 10,000), optional generator checkpoints."
-    weathers: tuple = ()
-    count: int = 10_000
-    seed: int = 0
-    night_generator: str | None = None
-    snow_generator: str | None = None
-
-def _hash01(*parts) -> float:
-    return int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest(), "big") / 2**64
-
-def choose_for_weather(manifest: pd.DataFrame, weather: str, count: int, seed: int = 0) -> pd.DataFrame:
-    "Up to `count` clear RGB rows of `manifest`, seeded, taking turns over (source, GSD level) strata."
-    c = manifest[(manifest.modality == "rgb") & (manifest.weather == "clear")].copy()
-    c["_h"] = [_hash01(seed, weather, k) for k in c.key]
-    c = c.sort_values(["source", "gsd_level", "_h"])
-    c["_turn"] = c.groupby(["source", "gsd_level"]).cumcount()
-    return c.sort_values(["_turn", "source", "gsd_level"]).head(count).drop(columns=["_h", "_turn"]).sort_values(["source", "key"])
-
-# %% ../nbs/15_build.ipynb #fb78c7c4
-@dataclass(frozen=True)
-class WeatherShardSpec:
-    "One unit of work: `weather` variants of clear samples `(key, shard, file, window)` of one source."
-    name: str
-    weather: str
-    rows: tuple
-    options: WeatherOptions
-    quality: int = DEFAULT_QUALITY
-    template: str = PAPER_TEMPLATE
-
-    def fingerprint(self, out) -> str:
-        "Hash of the weather, the clear samples' recorded bytes (from their shards' markers), generator files, options and code."
-        gens = [content_digest(g) for g in (self.options.night_generator, self.options.snow_generator) if g]
-        what = [self.weather, list(self.rows), _source_digests(out, self.rows), gens, asdict(self.options), self.quality, self.template]
-        return _hash([*what, code_version()])
-
-    @property
-    def generator(self): return getattr(self.options, f"{self.weather}_generator", None)
-
-def _source_digests(out, rows) -> list:
-    "The recorded sha256 of the metadata and RGB members each row's clear sample is read from."
-    markers = {}
-    def member(shard, name):
-        if shard not in markers:
-            try: markers[shard] = json.loads(part_path(out, Path(shard).stem, "stats").read_text()).get("members", {})
-            except (OSError, ValueError): markers[shard] = {}
-        return markers[shard].get(name)
-    return [[member(shard, f"{key}.json"), member(shard, f"{key}.rgb.jpg")] for key, shard, *_ in rows]
-
-# %% ../nbs/15_build.ipynb #72068993
-def _stored_sample(out, key: str, shard: str) -> dict:
-    "A clear sample read back from its shard: metadata and decoded RGB."
-    import io
-    from PIL import Image
-    from mmmrs.data import read_members
-    blobs = read_members(out, {shard: [f"{key}.json", f"{key}.rgb.jpg"]})
-    meta = json.loads(blobs[f"{key}.json"])
-    return {**meta, "images": {"rgb": np.asarray(Image.open(io.BytesIO(blobs[f"{key}.rgb.jpg"])).convert("RGB"))}}
-
-@patch
-def encoded(self: WeatherShardSpec, out, inputs: list, rejects: list):
-    "The weather variants of the spec's clear samples; a failing variant is a reject."
-    from mmmrs.weather import make_weather
-    for key, shard, source, path, window in self.rows:
-        try:
-            s = make_weather(_stored_sample(out, key, shard), self.weather, int(_hash01(self.options.seed, self.weather, key) * 2**63), self.generator)
-            yield encode_sample({**s, "provenance": {**s["provenance"], "jpeg_quality": self.quality}}, f"{self.name}.tar", self.quality)
-        except Exception as e: rejects.append({"source": source, "path": path, "window": window, "reason": f"{self.weather}: {_why(e)}"})
-
-@patch
-def failure_rows(self: WeatherShardSpec, why: str) -> list[dict]:
-    return [{"source": src, "path": path, "window": window, "reason": why} for _, _, src, path, window in self.rows]
-
-# %% ../nbs/15_build.ipynb #513ffb5d
-def plan_weather_shards(manifest: pd.DataFrame, scenes: WeatherOptions, options: BuildOptions) -> list[WeatherShardSpec]:
-    "Scene shard specs for every weather of `scenes`, per source, `options.shard_size` samples a shard."
-    specs, n = [], options.shard_size
-    for weather in scenes.weathers:
-        chosen = choose_for_weather(manifest, weather, scenes.count, scenes.seed)
-        for source, part in chosen.groupby("source", sort=True):
-            rows = list(part[["key", "shard", "source", "file", "window"]].itertuples(index=False, name=None))
-            specs += [WeatherShardSpec(f"{slug(source)}-{weather}-{i // n:05d}", weather, tuple(rows[i:i + n]), scenes, options.quality, options.template)
-                      for i in range(0, len(rows), n)]
-    return specs
-
 # %% ../nbs/15_build.ipynb #de84126c
 def resolve_sources(sources) -> list[tuple[Card, Path]]:
     "`(card, root)` pairs from `NAME_OR_CARD=ROOT` strings or `(card or name or path, root)` tuples; names and their slugs unique."
@@ -482,37 +150,7 @@ def check_unit_names(units: list[str]):
     if dup := sorted(u for u, n in collections.Counter(units).items() if n > 1):
         raise UsageError(f"two units of work would write the same files ({dup[:3]}): a card's name clashes with another card's shard set; rename one")
 
-# %% ../nbs/15_build.ipynb #632df781
-def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tuple[list[ShardSpec], dict]:
-    "Shard specs for `sources` (deterministic: scenes sorted by id; scenes lacking optional modalities in their own shard set), and each source's discovery rejects."
-    specs, rejects = [], {}
-    for card, root in sources:
-        scenes, rejects[card.name] = discover(card, root)
-        scenes, n = scenes[:limit] if limit else scenes, options.shard_size
-        for mods in dict.fromkeys(tuple(s.files) for s in scenes):  # one shard set per modality set: one member set per shard
-            part = [s for s in scenes if tuple(s.files) == mods]
-            name = slug(card.name) if len(mods) == len(card.modalities) else f"{slug(card.name)}-{'-'.join(mods)}"  # no dots in unit names
-            specs += [ShardSpec(f"{name}-{i // n:05d}", card, str(root), tuple(part[i:i + n]), options) for i in range(0, len(part), n)]
-    return specs, rejects
-
-# %% ../nbs/15_build.ipynb #a92ca48c
-def _write_rejected(out, unit: str, rejects: list, inputs: bool = True):
-    "Record what was refused outside a shard's own work (discovery, a shard that kept failing) as a unit's parts."
-    rows = [{"source": r["source"], "path": r["path"], "status": "rejected", "reason": r["reason"], "samples": 0} for r in rejects]
-    write_table(part_path(out, unit, "inputs"), rows if inputs else [], INPUT_COLUMNS)
-    write_table(part_path(out, unit, "rejects"), rejects, REJECT_COLUMNS)
-
-def _record_failures(out, specs: list, statuses: list):
-    "A failed shard's inputs become rejects with the error; what an earlier run made of it goes (it would contradict them)."
-    for spec, st in zip(specs, statuses):
-        if st["status"] == "failed":
-            for rel in (f"shards/{spec.name}.tar", f"parts/{spec.name}.samples.parquet", f"parts/{spec.name}.stats.json"):
-                if (p := Path(out) / rel).is_file(): p.unlink()
-            rows = spec.failure_rows(f"shard {spec.name} failed after {st['tries']} tries: {st['error']}")
-            _write_rejected(out, spec.name, rows, inputs=isinstance(spec, ShardSpec))
-
 # %% ../nbs/15_build.ipynb #2372291d
-OWNER_FILE, LOCK_FILE = ".mmmrs-build.json", ".mmmrs-build.lock"
 USER_FILES = ("corrections.csv",)  # written into a build folder by the browser's review: the user's, never touched
 TOP_FILES = ("manifest.parquet", "inputs.parquet", "rejects.parquet", "flags.parquet", "stats.json", "recipe.json",
              "README.md", "croissant.json")  # the last two: the build as a Hugging Face and a Croissant dataset (`mmmrs.datacard`)
@@ -520,7 +158,7 @@ TOP_FILES = ("manifest.parquet", "inputs.parquet", "rejects.parquet", "flags.par
 @contextlib.contextmanager
 def folder_lock(out, shared: bool = False):
     "Hold the lock of the build folder `out`: exclusive to build into it, shared to check it. Released when the process dies."
-    path = Path(out) / LOCK_FILE
+    path = BuildLayout(out).lock
     if fcntl is None or shared and not path.exists(): yield; return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -533,7 +171,7 @@ def folder_lock(out, shared: bool = False):
 # %% ../nbs/15_build.ipynb #71f0e019
 def ownership(out) -> dict:
     "The ownership record of the build folder `out` (`{}` when there is none)."
-    p = Path(out) / OWNER_FILE
+    p = BuildLayout(out).record
     try: rec = json.loads(p.read_text())
     except FileNotFoundError: return {}
     except (OSError, ValueError): rec = None
@@ -593,7 +231,8 @@ def _planned_files(units: list[str]) -> set:
 def write_ownership(out, sources, files) -> set:
     "Record `files` (relative paths) as what builds of `sources` wrote into `out`; return them."
     files = set(files) - {OWNER_FILE, LOCK_FILE, *USER_FILES}
-    write_json(Path(out) / OWNER_FILE, {"format": "mmmrs-build 1", "sources": {c.name: str(r) for c, r in sources}, "files": sorted(files)})
+    record = {"format": "mmmrs-build 1", "sources": {c.name: str(r) for c, r in sources}, "files": sorted(files)}
+    write_json(BuildLayout(out).record, record)
     return files
 
 def _present(out) -> set:
@@ -682,15 +321,16 @@ def summary(self: BuildResult) -> str:
 # %% ../nbs/15_build.ipynb #f3e262ec
 def _unit_digests(out, unit: str) -> dict:
     "The sha256 of every file of `unit`: from its done marker (and the marker's own), or read here for parts-only units."
-    marker = part_path(out, unit, "stats")
+    marker = BuildLayout(out).part(unit, "stats")
     if not marker.exists(): return {r: d for r, d in file_digests(out, unit_files(unit, False)).items() if d}
     return {**json.loads(marker.read_text())["files"], **file_digests(out, [f"parts/{unit}.stats.json"])}
 
 def _refresh_markers(out, units: list[str]):
     "Record in the done markers the new bytes of shards and tables that corrections rewrote in place."
+    layout = BuildLayout(out)
     for u in units:
-        if not (p := part_path(out, u, "stats")).exists(): continue
-        st, tar = json.loads(p.read_text()), Path(out) / "shards" / f"{u}.tar"
+        if not (p := layout.part(u, "stats")).exists(): continue
+        st, tar = json.loads(p.read_text()), layout.shard(u)
         write_json(p, {**st, "files": file_digests(out, st["files"]), "members": member_digests(tar) if tar.exists() else {}})
 
 def shard_digests(stats: dict) -> dict:
@@ -703,20 +343,20 @@ def _publish(out, merged: dict, flags: bytes, failed: list, units: list[str]) ->
     tables["flags.parquet"] = flags
     stats = {**dataset_stats(merged["manifest"], merged["inputs"]), "outputs": {n: hashlib.sha256(b).hexdigest() for n, b in tables.items()},
              "units": {u: _unit_digests(out, u) for u in units}, "failed": sorted(failed)}
-    try: write_together({**{out / n: b for n, b in tables.items()}, out / "stats.json": json_bytes(stats)})
+    try: write_together({**{out / n: b for n, b in tables.items()}, BuildLayout(out).stats: json_bytes(stats)})
     except OSError as e:
         raise BuildError(f"could not write the merged tables into {out} ({e.strerror or e}): the finished shards are kept and the previous "
                          "tables and stats.json are as they were; free some space and run the same command again") from e
     return stats
 
 def republish(out):
-    "Merge the tables and stats.json of the build in `out` again, after `mmmrs.prompts.apply_corrections` rewrote shards in place."
-    out = Path(out)
+    "Merge the tables and stats.json of the build in `out` again, after `mmmrs.review.apply_corrections` rewrote shards."
+    out, layout = Path(out), BuildLayout(out)
     with folder_lock(out):
-        stats = json.loads((out / "stats.json").read_text()) if (out / "stats.json").exists() else {}
-        units = sorted(stats.get("units") or {p.name.split(".")[0] for p in (out / "parts").glob("*.parquet")})
+        stats = json.loads(layout.stats.read_text()) if layout.stats.exists() else {}
+        units = sorted(stats.get("units") or {p.name.split(".")[0] for p in layout.parts.glob("*.parquet")})
         _refresh_markers(out, units)
-        flags = (out / "flags.parquet").read_bytes() if (out / "flags.parquet").exists() else table_bytes([], ["key", "modality", "flag"])
+        flags = layout.flags.read_bytes() if layout.flags.exists() else table_bytes([], ["key", "modality", "flag"])
         stats = _publish(out, merge_tables(out, units, write=False), flags, stats.get("failed", []), units)
         write_dataset_metadata(out, shard_sha=shard_digests(stats))  # the card and the Parquet view follow the corrected prompts
 
@@ -738,35 +378,38 @@ def _run_planned(out, specs, opts: tuple) -> list[dict]:
 
 def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | None = None, workers: int = 0,
           executor=None, retries: int = 2, resources: dict | None = None, progress: bool = True,
-          scenes: WeatherOptions = WeatherOptions(), corrections=None, force: bool = False) -> BuildResult:
+          weather: WeatherOptions = WeatherOptions(), force: bool = False, scenes: WeatherOptions | None = None
+          ) -> BuildResult:
     "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`, which it must own (or `force`)."
+    if scenes is not None:
+        warnings.warn("build(scenes=...) is deprecated: pass weather=WeatherOptions(...)", DeprecationWarning, 2)
+        weather = scenes
     out, sources = Path(out), resolve_sources(sources)
     check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
     claim_folder(out, sources, force)  # refuse before the lock file is made in someone else's folder; again under the lock
     options, run = _resolved(options), (workers, executor, retries, resources, progress)
-    recipe = recipe_record(options, scenes) if options.recipe else None  # refuses what the recipe forbids, before any work
+    recipe = recipe_record(options, weather) if options.recipe else None  # refuses what the recipe forbids, before any work
     with folder_lock(out):
         owned, foreign = claim_folder(out, sources, force)
         specs, rejects = plan_shards(sources, options, limit)
         units = [u for card, _ in sources for u in [f"{slug(card.name)}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
         check_unit_names(units)
         owned = write_ownership(out, sources, owned | _planned_files(units))
-        if recipe: write_json(out / "recipe.json", recipe)
-        else: (out / "recipe.json").unlink(missing_ok=True)  # a rebuild without the recipe no longer claims it
+        if recipe: write_json(BuildLayout(out).recipe, recipe)
+        else: BuildLayout(out).recipe.unlink(missing_ok=True)  # a rebuild without the recipe no longer claims it
         for card, _ in sources: _write_rejected(out, f"{slug(card.name)}-discovery", rejects[card.name])
         statuses = _run_planned(out, specs, run)
-        if scenes.weathers:
-            sspecs = plan_weather_shards(merge_tables(out, units, write=False)["manifest"], scenes, options)
+        if weather.weathers:
+            sspecs = plan_weather_shards(merge_tables(out, units, write=False)["manifest"], weather, options)
             check_unit_names(units := units + [s.name for s in sspecs])
             owned = write_ownership(out, sources, owned | _planned_files(units))
             statuses += _run_planned(out, sspecs, run)
         _prune(out, units, owned)
-        if corrections: from mmmrs.review import correct_parts; correct_parts(out, corrections, options.template); _refresh_markers(out, units)
         merged = merge_tables(out, sorted(units), write=False)
         flags = flag_prompts(merged["manifest"], options.gsd_threshold)
         failed = [s["shard"] for s in statuses if s["status"] == "failed"]
         stats = _publish(out, merged, table_bytes(flags.to_dict("records"), list(flags.columns)), failed, sorted(units))
-        write_dataset_metadata(out, sources, options, scenes, shard_sha=shard_digests(stats))  # HF card, croissant.json, view
+        write_dataset_metadata(out, sources, options, weather, shard_sha=shard_digests(stats))  # HF card, croissant.json, view
         present = _present(out)  # others' files stay theirs, unless this build replaced them under its own names
         write_ownership(out, sources, (present - set(foreign)) | (present & _planned_files(units)))
     return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses, flags)
@@ -775,7 +418,7 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
 def _damage(out, unit: str, rel: str) -> str:
     "What is wrong with a unit's file whose bytes differ from the record: the members that changed, when it is a readable tar."
     if not rel.endswith(".tar"): return "damaged (its sha256 differs from the build's record)"
-    try: marker, have = json.loads(part_path(out, unit, "stats").read_text()).get("members", {}), member_digests(Path(out) / rel)
+    try: marker, have = json.loads(BuildLayout(out).part(unit, "stats").read_text()).get("members", {}), member_digests(Path(out) / rel)
     except (OSError, ValueError, tarfile.TarError) as e: return f"damaged: unreadable ({type(e).__name__})"
     changed = sorted(n for n in marker.keys() | have.keys() if marker.get(n) != have.get(n))
     return f"damaged: {len(changed)} members differ from the build's record, e.g. {changed[0]}" if changed else "damaged (its sha256 differs)"
@@ -791,7 +434,8 @@ def _file_problems(out, stats: dict) -> list[str]:
 
 def _table_problems(out, stats: dict) -> list[str]:
     "Totals that do not add up, inputs counted twice, manifest members missing from their shards, scenes in two splits."
-    m, inputs, problems = pd.read_parquet(out / "manifest.parquet"), pd.read_parquet(out / "inputs.parquet"), []
+    layout = BuildLayout(out)
+    m, inputs, problems = pd.read_parquet(layout.manifest), pd.read_parquet(layout.inputs), []
     ds = dataset_stats(m, inputs)
     if {k: stats.get(k) for k in ds} != ds: problems.append("stats.json does not match the manifest and inputs tables")
     try: check_manifest(m, "manifest.parquet")
@@ -800,7 +444,7 @@ def _table_problems(out, stats: dict) -> list[str]:
     recorded = {Path(rel).name for files in stats.get("units", {}).values() for rel in files if rel.endswith(".tar")}
     for shard, names in m.groupby("shard").member.apply(set).items():
         if shard not in recorded: problems.append(f"{shard}: in the manifest but not among the build's recorded shards")
-        p = out / "shards" / shard
+        p = layout.shards / shard
         try: have = set(tarfile.open(p).getnames()) if p.is_file() else set()
         except (tarfile.TarError, OSError) as e: problems.append(f"{shard}: unreadable ({type(e).__name__})"); continue
         if missing := names - have: problems.append(f"{shard}: {len(missing)} manifest members missing, e.g. {sorted(missing)[0]}")
@@ -814,7 +458,7 @@ def verify(out) -> list[str]:
         return [f"{out} is not a complete build ({', '.join(missing)} missing): run mmmrs-build into it to finish it"]
     try:
         with folder_lock(out, shared=True):
-            try: stats = json.loads((out / "stats.json").read_text())
+            try: stats = json.loads(BuildLayout(out).stats.read_text())
             except ValueError: stats = None
             if not isinstance(stats, dict) or "units" not in stats:
                 problems = ["stats.json is damaged or was not written by this version of mmmrs-build (it records no file digests)"]
@@ -824,18 +468,6 @@ def verify(out) -> list[str]:
     if problems: problems.append(f"fix: run the same mmmrs-build command into {out} again: it rebuilds exactly the shards that are missing, "
                                  "damaged or stale, and rewrites the tables and stats.json")
     return problems
-
-# %% ../nbs/15_build.ipynb #9932d48c
-DASK_WORKER_ENV = {"MALLOC_TOP_PAD_": "67108864"}
-
-def dask_malloc_hint(client) -> str | None:
-    "A hint when the cluster's workers trim memory eagerly (Dask's default) without the heap-top padding this build wants."
-    envs = client.run(lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", *DASK_WORKER_ENV)})
-    slow = [w for w, e in envs.items() if e["MALLOC_TRIM_THRESHOLD_"] and not all(e[k] for k in DASK_WORKER_ENV)]
-    if not slow: return None
-    env = " ".join(f"{k}={v}" for k, v in DASK_WORKER_ENV.items())
-    return (f"{len(slow)} of {len(envs)} Dask workers trim memory eagerly (MALLOC_TRIM_THRESHOLD_, Dask's default): shards cost about "
-            f"1.6x the CPU there. Start the workers with {env} in their environment (e.g. `{env} dask worker ...`).")
 
 # %% ../nbs/15_build.ipynb #6ca8e7e6
 def _planned(spec: ShardSpec) -> tuple[list, list]:
@@ -871,20 +503,15 @@ def _key_values(text: str | None, cast=float) -> dict | None:
     try: return {k.strip(): cast(v) for k, v in (kv.split("=", 1) for kv in text.split(","))}
     except ValueError: raise UsageError(f"expected NAME=NUMBER[,NAME=NUMBER...], got {text!r}") from None
 
-def _fractions(text: str) -> tuple:
-    try: fr = tuple(float(x) for x in text.split(","))
-    except ValueError: fr = ()
-    if len(fr) != 3 or min(fr) < 0 or sum(fr) <= 0: raise UsageError(f"--split: expected three fractions TRAIN,VAL,TEST like 0.8,0.1,0.1, got {text!r}")
-    return fr
-
-def _weather_options(scenes: str | None, count: int, seed: int, night_generator, snow_generator) -> WeatherOptions:
+def check_weather(w: WeatherOptions) -> WeatherOptions:
+    "`w`, unless a count is below 1, a weather is unknown or a generator file is missing."
     from mmmrs.weather import WEATHER_MODELS
-    check_count("--scene-count", count, 1)
-    weathers = tuple(w.strip() for w in scenes.split(",") if w.strip()) if scenes else ()
-    if bad := [w for w in weathers if w not in WEATHER_MODELS]: raise UsageError(f"--scenes: unknown weather {bad}; choose from {sorted(WEATHER_MODELS)}")
-    for g in (night_generator, snow_generator):
+    check_count("--weather-count", w.count, 1)
+    if bad := [x for x in w.weathers if x not in WEATHER_MODELS]:
+        raise UsageError(f"--weather: unknown weather {bad}; choose from {sorted(WEATHER_MODELS)}")
+    for g in (w.night_generator, w.snow_generator):
         if g and not Path(g).exists(): raise UsageError(f"generator checkpoint {g} does not exist")
-    return WeatherOptions(weathers, count, seed, night_generator, snow_generator)
+    return w
 
 def _dask_client(address: str):
     from distributed import Client
@@ -895,75 +522,111 @@ def _dask_client(address: str):
     return client
 
 # %% ../nbs/15_build.ipynb #1029504d
-def _on_cli() -> bool:
-    "True when `mmmrs_build` runs as the command (not merely inside another command, such as nbdev-test running this notebook)."
-    return is_cli(mmmrs_build)
+@dataclass(frozen=True)
+class BuildCommand:
+    "The options of `mmmrs-build` itself: where to build, from what, and how to run the shards."
+    out: str = "mmmrs-out"  # output folder: shards/, parts/, manifest.parquet, inputs/rejects.parquet, stats.json
+    demo: bool = False  # build from the real sample images shipped inside the package
+    source: Annotated[list[str] | None, {"metavar": "NAME_OR_CARD=ROOT"}] = None  # a card (name or file) and its root; repeatable
+    limit: int | None = None  # at most this many scenes per source (>= 1)
+    workers: int = 0  # local worker processes (0: build in this process)
+    scheduler: str | None = None  # a Dask distributed scheduler to run the shards on (e.g. tcp://10.0.0.1:8786)
+    resources: str | None = None  # Dask worker resources each shard needs, e.g. GPU=1
+    retries: int = 2  # times a failed shard is tried again before it is reported
+    progress: bool = True  # show a progress bar
+    force: bool = False  # build into a folder holding others' files (kept) or a build of other sources (replaced)
 
-def _cli_exit(e: Exception) -> int:
-    "On the command line: print the message of a user-fixable error and give its exit status; re-raise anything else."
-    code = exit_code_of(e)
-    if code is None or not _on_cli(): raise e
-    print(f"mmmrs-build: {e}", file=sys.stderr)
-    return code
+    def sources(self) -> list:
+        "The (card, root) pairs to build: the demo's and the `--source` ones."
+        sources = (demo_sources() if self.demo else []) + resolve_sources(self.source or [])
+        if not sources: raise UsageError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
+        check_count("--limit", self.limit, 1, none_ok=True)
+        check_count("--workers", self.workers, 0); check_count("--retries", self.retries, 0)
+        return sources
 
-@call_parse
-def mmmrs_build(
-    out: str = "mmmrs-out",  # output folder: shards/, parts/, manifest.parquet, inputs.parquet, rejects.parquet, stats.json
-    recipe: str = None,  # paper: MMM-RS as published (needs --upscaler esrgan:x2=PATH,x4=PATH, --captioner hf:PATH, ...)
-    demo: bool = False,  # build from the real sample images shipped inside the package
-    source: Annotated[str, {"action": "append", "metavar": "NAME_OR_CARD=ROOT"}] = None,  # a bundled card name or a card file, and its dataset root (repeatable)
-    seed: int = 0,  # seed of the train/val/test split (drawn per scene group)
-    split: str = "0.8,0.1,0.1",  # train,val,test fractions (of scene groups)
-    limit: int = None,  # at most this many scenes per source (>= 1)
-    pyramid: Annotated[bool, {"action": argparse.BooleanOptionalAction}] = None,  # cut GSD pyramids from large scenes (default: as each card says)
-    quality: int = DEFAULT_QUALITY,  # JPEG quality of stored RGB images, 1-100 (75 is PIL's default, as in the MMM-RS release)
-    gsd_threshold: float = DEFAULT_T,  # boundary in metres (finite, above 5) between the Low and Ultra-low GSD levels
-    scenes: str = None,  # weather variants to synthesize from clear RGB samples, e.g. fog,night,snow
-    scene_count: int = 10_000,  # at most this many samples of each weather (MMM-RS: 10,000)
-    night_generator: str = None,  # a CycleGAN/CUT/TPSeNCE generator checkpoint for night (default: the low-light model)
-    snow_generator: str = None,  # a clear->snow CycleGAN generator checkpoint (default: the snow cover model)
-    captioner: str = "template",  # captions: template (from class labels) or hf:PATH (a local image-to-text model folder, e.g. BLIP-2)
-    prompt_template: str = PAPER_TEMPLATE,  # prompt fields, comma-separated: gsd_level, weather, caption, satellite, category, dataset
-    corrections: str = None,  # a corrections file (CSV/Parquet by key: corrected_caption, status=reject) applied to the result
-    upscaler: str = "bicubic",  # super-resolution of scenes smaller than 512: bicubic, esrgan (Real-ESRGAN x4plus, extra 'esrgan') or esrgan:PATH
-    shard_size: int = 64,  # scenes per shard, >= 1 (one shard is one unit of work)
-    workers: int = 0,  # local worker processes (0: build in this process)
-    scheduler: str = None,  # address of a Dask distributed scheduler to run the shards on (e.g. tcp://10.0.0.1:8786)
-    resources: str = None,  # Dask worker resources each shard needs, e.g. GPU=1
-    retries: int = 2,  # times a failed shard is tried again before it is reported
-    progress: Annotated[bool, {"action": argparse.BooleanOptionalAction}] = True,  # show a progress bar
-    force: bool = False,  # build into a folder holding files no build wrote (kept) or a build of other sources (replaced)
-    check: bool = False,  # only verify the dataset already in --out, byte for byte (recorded sha256 of every file); exit 1 on a problem
-    dry_run: bool = False,  # only report what would be built per source (pairs, GSD levels, paper counts); write nothing
-):
+# %% ../nbs/15_build.ipynb #8e720011
+def options_of(values: dict) -> tuple[BuildOptions, WeatherOptions]:
+    "The build's and the weather's options from parsed command-line `values` (taken out of them), a recipe applied."
+    opts = take(BuildOptions, values)
+    weather = check_weather(replace(take(WeatherOptions, values), seed=opts.seed))
+    if not opts.recipe: return opts, weather
+    given = {**recipe_args(opts, weather), **({} if weather.weathers else {"weather": None})}  # none chosen: the recipe's
+    r = get_recipe(opts.recipe).resolve(**given)
+    return replace(opts, **r.build), replace(weather, **r.weather)
+
+# %% ../nbs/15_build.ipynb #d6a63ffb
+@dataclass
+class CheckResult:
+    "What `mmmrs-build check` found in a built folder: its problems, each a line, the fix last (none when all is well)."
+    out: str
+    problems: list
+
+    @property
+    def exit_code(self) -> int: return EXIT_PROBLEMS if self.problems else EXIT_OK
+    def summary(self) -> str:
+        ok = f"{self.out}: OK (every file as recorded, totals add up, every member present, no scene in two splits)"
+        return "\n".join(self.problems) or ok
+
+# %% ../nbs/15_build.ipynb #a13274b9
+def check_build(
+    out: str,  # a folder written by mmmrs-build
+) -> CheckResult:
+    "Verify a built folder byte for byte (the recorded sha256 of every file), its totals, members and splits."
+    return CheckResult(out, verify(out))
+
+# %% ../nbs/15_build.ipynb #337d9bd4
+def plan(values: dict) -> pd.DataFrame:
+    "The dry run of the build that command-line `values` describe: per source, what it would make; nothing written."
+    opts, _ = options_of(values)
+    cmd = take(BuildCommand, values)
+    return dry_run_report(cmd.sources(), opts, cmd.limit)
+
+# %% ../nbs/15_build.ipynb #0e3aa424
+CORRECTIONS_MOVED = ("--corrections moved: run `mmmrs-review apply OUT FILE` after the build "
+                     "(mmmrs.review.apply_corrections)")
+RENAMED = {"scenes": "weathers", "scene_count": "count"}  # old flags, still accepted with a note
+
+def build_parser(prog: str = "mmmrs-build") -> argparse.ArgumentParser:
+    "The parser of a build (and of `plan`): the fields of `BuildCommand`, `BuildOptions` and `WeatherOptions`."
+    objs = (BuildCommand, BuildOptions, WeatherOptions)
+    return command_parser(prog, *objs, description=inspect.getdoc(main), renamed=RENAMED)
+
+def _legacy(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    "The build's parser with the flags that became subcommands or moved: hidden, still accepted."
+    for flag in ("--check", "--dry-run"): parser.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--corrections", help=argparse.SUPPRESS)
+    return parser
+
+# %% ../nbs/15_build.ipynb #7c46ecff
+def _note(old: str, new: str): print(f"mmmrs-build: {old} is deprecated; use {new}", file=sys.stderr)
+
+def _build_command(values: dict):
+    "The build the command-line `values` ask for; or, with the old flags, its check or plan."
+    if values.pop("corrections"): raise UsageError(CORRECTIONS_MOVED)
+    check, dry_run = values.pop("check"), values.pop("dry_run")
+    if check: _note("--check", "mmmrs-build check OUT"); return check_build(values["out"])
+    if dry_run: _note("--dry-run", "mmmrs-build plan"); return plan(values)
+    opts, weather = options_of(values)
+    cmd = take(BuildCommand, values)
+    client = _dask_client(cmd.scheduler) if cmd.scheduler else None
+    return build(cmd.sources(), cmd.out, opts, limit=cmd.limit, workers=cmd.workers, executor=client, retries=cmd.retries,
+                 resources=_key_values(cmd.resources), progress=cmd.progress, weather=weather, force=cmd.force)
+
+def _report(result) -> str:
+    return result.summary() if hasattr(result, "summary") else result.to_string()
+
+# %% ../nbs/15_build.ipynb #5eaf3b1a
+def main(argv=None) -> int:
     """Build an MMM-RS-format dataset (512x512 samples, GSD levels, prompts, webdataset shards, Parquet manifest) from data cards.
-    Exit status: 0 every shard built and pairs written (--check: no problem); 1 --check found problems; 2 bad usage (option,
+    `mmmrs-build check OUT` verifies a built folder; `mmmrs-build plan [options]` reports what a build would make.
+    Exit status: 0 every shard built and pairs written (check: no problem); 1 check found problems; 2 bad usage (option,
     card, source or output folder), nothing built; 3 shards failed or the tables could not be written (full disk);
     4 nothing written (every input rejected); 5 another build holds the folder's lock."""
-    try:
-        if check:
-            problems = verify(out)
-            if _on_cli(): print("\n".join(problems) or f"{out}: OK (every file as recorded, totals add up, every member present, no scene in two splits)")
-            return (EXIT_PROBLEMS if problems else EXIT_OK) if _on_cli() else problems
-        sources = (demo_sources() if demo else []) + resolve_sources(source or [])
-        if not sources: raise UsageError("nothing to build: pass --demo or --source NAME_OR_CARD=ROOT (see --help)")
-        if recipe:  # the recipe's values replace the options it fixes; it refuses missing inputs and conflicting values
-            args = get_recipe(recipe).resolve(**{k: v for k, v in locals().items() if k in RECIPE_ARGS}).args
-            (upscaler, captioner, night_generator, snow_generator, gsd_threshold, prompt_template, quality, pyramid,
-             scenes, scene_count) = (args[k] for k in RECIPE_ARGS)
-        opts = BuildOptions(seed=seed, split=_fractions(split), pyramid=pyramid, quality=quality, gsd_threshold=gsd_threshold,
-                            upscaler=upscaler, shard_size=shard_size, captioner=captioner, template=prompt_template,
-                            recipe=recipe or "")
-        check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
-        if dry_run:
-            report = dry_run_report(sources, opts, limit)
-            if _on_cli(): print(report.to_string())
-            return None if _on_cli() else report
-        if corrections and not Path(corrections).exists(): raise UsageError(f"--corrections {corrections}: no such file")
-        scene_opts = _weather_options(scenes, scene_count, seed, night_generator, snow_generator)
-        client = _dask_client(scheduler) if scheduler else None
-        res = build(sources, out, opts, limit=limit, workers=workers, executor=client, retries=retries, resources=_key_values(resources),
-                    progress=progress, scenes=scene_opts, corrections=corrections, force=force)
-    except Exception as e: return _cli_exit(e)
-    if _on_cli(): print(res.summary())
-    return res.exit_code if _on_cli() else res
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    if argv[:1] == ["check"]:
+        parser = command_parser("mmmrs-build check", check_build)
+        return run(parser, lambda v: check_build(**v), argv[1:], _report, exit_code_of)
+    if argv[:1] == ["plan"]: return run(build_parser("mmmrs-build plan"), plan, argv[1:], _report, exit_code_of)
+    return run(_legacy(build_parser()), _build_command, argv, _report, exit_code_of)
+
+mmmrs_build = main  # the entry point's old name (console scripts installed before the rename call it)

@@ -23,7 +23,8 @@ def option_specs(obj) -> dict:
     "Each option of `obj` (a dataclass or a function) by name: its annotation, default and help (the comment after it)."
     docs, hints = docments(obj, full=True), typing.get_type_hints(obj, include_extras=True)
     if dataclasses.is_dataclass(obj):
-        return {f.name: {"anno": hints[f.name], "default": _default(f), "help": docs[f.name]["docment"]}
+        return {f.name: {"anno": hints[f.name], "default": _default(f), "help": docs[f.name]["docment"],
+                         "flag": f.metadata.get("flag")}  # a field may name its flag: field(metadata={"flag": "--x"})
                 for f in dataclasses.fields(obj) if f.init and f.metadata.get("cli", True)}
     return {k: {"anno": hints.get(k, str), "default": d["default"], "help": d["docment"]} for k, d in docs.items() if k != "return"}
 
@@ -65,7 +66,7 @@ def argument(spec: dict) -> dict:
         kw["type"] = value_parser(anno, default if default is not inspect.Parameter.empty else None)
         if typing.get_origin(base) is list: kw["action"] = "append"
         if typing.get_origin(base) is typing.Literal: kw["choices"] = typing.get_args(base)
-    if kw.get("default") not in (None, inspect.Parameter.empty, False, True, ()) and kw["help"]:
+    if kw.get("default") not in (None, inspect.Parameter.empty, False, True, "", ()) and kw["help"]:
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else str(default).replace("%", "%%")
         kw["help"] += f" (default: {shown})"  # as typed on the command line: a tuple as its comma list
     return kw | (extra if isinstance(extra, dict) else {})
@@ -89,12 +90,13 @@ def add_options(parser: argparse.ArgumentParser, obj, renamed: dict | None = Non
     for name, spec in specs.items():
         kw = argument(spec)
         if "default" not in kw: parser.add_argument(name, **kw)
-        else: parser.add_argument(dashed(name), dest=name, **kw)
+        elif not spec.get("flag"): parser.add_argument(dashed(name), dest=name, **kw)
+        else: parser.add_argument(spec["flag"], dest=name, **{"metavar": spec["flag"][2:].upper().replace("-", "_")} | kw)
     for old, new in (renamed or {}).items():
         if new not in specs: continue
         kw = argument(specs[new])
         flag = {"nargs": 0} if kw.get("action") is argparse.BooleanOptionalAction else {"type": kw.get("type"), "metavar": new.upper()}
-        parser.add_argument(dashed(old), dest=new, action=Renamed, new=dashed(new), default=argparse.SUPPRESS, help=argparse.SUPPRESS, **flag)
+        parser.add_argument(dashed(old), dest=new, action=Renamed, new=specs[new].get("flag") or dashed(new), default=argparse.SUPPRESS, help=argparse.SUPPRESS, **flag)
     return parser
 
 def command_parser(prog: str, *objs, description: str | None = None, renamed: dict | None = None) -> argparse.ArgumentParser:

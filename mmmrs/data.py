@@ -15,37 +15,15 @@ from fastcore.script import CliError
 from .cli import command_parser, run
 from .core import dashed as dashed_argument
 from .datacard import HF_SPLIT
-from .shards import FILTERS, select
+from .shards import FILTERS, read_manifest, read_members, safe_path, select
 
 # %% auto #0
-__all__ = ['EXPORT_MARKER', 'META_COLUMNS', 'EXPORTS', 'safe_path', 'read_members', 'claim_export_folder', 'write_export',
-           'split_folders', 'export_imagefolder', 'export_controlnet', 'export_kohya', 'mmmrs_export', 'main',
-           'ShardStream', 'ShardIndex', 'ShardDataset', 'FILTERS', 'select']
+__all__ = ['EXPORT_MARKER', 'META_COLUMNS', 'EXPORTS', 'claim_export_folder', 'write_export', 'split_folders',
+           'export_imagefolder', 'export_controlnet', 'export_kohya', 'mmmrs_export', 'main', 'ShardStream',
+           'ShardIndex', 'ShardDataset', 'FILTERS', 'select']
 
 # %% ../nbs/17_data.ipynb #e79b41a6
 _all_ = ["FILTERS", "select"]  # mmmrs.shards' manifest filter: `from mmmrs.data import select` works as before
-
-# %% ../nbs/17_data.ipynb #801365a7
-def safe_path(root, name: str) -> Path:
-    "`root/name`, refused unless `name` is relative, has no `..`, and resolves (links followed) strictly inside `root`."
-    root = Path(root).resolve()
-    p = (root / name).resolve()
-    if PurePath(name).is_absolute() or ".." in PurePath(name).parts or p == root or not p.is_relative_to(root):
-        raise ValueError(f"{name!r} would leave {root}: refused (manifest keys and shard names are plain names)")
-    return p
-
-# %% ../nbs/17_data.ipynb #5a1e0c02
-def read_members(out, names_by_shard: dict) -> dict:
-    "`{member name: bytes}` for the given `{shard: [member names]}` of the dataset in `out`."
-    got = {}
-    for shard, names in sorted(names_by_shard.items()):
-        want = set(names)
-        with tarfile.open(safe_path(Path(out) / "shards", shard)) as tar:
-            for ti in tar:
-                if ti.name in want: got[ti.name] = tar.extractfile(ti).read()
-        if missing := want - set(got):
-            raise FileNotFoundError(f"{shard} lacks {sorted(missing)[:3]}: rebuild the dataset")
-    return got
 
 # %% ../nbs/17_data.ipynb #2c6ca6f5
 EXPORT_MARKER = ".mmmrs-export.json"  # hidden: datasets' data-file patterns skip names starting with a dot

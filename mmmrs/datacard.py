@@ -190,7 +190,7 @@ def license_summary(facts: list[dict]) -> str:
 
 # %% ../nbs/13_datacard.ipynb #dc000033
 DEMO_SOURCES = ("demo-landsat8", "demo-neon", "demo-sen1-2", "demo-spacenet6")
-FLAG_NAMES = {"template": "prompt-template", "weathers": "scenes", "count": "scene-count"}
+FLAG_NAMES = {"template": "prompt-template", "weathers": "weather", "count": "weather-count"}  # mmmrs.build's flags
 INTERNAL_OPTIONS = ("captioner_sha",)  # recorded in the options table, not a flag
 
 def _as_dict(options) -> dict:
@@ -203,13 +203,13 @@ def _flag(name: str, value) -> list[str]:
     if isinstance(value, (tuple, list)): value = ",".join(map(str, value))
     return [flag, str(value)]
 
-def build_command(source_names, options=None, scenes=None) -> str:
-    "The `mmmrs-build` command line that makes a build of `source_names` with `options` and `scenes` again."
+def build_command(source_names, options=None, weather=None) -> str:
+    "The `mmmrs-build` command line that makes a build of `source_names` with `options` and `weather` again."
     import shlex
-    scenes = {k: v for k, v in _as_dict(scenes).items() if k != "seed"}  # the scenes' seed is the build's --seed
+    weather = {k: v for k, v in _as_dict(weather).items() if k != "seed"}  # the weather's seed is the build's --seed
     if set(source_names) == set(DEMO_SOURCES): src = ["--demo"]
     else: src = [a for n in source_names for a in ("--source", f"{n}=/path/to/{n}")]
-    chosen = {**_as_dict(options), **(scenes if scenes.get("weathers") else {})}
+    chosen = {**_as_dict(options), **(weather if weather.get("weathers") else {})}
     flags = [a for k, v in chosen.items() for a in _flag(k, v)]
     return shlex.join(["mmmrs-build", *src, *flags, "--out", "OUT"])
 
@@ -222,9 +222,9 @@ SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_
 OTHER_LICENSE = {"license_name": "sources-own-terms",  # what the Hub asks for beside `other`
                  "license_details": "Some sources publish no standard open licence: see the licence notice below."}
 
-def recipe(options=None, scenes=None) -> dict:
-    "The build's options and weather scenes as plain YAML-able data (kept in the card, so a later rewrite keeps them)."
-    return json.loads(json.dumps({"options": _as_dict(options), "scenes": _as_dict(scenes)}))
+def recipe(options=None, weather=None) -> dict:
+    "The build's options and weather options as plain YAML-able data (kept in the card, so a later rewrite keeps them)."
+    return json.loads(json.dumps({"options": _as_dict(options), "weather": _as_dict(weather)}))
 
 def card_header(facts: list[dict], configs: list[dict], pairs: int, pretty_name: str, made: dict | None = None) -> dict:
     "The dataset card's YAML front matter; `made` (a `recipe`) goes under the key `mmmrs`, which the Hub ignores."
@@ -236,11 +236,11 @@ def card_header(facts: list[dict], configs: list[dict], pairs: int, pretty_name:
             **(OTHER_LICENSE if "other" in licenses else {}), "mmmrs": {"version": __version__, **(made or recipe())}}
 
 def recorded_recipe(out) -> tuple[dict, dict]:
-    "The options and scenes recorded in the dataset card of `out` (empty when there is none)."
+    "The options and weather options recorded in the dataset card of `out` (empty when there is none)."
     card = Path(out) / "README.md"
     front = yaml.safe_load(card.read_text(encoding="utf-8").split("---\n")[1]) if card.exists() else {}
     made = (front or {}).get("mmmrs") or {}
-    return made.get("options") or {}, made.get("scenes") or {}
+    return made.get("options") or {}, made.get("weather") or made.get("scenes") or {}  # "scenes": older cards
 
 # %% ../nbs/13_datacard.ipynb #dc000038
 def _table(df: pd.DataFrame) -> str:

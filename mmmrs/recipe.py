@@ -68,15 +68,15 @@ def generator_problem(path: str) -> str | None:
 
 # %% ../nbs/14_recipe.ipynb #a5ec9b85
 RECIPE_ARGS = ("upscaler", "captioner", "night_generator", "snow_generator", "gsd_threshold", "prompt_template",
-               "quality", "pyramid", "scenes", "scene_count")  # build arguments a recipe may set: mmmrs-build's names
+               "quality", "pyramid", "weather", "weather_count")  # build arguments a recipe may set: mmmrs-build's names
 
 def _same(arg: str, a, b) -> bool:
     names = lambda v: {w.strip() for w in str(v).split(",") if w.strip()}
-    return names(a) == names(b) if arg == "scenes" else a == b
+    return names(a) == names(b) if arg == "weather" else a == b
 
 @dataclass(frozen=True)
 class RecipeOptions:
-    "A resolved recipe: name, build arguments, keywords for `BuildOptions` (`build`) and `WeatherOptions` (`scenes`)."
+    "A resolved recipe: name, build arguments, keywords for `BuildOptions` (`build`) and `WeatherOptions` (`weather`)."
     recipe: str
     args: dict
 
@@ -88,10 +88,12 @@ class RecipeOptions:
                     pyramid=a["pyramid"])
 
     @property
-    def scenes(self) -> dict:
+    def weather(self) -> dict:
         a = self.args
-        return dict(weathers=tuple(w.strip() for w in a["scenes"].split(",")), count=a["scene_count"],
+        return dict(weathers=tuple(w.strip() for w in a["weather"].split(",")), count=a["weather_count"],
                     night_generator=a["night_generator"], snow_generator=a["snow_generator"])
+
+    scenes = weather  # the old name, for one release
 
 # %% ../nbs/14_recipe.ipynb #271383e1
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ PAPER = Recipe(
     name="paper",
     summary="MMM-RS as published: Real-ESRGAN x2plus/x4plus, BLIP-2 captions, learned night and snow, 10,000 a weather",
     fixed={"gsd_threshold": DEFAULT_T, "prompt_template": PAPER_TEMPLATE, "quality": DEFAULT_QUALITY, "pyramid": None,
-           "scenes": "fog,night,snow", "scene_count": 10_000},
+           "weather": "fog,night,snow", "weather_count": 10_000},
     inputs=(RecipeInput("upscaler", "esrgan:x2=PATH,x4=PATH", "Real-ESRGAN checkpoints RealESRGAN_x2plus.pth (x2) and "
                         "RealESRGAN_x4plus.pth (x4, NaSC-TG2)", ("bicubic",), esrgan_problem),
             RecipeInput("captioner", "hf:PATH", "a local BLIP-2 model folder (e.g. a download of "
@@ -149,15 +151,15 @@ def paper_options(**inputs) -> RecipeOptions:
     return PAPER.resolve(**inputs)
 
 # %% ../nbs/14_recipe.ipynb #c9905492
-def recipe_args(options, scenes) -> dict:
+def recipe_args(options, weather) -> dict:
     "The recipe arguments that a build's `BuildOptions` and `WeatherOptions` amount to."
-    return {"upscaler": options.upscaler, "captioner": options.captioner, "night_generator": scenes.night_generator,
-            "snow_generator": scenes.snow_generator, "gsd_threshold": options.gsd_threshold,
+    return {"upscaler": options.upscaler, "captioner": options.captioner, "night_generator": weather.night_generator,
+            "snow_generator": weather.snow_generator, "gsd_threshold": options.gsd_threshold,
             "prompt_template": options.template, "quality": options.quality, "pyramid": options.pyramid,
-            "scenes": ",".join(scenes.weathers), "scene_count": scenes.count}
+            "weather": ",".join(weather.weathers), "weather_count": weather.count}
 
-def recipe_record(options, scenes) -> dict:
-    "What `recipe.json` holds: the recipe, its arguments (checked again against `options`, `scenes`), both options."
-    r = get_recipe(options.recipe).resolve(**recipe_args(options, scenes))
+def recipe_record(options, weather) -> dict:
+    "What `recipe.json` holds: the recipe, its arguments (checked again against `options`, `weather`), both options."
+    r = get_recipe(options.recipe).resolve(**recipe_args(options, weather))
     return {"recipe": r.recipe, "summary": get_recipe(r.recipe).summary, "args": r.args,
-            "build_options": asdict(options), "scene_options": asdict(scenes)}
+            "build_options": asdict(options), "weather_options": asdict(weather)}

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import hashlib, io, json, os, re, tarfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 import pandas as pd
@@ -15,11 +15,12 @@ from PIL import Image
 from .core import KEY_PATTERN, file_sha256
 
 # %% auto #0
-__all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'SHARD_PATTERN',
-           'FILTERS', 'encode_image', 'sample_metadata', 'sample_members', 'manifest_rows', 'atomic_path', 'Encoded',
-           'encode_sample', 'write_tar', 'read_tar', 'rewrite_tar', 'write_json', 'json_bytes', 'table_bytes',
-           'write_table', 'member_digests', 'file_digests', 'part_path', 'merge_tables', 'write_together',
-           'ManifestError', 'check_manifest', 'read_manifest', 'select']
+__all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'OWNER_FILE',
+           'LOCK_FILE', 'SHARD_PATTERN', 'FILTERS', 'encode_image', 'sample_metadata', 'sample_members',
+           'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'write_tar', 'read_tar', 'rewrite_tar',
+           'write_json', 'json_bytes', 'table_bytes', 'write_table', 'member_digests', 'file_digests', 'safe_path',
+           'read_members', 'BuildLayout', 'part_path', 'merge_tables', 'write_together', 'ManifestError',
+           'check_manifest', 'read_manifest', 'select']
 
 # %% ../nbs/11_shards.ipynb #84a6c513
 IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
@@ -139,14 +140,63 @@ def file_digests(root, rels) -> dict[str, str | None]:
     "The sha256 of each file `root/rel` (None where it is missing), by relative path."
     return {rel: file_sha256(Path(root) / rel) if (Path(root) / rel).is_file() else None for rel in rels}
 
+# %% ../nbs/11_shards.ipynb #801365a7
+def safe_path(root, name: str) -> Path:
+    "`root/name`, refused unless `name` is relative, has no `..`, and resolves (links followed) strictly inside `root`."
+    root = Path(root).resolve()
+    p = (root / name).resolve()
+    if PurePath(name).is_absolute() or ".." in PurePath(name).parts or p == root or not p.is_relative_to(root):
+        raise ValueError(f"{name!r} would leave {root}: refused (manifest keys and shard names are plain names)")
+    return p
+
+# %% ../nbs/11_shards.ipynb #5a1e0c02
+def read_members(out, names_by_shard: dict) -> dict:
+    "`{member name: bytes}` for the given `{shard: [member names]}` of the dataset in `out`."
+    got = {}
+    for shard, names in sorted(names_by_shard.items()):
+        want = set(names)
+        with tarfile.open(safe_path(Path(out) / "shards", shard)) as tar:
+            for ti in tar:
+                if ti.name in want: got[ti.name] = tar.extractfile(ti).read()
+        if missing := want - set(got):
+            raise FileNotFoundError(f"{shard} lacks {sorted(missing)[:3]}: rebuild the dataset")
+    return got
+
 # %% ../nbs/11_shards.ipynb #d044ea5a
 INPUT_COLUMNS = ["source", "path", "status", "reason", "samples"]
 REJECT_COLUMNS = ["source", "path", "window", "reason"]
 TABLES = {"manifest": ("samples", MANIFEST_COLUMNS), "inputs": ("inputs", INPUT_COLUMNS), "rejects": ("rejects", REJECT_COLUMNS)}
 
+# %% ../nbs/11_shards.ipynb #41b6d3b8
+OWNER_FILE, LOCK_FILE = ".mmmrs-build.json", ".mmmrs-build.lock"  # the build's ownership record and lock (`mmmrs.build`)
+
+@dataclass(frozen=True)
+class BuildLayout:
+    "Where each file of the built folder `out` lives: shards, parts, merged tables, stats, ownership record, lock, view."
+    out: Path
+    def __post_init__(self): object.__setattr__(self, "out", Path(self.out))
+    shards = property(lambda self: self.out / "shards", doc="the WebDataset tars, one per unit of work")
+    parts = property(lambda self: self.out / "parts", doc="each unit's tables and done marker")
+    manifest = property(lambda self: self.table("manifest"), doc="one row per text-image pair")
+    inputs = property(lambda self: self.table("inputs"), doc="every input considered, accepted or rejected")
+    rejects = property(lambda self: self.table("rejects"), doc="what was refused, with the reason")
+    flags = property(lambda self: self.table("flags"), doc="prompts the checks flagged")
+    stats = property(lambda self: self.out / "stats.json", doc="totals and the sha256 of every file")
+    recipe = property(lambda self: self.out / "recipe.json", doc="the recipe the build followed, if any")
+    record = property(lambda self: self.out / OWNER_FILE, doc="the sources and every file the builds wrote")
+    lock = property(lambda self: self.out / LOCK_FILE, doc="held by the build writing into the folder")
+    view = property(lambda self: self.out / "data", doc="the Parquet view (`mmmrs.datacard`)")
+
+    def table(self, name: str) -> Path: return self.out / f"{name}.parquet"
+    def shard(self, unit: str) -> Path: return self.shards / f"{unit}.tar"
+    def part(self, unit: str, table: str) -> Path:
+        "One unit's `table` ('samples', 'inputs', 'rejects', or 'stats': its done marker)."
+        return self.parts / f"{unit}.{table}.{'json' if table == 'stats' else 'parquet'}"
+
+# %% ../nbs/11_shards.ipynb #14d9b3e9
 def part_path(out, unit: str, table: str) -> Path:
     "Path of one unit of work's `table` ('samples', 'inputs', 'rejects' or 'stats') under `out/parts`."
-    return Path(out) / "parts" / f"{unit}.{table}.{'json' if table == 'stats' else 'parquet'}"
+    return BuildLayout(out).part(unit, table)
 
 # %% ../nbs/11_shards.ipynb #ab06fd93
 def merge_tables(out, units: list[str], write: bool = True) -> dict:
@@ -156,7 +206,7 @@ def merge_tables(out, units: list[str], write: bool = True) -> dict:
         frames = [pd.read_parquet(p) for u in units if (p := part_path(out, u, part)).exists()]
         frames = [f for f in frames if len(f)]
         merged[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
-    if write: write_together({Path(out) / f"{n}.parquet": table_bytes(df.to_dict("records"), TABLES[n][1]) for n, df in merged.items()})
+    if write: write_together({BuildLayout(out).table(n): table_bytes(df.to_dict("records"), TABLES[n][1]) for n, df in merged.items()})
     return merged
 
 # %% ../nbs/11_shards.ipynb #be48ee02
@@ -194,7 +244,7 @@ def check_manifest(m: pd.DataFrame, origin="manifest") -> pd.DataFrame:
 
 def read_manifest(out) -> pd.DataFrame:
     "The manifest of the dataset built in `out` (one row per text–image pair), its names checked by `check_manifest`."
-    p = Path(out) / "manifest.parquet"
+    p = BuildLayout(out).manifest
     return check_manifest(pd.read_parquet(p), str(p))
 
 # %% ../nbs/11_shards.ipynb #95b5fcb5

@@ -10,7 +10,9 @@ BIN = Path(sys.executable).parent
 def run_build(*args, check=True):
     "Run the installed `mmmrs-build` command; return the completed process."
     exe = shutil.which("mmmrs-build", path=str(BIN)) or "mmmrs-build"
-    res = subprocess.run([exe, "--no-progress", *map(str, args)], capture_output=True, text=True, timeout=600)
+    args = [str(a) for a in args]
+    if args[:1] != ["check"]: args.insert(1 if args[:1] == ["plan"] else 0, "--no-progress")  # check shows no progress bar
+    res = subprocess.run([exe, *args], capture_output=True, text=True, timeout=600)
     if check and res.returncode != 0: raise AssertionError(f"mmmrs-build {args} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
     return res
 

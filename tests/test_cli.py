@@ -27,10 +27,10 @@ def test_demo(tmp_path):
     assert sen.loc["rgb", "key"] == sen.loc["sar", "key"] and sen.loc["rgb", "group"] == sen.loc["sar", "group"]
     assert sorted(p.name for p in (tmp_path / "out/shards").iterdir()) == [
         "demo-landsat8-00000.tar", "demo-neon-00000.tar", "demo-sen1-2-00000.tar", "demo-spacenet6-00000.tar"]
-    assert "OK" in run_build("--check", "--out", tmp_path / "out").stdout
+    assert "OK" in run_build("check", tmp_path / "out").stdout
     (tmp_path / "out/shards/demo-neon-00000.tar").write_bytes(b"")
     (tmp_path / "out/shards/demo-sen1-2-00000.tar").unlink()
-    res = run_build("--check", "--out", tmp_path / "out", check=False)
+    res = run_build("check", tmp_path / "out", check=False)
     key = pd.read_parquet(tmp_path / "out/manifest.parquet").query("source == 'demo-sen1-2'").key.iloc[0]
     assert res.returncode == 1 and res.stdout.splitlines() == [
         "shards/demo-neon-00000.tar: damaged: unreadable (ReadError)", "shards/demo-sen1-2-00000.tar: missing",
@@ -39,7 +39,7 @@ def test_demo(tmp_path):
         "damaged or stale, and rewrites the tables and stats.json"]
     res = run_build("--demo", "--out", tmp_path / "out")  # the fix: exactly the two bad shards are rebuilt
     assert res.stdout.splitlines()[-1] == f"OK: 14 text-image pairs, 4 shards (2 built, 2 already done) in {tmp_path / 'out'}"
-    assert "OK" in run_build("--check", "--out", tmp_path / "out").stdout
+    assert "OK" in run_build("check", tmp_path / "out").stdout
 
 
 def test_user_card_with_bad_files(tmp_path, samples):
@@ -154,3 +154,15 @@ def test_generate_names_missing_local_folders(tmp_path):
         res = subprocess.run([exe, *args], capture_output=True, text=True, timeout=300, env=env)
         assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
         assert f"'{given}': no such file or folder" in res.stderr and "127.0.0.1" not in res.stderr, res.stderr[-2000:]
+
+
+def test_old_flags_still_work_and_corrections_point_to_review(tmp_path):
+    "--check and --dry-run became subcommands and still work with a note; --corrections moved to mmmrs-review."
+    run_build("--demo", "--limit", "1", "--out", tmp_path / "out")
+    res = run_build("--check", "--out", tmp_path / "out")
+    assert "OK" in res.stdout and "--check is deprecated; use mmmrs-build check OUT" in res.stderr
+    old = run_build("--demo", "--limit", "1", "--dry-run")
+    assert "--dry-run is deprecated; use mmmrs-build plan" in old.stderr
+    assert old.stdout == run_build("plan", "--demo", "--limit", "1").stdout and "demo-neon" in old.stdout
+    res = run_build("--demo", "--out", tmp_path / "out", "--corrections", tmp_path / "fix.csv", check=False)
+    assert res.returncode == 2 and "--corrections moved: run `mmmrs-review apply OUT FILE` after the build" in res.stderr

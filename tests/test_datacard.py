@@ -9,10 +9,10 @@ import yaml
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    "The demo build with fog variants, as `mmmrs-build --demo --scenes fog` writes it (card and croissant included)."
+    "The demo build with fog variants, as `mmmrs-build --demo --weather fog` writes it (card and croissant included)."
     from mmmrs.build import BuildOptions, WeatherOptions, build, demo_sources
     out = tmp_path_factory.mktemp("card") / "out"
-    build(demo_sources(), out, BuildOptions(seed=6), progress=False, scenes=WeatherOptions(("fog",), count=4))
+    build(demo_sources(), out, BuildOptions(seed=6), progress=False, weather=WeatherOptions(("fog",), count=4))
     return out
 
 

@@ -102,7 +102,7 @@ def test_flipped_byte_names_the_member(tmp_path, src):
     import tarfile
     with tarfile.open(tar) as t: jpg = next(m for m in t.getmembers() if m.name.endswith(".jpg"))
     _flip(tar, jpg.offset_data + 100)
-    res = cli("--check", "--out", out)
+    res = cli("check", out)
     assert res.returncode == EXIT_PROBLEMS and f"shards/tiles-00000.tar: damaged: 1 members differ from the build's record, e.g. {jpg.name}" in res.stdout
 
 
@@ -268,7 +268,7 @@ def test_lock_refuses_a_second_build_and_dies_with_its_holder(tmp_path, src):
         holder.send_signal(signal.SIGKILL); holder.wait()
     assert cli("--source", src, "--out", out).returncode == EXIT_OK  # the kernel released the dead holder's lock
     holder = _holder(out / LOCK_FILE)
-    try: assert "a build is writing into" in cli("--check", "--out", out).stdout
+    try: assert "a build is writing into" in cli("check", out).stdout
     finally: holder.send_signal(signal.SIGKILL); holder.wait()
 
 
@@ -279,7 +279,7 @@ def test_two_builds_with_different_options_at_once(tmp_path, src):
                               stderr=subprocess.PIPE, text=True) for q in ("30", "90")]
     codes = sorted(p.wait() for p in procs)
     assert codes in ([EXIT_OK, EXIT_BUSY], [EXIT_OK, EXIT_OK])  # never a mix: the second waits its turn or is refused
-    assert cli("--check", "--out", out).returncode == EXIT_OK
+    assert cli("check", out).returncode == EXIT_OK
     q = {json.loads(b)["provenance"]["jpeg_quality"] for n, b in __import__("mmmrs.shards", fromlist=["read_tar"]).read_tar(
         out / "shards/tiles-00000.tar") if n.endswith(".json")}
     assert len(q) == 1
@@ -326,7 +326,7 @@ def test_undecodable_file_names_are_rejects(tmp_path, samples):
     assert sorted(inputs.path[inputs.status == "accepted"]) == ["t0.png", "t1.png"]
     bad = inputs[inputs.status == "rejected"]
     assert len(bad) == 3 and set(bad.reason) == {"the file name is not valid UTF-8: rename it to include it"}
-    assert "caf\\xe9.png" in set(bad.path) and cli("--check", "--out", tmp_path / "out").returncode == EXIT_OK
+    assert "caf\\xe9.png" in set(bad.path) and cli("check", tmp_path / "out").returncode == EXIT_OK
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -344,7 +344,7 @@ def test_any_file_name_is_a_scene_or_a_reject(tmp_path_factory, names):
 def _patched_cli(tmp_path, patch: str, *args):
     "The command run as a script after `patch` (Python) has been executed: a full disk, say."
     script = tmp_path / "patched_build.py"
-    script.write_text(textwrap.dedent(patch) + "\nimport sys\nfrom mmmrs.build import mmmrs_build\nsys.exit(mmmrs_build())\n")
+    script.write_text(textwrap.dedent(patch) + "\nimport sys\nfrom mmmrs.build import main\nsys.exit(main())\n")
     return subprocess.run([sys.executable, str(script), "--no-progress", *map(str, args)], capture_output=True, text=True, timeout=300)
 
 
@@ -367,17 +367,17 @@ def test_disk_full_during_the_merge(tmp_path, src):
     assert "free some space and run the same command again" in res.stderr
     assert {n: (out / n).read_bytes() for n in before} == before  # the old manifest and stats, whole and consistent
     assert not list(out.glob(".*.tmp"))
-    res = cli("--check", "--out", out)  # the shards were rebuilt at quality 50, the tables are the old ones: check says so
+    res = cli("check", out)  # the shards were rebuilt at quality 50, the tables are the old ones: check says so
     assert res.returncode == EXIT_PROBLEMS and "damaged" in res.stdout
     assert cli("--source", src, "--out", out, "--quality", "50").returncode == EXIT_OK
-    assert cli("--check", "--out", out).returncode == EXIT_OK
+    assert cli("check", out).returncode == EXIT_OK
 
 
 def test_every_shard_failing_is_a_failure(tmp_path, src):
-    patch = "import errno, mmmrs.build as b\ndef full(*a, **k): raise OSError(errno.ENOSPC, 'No space left on device')\nb.write_tar = full\n"
+    patch = "import errno, mmmrs.run as b\ndef full(*a, **k): raise OSError(errno.ENOSPC, 'No space left on device')\nb.write_tar = full\n"
     res = _patched_cli(tmp_path, patch, "--source", src, "--out", tmp_path / "out", "--retries", "0")
     assert res.returncode == EXIT_FAILED and last_line(res).startswith("FAILED: 1 of 1 shards failed (tiles-00000); 0 pairs written")
-    res = cli("--check", "--out", tmp_path / "out")
+    res = cli("check", tmp_path / "out")
     assert res.returncode == EXIT_PROBLEMS and "shard tiles-00000 failed in the last build" in res.stdout
 
 
@@ -398,7 +398,7 @@ def test_nan_is_nodata_and_an_all_nan_scene_is_a_reject(tmp_path):
     assert res.returncode == EXIT_OK
     m = pd.read_parquet(tmp_path / "out/manifest.parquet")
     assert m.file.tolist() == ["half.tif"] and abs(m.valid[0] - 412 / 512) < 1e-3
-    from mmmrs.data import read_members
+    from mmmrs.shards import read_members
     jpg = read_members(tmp_path / "out", {m.shard[0]: [m.member[0]]})[m.member[0]]
     img = np.asarray(Image.open(__import__("io").BytesIO(jpg)))
     assert img[:, 120:].std() > 40  # a real stretch, not flat
@@ -489,16 +489,15 @@ BAD_OPTIONS = [
     (["--quality", "0"], "--quality"), (["--quality", "101"], "--quality"), (["--gsd-threshold", "nan"], "--gsd-threshold"),
     (["--gsd-threshold", "inf"], "--gsd-threshold"), (["--gsd-threshold", "3"], "--gsd-threshold"),
     (["--upscaler", "nosuch"], "--upscaler"), (["--workers", "-1"], "--workers"), (["--retries", "-1"], "--retries"),
-    (["--scene-count", "0", "--scenes", "fog"], "--scene-count"), (["--split", "1,nan,0"], "--split"),
+    (["--weather-count", "0", "--weather", "fog"], "--weather-count"), (["--split", "1,nan,0"], "--split"),
     (["--captioner", "blip"], "--captioner"), (["--shard-size", "x"], "invalid int value"), (["--seed", "1.5"], "invalid int value"),
 ]
 
 MANY = """
 import json, sys
-from mmmrs.build import mmmrs_build
+from mmmrs.build import main
 for args in json.loads(sys.argv[1]):
-    sys.argv = ["mmmrs-build", "--no-progress", *args]
-    try: code = mmmrs_build()
+    try: code = main(["--no-progress", *args])
     except SystemExit as e: code = e.code
     print(f"exit {code}", file=sys.stderr, flush=True)
 """

@@ -51,7 +51,7 @@ def test_builds_and_records_the_recipe(trees, inputs):
     run_build("--recipe", "paper", *sources, *_flags(inputs), "--out", out)
     rec = json.loads((out / "recipe.json").read_text())
     assert rec["recipe"] == "paper" and rec["args"]["upscaler"] == inputs["upscaler"]
-    assert rec["args"]["scenes"] == "fog,night,snow" and rec["scene_options"]["count"] == 10_000
+    assert rec["args"]["weather"] == "fog,night,snow" and rec["weather_options"]["count"] == 10_000
     m = pd.read_parquet(out / "manifest.parquet")
     assert m.groupby("weather").size().to_dict() == {"clear": 5, "fog": 5, "night": 5, "snow": 5}
     factor = {}

@@ -62,7 +62,7 @@ def test_dask_cluster_equals_process_pool(tmp_path, aerial):
     from mmmrs.build import build
     run_build("--source", aerial, "--out", tmp_path / "pool", "--workers", "2", "--shard-size", "4")
     from mmmrs.build import BuildOptions
-    from mmmrs.build import dask_malloc_hint
+    from mmmrs.run import dask_malloc_hint
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
         assert "2 of 2 Dask workers trim memory eagerly" in dask_malloc_hint(client)  # the nanny's default environment
         build([tuple(aerial.split("=", 1))], tmp_path / "dask", BuildOptions(shard_size=4), executor=client, progress=False)
@@ -129,7 +129,7 @@ def test_every_bad_input_is_accounted_for(tmp_path, samples):
 def test_dask_workers_with_heap_padding_get_no_hint():
     import dask
     from distributed import Client, LocalCluster
-    from mmmrs.build import DASK_WORKER_ENV, dask_malloc_hint
+    from mmmrs.run import DASK_WORKER_ENV, dask_malloc_hint
     with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in DASK_WORKER_ENV.items()}):
         with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
             assert dask_malloc_hint(client) is None

@@ -15,7 +15,7 @@ def built(tmp_path_factory, samples):
     tmp = tmp_path_factory.mktemp("nine")
     args = [a for name, make in FAKE_TREES.items() for a in ("--source", f"{name}={make(tmp / name, samples)}")]
     res = run_build(*args, "--out", tmp / "out")
-    dry = run_build(*args, "--dry-run", "--out", tmp / "unused")
+    dry = run_build("plan", *args, "--out", tmp / "unused")
     return tmp / "out", res.stdout, dry.stdout
 
 
