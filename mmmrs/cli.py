@@ -10,8 +10,8 @@ from fastcore.docments import docments
 from fastcore.script import CliError
 
 # %% auto #0
-__all__ = ['option_specs', 'value_parser', 'argument', 'dashed', 'Renamed', 'add_options', 'command_parser', 'take', 'usage_exit',
-           'run']
+__all__ = ['option_specs', 'value_parser', 'argument', 'dashed', 'Renamed', 'add_options', 'command_parser', 'flag_of',
+           'command_words', 'take', 'usage_exit', 'run']
 
 # %% ../nbs/01_cli.ipynb #9875c0c8
 def _default(f: dataclasses.Field):
@@ -105,6 +105,22 @@ def command_parser(prog: str, *objs, description: str | None = None, renamed: di
     parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     for o in objs: add_options(parser, o, renamed)
     return parser
+
+# %% ../nbs/01_cli.ipynb #c9ac2723
+def flag_of(field: dataclasses.Field) -> str:
+    "The command-line flag of a dataclass field: the one its metadata names (`field(metadata={'flag': '--x'})`), else its dashed name."
+    return field.metadata.get("flag") or dashed(field.name)
+
+def command_words(options) -> list[str]:
+    """The command-line words that give a dataclass instance its values again: each option that is not None or empty,
+    booleans as --x/--no-x, tuples as comma lists; fields that are not options (`metadata={'cli': False}`) left out."""
+    words = []
+    for f in dataclasses.fields(options):
+        value = getattr(options, f.name)
+        if not f.init or not f.metadata.get("cli", True) or value is None or value == (): continue
+        if isinstance(value, bool): words.append(flag_of(f) if value else "--no-" + flag_of(f)[2:])
+        else: words += [flag_of(f), ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)]
+    return words
 
 # %% ../nbs/01_cli.ipynb #de84ee3e
 def take(cls, values: dict):
