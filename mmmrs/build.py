@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .cards import Card, CardError, load_card
 from .core import (SPLITS, apply_conversion, check_sample, content_digest, file_sha256, make_group, make_key, package_data, raster_info,
-                        read_raster, slug, scene_conversion)
+                        read_raster, slug, scene_conversion, forget_decoded)
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level, pyramid_cuts
 from .prompts import PAPER_TEMPLATE, caption_samples, correct_parts, flag_prompts, get_captioner, sample_prompts, template_caption
 from .shards import (DEFAULT_QUALITY, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, TABLES, ManifestError, check_manifest, encode_sample, file_digests,
@@ -233,6 +233,7 @@ def scene_samples(scene: Scene, card: Card, root, opts: BuildOptions = BuildOpti
              "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts, meta)}
         made += 1
         yield check_sample({**s, "prompt": sample_prompts(s, opts.template)})
+    forget_decoded()  # the scene's decoded pixels are freed before the next scene is read
     if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card min_valid)"
                                   + ("; the scene has no valid pixel at all (nodata or NaN everywhere)" if best == 0 else ""))
 
