@@ -137,6 +137,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'mmmrs.cards._CardLoader.compose_node': ('cards.html#_cardloader.compose_node', 'mmmrs/cards.py'),
                              'mmmrs.cards._CardLoader.construct_mapping': ('cards.html#_cardloader.construct_mapping', 'mmmrs/cards.py'),
                              'mmmrs.cards._ModalityFields': ('cards.html#_modalityfields', 'mmmrs/cards.py'),
+                             'mmmrs.cards._adapter': ('cards.html#_adapter', 'mmmrs/cards.py'),
                              'mmmrs.cards._fail': ('cards.html#_fail', 'mmmrs/cards.py'),
                              'mmmrs.cards._finite': ('cards.html#_finite', 'mmmrs/cards.py'),
                              'mmmrs.cards._front_matter': ('cards.html#_front_matter', 'mmmrs/cards.py'),

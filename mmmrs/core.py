@@ -13,11 +13,11 @@ import numpy as np
 from PIL import Image
 
 # %% auto #0
-__all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PATTERN', 'FULL_HASH_LIMIT', 'PIL_EXTS', 'STRIP',
-           'PIL_PIXEL_BYTES', 'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug', 'make_group', 'make_key',
-           'package_data', 'lazy_module', 'file_sha256', 'content_digest', 'RasterInfo', 'raster_info', 'pil_view',
-           'to_pil', 'decode_picture', 'forget_decoded', 'read_raster', 'to_db', 'identity_conversion',
-           'conversion_for', 'apply_conversion', 'scene_conversion', 'dashed', 'run_cli']
+__all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PATTERN', 'lazy_pandas', 'FULL_HASH_LIMIT',
+           'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug',
+           'make_group', 'make_key', 'package_data', 'lazy_module', 'file_sha256', 'content_digest', 'RasterInfo',
+           'raster_info', 'pil_view', 'to_pil', 'decode_picture', 'forget_decoded', 'read_raster', 'to_db',
+           'identity_conversion', 'conversion_for', 'apply_conversion', 'scene_conversion', 'dashed', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #cede8736
 MODALITIES = ("rgb", "sar", "nir")
@@ -88,6 +88,9 @@ class lazy_module:
         import importlib
         return getattr(importlib.import_module(self._name), attr)
     def __repr__(self): return f"<lazy module {self._name!r}>"
+
+lazy_pandas = lazy_module("pandas")  # what the build's modules import as `pd`
+
 
 # %% ../nbs/00_core.ipynb #37a53927
 def file_sha256(path) -> str:
