@@ -260,17 +260,36 @@ def _dataset(path, align_to: RasterInfo | None = None, keep: int = 4):
     cache[key] = opened
     return opened[-1]
 
+def _all_valid(ds) -> bool:
+    "True when GDAL knows every pixel of `ds` is valid (no nodata, mask or alpha band): there is no mask to compute."
+    from rasterio.enums import MaskFlags
+    return all(list(flags) == [MaskFlags.all_valid] for flags in ds.mask_flag_enums)
+
+def _interleaved(ds, idx: list, win, shape: tuple):
+    "Bands `idx` of `win` at `shape`, read by GDAL straight into `(H, W, C)` memory; None for dtypes numpy lacks."
+    from rasterio.enums import Resampling
+    kinds = {ds.dtypes[i - 1] for i in idx}
+    try: dtype = np.dtype(kinds.pop()) if len(kinds) == 1 else None
+    except TypeError: return None  # complex_int16 and the like: rasterio's own read converts them
+    if dtype is None: return None
+    buf = np.empty((*shape, len(idx)), dtype)
+    ds.read(idx, window=win, out=np.moveaxis(buf, -1, 0), resampling=Resampling.nearest)  # GDAL interleaves, no copy
+    return buf
+
 def _read_rio(path, window=None, bands=None, align_to: RasterInfo | None = None, out_shape=None):
     from rasterio.windows import Window
     from rasterio.enums import Resampling
     ds = _dataset(path, align_to)
     win = Window(*window) if window is not None else None
     idx = list(bands) if bands else list(range(1, ds.count + 1))
-    shape = None if out_shape is None else (len(idx), *out_shape)
+    shape = tuple(out_shape) if out_shape is not None else (int(window[3]), int(window[2])) if window is not None else ds.shape
     with _quiet():
-        a = ds.read(idx, window=win, out_shape=shape, resampling=Resampling.nearest)
-        valid = ds.dataset_mask(window=win, out_shape=out_shape, resampling=Resampling.nearest) > 0
-    return np.ascontiguousarray(np.moveaxis(a, 0, -1)), valid
+        a = _interleaved(ds, idx, win, shape)
+        if a is None:
+            planar = ds.read(idx, window=win, out_shape=None if out_shape is None else (len(idx), *out_shape), resampling=Resampling.nearest)
+            a = np.ascontiguousarray(np.moveaxis(planar, 0, -1))
+        if align_to is None and _all_valid(ds): return a, np.broadcast_to(np.True_, a.shape[:2])
+        return a, ds.dataset_mask(window=win, out_shape=out_shape, resampling=Resampling.nearest) > 0
 
 # %% ../nbs/00_core.ipynb #0f7892db
 def read_raster(path, window=None, bands=None, align_to: RasterInfo | None = None, out_shape=None, nodata=None):
