@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #b140d51e
 from __future__ import annotations
-import contextlib, functools, hashlib, json, os, re, threading, warnings
+import contextlib, functools, hashlib, json, mmap, os, re, threading, warnings
 from importlib import resources
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -198,7 +198,9 @@ def decode_picture(im: Image.Image) -> np.ndarray:
     "Pixels `(H, W, C)` of the opened, not yet loaded picture `im`, decoded into numpy memory laid out as PIL's own."
     px, (w, h), mode = PIL_PIXEL_BYTES.get(im.mode), im.size, im.mode
     if px is None or not getattr(im, "tile", None): return np.asarray(im)  # another mode, or already decoded
-    buf = np.empty((h + 1, w, px), np.uint8)  # a spare row: a window ending on the last row reads its padding byte
+    # a spare row: a window ending on the last row reads its padding byte. Memory of its own (an anonymous mmap), so
+    # that freeing it gives it back to the system at once, whatever small objects the heap holds above it
+    buf = np.frombuffer(mmap.mmap(-1, (h + 1) * w * px), np.uint8).reshape(h + 1, w, px)
     core = im.im = Image.core.map_buffer(buf, (w, h), "raw", 0, (mode, w * px, 1))  # the decoder writes into buf
     im.load()  # raises OSError on a truncated or corrupt file
     if im.im is not core or im.size != (w, h): return np.asarray(im)  # PIL mapped the file itself instead
