@@ -284,11 +284,13 @@ def _read_rio(path, window=None, bands=None, align_to: RasterInfo | None = None,
     ds = _dataset(path, align_to)
     win = Window(*window) if window is not None else None
     idx = list(bands) if bands else list(range(1, ds.count + 1))
-    shape = tuple(out_shape) if out_shape is not None else (int(window[3]), int(window[2])) if window is not None else ds.shape
+    shape = ds.shape if window is None else (int(window[3]), int(window[2]))
+    shape = shape if out_shape is None else tuple(out_shape)
     with _quiet():
         a = _interleaved(ds, idx, win, shape)
         if a is None:
-            planar = ds.read(idx, window=win, out_shape=None if out_shape is None else (len(idx), *out_shape), resampling=Resampling.nearest)
+            planar = ds.read(idx, window=win, out_shape=None if out_shape is None else (len(idx), *out_shape),
+                             resampling=Resampling.nearest)
             a = np.ascontiguousarray(np.moveaxis(planar, 0, -1))
         if align_to is None and _all_valid(ds): return a, np.broadcast_to(np.True_, a.shape[:2])
         return a, ds.dataset_mask(window=win, out_shape=out_shape, resampling=Resampling.nearest) > 0

@@ -1,4 +1,4 @@
-"""Start-up budget of `mmmrs-build`: which modules `import mmmrs.build` and `mmmrs-build --help` load (counted, not timed).
+"""Start-up budget of `mmmrs-build`: the modules `import mmmrs.build` and `mmmrs-build --help` load, counted, not timed.
 
 Each runs in a fresh interpreter. Heavy libraries the build does not need are never imported; pandas (with the pyarrow
 compute kernels it loads, about 0.4 s and 75 MiB) is imported only when a table is first written, after a one-shard
@@ -14,12 +14,14 @@ NEVER = ("torch", "torchvision", "diffusers", "transformers", "accelerate", "mat
          "datasets", "peft", "pandas")
 CEILING = 600  # modules in sys.modules, interpreter's own included
 
-REPORT = "import atexit, json, sys; atexit.register(lambda: print('MODULES=' + json.dumps(sorted(sys.modules)), file=sys.stderr))"
+REPORT = ("import atexit, json, sys; "
+          "atexit.register(lambda: print('MODULES=' + json.dumps(sorted(sys.modules)), file=sys.stderr))")
 
 
 def loaded_modules(code: str, *args) -> list[str]:
     "The names in `sys.modules` when a fresh interpreter running `code` with `args` exits."
-    res = subprocess.run([sys.executable, "-c", f"{REPORT}\n{code}", *args], capture_output=True, text=True, timeout=120)
+    cmd = [sys.executable, "-c", f"{REPORT}\n{code}", *args]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     line = [l for l in res.stderr.splitlines() if l.startswith("MODULES=")]
     assert line, f"no module list ({res.returncode}):\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}"
     return json.loads(line[-1].removeprefix("MODULES="))
@@ -52,4 +54,5 @@ def test_budget_catches_a_heavy_import():
     mods = loaded_modules("import mmmrs.build, pandas")
     with pytest.raises(AssertionError, match="pandas"): check_budget(mods, "import mmmrs.build, pandas")
     light = [m for m in mods if m.split(".")[0] not in NEVER]
-    with pytest.raises(AssertionError, match="ceiling"): check_budget(light + [f"fake{i}" for i in range(CEILING)], "padded")
+    padded = light + [f"fake{i}" for i in range(CEILING)]
+    with pytest.raises(AssertionError, match="ceiling"): check_budget(padded, "padded")
