@@ -5,7 +5,12 @@
 1. the build vs its I/O floor (decode every input once, JPEG-encode every 512 tile) on the plain tiling path;
 2. scaling from 1 to 2 local worker processes;
 3. the local process pool vs a Dask LocalCluster with the same number of workers;
-4. peak resident memory of a build of 1x vs 10x the inputs (each in a fresh process).
+4. peak resident memory of a build of 1x vs 10x the inputs (each in a fresh process);
+5. (`--rates`: only this) samples per CPU-second for each kind of small input, through its bundled card and the kit's
+   fake tree of it (`mmmrs.testing.FAKE_TREES`: real image content at the sources' sizes), from the difference between a
+   build of K copies and of one, so that start-up and the per-build tables cancel out; and for weather variants (the
+   demo build with fog, night and snow vs without). Large scenes: `bench/large_scenes.py`. The README's "At scale"
+   turns these rates into core-hours for the whole MMM-RS build.
 """
 import argparse, io, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -68,6 +73,49 @@ def peak_rss_mb(root: Path, out: Path) -> float:
     return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) / 1024
 
 
+def _copies(make, root: Path, k: int) -> Path:
+    "K copies of a fake tree, renamed so that no two scenes share an id (SEN1-2 pairs by the ROI number in its names)."
+    base = make(root / "base")
+    for i in range(k):
+        for f in sorted(p for p in base.rglob("*") if p.is_file()):
+            rel = str(f.relative_to(base)).replace("ROIs1158", f"ROIs{2000 + i}").replace("ROIs1868", f"ROIs{3000 + i}")
+            dest = root / "tree" / f"c{i:02d}" / rel
+            dest.parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(f, dest)
+    return root / "tree"
+
+
+def _cpu_build(sources, out, **kw) -> tuple[float, int, int]:
+    "CPU seconds of one in-process build, its samples and its pairs."
+    shutil.rmtree(out, ignore_errors=True)
+    t = time.process_time()
+    r = build(sources, out, progress=False, **kw)
+    return time.process_time() - t, r.manifest.key.nunique(), len(r.manifest)
+
+
+def source_rates(tmp: Path, k: int = 8) -> dict:
+    "Samples and pairs per CPU-second of each small-input source, start-up and per-build work cancelled out."
+    from mmmrs.cards import load_card
+    from mmmrs.testing import FAKE_TREES
+    rates = {}
+    for name in ("sen1-2", "mrssc2.0", "nasc-tg2", "hrsc2016", "tgrs-hrrsd", "fmow"):
+        card = load_card(name)
+        one, many = _copies(FAKE_TREES[name], tmp / name / "one", 1), _copies(FAKE_TREES[name], tmp / name / "many", k)
+        _cpu_build([(card, one)], tmp / "warm")  # imports and caches warm
+        (c1, s1, p1), (ck, sk, pk) = _cpu_build([(card, one)], tmp / "o1"), _cpu_build([(card, many)], tmp / "ok")
+        rates[name] = ((sk - s1) / (ck - c1), (pk - p1) / (ck - c1))
+    from mmmrs.build import WeatherOptions, demo_sources
+    _cpu_build(demo_sources(), tmp / "w0")  # warm
+    c0, _, n0 = _cpu_build(demo_sources(), tmp / "w0")
+    cw, _, n = _cpu_build(demo_sources(), tmp / "w1", scenes=WeatherOptions(("fog", "night", "snow"), count=4))
+    rates["weather (fog, night, snow)"] = ((n - n0) / (cw - c0),) * 2
+    return rates
+
+
+def print_rates(tmp: Path):
+    print("5. samples (pairs) per CPU-second, start-up excluded:")
+    for name, (s, p) in source_rates(tmp).items(): print(f"   {name:28} {s:7.1f} samples/s  {p:7.1f} pairs/s")
+
+
 def main(copies: int = 4):
     tmp = Path(tempfile.mkdtemp())
     root = dataset(tmp / "data", copies)
@@ -91,10 +139,15 @@ def main(copies: int = 4):
     root10 = dataset(tmp / "data10", copies * 10)
     r1, r10 = peak_rss_mb(root, tmp / "m1"), peak_rss_mb(root10, tmp / "m10")
     print(f"4. peak RSS, 10x inputs / 1x inputs: {r10 / r1:.2f}x  ({r1:.0f} MB vs {r10:.0f} MB)")
+    print_rates(tmp / "rates")
     shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--copies", type=int, default=4, help="copies of the three real scenes (default 4)")
-    main(ap.parse_args().copies)
+    ap.add_argument("--rates", action="store_true", help="only item 5, the per-source rates")
+    a = ap.parse_args()
+    if a.rates:
+        tmp = Path(tempfile.mkdtemp()); print_rates(tmp); shutil.rmtree(tmp)
+    else: main(a.copies)

@@ -13,8 +13,10 @@ quality (75). The missing `512/` folder the script never creates is created here
 
 The kit's run is `mmmrs-build` with a card over the same files and `pyramid: true` (the same 8 outputs per tile),
 which also writes shards, the manifest, provenance and prompts. A third run builds one 512x512 tile: start-up
-alone. Each run is a fresh process (peak RSS from `wait4`); runs alternate so that the machine's noise hits each side
-alike. Ratios, not absolute times, are what compare across machines.
+alone, and the authors' loop over an empty folder gives Python's own start-up: the last line compares the two per scene,
+start-up excluded, which is what a build of thousands of scenes per process pays. Each run is a fresh process (wall
+time; CPU time and peak RSS from `wait4`); runs alternate so that the machine's noise hits each side alike. Ratios, not
+absolute times, are what compare across machines.
 """
 import argparse, os, shutil, statistics, subprocess, sys, tempfile, textwrap, time
 from pathlib import Path
@@ -106,14 +108,14 @@ def make_tiles(folder: Path, n: int, fmt: str, size=(5000, 5000)) -> list[Path]:
     return paths
 
 
-def timed(cmd: list[str], cwd=None) -> tuple[float, float]:
-    "Wall seconds and peak RSS (MiB) of one fresh process."
+def timed(cmd: list[str], cwd=None) -> tuple[float, float, float]:
+    "Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one fresh process."
     t = time.perf_counter()
     p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t
     if os.waitstatus_to_exitcode(status) != 0: raise RuntimeError(f"{cmd[:3]} failed: {p.stderr.read().decode()[-2000:]}")
-    return wall, ru.ru_maxrss / 1024
+    return wall, ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
 
 
 def main():
@@ -124,7 +126,7 @@ def main():
     a = ap.parse_args()
     if a.make_tiles: return make_tiles(Path(a.make_tiles), a.tiles, a.format, SIZES[a.scene])
     tmp = Path(tempfile.mkdtemp(prefix="bench-inria-"))
-    data, tiny = tmp / "data", tmp / "tiny"; data.mkdir(); tiny.mkdir()
+    data, tiny, empty = tmp / "data", tmp / "tiny", tmp / "empty"; data.mkdir(); tiny.mkdir(); empty.mkdir()
     # the tiles are made in another process: peak RSS of a child counts the parent's pages at fork, so this one stays small
     subprocess.run([sys.executable, __file__, "--make-tiles", str(data), "--tiles", str(a.tiles), "--format", a.format,
                     "--scene", a.scene], check=True)
@@ -138,19 +140,24 @@ def main():
     py, build = sys.executable, [shutil.which("mmmrs-build") or str(Path(sys.executable).parent / "mmmrs-build")]
     runs = {authors: lambda o: [py, str(tmp / "baseline.py"), str(data), str(o), ext],
             kit: lambda o: build + ["--source", f"{tmp / 'card.md'}={data}", "--out", str(o)],
-            "mmmrs-build, one 512 tile (start-up)": lambda o: build + ["--source", f"{tmp / 'tiny.md'}={tiny}", "--out", str(o)]}
+            "mmmrs-build, one 512 tile (start-up)": lambda o: build + ["--source", f"{tmp / 'tiny.md'}={tiny}", "--out", str(o)],
+            "authors' loop, no scene (start-up)": lambda o: [py, str(tmp / "baseline.py"), str(empty), str(o), ext]}
     res = {k: [] for k in runs}
     for r in range(a.runs):
         for name, cmd in runs.items():
             out = tmp / f"out-{r}-{len(res[name])}-{abs(hash(name))}"
             res[name].append(timed(cmd(out)))
             shutil.rmtree(out, ignore_errors=True)
-    med = {k: (statistics.median(w for w, _ in v), statistics.median(m for _, m in v)) for k, v in res.items()}
-    base_w, base_m = med[authors]
+    med = {k: tuple(statistics.median(r[i] for r in v) for i in range(3)) for k, v in res.items()}
+    base_w, base_m, base_c = med[authors]
     print(f"{a.tiles} scenes {'x'.join(map(str, SIZES[a.scene]))} ({a.format}), {a.runs} alternating runs each, medians:")
-    print(f"{'':34} {'wall s':>8} {'ratio':>7} {'peak MiB':>9} {'ratio':>7}")
-    for k, (w, m) in med.items():
-        print(f"{k:34} {w:8.2f} {w / base_w:6.2f}x {m:9.0f} {m / base_m:6.2f}x")
+    print(f"{'':36} {'wall s':>7} {'ratio':>6} {'peak MiB':>9} {'ratio':>6} {'cpu s':>6} {'ratio':>6}")
+    for k, (w, m, c) in med.items():
+        print(f"{k:36} {w:7.2f} {w / base_w:5.2f}x {m:9.0f} {m / base_m:5.2f}x {c:6.2f} {c / base_c:5.2f}x")
+    (kw, _, kc), (sw, _, sc) = med[kit], med["mmmrs-build, one 512 tile (start-up)"]
+    (_, _, _), (aw, _, ac) = med[authors], med["authors' loop, no scene (start-up)"]
+    print(f"per scene, start-up excluded: kit {(kw - sw) / a.tiles:.2f} s, authors {(base_w - aw) / a.tiles:.2f} s wall "
+          f"({(kw - sw) / (base_w - aw):.2f}x); CPU {(kc - sc) / (base_c - ac):.2f}x")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

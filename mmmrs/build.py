@@ -13,7 +13,7 @@ try: import fcntl  # the build folder's lock (POSIX)
 except ImportError: fcntl = None  # Windows: no lock; one build at a time per folder is then the user's to keep
 
 import numpy as np
-import pandas as pd
+from .core import lazy_pandas as pd  # imported when first used: not by --help, not during pixel work
 from fastcore.basics import patch
 from fastcore.script import CliError
 
@@ -270,7 +270,7 @@ class BuildResult:
     inputs: pd.DataFrame = field(repr=False)
     rejects: pd.DataFrame = field(repr=False)
     shards: list = field(repr=False)
-    flags: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(), repr=False)
 
     @property
     def accounting(self) -> pd.DataFrame:
@@ -397,8 +397,8 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
         owned = write_ownership(out, sources, owned | _planned_files(units))
         if recipe: write_json(BuildLayout(out).recipe, recipe)
         else: BuildLayout(out).recipe.unlink(missing_ok=True)  # a rebuild without the recipe no longer claims it
-        for card, _ in sources: _write_rejected(out, f"{slug(card.name)}-discovery", rejects[card.name])
         statuses = _run_planned(out, specs, run)
+        for card, _ in sources: _write_rejected(out, f"{slug(card.name)}-discovery", rejects[card.name])
         if weather.weathers:
             sspecs = plan_weather_shards(merge_tables(out, units, write=False)["manifest"], weather, options)
             check_unit_names(units := units + [s.name for s in sspecs])

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #b140d51e
 from __future__ import annotations
-import contextlib, functools, hashlib, json, os, re, threading, warnings
+import contextlib, functools, hashlib, json, mmap, os, re, threading, warnings
 from importlib import resources
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -13,9 +13,10 @@ import numpy as np
 from PIL import Image
 
 # %% auto #0
-__all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PATTERN', 'FULL_HASH_LIMIT', 'PIL_EXTS', 'STRIP',
-           'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug', 'make_group', 'make_key', 'package_data',
-           'file_sha256', 'content_digest', 'RasterInfo', 'raster_info', 'to_pil', 'read_raster', 'to_db',
+__all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PATTERN', 'lazy_pandas', 'FULL_HASH_LIMIT',
+           'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug',
+           'make_group', 'make_key', 'package_data', 'lazy_module', 'file_sha256', 'content_digest', 'RasterInfo',
+           'raster_info', 'pil_view', 'to_pil', 'decode_picture', 'forget_decoded', 'read_raster', 'to_db',
            'identity_conversion', 'conversion_for', 'apply_conversion', 'scene_conversion', 'dashed', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #cede8736
@@ -78,6 +79,18 @@ def make_key(source: str, scene: str, window=None, level=None, variant: str = "c
 def package_data(*parts) -> Path:
     "Path of a file or folder shipped inside the `mmmrs` package."
     return Path(str(resources.files("mmmrs"))).joinpath(*parts)
+
+# %% ../nbs/00_core.ipynb #7e4b2d90
+class lazy_module:
+    "Stands in for the module `name`, imported the first time one of its attributes is used."
+    def __init__(self, name: str): self.__dict__["_name"] = name
+    def __getattr__(self, attr):
+        import importlib
+        return getattr(importlib.import_module(self._name), attr)
+    def __repr__(self): return f"<lazy module {self._name!r}>"
+
+lazy_pandas = lazy_module("pandas")  # what the build's modules import as `pd`
+
 
 # %% ../nbs/00_core.ipynb #37a53927
 def file_sha256(path) -> str:
@@ -150,29 +163,65 @@ def raster_info(path) -> RasterInfo:
 
 # %% ../nbs/00_core.ipynb #6a2f9c31
 STRIP = 256  # rows per strip when a view is copied into PIL
+PIL_PIXEL_BYTES = {"RGB": 4, "RGBA": 4, "L": 1}  # bytes a pixel in PIL's own memory (RGB's 4th byte is padding)
+
+def _pil_layout(a: np.ndarray) -> str | None:
+    "The PIL mode whose memory layout the uint8 view `a` has (RGB: 3 of every 4 bytes; L: 1 byte a pixel), else None."
+    if a.dtype != np.uint8 or a.size == 0 or a.strides[0] <= 0: return None
+    if a.ndim == 3 and a.shape[2] == 3 and a.strides[1:] == (4, 1): mode = "RGB"
+    elif a.ndim == 2 and a.strides[1] == 1: mode = "L"
+    else: return None
+    return mode if a.strides[0] >= a.shape[1] * PIL_PIXEL_BYTES[mode] else None  # rows must not overlap
+
+def pil_view(a: np.ndarray) -> Image.Image | None:
+    "A read-only PIL image over the memory of `a`, no copy, when `a` is laid out as PIL keeps pixels; else None."
+    mode, base = _pil_layout(a), a.base
+    if mode is None or not isinstance(base, np.ndarray) or not base.flags.c_contiguous: return None
+    offset = a.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    try: core = Image.core.map_buffer(base, (a.shape[1], a.shape[0]), "raw", offset, (mode, a.strides[0], 1))
+    except ValueError: return None  # the last row's padding byte would lie past the end of the buffer
+    im = Image.new(mode, (0, 0))._new(core)  # as Image.frombuffer does
+    im.readonly = 1  # PIL copies before it changes a pixel
+    return im
 
 def to_pil(a: np.ndarray) -> Image.Image:
-    "A PIL image of the array `a` (as `Image.fromarray(a)`), built strip by strip when `a` is a strided view."
+    "A PIL image of the array `a` (as `Image.fromarray(a)`): over its memory when it can, else copied strip by strip."
     if a.flags.c_contiguous: return Image.fromarray(a)
+    if (im := pil_view(a)) is not None: return im
     first = Image.fromarray(np.ascontiguousarray(a[:STRIP]))
     im = Image.new(first.mode, (a.shape[1], a.shape[0]))
     for y in range(0, a.shape[0], STRIP): im.paste(first if y == 0 else Image.fromarray(np.ascontiguousarray(a[y:y + STRIP])), (0, y))
     return im
 
 # %% ../nbs/00_core.ipynb #c8d4dc78
-@functools.lru_cache(maxsize=2)
+def decode_picture(im: Image.Image) -> np.ndarray:
+    "Pixels `(H, W, C)` of the opened, not yet loaded picture `im`, decoded into numpy memory laid out as PIL's own."
+    px, (w, h), mode = PIL_PIXEL_BYTES.get(im.mode), im.size, im.mode
+    if px is None or not getattr(im, "tile", None): return np.asarray(im)  # another mode, or already decoded
+    # a spare row: a window ending on the last row reads its padding byte. Memory of its own (an anonymous mmap), so
+    # that freeing it gives it back to the system at once, whatever small objects the heap holds above it
+    buf = np.frombuffer(mmap.mmap(-1, (h + 1) * w * px), np.uint8).reshape(h + 1, w, px)
+    core = im.im = Image.core.map_buffer(buf, (w, h), "raw", 0, (mode, w * px, 1))  # the decoder writes into buf
+    im.load()  # raises OSError on a truncated or corrupt file
+    if im.im is not core or im.size != (w, h): return np.asarray(im)  # PIL mapped the file itself instead
+    return buf[:h, :, :3] if mode == "RGB" else buf[:h]
+
+@functools.lru_cache(maxsize=len(MODALITIES))
 def _decode_pil(path: str, mtime_ns: int, size: int) -> tuple:
     "Whole-image pixels and validity of a picture file, read-only; cached so that tiling one scene decodes it once."
     with Image.open(path) as im:
-        im.load()  # raises OSError on a truncated or corrupt file
-        if im.mode in ("P", "CMYK", "YCbCr", "1"): im = im.convert("RGB" if im.mode != "1" else "L")
-        a = np.asarray(im)
+        if im.mode in ("P", "CMYK", "YCbCr", "1"): im.load(); im = im.convert("RGB" if im.mode != "1" else "L")
+        mode, a = im.mode, decode_picture(im)
     if a.ndim == 2: a = a[..., None]
-    if im.mode in ("RGBA", "LA"): valid, a = a[..., -1] > 0, a[..., :-1]
+    if mode in ("RGBA", "LA"): valid, a = a[..., -1] > 0, a[..., :-1]
     else: valid = np.broadcast_to(np.True_, a.shape[:2])  # every pixel valid: one value, viewed, no memory
     a.flags.writeable = False
     if valid.flags.writeable: valid.flags.writeable = False
     return a, valid
+
+def forget_decoded():
+    "Free the cached decodes of pictures: a scene's pixels are kept while its windows are cut, and no longer."
+    _decode_pil.cache_clear()
 
 def _read_pil(path, window=None, bands=None):
     "Read-only views into the cached decode: a window is a slice, not a copy (a pyramid's 4096² crop costs nothing)."
@@ -213,17 +262,38 @@ def _dataset(path, align_to: RasterInfo | None = None, keep: int = 4):
     cache[key] = opened
     return opened[-1]
 
+def _all_valid(ds) -> bool:
+    "True when GDAL knows every pixel of `ds` is valid (no nodata, mask or alpha band): there is no mask to compute."
+    from rasterio.enums import MaskFlags
+    return all(list(flags) == [MaskFlags.all_valid] for flags in ds.mask_flag_enums)
+
+def _interleaved(ds, idx: list, win, shape: tuple):
+    "Bands `idx` of `win` at `shape`, read by GDAL straight into `(H, W, C)` memory; None for dtypes numpy lacks."
+    from rasterio.enums import Resampling
+    kinds = {ds.dtypes[i - 1] for i in idx}
+    try: dtype = np.dtype(kinds.pop()) if len(kinds) == 1 else None
+    except TypeError: return None  # complex_int16 and the like: rasterio's own read converts them
+    if dtype is None: return None
+    buf = np.empty((*shape, len(idx)), dtype)
+    ds.read(idx, window=win, out=np.moveaxis(buf, -1, 0), resampling=Resampling.nearest)  # GDAL interleaves, no copy
+    return buf
+
 def _read_rio(path, window=None, bands=None, align_to: RasterInfo | None = None, out_shape=None):
     from rasterio.windows import Window
     from rasterio.enums import Resampling
     ds = _dataset(path, align_to)
     win = Window(*window) if window is not None else None
     idx = list(bands) if bands else list(range(1, ds.count + 1))
-    shape = None if out_shape is None else (len(idx), *out_shape)
+    shape = ds.shape if window is None else (int(window[3]), int(window[2]))
+    shape = shape if out_shape is None else tuple(out_shape)
     with _quiet():
-        a = ds.read(idx, window=win, out_shape=shape, resampling=Resampling.nearest)
-        valid = ds.dataset_mask(window=win, out_shape=out_shape, resampling=Resampling.nearest) > 0
-    return np.ascontiguousarray(np.moveaxis(a, 0, -1)), valid
+        a = _interleaved(ds, idx, win, shape)
+        if a is None:
+            planar = ds.read(idx, window=win, out_shape=None if out_shape is None else (len(idx), *out_shape),
+                             resampling=Resampling.nearest)
+            a = np.ascontiguousarray(np.moveaxis(planar, 0, -1))
+        if align_to is None and _all_valid(ds): return a, np.broadcast_to(np.True_, a.shape[:2])
+        return a, ds.dataset_mask(window=win, out_shape=out_shape, resampling=Resampling.nearest) > 0
 
 # %% ../nbs/00_core.ipynb #0f7892db
 def read_raster(path, window=None, bands=None, align_to: RasterInfo | None = None, out_shape=None, nodata=None):

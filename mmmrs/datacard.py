@@ -8,7 +8,7 @@ import hashlib, json, os, re
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
-import pandas as pd
+from .core import lazy_pandas as pd  # imported when first used: not by --help, not during pixel work
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml

@@ -9,7 +9,7 @@ import hashlib, re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from .core import lazy_pandas as pd  # imported when first used: not by --help, not during pixel work
 
 from .gsd import GSD_LEVELS, gsd_level, gsd_words
 

@@ -4,14 +4,14 @@
 
 # %% ../nbs/10_samples.ipynb #0372ce7a
 from __future__ import annotations
-import hashlib
+import functools, hashlib
 from pathlib import Path
 
 import numpy as np
 
 from .cards import Card
-from .core import (SPLITS, apply_conversion, check_sample, make_group, make_key, raster_info, read_raster,
-                        scene_conversion)
+from .core import (SPLITS, apply_conversion, check_sample, forget_decoded, make_group, make_key, raster_info,
+                        read_raster, scene_conversion)
 from .gsd import gsd_level, pyramid_cuts
 from .prompts import sample_prompts, template_caption
 from .sources import Scene, SceneError, SceneMeta, reject_row, scene_metadata
@@ -119,7 +119,7 @@ def scene_samples(scene: Scene, card: Card, root, opts, rejects: list | None = N
     upscaler, made, best, cuts = get_upscaler(opts.upscaler), 0, 0.0, scene_cuts(card, ref, gsd[0], opts.pyramid)
     for cut in cuts:
         pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata) for m, p in plan.items()}
-        valid = np.logical_and.reduce([v for _, v in pix.values()])
+        valid = functools.reduce(np.logical_and, [v for _, v in pix.values()])  # broadcast masks stay broadcast
         best = max(best, frac := float(valid.mean()))
         if why := _too_few_valid(frac, card):
             rejects.append(reject_row(card.name, first, window=cut.window, reason=why)); continue
@@ -129,5 +129,6 @@ def scene_samples(scene: Scene, card: Card, root, opts, rejects: list | None = N
              "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts, meta)}
         made += 1
         yield check_sample({**s, "prompt": sample_prompts(s, opts.template)})
+    forget_decoded()  # the scene's decoded pixels are freed before the next scene is read
     if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card min_valid)"
                                   + ("; the scene has no valid pixel at all (nodata or NaN everywhere)" if best == 0 else ""))

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 import numpy as np
-import pandas as pd
+from .core import lazy_pandas as pd  # imported when first used: not by --help, not during pixel work
 from PIL import Image
 
-from .core import KEY_PATTERN, file_sha256
+from .core import KEY_PATTERN, file_sha256, to_pil
 
 # %% auto #0
 __all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'OWNER_FILE',
@@ -29,8 +29,8 @@ DEFAULT_QUALITY = 75  # PIL's default, as in the MMM-RS release
 def encode_image(img: np.ndarray, modality: str, quality: int = DEFAULT_QUALITY) -> bytes:
     "Encode one uint8 modality image: RGB as JPEG at `quality`, single-band as PNG (compression level 1)."
     buf = io.BytesIO()
-    if IMAGE_EXT[modality] == "jpg": Image.fromarray(img).save(buf, "JPEG", quality=quality)
-    else: Image.fromarray(img).save(buf, "PNG", compress_level=1)
+    if IMAGE_EXT[modality] == "jpg": to_pil(img).save(buf, "JPEG", quality=quality)
+    else: to_pil(img).save(buf, "PNG", compress_level=1)
     return buf.getvalue()
 
 def sample_metadata(sample: dict) -> dict:
