@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-import pandas as pd
+from .core import lazy_pandas as pd  # imported when first used: not by --help, not during pixel work
 from fastcore.basics import patch
 from PIL import Image
 from tqdm.auto import tqdm
