@@ -18,7 +18,7 @@ from fastcore.basics import patch
 from fastcore.script import CliError
 
 from .cards import Card, CardError, load_card
-from .cli import command_parser, run, take
+from .cli import UsageError, bad_option, check_count, command_parser, run, take
 from .core import package_data, slug
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level
 from .prompts import PAPER_TEMPLATE, flag_prompts
@@ -26,19 +26,18 @@ from .shards import (LOCK_FILE, OWNER_FILE, DEFAULT_QUALITY, TABLES, BuildLayout
                           file_digests, json_bytes, member_digests, merge_tables, table_bytes, write_json, write_together)
 from .samples import _scene_gsd, scene_cuts, scene_headers
 from .sources import scene_metadata
-from .run import (ShardSpec, WeatherOptions, _record_failures, _why, _write_rejected, dask_malloc_hint, plan_shards,
+from .run import (BuildOptions, ShardSpec, WeatherOptions, _record_failures, _why, _write_rejected, dask_malloc_hint, plan_shards,
                        plan_weather_shards, run_shards, unit_files)
 from .datacard import VIEW_FILE, write_dataset_metadata
 from .recipe import RecipeError, get_recipe, recipe_args, recipe_record
 
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY', 'EXIT_BUSY', 'EXIT_CODES', 'USER_FILES',
-           'TOP_FILES', 'CORRECTIONS_MOVED', 'RENAMED', 'mmmrs_build', 'UsageError', 'BuildBusy', 'BuildError',
-           'exit_code_of', 'BuildOptions', 'check_count', 'check_options', 'check_upscaler', 'resolve_sources',
-           'demo_sources', 'check_unit_names', 'folder_lock', 'ownership', 'foreign_files', 'check_out', 'claim_folder',
-           'write_ownership', 'dataset_stats', 'split_leaks', 'BuildResult', 'shard_digests', 'republish', 'build',
-           'verify', 'dry_run_report', 'check_weather', 'BuildCommand', 'options_of', 'CheckResult', 'check_build',
-           'plan', 'build_parser', 'main']
+           'TOP_FILES', 'CORRECTIONS_MOVED', 'RENAMED', 'mmmrs_build', 'BuildBusy', 'BuildError', 'exit_code_of',
+           'resolve_sources', 'demo_sources', 'check_unit_names', 'folder_lock', 'ownership', 'foreign_files',
+           'check_out', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks', 'BuildResult',
+           'shard_digests', 'republish', 'build', 'verify', 'dry_run_report', 'check_weather', 'BuildCommand',
+           'options_of', 'CheckResult', 'check_build', 'plan', 'build_parser', 'main']
 
 # %% ../nbs/15_build.ipynb #38c8b025
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED, EXIT_EMPTY, EXIT_BUSY = 0, 1, 2, 3, 4, 5
@@ -50,9 +49,6 @@ EXIT_CODES = {
     EXIT_EMPTY: "every shard built but no text-image pair written (every input was rejected)",
     EXIT_BUSY: "another mmmrs-build holds the output folder's lock",
 }
-
-class UsageError(CliError, ValueError):
-    "An option, card, source or output folder that cannot be used; raised before any work."
 
 class BuildBusy(UsageError):
     "Another build holds the output folder's lock."
@@ -66,62 +62,6 @@ def exit_code_of(e: BaseException) -> int | None:
     if isinstance(e, (CliError, CardError, ManifestError, RecipeError, FileNotFoundError, NotADirectoryError)): return EXIT_USAGE
     if isinstance(e, (BuildError, OSError)): return EXIT_FAILED
     return None
-
-# %% ../nbs/15_build.ipynb #14e994d1
-@dataclass(frozen=True)
-class BuildOptions:
-    "What a build makes (each field is a `mmmrs-build` option, its comment the help)."
-    seed: int = 0  # seed of the train/val/test split (drawn per scene group) and of the weather variants
-    pyramid: bool | None = None  # cut GSD pyramids from large scenes (default: as each card says)
-    quality: int = DEFAULT_QUALITY  # JPEG quality of stored RGB images, 1-100 (75: PIL's default, as MMM-RS)
-    gsd_threshold: float = DEFAULT_T  # boundary in metres (finite, above 5) between the Low and Ultra-low GSD levels
-    upscaler: str = "bicubic"  # super-resolution below 512 px: bicubic, esrgan (Real-ESRGAN x4plus) or esrgan:PATH
-    template: str = field(default=PAPER_TEMPLATE, metadata={"flag": "--prompt-template"})  # prompt fields (see mmmrs.prompts)
-    split: tuple[float, ...] = (0.8, 0.1, 0.1)  # train,val,test fractions (of scene groups)
-    shard_size: int = 64  # scenes per shard, >= 1 (one shard is one unit of work)
-    captioner: str = "template"  # captions: template (from class labels) or hf:PATH (a local model folder, e.g. BLIP-2)
-    captioner_sha: str = field(default="", metadata={"cli": False})  # set by `build`: new captioner weights rebuild
-    recipe: str = ""  # paper: MMM-RS as published (needs --upscaler esrgan:x2=PATH,x4=PATH, --captioner hf:PATH, ...)
-
-    def __post_init__(self): check_options(self)
-
-def _bad(option: str, expected: str, got):
-    raise UsageError(f"{option}: expected {expected}, got {got!r}")
-
-def check_count(option: str, value, low: int, none_ok: bool = False):
-    "Refuse a count option that is not an integer >= `low` (None allowed when `none_ok`)."
-    if value is None and none_ok: return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        _bad(option, f"an integer >= {low}" + (" (or leave it out)" if none_ok else ""), value)
-
-def _finite(x) -> bool: return isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and math.isfinite(x)
-
-def check_options(o: BuildOptions):
-    "Refuse `BuildOptions` that cannot build anything, naming the option and what it takes."
-    check_count("--shard-size", o.shard_size, 1)
-    if isinstance(o.seed, bool) or not isinstance(o.seed, (int, np.integer)): _bad("--seed", "an integer", o.seed)
-    if isinstance(o.quality, bool) or not isinstance(o.quality, (int, np.integer)) or not 1 <= o.quality <= 100:
-        _bad("--quality", "a JPEG quality from 1 to 100 (75 is PIL's default; above 95 only makes files larger)", o.quality)
-    if not (_finite(o.gsd_threshold) and o.gsd_threshold > 5): _bad("--gsd-threshold", "a finite number of metres above 5 (the Low level starts at 5 m)", o.gsd_threshold)
-    if len(o.split) != 3 or not all(_finite(x) and x >= 0 for x in o.split) or sum(o.split) <= 0:
-        _bad("--split", "three fractions TRAIN,VAL,TEST like 0.8,0.1,0.1", ",".join(map(str, o.split)))
-    if o.pyramid not in (None, True, False): _bad("pyramid", "True, False or None", o.pyramid)
-    check_upscaler(o.upscaler)
-    if isinstance(o.captioner, str) and not (o.captioner == "template" or o.captioner.startswith("hf:") and Path(o.captioner[3:]).expanduser().is_dir()):
-        _bad("--captioner", "template or hf:PATH to a local model folder", o.captioner)
-
-def check_upscaler(spec):
-    "Refuse an upscaler that `get_upscaler` cannot make: before any work, not as a reject per scene."
-    if callable(spec) or spec == "bicubic": return
-    if spec == "esrgan":
-        if importlib.util.find_spec("torch") is None: _bad("--upscaler", "bicubic here: esrgan needs the torch and esrgan extras", spec)
-    elif not (isinstance(spec, str) and spec.startswith("esrgan:") and all(Path(p).expanduser().is_file() for p in _esrgan_files(spec))):
-        _bad("--upscaler", "bicubic, esrgan, esrgan:PATH or esrgan:x2=PATH,x4=PATH naming existing checkpoint files", spec)
-
-def _esrgan_files(spec: str) -> list[str]:
-    "The checkpoint files an `esrgan:` upscaler names: one PATH, or one per factor (`x2=PATH,x4=PATH`, `mmmrs.superres`)."
-    body = spec[len("esrgan:"):]
-    return [p.partition("=")[2] for p in body.split(",") if p] if "=" in body else [body]
 
 # %% ../nbs/15_build.ipynb #de84126c
 def resolve_sources(sources) -> list[tuple[Card, Path]]:

@@ -6,12 +6,13 @@
 from __future__ import annotations
 import argparse, dataclasses, inspect, sys, types, typing
 from pathlib import Path
+import numpy as np
 from fastcore.docments import docments
 from fastcore.script import CliError
 
 # %% auto #0
 __all__ = ['option_specs', 'value_parser', 'argument', 'dashed', 'Renamed', 'add_options', 'command_parser', 'flag_of',
-           'command_words', 'take', 'usage_exit', 'run']
+           'option_flags', 'take', 'UsageError', 'bad_option', 'check_count', 'usage_exit', 'run']
 
 # %% ../nbs/01_cli.ipynb #9875c0c8
 def _default(f: dataclasses.Field):
@@ -111,22 +112,29 @@ def flag_of(field: dataclasses.Field) -> str:
     "The command-line flag of a dataclass field: the one its metadata names (`field(metadata={'flag': '--x'})`), else its dashed name."
     return field.metadata.get("flag") or dashed(field.name)
 
-def command_words(options) -> list[str]:
-    """The command-line words that give a dataclass instance its values again: each option that is not None or empty,
-    booleans as --x/--no-x, tuples as comma lists; fields that are not options (`metadata={'cli': False}`) left out."""
-    words = []
-    for f in dataclasses.fields(options):
-        value = getattr(options, f.name)
-        if not f.init or not f.metadata.get("cli", True) or value is None or value == (): continue
-        if isinstance(value, bool): words.append(flag_of(f) if value else "--no-" + flag_of(f)[2:])
-        else: words += [flag_of(f), ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)]
-    return words
+def option_flags(*classes) -> dict[str, str]:
+    "Each option field of the dataclasses `classes` and its flag (fields that are not options left out)."
+    return {f.name: flag_of(f) for c in classes for f in dataclasses.fields(c) if f.init and f.metadata.get("cli", True)}
 
 # %% ../nbs/01_cli.ipynb #de84ee3e
 def take(cls, values: dict):
     "The dataclass `cls` made from the entries of `values` that are its fields; they are removed from `values`."
     names = [f.name for f in dataclasses.fields(cls) if f.init and f.name in values]
     return cls(**{n: values.pop(n) for n in names})
+
+# %% ../nbs/01_cli.ipynb #9f0b0a75
+class UsageError(CliError, ValueError):
+    "An option, card, source or output folder that cannot be used; raised before any work (exit status 2)."
+
+def bad_option(option: str, expected: str, got):
+    "Refuse the value `got` of `option`, saying what it takes."
+    raise UsageError(f"{option}: expected {expected}, got {got!r}")
+
+def check_count(option: str, value, low: int, none_ok: bool = False):
+    "Refuse a count option that is not an integer >= `low` (None allowed when `none_ok`)."
+    if value is None and none_ok: return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        bad_option(option, f"an integer >= {low}" + (" (or leave it out)" if none_ok else ""), value)
 
 # %% ../nbs/01_cli.ipynb #010c5745
 def usage_exit(e: BaseException) -> int | None:

@@ -14,15 +14,17 @@ import pyarrow.parquet as pq
 import yaml
 
 from .core import SAMPLE_FIELDS, file_sha256
+from .cli import option_flags
+from .run import BuildOptions, WeatherOptions
 from .shards import atomic_path, read_manifest, read_tar, write_json
 
 # %% auto #0
 __all__ = ['HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'VIEW_SCHEMA', 'HF_FEATURES', 'VIEW_FILE', 'ROW_GROUP', 'DIGEST_KEY',
-           'HF_LICENSES', 'LICENSE_URLS', 'TERMS', 'TERM_DUTIES', 'DEMO_SOURCES', 'FLAG_NAMES', 'INTERNAL_OPTIONS',
-           'MMMRS_CITATION', 'SIZES', 'OTHER_LICENSE', 'CARD', 'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_file',
-           'ViewWriter', 'shard_hashes', 'view_digest', 'current_view', 'write_parquet_view', 'hf_configs',
-           'hf_license', 'license_terms', 'card_facts', 'source_facts', 'license_summary', 'build_command', 'recipe',
-           'card_header', 'recorded_recipe', 'config_rows', 'dataset_card', 'croissant', 'write_dataset_metadata']
+           'HF_LICENSES', 'LICENSE_URLS', 'TERMS', 'TERM_DUTIES', 'DEMO_SOURCES', 'MMMRS_CITATION', 'SIZES',
+           'OTHER_LICENSE', 'CARD', 'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_file', 'ViewWriter', 'shard_hashes',
+           'view_digest', 'current_view', 'write_parquet_view', 'hf_configs', 'hf_license', 'license_terms',
+           'card_facts', 'source_facts', 'license_summary', 'build_command', 'recipe', 'card_header', 'recorded_recipe',
+           'config_rows', 'dataset_card', 'croissant', 'write_dataset_metadata']
 
 # %% ../nbs/13_datacard.ipynb #dc000009
 HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}  # the kit's split names -> the Hub's
@@ -190,15 +192,12 @@ def license_summary(facts: list[dict]) -> str:
 
 # %% ../nbs/13_datacard.ipynb #dc000033
 DEMO_SOURCES = ("demo-landsat8", "demo-neon", "demo-sen1-2", "demo-spacenet6")
-FLAG_NAMES = {"template": "prompt-template", "weathers": "weather", "count": "weather-count"}  # mmmrs.build's flags
-INTERNAL_OPTIONS = ("captioner_sha",)  # recorded in the options table, not a flag
 
 def _as_dict(options) -> dict:
     return asdict(options) if is_dataclass(options) else dict(options or {})
 
-def _flag(name: str, value) -> list[str]:
-    flag = "--" + FLAG_NAMES.get(name, name).replace("_", "-")
-    if value is None or value == () or name in INTERNAL_OPTIONS: return []
+def _flag(flag: str, value) -> list[str]:
+    if value is None or value == (): return []
     if isinstance(value, bool): return [flag if value else f"--no-{flag[2:]}"]
     if isinstance(value, (tuple, list)): value = ",".join(map(str, value))
     return [flag, str(value)]
@@ -210,7 +209,8 @@ def build_command(source_names, options=None, weather=None) -> str:
     if set(source_names) == set(DEMO_SOURCES): src = ["--demo"]
     else: src = [a for n in source_names for a in ("--source", f"{n}=/path/to/{n}")]
     chosen = {**_as_dict(options), **(weather if weather.get("weathers") else {})}
-    flags = [a for k, v in chosen.items() for a in _flag(k, v)]
+    flag = option_flags(BuildOptions, WeatherOptions)  # each field's flag, as the command declares it (mmmrs.cli)
+    flags = [a for k, v in chosen.items() if k in flag for a in _flag(flag[k], v)]
     return shlex.join(["mmmrs-build", *src, *flags, "--out", "OUT"])
 
 # %% ../nbs/13_datacard.ipynb #dc000036

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_run.ipynb #44275e8e
 from __future__ import annotations
-import functools, hashlib, io, json, multiprocessing as mp, os
+import functools, hashlib, importlib.util, io, json, math, multiprocessing as mp, os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -18,6 +18,8 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .cards import Card
+from .cli import bad_option, check_count
+from .gsd import DEFAULT_T
 from .core import content_digest, package_data, slug
 from .prompts import PAPER_TEMPLATE, caption_samples, get_captioner
 from .samples import scene_samples
@@ -27,8 +29,8 @@ from .sources import Scene, SceneError, discover, reject_row, scene_metadata
 
 # %% auto #0
 __all__ = ['BUILD_MODULES', 'DASK_WORKER_ENV', 'ShardContent', 'UnitOfWork', 'code_version', 'ShardSpec', 'unit_files',
-           'run_shard', 'run_shards', 'plan_shards', 'WeatherOptions', 'choose_for_weather', 'WeatherShardSpec',
-           'plan_weather_shards', 'dask_malloc_hint']
+           'run_shard', 'run_shards', 'plan_shards', 'BuildOptions', 'check_options', 'check_upscaler',
+           'WeatherOptions', 'choose_for_weather', 'WeatherShardSpec', 'plan_weather_shards', 'dask_malloc_hint']
 
 # %% ../nbs/12_run.ipynb #03326d64
 @dataclass
@@ -214,6 +216,53 @@ def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tup
             name = slug(card.name) if len(mods) == len(card.modalities) else f"{slug(card.name)}-{'-'.join(mods)}"  # no dots in unit names
             specs += [ShardSpec(f"{name}-{i // n:05d}", card, str(root), tuple(part[i:i + n]), options) for i in range(0, len(part), n)]
     return specs, rejects
+
+# %% ../nbs/12_run.ipynb #82141356
+@dataclass(frozen=True)
+class BuildOptions:
+    "What a build makes (each field is a `mmmrs-build` option, its comment the help)."
+    seed: int = 0  # seed of the train/val/test split (drawn per scene group) and of the weather variants
+    pyramid: bool | None = None  # cut GSD pyramids from large scenes (default: as each card says)
+    quality: int = DEFAULT_QUALITY  # JPEG quality of stored RGB images, 1-100 (75: PIL's default, as MMM-RS)
+    gsd_threshold: float = DEFAULT_T  # boundary in metres (finite, above 5) between the Low and Ultra-low GSD levels
+    upscaler: str = "bicubic"  # super-resolution below 512 px: bicubic, esrgan (Real-ESRGAN x4plus) or esrgan:PATH
+    template: str = field(default=PAPER_TEMPLATE, metadata={"flag": "--prompt-template"})  # prompt fields (see mmmrs.prompts)
+    split: tuple[float, ...] = (0.8, 0.1, 0.1)  # train,val,test fractions (of scene groups)
+    shard_size: int = 64  # scenes per shard, >= 1 (one shard is one unit of work)
+    captioner: str = "template"  # captions: template (from class labels) or hf:PATH (a local model folder, e.g. BLIP-2)
+    captioner_sha: str = field(default="", metadata={"cli": False})  # set by `build`: new captioner weights rebuild
+    recipe: str = ""  # paper: MMM-RS as published (needs --upscaler esrgan:x2=PATH,x4=PATH, --captioner hf:PATH, ...)
+
+    def __post_init__(self): check_options(self)
+
+def _finite(x) -> bool: return isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and math.isfinite(x)
+
+def check_options(o: BuildOptions):
+    "Refuse `BuildOptions` that cannot build anything, naming the option and what it takes."
+    check_count("--shard-size", o.shard_size, 1)
+    if isinstance(o.seed, bool) or not isinstance(o.seed, (int, np.integer)): bad_option("--seed", "an integer", o.seed)
+    if isinstance(o.quality, bool) or not isinstance(o.quality, (int, np.integer)) or not 1 <= o.quality <= 100:
+        bad_option("--quality", "a JPEG quality from 1 to 100 (75 is PIL's default; above 95 only makes files larger)", o.quality)
+    if not (_finite(o.gsd_threshold) and o.gsd_threshold > 5): bad_option("--gsd-threshold", "a finite number of metres above 5 (the Low level starts at 5 m)", o.gsd_threshold)
+    if len(o.split) != 3 or not all(_finite(x) and x >= 0 for x in o.split) or sum(o.split) <= 0:
+        bad_option("--split", "three fractions TRAIN,VAL,TEST like 0.8,0.1,0.1", ",".join(map(str, o.split)))
+    if o.pyramid not in (None, True, False): bad_option("pyramid", "True, False or None", o.pyramid)
+    check_upscaler(o.upscaler)
+    if isinstance(o.captioner, str) and not (o.captioner == "template" or o.captioner.startswith("hf:") and Path(o.captioner[3:]).expanduser().is_dir()):
+        bad_option("--captioner", "template or hf:PATH to a local model folder", o.captioner)
+
+def check_upscaler(spec):
+    "Refuse an upscaler that `get_upscaler` cannot make: before any work, not as a reject per scene."
+    if callable(spec) or spec == "bicubic": return
+    if spec == "esrgan":
+        if importlib.util.find_spec("torch") is None: bad_option("--upscaler", "bicubic here: esrgan needs the torch and esrgan extras", spec)
+    elif not (isinstance(spec, str) and spec.startswith("esrgan:") and all(Path(p).expanduser().is_file() for p in _esrgan_files(spec))):
+        bad_option("--upscaler", "bicubic, esrgan, esrgan:PATH or esrgan:x2=PATH,x4=PATH naming existing checkpoint files", spec)
+
+def _esrgan_files(spec: str) -> list[str]:
+    "The checkpoint files an `esrgan:` upscaler names: one PATH, or one per factor (`x2=PATH,x4=PATH`, `mmmrs.superres`)."
+    body = spec[len("esrgan:"):]
+    return [p.partition("=")[2] for p in body.split(",") if p] if "=" in body else [body]
 
 # %% ../nbs/12_run.ipynb #95e123ba
 @dataclass(frozen=True)
