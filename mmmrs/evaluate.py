@@ -11,11 +11,12 @@ from typing import Annotated
 
 import numpy as np
 import pandas as pd
-from fastcore.script import CliError, call_parse
+from fastcore.script import CliError
 
-from .core import run_cli
+from .cli import command_parser, run
 from .data import ShardDataset
 from .shards import read_manifest
+from .train import command_words
 
 # %% auto #0
 __all__ = ['METRIC_SETTINGS', 'RANGES', 'PAPER_TABLE2', 'QUOTED_ONLY', 'CONDITIONS', 'extract', 'Gram', 'fid_gram', 'kid_gram',
@@ -336,7 +337,6 @@ def write_report(table: pd.DataFrame, per_condition: pd.DataFrame, dest, setting
     return dest
 
 # %% ../nbs/25_evaluate.ipynb #b0df3c33
-@call_parse
 def mmmrs_evaluate(
     real: str = None,  # a dataset built by mmmrs-build (its real images are the reference); required
     generated: Annotated[str, {"action": "append"}] = None,  # a folder written by mmmrs-generate (repeatable); required
@@ -361,9 +361,10 @@ def mmmrs_evaluate(
     settings = {"split": split, "max_real": max_real, "n_boot": n_boot, "seed": seed, **METRIC_SETTINGS, **features.info}
     return write_report(table, per, out, settings, column_sources(features, clip))
 
-def main(argv=None):
-    "Entry point of `mmmrs-evaluate` (underscore option names work too)."
-    run_cli(mmmrs_evaluate, "mmmrs-evaluate", lambda out: (out / "table.md").read_text(), argv)
+def main(argv=None) -> int:
+    "Entry point of `mmmrs-evaluate`: options from `mmmrs_evaluate`'s parameters (underscore names work too); the exit status."
+    return run(command_parser("mmmrs-evaluate", mmmrs_evaluate), lambda values: mmmrs_evaluate(**values), command_words(argv),
+               lambda out: (out / "table.md").read_text())
 
 # %% ../nbs/25_evaluate.ipynb #eab02eac
 class CLIPScorer:

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from fastcore.script import CliError, call_parse
+from fastcore.script import CliError
 
-from .core import file_sha256, run_cli
+from .cli import command_parser, run
+from .core import file_sha256
 from .data import ShardDataset, select
 from .gsd import GSD_LEVELS, gsd_words
 from .prompts import PAPER_TEMPLATE, compose_prompt, label_words
+from .train import command_words
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'WEIGHT_SUFFIXES', 'build_prompt', 'benchmark_prompts', 'condition_images', 'torch_dtype', 'local_model',
@@ -200,7 +202,6 @@ def generate_images(pipe, prompts: pd.DataFrame, dest, num_inference_steps: int 
     return dest
 
 # %% ../nbs/23_generate.ipynb #3e3c9dc1
-@call_parse
 def mmmrs_generate(
     pretrained_model_name_or_path: str = None,  # a local Stable Diffusion folder (1.x, 2.x or XL, read from it); required
     output_dir: str = "generated",  # images, one JSON per image, metadata.jsonl
@@ -236,6 +237,7 @@ def mmmrs_generate(
     return generate_images(pipe, prompts, output_dir, num_inference_steps, guidance_scale, resolution, resolution, batch_size,
                            conditions, write_workers=write_workers)
 
-def main(argv=None):
-    "Entry point of `mmmrs-generate` (diffusers' underscore option names work too)."
-    run_cli(mmmrs_generate, "mmmrs-generate", lambda out: f"images in {out}", argv)
+def main(argv=None) -> int:
+    "Entry point of `mmmrs-generate`: options from `mmmrs_generate`'s parameters (diffusers' underscore names work too); the exit status."
+    return run(command_parser("mmmrs-generate", mmmrs_generate), lambda values: mmmrs_generate(**values), command_words(argv),
+               lambda out: f"images in {out}")
