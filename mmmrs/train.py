@@ -58,7 +58,7 @@ class TrainArgs:
     checkpointing_steps: int = 500  # save a checkpoint-<step> folder this often
     checkpoints_total_limit: int | None = None  # keep at most this many checkpoints
     resume_from_checkpoint: str | None = None  # a checkpoint folder, or "latest" (the newest intact one)
-    allow_foreign_checkpoint: bool = False  # resume even from a checkpoint of a run with other options, or one that fails its check
+    allow_foreign_checkpoint: bool = False  # resume even from a checkpoint of another run, or one that fails its check
     validation_steps: int = 500  # render validation images this often
     num_inference_steps: int = 30  # sampler steps of the validation images (DPM++ 2M Karras)
     report_to: str | None = None  # a tracker, e.g. tensorboard (when installed)
@@ -73,24 +73,24 @@ class TrainArgs:
 
 # %% ../nbs/19_train.ipynb #be7ff1f2
 def shared_options(args, cls=TrainArgs) -> dict:
-    "The options of `args` that the dataclass `cls` has, by name: e.g. a LoRA run's shared options, to start a ControlNet run."
+    "The options of `args` that the dataclass `cls` has: e.g. a LoRA run's shared options, to start a ControlNet run."
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in asdict(args).items() if k in names}
 
 # %% ../nbs/19_train.ipynb #276a9dc1
 def weight_dtype(mixed_precision: str):
-    "The dtype of the frozen weights for accelerate's `mixed_precision` ('no', 'fp16' or 'bf16'); trained weights stay fp32."
+    "The dtype of the frozen weights for accelerate's `mixed_precision` ('no', 'fp16', 'bf16'); trained ones stay fp32."
     import torch
     return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mixed_precision, torch.float32)
 
 def precision(mixed_precision: str, device):
-    "Autocast to the run's low precision on `device` (a no-op for 'no') for the models `accelerator.prepare` does not wrap."
+    "Autocast to the run's low precision on `device` (no-op for 'no'), for models `accelerator.prepare` does not wrap."
     import torch
     dtype = weight_dtype(mixed_precision)
     return torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype != torch.float32)
 
 def to_device(t, device, dtype=None):
-    "`t` on `device` without waiting for the GPU: pinned and copied asynchronously to a CUDA device, a plain move otherwise."
+    "`t` on `device` without waiting for the GPU: pinned and copied asynchronously to a CUDA device, else a plain move."
     import torch
     device = torch.device(device)
     if device.type == "cuda" and t.device.type == "cpu": t = t.pin_memory()
@@ -100,11 +100,12 @@ def to_device(t, device, dtype=None):
 SD_PARTS = ("tokenizer", "scheduler", "text_encoder", "vae", "unet")
 
 def model_folder(path, parts=()) -> str:
-    "`path` if a local folder with the subfolders `parts`, or a Hub id; a missing local folder is an error, never a Hub lookup."
+    "`path` if a local folder with the subfolders `parts`, or a Hub id; a missing local folder is an error, no Hub lookup."
     text, p = str(path), Path(path).expanduser()
     if not p.exists() and not (p.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1 or "\\" in text):
         return text  # "name" or "org/name": read from the HF cache (nothing is downloaded)
-    if not p.exists(): raise FileNotFoundError(f"model folder {text} does not exist (a local path is never looked up on the Hub)")
+    if not p.exists():
+        raise FileNotFoundError(f"model folder {text} does not exist (a local path is never looked up on the Hub)")
     if missing := [s for s in parts if not (p / s).is_dir()]:
         raise FileNotFoundError(f"{text} is not a diffusers Stable Diffusion folder: no {', '.join(missing)} subfolder")
     return str(p)
@@ -121,7 +122,8 @@ def load_components(path, device="cpu", dtype=None) -> dict:
              "text_encoder": CLIPTextModel.from_pretrained(path, subfolder="text_encoder", **kw),
              "vae": AutoencoderKL.from_pretrained(path, subfolder="vae", **kw),
              "unet": UNet2DConditionModel.from_pretrained(path, subfolder="unet", **kw)}
-    except OSError as e: raise FileNotFoundError(f"{path}: not a local folder and not in the Hugging Face cache ({e})") from None
+    except OSError as e:
+        raise FileNotFoundError(f"{path}: not a local folder and not in the Hugging Face cache ({e})") from None
     for k in ("text_encoder", "vae", "unet"): c[k].requires_grad_(False).to(device, dtype or torch.float32)
     return c
 
@@ -139,7 +141,8 @@ def epoch_index(i, epoch: int) -> tuple[int, int]:
 def encode_prompts(comps: dict, prompts: list):
     "CLIP text embeddings of `prompts`, padded to the tokenizer's length."
     tok = comps["tokenizer"]
-    ids = tok(list(prompts), padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt").input_ids
+    ids = tok(list(prompts), padding="max_length", max_length=tok.model_max_length, truncation=True,
+              return_tensors="pt").input_ids
     te = comps["text_encoder"]
     return te(to_device(ids, next(te.parameters()).device))[0]  # parameters(): a DDP-wrapped encoder has no .device
 
@@ -153,17 +156,19 @@ def diffusion_loss(comps: dict, latents, text_emb, args: TrainArgs, g=None):
     from diffusers.training_utils import compute_snr
     sched, unet = comps["noise_scheduler"], comps["unet"]
     noise = _randn(latents.shape, g, latents)
-    if args.noise_offset: noise = noise + args.noise_offset * _randn((latents.shape[0], latents.shape[1], 1, 1), g, latents)
+    if args.noise_offset:
+        noise = noise + args.noise_offset * _randn((latents.shape[0], latents.shape[1], 1, 1), g, latents)
     t = to_device(torch.randint(0, sched.config.num_train_timesteps, (latents.shape[0],), generator=g), latents.device)
     target = noise if sched.config.prediction_type == "epsilon" else sched.get_velocity(latents, noise, t)
     pred = unet(sched.add_noise(latents, noise, t), t, text_emb, return_dict=False)[0]
     if args.snr_gamma is None: return F.mse_loss(pred.float(), target.float())
     snr = compute_snr(sched, t)
-    w = torch.stack([snr, args.snr_gamma * torch.ones_like(snr)], 1).min(1)[0] / (snr + (sched.config.prediction_type == "v_prediction"))
+    w = torch.stack([snr, args.snr_gamma * torch.ones_like(snr)], 1).min(1)[0]
+    w = w / (snr + (sched.config.prediction_type == "v_prediction"))
     return (F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3)) * w).mean()
 
 def vae_latents(comps: dict, pixel_values, g=None):
-    "Sampled VAE latents, scaled as the UNet expects, of images in [-1, 1] or uint8 (scaled to [-1, 1] on the VAE's device)."
+    "Sampled VAE latents, scaled as the UNet expects, of images in [-1, 1] or uint8 (scaled on the VAE's device)."
     import torch
     vae = comps["vae"]
     px = to_device(pixel_values, vae.device)
@@ -172,8 +177,9 @@ def vae_latents(comps: dict, pixel_values, g=None):
     return (d.mean + d.std * _randn(d.mean.shape, g, d.mean)) * vae.config.scaling_factor
 
 # %% ../nbs/19_train.ipynb #5171f6fc
-RUN_FILE = "mmmrs-run.json"  # in every checkpoint: its step, the run it belongs to, the sha256 of each file; written last
-FREE_OPTIONS = ("output_dir", "max_train_steps", "checkpointing_steps", "checkpoints_total_limit", "resume_from_checkpoint",
+RUN_FILE = "mmmrs-run.json"  # in every checkpoint: its step, its run, the sha256 of each file; written last
+FREE_OPTIONS = ("output_dir", "max_train_steps", "checkpointing_steps", "checkpoints_total_limit",
+                "resume_from_checkpoint",
                 "allow_foreign_checkpoint", "validation_prompts", "validation_steps", "num_validation_images",
                 "num_validation_pairs", "num_inference_steps", "report_to", "dataloader_num_workers", "cache_latents",
                 "gradient_checkpointing", "mixed_precision", "deterministic", "channels_last",
@@ -202,15 +208,18 @@ def checkpoints(output_dir) -> list[Path]:
 
 # %% ../nbs/19_train.ipynb #612f94c0
 def checkpoint_problem(ck: Path) -> str | None:
-    "Why checkpoint `ck` cannot be resumed from (a file missing or changed since it was written), or None when it is intact."
-    try: meta = json.loads((ck / RUN_FILE).read_text()); files, _, _ = dict(meta["files"]), dict(meta["run"]), int(meta["step"])
+    "Why checkpoint `ck` cannot be resumed from (a file missing or changed since it was written), or None if intact."
+    try:
+        meta = json.loads((ck / RUN_FILE).read_text())
+        files, _, _ = dict(meta["files"]), dict(meta["run"]), int(meta["step"])
     except FileNotFoundError: return f"{ck} has no {RUN_FILE} (incomplete, or not written by mmmrs)"
     except (ValueError, KeyError, TypeError) as e: return f"{ck}/{RUN_FILE} is damaged ({e!r})"
     present = {str(p.relative_to(ck)) for p in ck.rglob("*") if p.is_file()} - {RUN_FILE}
     if extra := sorted(present - set(files)): return f"{ck} is damaged: {extra[0]} was not in it when it was saved"
     for name, digest in files.items():
         if not (ck / name).is_file(): return f"{ck} is damaged: {name} is missing"
-        if file_sha256(ck / name) != digest: return f"{ck} is damaged: {name} differs from the sha256 recorded when it was saved"
+        if file_sha256(ck / name) != digest:
+            return f"{ck} is damaged: {name} differs from the sha256 recorded when it was saved"
     return None
 
 def latest_checkpoint(output_dir) -> Path | None:
@@ -231,14 +240,15 @@ def resume_checkpoint(args) -> Path | None:
     "The checkpoint to resume from: the folder given, or for 'latest' the newest intact one (None: a new run)."
     if not args.resume_from_checkpoint: return None
     if args.resume_from_checkpoint == "latest":
-        if (ck := latest_checkpoint(args.output_dir)) is None: return None  # nothing to resume: a new run, as in diffusers
+        if (ck := latest_checkpoint(args.output_dir)) is None: return None  # a new run, as in diffusers
     else:
         ck = Path(args.resume_from_checkpoint)
         if not ck.is_dir(): raise CheckpointError(f"checkpoint {ck} does not exist")
         if (why := checkpoint_problem(ck)) is not None:
             if not args.allow_foreign_checkpoint:
-                raise CheckpointError(f"cannot resume: {why}. Resume from another checkpoint (--resume_from_checkpoint latest "
-                                      "skips damaged ones), or pass --allow-foreign-checkpoint to load it anyway")
+                raise CheckpointError(f"cannot resume: {why}. Resume from another checkpoint (--resume_from_checkpoint"
+                                      " latest skips damaged ones), or pass --allow-foreign-checkpoint to load it"
+                                      " anyway")
             return ck
     if (diff := foreign_options(ck, args)) and not args.allow_foreign_checkpoint:
         said = "; ".join(f"{k}: {here!r} here, {there!r} in the checkpoint" for k, (here, there) in diff.items())
@@ -263,7 +273,7 @@ def _fsync(path: Path):
 
 # %% ../nbs/19_train.ipynb #4889328a
 def save_checkpoint(output_dir, step: int, write, run: dict, keep: int | None = None) -> Path:
-    "`output_dir/checkpoint-<step>`, atomically: `write(folder)` fills a temporary folder, the record comes last, then a rename."
+    "`output_dir/checkpoint-<step>`, atomically: `write(folder)` fills a temporary folder, the record last, a rename."
     output_dir = Path(output_dir)
     if keep:  # as diffusers: make room first, so that `keep` remain with the new one
         for old in checkpoints(output_dir)[: max(0, len(checkpoints(output_dir)) - keep + 1)]: shutil.rmtree(old)
@@ -281,15 +291,18 @@ def save_checkpoint(output_dir, step: int, write, run: dict, keep: int | None = 
 # %% ../nbs/19_train.ipynb #9cb8b8ef
 def unwrapped(model, accelerator=None):
     "`model` without accelerate's wrappers (DDP, ...) and torch.compile's: what pipelines and savers need."
-    return accelerator.unwrap_model(model, keep_torch_compile=False) if accelerator else getattr(model, "_orig_mod", model)
+    if accelerator: return accelerator.unwrap_model(model, keep_torch_compile=False)
+    return getattr(model, "_orig_mod", model)
 
 # %% ../nbs/19_train.ipynb #567e209d
 class EpochSampler:
-    "`(epoch, i)` for `i` in a permutation of `0..n-1` seeded by `(seed, epoch)`: persistent workers learn the epoch from it."
+    "`(epoch, i)` for `i` in a permutation of `0..n-1` seeded by `(seed, epoch)`: persistent workers learn the epoch."
     def __init__(self, n: int, seed: int): self.n, self.seed, self.epoch = n, seed, 0
     def set_epoch(self, epoch: int): self.epoch = epoch
     def __len__(self): return self.n
-    def __iter__(self): return iter([(self.epoch, i) for i in np.random.default_rng([self.seed, self.epoch]).permutation(self.n).tolist()])
+    def __iter__(self):
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n).tolist()
+        return iter([(self.epoch, i) for i in order])
 
 def _collate(batch: list) -> dict:
     import torch
@@ -298,33 +311,36 @@ def _collate(batch: list) -> dict:
 
 # %% ../nbs/19_train.ipynb #38fa9e43
 def fresh_accelerate_state():
-    "Forget the previous run's accelerate state (precision, accumulation) so that one process (a notebook kernel) can start another run."
+    "Forget the last run's accelerate state (precision, accumulation): a process (a notebook kernel) can start another."
     import torch.distributed as dist
     from accelerate.state import AcceleratorState, GradientState
-    # as accelerate's own tests do between runs; the process state too once the last run's end_training() closed its process group
+    # as accelerate's own tests do between runs; the process state too once the last run's end_training() closed its
+    # process group
     AcceleratorState._reset_state(reset_partial_state=not (dist.is_available() and dist.is_initialized()))
     GradientState._reset_state()
 
 def set_determinism(deterministic: bool):
     "Deterministic kernels (`torch.use_deterministic_algorithms`, cuDNN, the cuBLAS workspace) on or off for this run."
     import os, torch
-    if deterministic: os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # takes effect if set before the first cuBLAS call
+    if deterministic: os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read at the first cuBLAS call
     torch.use_deterministic_algorithms(deterministic)
     torch.backends.cudnn.deterministic = deterministic
     if deterministic: torch.backends.cudnn.benchmark = False
 
 def end_run(acc):
-    "Close the run's trackers; unlike `end_training`, keep the process group for the next run of this process (the command closes it)."
+    "Close the run's trackers; unlike `end_training`, keep the process group for the next run (commands close it)."
     for tracker in acc.trackers: tracker.finish()
 
 def make_accelerator(args):
-    "A fresh `Accelerator` for `args` (accumulation, mixed precision, trackers, output folder, determinism); seeds everything."
+    "A fresh `Accelerator` for `args` (accumulation, mixed precision, trackers, output, determinism); seeds everything."
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
     fresh_accelerate_state(); set_determinism(args.deterministic)
-    acc = Accelerator(gradient_accumulation_steps=args.gradient_accumulation_steps, mixed_precision=args.mixed_precision, log_with=args.report_to,
-                      project_config=ProjectConfiguration(project_dir=args.output_dir, logging_dir=str(Path(args.output_dir) / "logs")),
-                      dataloader_config=DataLoaderConfiguration(non_blocking=True))  # batches copied from pinned memory while the GPU works
+    logs = str(Path(args.output_dir) / "logs")
+    project = ProjectConfiguration(project_dir=args.output_dir, logging_dir=logs)
+    acc = Accelerator(gradient_accumulation_steps=args.gradient_accumulation_steps,
+                      mixed_precision=args.mixed_precision, log_with=args.report_to, project_config=project,
+                      dataloader_config=DataLoaderConfiguration(non_blocking=True))  # copies while the GPU works
     set_seed(args.seed)
     return acc
 
@@ -332,33 +348,37 @@ def _adam_class(args):
     import torch
     if not args.use_8bit_adam: return torch.optim.AdamW
     try: import bitsandbytes as bnb
-    except ImportError: raise ImportError("use_8bit_adam needs bitsandbytes (pip install bitsandbytes; it runs on CUDA GPUs)") from None
+    except ImportError:
+        raise ImportError("use_8bit_adam needs bitsandbytes (pip install bitsandbytes; it runs on CUDA GPUs)") from None
     return bnb.optim.AdamW8bit
 
 def make_optimizer(args, params: list, acc):
     "AdamW (or bitsandbytes' AdamW8bit) and diffusers' learning-rate scheduler."
     from diffusers.optimization import get_scheduler
-    opt = _adam_class(args)(params, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), weight_decay=args.adam_weight_decay,
-                            eps=args.adam_epsilon)
+    opt = _adam_class(args)(params, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2),
+                            weight_decay=args.adam_weight_decay, eps=args.adam_epsilon)
     return opt, get_scheduler(args.lr_scheduler, opt, num_warmup_steps=args.lr_warmup_steps * acc.num_processes,
                               num_training_steps=args.max_train_steps * acc.num_processes)
 
 def make_loader(args, data, device="cpu"):
-    "A DataLoader over `data` with the seeded epoch sampler; workers persist across epochs, batches are pinned for a GPU."
+    "A DataLoader over `data` with the seeded epoch sampler; workers persist across epochs, batches pinned for a GPU."
     import torch
     workers = args.dataloader_num_workers
-    return torch.utils.data.DataLoader(data, batch_size=args.train_batch_size, sampler=EpochSampler(len(data), args.seed), collate_fn=_collate,
-                                       num_workers=workers, persistent_workers=workers > 0, pin_memory=torch.device(device).type == "cuda")
+    sampler = EpochSampler(len(data), args.seed)
+    return torch.utils.data.DataLoader(data, batch_size=args.train_batch_size, sampler=sampler, collate_fn=_collate,
+                                       num_workers=workers, persistent_workers=workers > 0,
+                                       pin_memory=torch.device(device).type == "cuda")
 
 def micro_generator(args, acc, micro: int):
     "The random generator of micro-batch `micro`: noise and timesteps depend on (seed, micro-batch, process) only."
     import torch
-    return torch.Generator().manual_seed(int(np.random.default_rng([args.seed, micro, acc.process_index]).integers(2**62)))
+    seed = np.random.default_rng([args.seed, micro, acc.process_index]).integers(2**62)
+    return torch.Generator().manual_seed(int(seed))
 
 # %% ../nbs/19_train.ipynb #5eb1b503
 @dataclass
 class TrainingRun:
-    "The state of a training run: accelerator, options, components (trained ones prepared), parameters, optimizer, data."
+    "The state of a training run: accelerator, options, components (trained ones prepared), parameters, optimizer."
     acc: object  # the run's Accelerator
     args: TrainArgs  # the run's options
     comps: dict  # every component; the trained ones as accelerate prepared them
@@ -371,7 +391,7 @@ class TrainingRun:
 
 # %% ../nbs/19_train.ipynb #c92df6e4
 def apply_speed_options(model, args):
-    "Gradient checkpointing, channels-last memory format and `torch.compile` for `model`, as `args` asks; returns the model to use."
+    "Gradient checkpointing, channels-last memory and `torch.compile` for `model`, as `args` asks; the model to use."
     import torch
     if args.gradient_checkpointing: model.enable_gradient_checkpointing()
     if args.channels_last: model.to(memory_format=torch.channels_last)
@@ -381,7 +401,8 @@ def apply_speed_options(model, args):
 def prepare_run(acc, args, comps: dict, trained: list, params: list, data) -> TrainingRun:
     "Optimizer, scheduler and loader for `params`, prepared by accelerate with the models `trained` (names in `comps`)."
     opt, sched = make_optimizer(args, params, acc)
-    *models, opt, loader, sched = acc.prepare(*[comps[k] for k in trained], opt, make_loader(args, data, acc.device), sched)
+    loader = make_loader(args, data, acc.device)
+    *models, opt, loader, sched = acc.prepare(*[comps[k] for k in trained], opt, loader, sched)
     comps.update(zip(trained, models))
     return TrainingRun(acc, args, comps, models, params, opt, sched, loader, data)
 
@@ -391,7 +412,8 @@ def _resume(r: TrainingRun) -> int:
     acc, args = r.acc, r.args
     if (ck := resume_checkpoint(args)) is None: step = 0
     else: acc.load_state(str(ck)); step = recorded_step(ck)
-    if acc.is_main_process and (aside := set_aside([c for c in checkpoints(args.output_dir) if _step(c) > step], args.output_dir)):
+    newer = [c for c in checkpoints(args.output_dir) if _step(c) > step]
+    if acc.is_main_process and (aside := set_aside(newer, args.output_dir)):
         warnings.warn(f"resuming from step {step}: the newer checkpoints were moved to {aside}")
     acc.wait_for_everyone()
     return step
@@ -403,17 +425,19 @@ def _save(r: TrainingRun, step: int) -> Path:
 
 # %% ../nbs/19_train.ipynb #abaffa78
 def run_training(r: TrainingRun, step_loss, after_step, name: str = "mmmrs") -> tuple[int, list]:
-    "The training loop: resume, epochs, accumulation, clipping, logging, checkpoints; `step_loss(batch, micro)`, `after_step(step)`."
+    "The loop: resume, epochs, accumulation, clipping, logging, checkpoints; `step_loss(batch, micro)`, `after_step`."
     from accelerate import skip_first_batches
     acc, args = r.acc, r.args
     per_epoch = math.ceil(len(r.loader) / args.gradient_accumulation_steps)
     step = _resume(r)
     first_epoch, skip = step // per_epoch, (step % per_epoch) * args.gradient_accumulation_steps
-    if args.report_to: acc.init_trackers(name, config={k: v for k, v in asdict(args).items() if isinstance(v, (int, float, str, bool))})
+    if args.report_to:
+        config = {k: v for k, v in asdict(args).items() if isinstance(v, (int, float, str, bool))}
+        acc.init_trackers(name, config=config)
     losses, pending, micro = [], [], step * args.gradient_accumulation_steps
     for epoch in range(first_epoch, math.ceil(args.max_train_steps / per_epoch)):
         active = skip_first_batches(r.loader, skip) if epoch == first_epoch and skip else r.loader
-        r.loader.set_epoch(epoch); active.set_epoch(epoch); r.data.set_epoch(epoch)  # the sampler sends the epoch on to the workers
+        r.loader.set_epoch(epoch); active.set_epoch(epoch); r.data.set_epoch(epoch)  # the sampler tells the workers
         for batch in active:
             with acc.accumulate(*r.models):
                 loss = step_loss(batch, micro); micro += 1
@@ -421,7 +445,7 @@ def run_training(r: TrainingRun, step_loss, after_step, name: str = "mmmrs") -> 
                 if acc.sync_gradients: acc.clip_grad_norm_(r.params, args.max_grad_norm)
                 r.opt.step(); r.sched.step(); r.opt.zero_grad()
             if not acc.sync_gradients: continue
-            step += 1; pending.append(loss.detach())  # read back in groups: .item() every step would make the CPU wait for the GPU
+            step += 1; pending.append(loss.detach())  # read back in groups: .item() each step makes the CPU wait
             if args.report_to or len(pending) == 100: losses += [float(v) for v in pending]; pending = []
             if args.report_to: acc.log({"train_loss": losses[-1], "lr": r.sched.get_last_lr()[0]}, step=step)
             if acc.is_main_process and step % args.checkpointing_steps == 0: _save(r, step)
@@ -435,7 +459,7 @@ def run_training(r: TrainingRun, step_loss, after_step, name: str = "mmmrs") -> 
 class OptionError(ValueError): "An option value, or a combination of options, that the user can fix."
 
 def run_as_command(train, make_args):
-    "`train(make_args())` as a command: bad options, a missing model, an unusable checkpoint are one-line errors; the process group is closed after."
+    "`train(make_args())` as a command: bad options, a missing model, an unusable checkpoint are one-line errors."
     import torch.distributed as dist
     try: return train(make_args())
     except (CheckpointError, OptionError, FileNotFoundError) as e: raise CliError(str(e)) from None
@@ -443,7 +467,7 @@ def run_as_command(train, make_args):
         if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/19_train.ipynb #4e30ed39
-def preset_option(preset: Literal["paper"] | None = None):  # 'paper': the MMM-RS paper's set-up for this run; explicit options override it
+def preset_option(preset: Literal["paper"] | None = None):  # 'paper': the paper's set-up; explicit options override it
     "The option `--preset` of the training commands."
 
 def preset_values(parser: argparse.ArgumentParser, argv: list, preset: dict) -> dict:
@@ -454,12 +478,12 @@ def preset_values(parser: argparse.ArgumentParser, argv: list, preset: dict) -> 
 
 # %% ../nbs/19_train.ipynb #6b7fd8f3
 def command_words(argv=None) -> list[str]:
-    "The words of a command line (default: `sys.argv`), diffusers' `--snake_case` option names in the hyphenated spelling."
+    "The words of a command line (default: `sys.argv`), diffusers' `--snake_case` option names hyphenated."
     return [dashed(a) for a in (sys.argv[1:] if argv is None else map(str, argv))]
 
 # %% ../nbs/19_train.ipynb #861a25d8
 def training_main(prog: str, args_class, train, report, argv=None, presets=None, renamed=None) -> int:
-    "The command `prog`: options from the fields of `args_class`, `--preset` from `presets(values)`; `train(args)`, `report(result)`."
+    "The command `prog`: options from the fields of `args_class`, `--preset` from `presets(values)`; `train(args)`."
     parser = command_parser(prog, args_class, preset_option, description=args_class.__doc__, renamed=renamed)
     argv = command_words(argv)
     def command(values: dict):
