@@ -13,9 +13,10 @@ from typing import Literal
 import numpy as np
 
 from .data import ShardDataset
-from .train import (OptionError, TrainArgs, apply_speed_options, data_filters, diffusion_loss, encode_prompts, end_run,
-                         epoch_index, load_components, make_accelerator, micro_generator, model_folder, precision, prepare_run,
-                         run_training, to_device, training_main, unwrapped, vae_latents, weight_dtype)
+from .train import (OptionError, TrainArgs, apply_speed_options, data_filters, diffusion_loss, encode_prompts,
+                         end_run, epoch_index, load_components, make_accelerator, micro_generator, model_folder,
+                         precision, prepare_run, run_training, to_device, training_main, unwrapped, vae_latents,
+                         weight_dtype)
 
 # %% auto #0
 __all__ = ['PAPER_PRESETS', 'ControlNetArgs', 'paper_preset', 'to_rgb', 'PairData', 'controlnet_components', 'cond_channels',
@@ -38,7 +39,8 @@ class ControlNetArgs(TrainArgs):
     def __post_init__(self):
         super().__post_init__()
         if self.source_modality == self.target_modality:
-            raise OptionError(f"source_modality and target_modality must be two different modalities; both are {self.source_modality}")
+            raise OptionError("source_modality and target_modality must be two different modalities; "
+                              f"both are {self.source_modality}")
 
 # The paper: "lr 5e-5, Adam, batch 4; RGB-SAR 80k iterations, RGB-NIR 20k" (Adam = AdamW without weight decay)
 PAPER_PRESETS = {"rgb-sar": dict(learning_rate=5e-5, adam_weight_decay=0.0, train_batch_size=4, max_train_steps=80_000),
@@ -193,7 +195,7 @@ def save_controlnet(comps: dict, output_dir, accelerator=None) -> Path:
     return Path(output_dir) / "controlnet"
 
 def train_controlnet(args: ControlNetArgs) -> dict:
-    "Train a ControlNet from `args.source_modality` to `args.target_modality` (again and again, any precision); return step, losses, folder."
+    "Train a ControlNet from `args.source_modality` to `args.target_modality` (again and again, any precision)."
     import torch
     acc = make_accelerator(args)
     comps = controlnet_components(args, acc.device, weight_dtype(args.mixed_precision))
@@ -203,7 +205,8 @@ def train_controlnet(args: ControlNetArgs) -> dict:
     comps["controlnet"] = apply_speed_options(comps["controlnet"], args)
     run = prepare_run(acc, args, comps, ["controlnet"], params, data)
     after = lambda step: validate_controlnet(run.comps, args, step, acc) if step % args.validation_steps == 0 else None
-    step, losses = run_training(run, lambda b, micro: controlnet_loss(run.comps, b, args, acc, micro), after, "mmmrs-controlnet")
+    loss = lambda batch, micro: controlnet_loss(run.comps, batch, args, acc, micro)
+    step, losses = run_training(run, loss, after, "mmmrs-controlnet")
     saved = save_controlnet(run.comps, args.output_dir, acc) if acc.is_main_process else None
     end_run(acc)
     return {"step": step, "losses": losses, "controlnet": saved}

@@ -142,10 +142,12 @@ def save_cyclegan_checkpoint(m: CycleGAN, out, keep: int = 2) -> Path:
     "Write `out/checkpoint-<step>` (atomically, with its record) and keep only the newest `keep` checkpoints."
     from safetensors.torch import save_file
     def write(folder: Path):
-        for k, net in m.nets.items(): save_file({n: t.contiguous() for n, t in net.state_dict().items()}, str(folder / f"{k}.safetensors"))
-        if pools := {f"{d}.{i}": t for d, p in m.pools.items() for i, t in enumerate(p.images)}: save_file(pools, str(folder / "pools.safetensors"))
-        torch.save({"opt": {k: o.state_dict() for k, o in m.opt.items()}, "sched": {k: s.state_dict() for k, s in m.sched.items()}},
-                   folder / "optim.pt")
+        for k, net in m.nets.items():
+            save_file({n: t.contiguous() for n, t in net.state_dict().items()}, str(folder / f"{k}.safetensors"))
+        if pools := {f"{d}.{i}": t for d, p in m.pools.items() for i, t in enumerate(p.images)}:
+            save_file(pools, str(folder / "pools.safetensors"))
+        states = lambda d: {k: o.state_dict() for k, o in d.items()}
+        torch.save({"opt": states(m.opt), "sched": states(m.sched)}, folder / "optim.pt")
     return save_checkpoint(out, m.step, write, {"config": asdict(m.cfg)}, keep)
 
 # %% ../nbs/20_cyclegan.ipynb #8be60750
@@ -157,26 +159,28 @@ def load_checkpoint(m: CycleGAN, ckpt) -> CycleGAN:
     st = torch.load(ckpt / "optim.pt", map_location=m.device, weights_only=True)
     for k in m.opt: m.opt[k].load_state_dict(st["opt"][k]); m.sched[k].load_state_dict(st["sched"][k])
     pools = load_file(str(ckpt / "pools.safetensors")) if (ckpt / "pools.safetensors").exists() else {}
-    for d, p in m.pools.items(): p.images = [pools[f"{d}.{i}"] for i in range(len([k for k in pools if k.startswith(f"{d}.")]))]
+    for d, p in m.pools.items(): p.images = [pools[f"{d}.{i}"] for i in range(sum(k.startswith(f"{d}.") for k in pools))]
     m.step = recorded_step(ckpt)
     return m
 
 # %% ../nbs/20_cyclegan.ipynb #173783c2
 def train_cyclegan(domain_a, domain_b, out, cfg: CycleGANConfig = CycleGANConfig(), max_steps: int | None = None,
-                   checkpointing_steps: int = 500, checkpoints_total_limit: int = 2, resume_from_checkpoint: str | None = "latest",
+                   checkpointing_steps: int = 500, checkpoints_total_limit: int = 2,
+                   resume_from_checkpoint: str | None = "latest",
                    device: str | None = None, progress: bool = True) -> CycleGAN:
     "Train a CycleGAN from domain A (clear) to B (e.g. snow): folders, file lists or `(dataset_dir, filters)`."
     from tqdm.auto import tqdm
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     imgs_a, imgs_b = (load_domain(d, cfg.images_per_domain, cfg.seed) for d in (domain_a, domain_b))
     m = CycleGAN(cfg, steps_per_epoch=len(imgs_a), device=device)
-    if resume_from_checkpoint and (ck := latest_checkpoint(out) if resume_from_checkpoint == "latest" else Path(resume_from_checkpoint)):
-        load_checkpoint(m, ck)
+    latest = resume_from_checkpoint == "latest"
+    if resume_from_checkpoint and (ck := latest_checkpoint(out) if latest else Path(resume_from_checkpoint)): load_checkpoint(m, ck)
     total = max_steps or len(imgs_a) * (cfg.n_epochs + cfg.n_epochs_decay)
     for _ in tqdm(range(m.step, total), initial=m.step, total=total, desc="cyclegan", disable=not progress):
         rng = np.random.default_rng([cfg.seed, m.step])
         a = random_crop(imgs_a[m.step % len(imgs_a)], cfg.size, rng)[None].to(device)
         b = random_crop(imgs_b[int(rng.integers(len(imgs_b)))], cfg.size, rng)[None].to(device)
         train_step(m, a, b, rng)
-        if m.step % checkpointing_steps == 0 or m.step == total: save_cyclegan_checkpoint(m, out, checkpoints_total_limit)
+        if m.step % checkpointing_steps == 0 or m.step == total:
+            save_cyclegan_checkpoint(m, out, checkpoints_total_limit)
     return m

@@ -362,9 +362,9 @@ def mmmrs_evaluate(
     return write_report(table, per, out, settings, column_sources(features, clip))
 
 def main(argv=None) -> int:
-    "Entry point of `mmmrs-evaluate`: options from `mmmrs_evaluate`'s parameters (underscore names work too); the exit status."
-    return run(command_parser("mmmrs-evaluate", mmmrs_evaluate), lambda values: mmmrs_evaluate(**values), command_words(argv),
-               lambda out: (out / "table.md").read_text())
+    "Entry point of `mmmrs-evaluate`: options from `mmmrs_evaluate`'s parameters (underscore names work too); exit status."
+    parser = command_parser("mmmrs-evaluate", mmmrs_evaluate)
+    return run(parser, lambda values: mmmrs_evaluate(**values), command_words(argv), lambda out: (out / "table.md").read_text())
 
 # %% ../nbs/25_evaluate.ipynb #eab02eac
 class CLIPScorer:

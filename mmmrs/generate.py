@@ -238,6 +238,6 @@ def mmmrs_generate(
                            conditions, write_workers=write_workers)
 
 def main(argv=None) -> int:
-    "Entry point of `mmmrs-generate`: options from `mmmrs_generate`'s parameters (diffusers' underscore names work too); the exit status."
-    return run(command_parser("mmmrs-generate", mmmrs_generate), lambda values: mmmrs_generate(**values), command_words(argv),
-               lambda out: f"images in {out}")
+    "Entry point of `mmmrs-generate`: options from `mmmrs_generate`'s parameters (underscore names work too); exit status."
+    parser = command_parser("mmmrs-generate", mmmrs_generate)
+    return run(parser, lambda values: mmmrs_generate(**values), command_words(argv), lambda out: f"images in {out}")

@@ -13,9 +13,9 @@ import numpy as np
 
 from .data import ShardDataset
 from .prompts import compose_prompt
-from .train import (TrainArgs, TrainingRun, apply_speed_options, data_filters, encode_prompts, end_run, epoch_index,
-                         load_components, make_accelerator, precision, prepare_run, run_training, to_device, training_main,
-                         micro_generator, unwrapped, vae_latents, weight_dtype, diffusion_loss)
+from .train import (TrainArgs, TrainingRun, apply_speed_options, diffusion_loss, data_filters, encode_prompts, end_run,
+                         epoch_index, load_components, make_accelerator, micro_generator, precision, prepare_run,
+                         run_training, to_device, training_main, unwrapped, vae_latents, weight_dtype)
 
 # %% auto #0
 __all__ = ['PAPER_PRESET', 'VALIDATION_PROMPTS', 'RENAMED', 'LoRAArgs', 'add_lora', 'LoRATrainData', 'LatentCache', 'lora_state',
@@ -30,21 +30,23 @@ class LoRAArgs(TrainArgs):
     rank: int = 4  # LoRA rank
     lora_alpha: int | None = None  # LoRA alpha (default: the rank)
     lora_dropout: float = 0.0  # dropout in the LoRA layers
-    target_modules: tuple[str, ...] = ("to_k", "to_q", "to_v", "to_out.0")  # comma-separated UNet modules that get LoRA layers
+    target_modules: tuple[str, ...] = ("to_k", "to_q", "to_v", "to_out.0")  # comma-separated UNet modules with LoRA
     train_text_encoder: bool = False  # also train LoRA layers in the text encoder
     validation_prompts: list[str] | None = None  # a validation prompt (repeatable; default: VALIDATION_PROMPTS)
     num_validation_images: int = 1  # images per validation prompt
     cache_latents: bool = False  # VAE latents and text embeddings computed once, reused by later runs (resolution 512)
 
-# The paper: "lr 1e-4, Adam, 200k iterations" (Adam = AdamW without weight decay); rank and scheduler are not stated: kit defaults
+# The paper: "lr 1e-4, Adam, 200k iterations" (Adam = AdamW without weight decay); rank and scheduler are not stated:
+# kit defaults
 PAPER_PRESET = dict(learning_rate=1e-4, adam_weight_decay=0.0, lr_scheduler="constant", max_train_steps=200_000, rank=4)
 
 # %% ../nbs/21_lora.ipynb #b68a5ef3
 def add_lora(model, rank: int, alpha: int | None, dropout: float, targets) -> list:
     "Add a LoRA adapter to `model`'s `targets`; return its trainable parameters (fp32)."
     from peft import LoraConfig, inject_adapter_in_model
-    cfg = LoraConfig(r=rank, lora_alpha=alpha or rank, lora_dropout=dropout, init_lora_weights="gaussian", target_modules=list(targets))
-    # diffusers models have add_adapter; for transformers models, PEFT's own injection works across transformers/PEFT versions
+    cfg = LoraConfig(r=rank, lora_alpha=alpha or rank, lora_dropout=dropout, init_lora_weights="gaussian",
+                     target_modules=list(targets))
+    # diffusers models have add_adapter; for transformers models, PEFT's own injection works across their versions
     if type(model).__module__.startswith("diffusers"): model.add_adapter(cfg)
     else: inject_adapter_in_model(cfg, model); model.peft_config = {"default": cfg}
     params = [p for p in model.parameters() if p.requires_grad]
@@ -53,7 +55,7 @@ def add_lora(model, rank: int, alpha: int | None, dropout: float, targets) -> li
 
 # %% ../nbs/21_lora.ipynb #ed6d5e2b
 class LoRATrainData:
-    "Training examples (uint8 pixels, channels first, prompt) from a built dataset, deterministic per (seed, epoch, index)."
+    "Training examples (uint8 pixels, channels first, prompt) of a built dataset, deterministic per (seed, epoch, index)."
     def __init__(self, args: LoRAArgs):
         filters = data_filters(args)
         self.ds, self.args, self.epoch = ShardDataset(args.data, modalities=(args.modality,), **filters), args, 0
@@ -71,13 +73,15 @@ class LoRATrainData:
         import torch
         epoch, i = epoch_index(i, self.epoch)
         c, m = self.choices(i, epoch), self.args.modality
-        if not self.pixels: return {"index": i, "prompt": "" if c["drop"] else self.ds.rows[self.ds.keys[i]].loc[m, "prompt"], "flip": c["flip"]}
+        if not self.pixels:
+            return {"index": i, "prompt": "" if c["drop"] else self.ds.rows[self.ds.keys[i]].loc[m, "prompt"], "flip": c["flip"]}
         item, s = self.ds[i], self.args.resolution
         img = item["images"][self.args.modality]
         img = (np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img)[c["y"]:c["y"] + s, c["x"]:c["x"] + s]
         if c["flip"]: img = img[:, ::-1]
-        px = torch.from_numpy(np.require(img, requirements=["C", "W"])).permute(2, 0, 1)  # uint8: a quarter of float's bytes to collate and copy
-        return {"index": i, "pixel_values": px, "prompt": "" if c["drop"] else item["prompt"][self.args.modality], "flip": c["flip"]}
+        px = torch.from_numpy(np.require(img, requirements=["C", "W"])).permute(2, 0, 1)  # uint8: a quarter of float's bytes
+        prompt = "" if c["drop"] else item["prompt"][self.args.modality]
+        return {"index": i, "pixel_values": px, "prompt": prompt, "flip": c["flip"]}
 
 # %% ../nbs/21_lora.ipynb #4edeebc7
 def _fingerprint(*parts) -> str:
@@ -137,15 +141,17 @@ def lora_state(comps: dict, accelerator=None) -> dict:
     "The LoRA layers in diffusers format: `unet_lora_layers` and, when trained, `text_encoder_lora_layers`."
     from diffusers.utils import convert_state_dict_to_diffusers
     from peft.utils import get_peft_model_state_dict
-    out = {"unet_lora_layers": convert_state_dict_to_diffusers(get_peft_model_state_dict(unwrapped(comps["unet"], accelerator)))}
+    layers = lambda model: convert_state_dict_to_diffusers(get_peft_model_state_dict(model))
+    out = {"unet_lora_layers": layers(unwrapped(comps["unet"], accelerator))}
     te = unwrapped(comps["text_encoder"], accelerator)
-    if getattr(te, "peft_config", None): out["text_encoder_lora_layers"] = convert_state_dict_to_diffusers(get_peft_model_state_dict(te))
+    if getattr(te, "peft_config", None): out["text_encoder_lora_layers"] = layers(te)
     return out
 
 def save_lora(comps: dict, output_dir, accelerator=None) -> Path:
     "Write `pytorch_lora_weights.safetensors` to `output_dir` (diffusers' LoRA format)."
     from diffusers import StableDiffusionPipeline
-    StableDiffusionPipeline.save_lora_weights(str(output_dir), **lora_state(comps, accelerator), safe_serialization=True)
+    StableDiffusionPipeline.save_lora_weights(str(output_dir), **lora_state(comps, accelerator),
+                                              safe_serialization=True)
     return Path(output_dir) / "pytorch_lora_weights.safetensors"
 
 # %% ../nbs/21_lora.ipynb #6a68ade5
@@ -182,7 +188,8 @@ def _lora_setup(args: LoRAArgs, acc) -> tuple[TrainingRun, object]:
     comps = load_components(args.pretrained_model_name_or_path, acc.device, weight_dtype(args.mixed_precision))
     params = add_lora(comps["unet"], args.rank, args.lora_alpha, args.lora_dropout, args.target_modules)
     if args.train_text_encoder:
-        params += add_lora(comps["text_encoder"], args.rank, args.lora_alpha, args.lora_dropout, ("q_proj", "k_proj", "v_proj", "out_proj"))
+        projections = ("q_proj", "k_proj", "v_proj", "out_proj")
+        params += add_lora(comps["text_encoder"], args.rank, args.lora_alpha, args.lora_dropout, projections)
     comps["unet"] = apply_speed_options(comps["unet"], args)
     data = LoRATrainData(args)
     cache = LatentCache(comps, data, Path(args.output_dir) / "cache") if args.cache_latents else None
@@ -194,10 +201,11 @@ def _lora_setup(args: LoRAArgs, acc) -> tuple[TrainingRun, object]:
 def _batch_loss(comps, batch, cache, args, acc, micro: int):
     import torch
     g = micro_generator(args, acc, micro)
-    with precision(args.mixed_precision, acc.device):  # the frozen VAE and text encoder are not prepared: autocast them too
+    with precision(args.mixed_precision, acc.device):  # the frozen VAE and text encoder are not prepared: autocast
         if cache is not None:
             dtype = weight_dtype(args.mixed_precision)
-            latents = to_device(cache.latents(batch["index"], batch["flip"], comps["vae"].config.scaling_factor, g), acc.device, dtype)
+            latents = cache.latents(batch["index"], batch["flip"], comps["vae"].config.scaling_factor, g)
+            latents = to_device(latents, acc.device, dtype)
             emb = to_device(cache.text(batch["prompt"]), acc.device, dtype)
         else:
             with torch.no_grad(): latents = vae_latents(comps, batch["pixel_values"], g)
@@ -205,11 +213,12 @@ def _batch_loss(comps, batch, cache, args, acc, micro: int):
         return diffusion_loss(comps, latents, emb, args, g)
 
 def train_lora(args: LoRAArgs) -> dict:
-    "Train a LoRA as `args` says (again and again in one process, any precision); return the last step, the losses and the LoRA file."
+    "Train a LoRA as `args` says (again and again in one process, any precision); the last step, the losses, the LoRA."
     acc = make_accelerator(args)
     run, cache = _lora_setup(args, acc)
     after = lambda step: validate(run.comps, args, step, acc) if step % args.validation_steps == 0 else None
-    step, losses = run_training(run, lambda batch, micro: _batch_loss(run.comps, batch, cache, args, acc, micro), after, "mmmrs-lora")
+    loss = lambda batch, micro: _batch_loss(run.comps, batch, cache, args, acc, micro)
+    step, losses = run_training(run, loss, after, "mmmrs-lora")
     lora = save_lora(run.comps, args.output_dir, acc) if acc.is_main_process else None
     end_run(acc)
     return {"step": step, "losses": losses, "lora": lora}
@@ -219,5 +228,6 @@ RENAMED = {"validation_prompt": "validation_prompts", "resume_foreign": "allow_f
 
 def main(argv=None) -> int:
     "Entry point of `mmmrs-train-lora`: options from `LoRAArgs`; the exit status."
-    return training_main("mmmrs-train-lora", LoRAArgs, train_lora, lambda r: f"trained {r['step']} steps; LoRA weights: {r['lora']}",
-                         argv, presets=lambda values: PAPER_PRESET, renamed=RENAMED)
+    report = lambda r: f"trained {r['step']} steps; LoRA weights: {r['lora']}"
+    return training_main("mmmrs-train-lora", LoRAArgs, train_lora, report, argv, presets=lambda values: PAPER_PRESET,
+                         renamed=RENAMED)

@@ -83,12 +83,14 @@ def weight_dtype(mixed_precision: str):
     import torch
     return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mixed_precision, torch.float32)
 
+# %% ../nbs/19_train.ipynb #f53fa539
 def precision(mixed_precision: str, device):
     "Autocast to the run's low precision on `device` (no-op for 'no'), for models `accelerator.prepare` does not wrap."
     import torch
     dtype = weight_dtype(mixed_precision)
     return torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype != torch.float32)
 
+# %% ../nbs/19_train.ipynb #bcc2d294
 def to_device(t, device, dtype=None):
     "`t` on `device` without waiting for the GPU: pinned and copied asynchronously to a CUDA device, else a plain move."
     import torch
@@ -110,6 +112,7 @@ def model_folder(path, parts=()) -> str:
         raise FileNotFoundError(f"{text} is not a diffusers Stable Diffusion folder: no {', '.join(missing)} subfolder")
     return str(p)
 
+# %% ../nbs/19_train.ipynb #2713d0f5
 def load_components(path, device="cpu", dtype=None) -> dict:
     "Tokenizer, text encoder, VAE, UNet and noise scheduler of a Stable Diffusion 1.x folder, frozen."
     import torch
@@ -146,6 +149,7 @@ def encode_prompts(comps: dict, prompts: list):
     te = comps["text_encoder"]
     return te(to_device(ids, next(te.parameters()).device))[0]  # parameters(): a DDP-wrapped encoder has no .device
 
+# %% ../nbs/19_train.ipynb #dc065f45
 def _randn(shape, g, like):
     import torch
     return to_device(torch.randn(shape, generator=g), like.device, like.dtype)
@@ -167,6 +171,7 @@ def diffusion_loss(comps: dict, latents, text_emb, args: TrainArgs, g=None):
     w = w / (snr + (sched.config.prediction_type == "v_prediction"))
     return (F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3)) * w).mean()
 
+# %% ../nbs/19_train.ipynb #17723b94
 def vae_latents(comps: dict, pixel_values, g=None):
     "Sampled VAE latents, scaled as the UNet expects, of images in [-1, 1] or uint8 (scaled on the VAE's device)."
     import torch
@@ -187,6 +192,7 @@ FREE_OPTIONS = ("output_dir", "max_train_steps", "checkpointing_steps", "checkpo
 
 class CheckpointError(ValueError): "A checkpoint that cannot be resumed from: damaged, or from another run."
 
+# %% ../nbs/19_train.ipynb #58a9b4b6
 def run_identity(args) -> dict:
     "The options a checkpoint shares with every run that may resume it (all but `FREE_OPTIONS`), paths resolved."
     d = {k: v for k, v in asdict(args).items() if k not in FREE_OPTIONS}
@@ -194,6 +200,7 @@ def run_identity(args) -> dict:
         if d.get(k) and Path(d[k]).expanduser().exists(): d[k] = str(Path(d[k]).expanduser().resolve())
     return json.loads(json.dumps(d, default=list))  # tuples as lists, as they read back
 
+# %% ../nbs/19_train.ipynb #de0f1f59
 def _step(ck: Path) -> int: return int(ck.name.split("-")[1])
 
 def recorded_step(ck: Path) -> int:
@@ -201,6 +208,7 @@ def recorded_step(ck: Path) -> int:
     try: return int(json.loads((ck / RUN_FILE).read_text())["step"])
     except (OSError, ValueError, KeyError, TypeError): return _step(ck)
 
+# %% ../nbs/19_train.ipynb #447e38c2
 def checkpoints(output_dir) -> list[Path]:
     "The `checkpoint-<step>` folders of a run, oldest first."
     found = (p for p in Path(output_dir).glob("checkpoint-*") if re.fullmatch(r"checkpoint-\d+", p.name) and p.is_dir())
@@ -222,6 +230,7 @@ def checkpoint_problem(ck: Path) -> str | None:
             return f"{ck} is damaged: {name} differs from the sha256 recorded when it was saved"
     return None
 
+# %% ../nbs/19_train.ipynb #0dc44a93
 def latest_checkpoint(output_dir) -> Path | None:
     "The newest intact checkpoint of `output_dir` (damaged ones are named in a warning and skipped), or None."
     for ck in reversed(checkpoints(output_dir)):
@@ -236,6 +245,7 @@ def foreign_options(ck: Path, args) -> dict:
     # options this run does not have cannot differ (older ControlNet records list the LoRA options it used to carry)
     return {k: (here[k], there.get(k)) for k in sorted(here) if here[k] != there.get(k)}
 
+# %% ../nbs/19_train.ipynb #f4b24522
 def resume_checkpoint(args) -> Path | None:
     "The checkpoint to resume from: the folder given, or for 'latest' the newest intact one (None: a new run)."
     if not args.resume_from_checkpoint: return None
@@ -319,6 +329,7 @@ def fresh_accelerate_state():
     AcceleratorState._reset_state(reset_partial_state=not (dist.is_available() and dist.is_initialized()))
     GradientState._reset_state()
 
+# %% ../nbs/19_train.ipynb #6c10509a
 def set_determinism(deterministic: bool):
     "Deterministic kernels (`torch.use_deterministic_algorithms`, cuDNN, the cuBLAS workspace) on or off for this run."
     import os, torch
@@ -327,10 +338,12 @@ def set_determinism(deterministic: bool):
     torch.backends.cudnn.deterministic = deterministic
     if deterministic: torch.backends.cudnn.benchmark = False
 
+# %% ../nbs/19_train.ipynb #d7605d3c
 def end_run(acc):
     "Close the run's trackers; unlike `end_training`, keep the process group for the next run (commands close it)."
     for tracker in acc.trackers: tracker.finish()
 
+# %% ../nbs/19_train.ipynb #31640314
 def make_accelerator(args):
     "A fresh `Accelerator` for `args` (accumulation, mixed precision, trackers, output, determinism); seeds everything."
     from accelerate import Accelerator
@@ -344,6 +357,7 @@ def make_accelerator(args):
     set_seed(args.seed)
     return acc
 
+# %% ../nbs/19_train.ipynb #bb2b1263
 def _adam_class(args):
     import torch
     if not args.use_8bit_adam: return torch.optim.AdamW
@@ -360,6 +374,7 @@ def make_optimizer(args, params: list, acc):
     return opt, get_scheduler(args.lr_scheduler, opt, num_warmup_steps=args.lr_warmup_steps * acc.num_processes,
                               num_training_steps=args.max_train_steps * acc.num_processes)
 
+# %% ../nbs/19_train.ipynb #c7a7e370
 def make_loader(args, data, device="cpu"):
     "A DataLoader over `data` with the seeded epoch sampler; workers persist across epochs, batches pinned for a GPU."
     import torch
@@ -369,6 +384,7 @@ def make_loader(args, data, device="cpu"):
                                        num_workers=workers, persistent_workers=workers > 0,
                                        pin_memory=torch.device(device).type == "cuda")
 
+# %% ../nbs/19_train.ipynb #ee19a826
 def micro_generator(args, acc, micro: int):
     "The random generator of micro-batch `micro`: noise and timesteps depend on (seed, micro-batch, process) only."
     import torch
@@ -458,6 +474,7 @@ def run_training(r: TrainingRun, step_loss, after_step, name: str = "mmmrs") -> 
 # %% ../nbs/19_train.ipynb #be2ce438
 class OptionError(ValueError): "An option value, or a combination of options, that the user can fix."
 
+# %% ../nbs/19_train.ipynb #9a5972ab
 def run_as_command(train, make_args):
     "`train(make_args())` as a command: bad options, a missing model, an unusable checkpoint are one-line errors."
     import torch.distributed as dist
@@ -470,6 +487,7 @@ def run_as_command(train, make_args):
 def preset_option(preset: Literal["paper"] | None = None):  # 'paper': the paper's set-up; explicit options override it
     "The option `--preset` of the training commands."
 
+# %% ../nbs/19_train.ipynb #16df4c94
 def preset_values(parser: argparse.ArgumentParser, argv: list, preset: dict) -> dict:
     "The entries of `preset` that the command line `argv` does not set itself."
     unset = object()

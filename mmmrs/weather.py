@@ -228,7 +228,7 @@ def binomial_filter(size: int):
 # %% ../nbs/09_weather.ipynb #6a9d865e
 @functools.cache
 def blur_layers() -> tuple[type, type]:
-    "CUT's anti-aliased ×2 `Downsample` (reflect pad, 3×3 binomial blur, stride 2) and `Upsample` (replicate pad, transposed 4×4 filter)."
+    "CUT's anti-aliased ×2 `Downsample` (reflect pad, 3×3 binomial blur, stride 2) and `Upsample` (transposed 4×4 filter)."
     from torch import nn
     class BlurDownsample(nn.Module):
         def __init__(self, channels: int):
@@ -242,7 +242,8 @@ def blur_layers() -> tuple[type, type]:
             self.register_buffer("filt", (binomial_filter(4) * 4)[None, None].repeat(channels, 1, 1, 1))
             self.pad = nn.ReplicationPad2d(1)
         def forward(self, x):
-            return nn.functional.conv_transpose2d(self.pad(x), self.filt, stride=2, padding=2, groups=x.shape[1])[:, :, 1:-1, 1:-1]
+            out = nn.functional.conv_transpose2d(self.pad(x), self.filt, stride=2, padding=2, groups=x.shape[1])
+            return out[:, :, 1:-1, 1:-1]
     return BlurDownsample, BlurUpsample
 
 # %% ../nbs/09_weather.ipynb #15ab89c5
@@ -253,8 +254,8 @@ def resnet_block() -> type:
     class ResnetBlock(nn.Module):
         def __init__(self, dim: int):
             super().__init__()
-            self.conv_block = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim), nn.ReLU(True),
-                                            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim))
+            conv = lambda: [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim)]
+            self.conv_block = nn.Sequential(*conv(), nn.ReLU(True), *conv())
         def forward(self, x): return x + self.conv_block(x)
     return ResnetBlock
 
@@ -266,13 +267,14 @@ def _down(cin, cout, antialias):
 def _up(cin, cout, antialias):
     from torch import nn
     if not antialias:
-        return [nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1), nn.InstanceNorm2d(cout), nn.ReLU(True)]
+        return [nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1), nn.InstanceNorm2d(cout),
+                nn.ReLU(True)]
     return [blur_layers()[1](cin), nn.Conv2d(cin, cout, 3, padding=1), nn.InstanceNorm2d(cout), nn.ReLU(True)]
 
 # %% ../nbs/09_weather.ipynb #58aec0d0
 @functools.cache
 def resnet_generator_class() -> type:
-    "`ResnetGenerator`: CycleGAN's ResNet generator (`antialias=False`) or CUT's (`antialias=True`), with their state-dict keys."
+    "`ResnetGenerator`: CycleGAN's ResNet generator (`antialias=False`) or CUT's (`antialias=True`), their state-dict keys."
     from torch import nn
     class ResnetGenerator(nn.Module):
         def __init__(self, input_nc=3, output_nc=3, ngf=64, n_blocks=9, antialias_down=False, antialias_up=False):
@@ -298,11 +300,12 @@ def _state_dict(path) -> dict:
 def generator_from_state_dict(sd: dict):
     "A `ResnetGenerator` built to match `sd` (CycleGAN or CUT layout) with its weights loaded strictly."
     sd = {k.removeprefix("module."): v for k, v in sd.items()}
-    convs = sorted((int(k.split(".")[1]), v) for k, v in sd.items() if k.count(".") == 2 and k.endswith(".weight") and v.ndim == 4)
+    is_conv = lambda k, v: k.count(".") == 2 and k.endswith(".weight") and v.ndim == 4
+    convs = sorted((int(k.split(".")[1]), v) for k, v in sd.items() if is_conv(k, v))
     filts = [v.shape[-1] for k, v in sd.items() if k.endswith(".filt")]
-    g = resnet_generator_class()(input_nc=convs[0][1].shape[1], output_nc=convs[-1][1].shape[0], ngf=convs[0][1].shape[0],
-                                     n_blocks=len({k.split(".")[1] for k in sd if ".conv_block." in k}),
-                                     antialias_down=3 in filts, antialias_up=4 in filts)
+    g = resnet_generator_class()(input_nc=convs[0][1].shape[1], output_nc=convs[-1][1].shape[0],
+                                 ngf=convs[0][1].shape[0], n_blocks=len({k.split(".")[1] for k in sd if ".conv_block." in k}),
+                                 antialias_down=3 in filts, antialias_up=4 in filts)
     g.load_state_dict(sd, strict=True)
     return g.eval()
 
@@ -320,7 +323,8 @@ def to_uint8(t) -> np.ndarray: return ((t.clamp(-1, 1) + 1) * 127.5).round().byt
 
 def translate(gen, img: np.ndarray) -> np.ndarray:
     "Apply generator `gen` to the uint8 RGB image `img`."
-    if img.shape[0] % 4 or img.shape[1] % 4: raise ValueError(f"image sides must be multiples of 4, got {img.shape[:2]}")
+    if img.shape[0] % 4 or img.shape[1] % 4:
+        raise ValueError(f"image sides must be multiples of 4, got {img.shape[:2]}")
     import torch
     dev = next(gen.parameters()).device
     with torch.no_grad(): return to_uint8(gen(to_tensor(img)[None].to(dev))[0])
