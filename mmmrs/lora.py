@@ -13,8 +13,8 @@ import numpy as np
 
 from .data import ShardDataset
 from .prompts import compose_prompt
-from .train import (TrainArgs, TrainingRun, apply_speed_options, diffusion_loss, data_filters, encode_prompts, end_run,
-                         epoch_index, load_components, make_accelerator, micro_generator, precision, prepare_run,
+from .train import (TrainArgs, TrainingRun, apply_speed_options, diffusion_loss, data_filters, encode_prompts,
+                         end_run, epoch_index, load_components, make_accelerator, micro_generator, precision, prepare_run,
                          run_training, to_device, training_main, unwrapped, vae_latents, weight_dtype)
 
 # %% auto #0
@@ -55,7 +55,7 @@ def add_lora(model, rank: int, alpha: int | None, dropout: float, targets) -> li
 
 # %% ../nbs/21_lora.ipynb #ed6d5e2b
 class LoRATrainData:
-    "Training examples (uint8 pixels, channels first, prompt) of a built dataset, deterministic per (seed, epoch, index)."
+    "Training examples (uint8 pixels, channels first, prompt) of a built dataset, the same per (seed, epoch, index)."
     def __init__(self, args: LoRAArgs):
         filters = data_filters(args)
         self.ds, self.args, self.epoch = ShardDataset(args.data, modalities=(args.modality,), **filters), args, 0
@@ -74,12 +74,13 @@ class LoRATrainData:
         epoch, i = epoch_index(i, self.epoch)
         c, m = self.choices(i, epoch), self.args.modality
         if not self.pixels:
-            return {"index": i, "prompt": "" if c["drop"] else self.ds.rows[self.ds.keys[i]].loc[m, "prompt"], "flip": c["flip"]}
+            prompt = "" if c["drop"] else self.ds.rows[self.ds.keys[i]].loc[m, "prompt"]
+            return {"index": i, "prompt": prompt, "flip": c["flip"]}
         item, s = self.ds[i], self.args.resolution
         img = item["images"][self.args.modality]
         img = (np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img)[c["y"]:c["y"] + s, c["x"]:c["x"] + s]
         if c["flip"]: img = img[:, ::-1]
-        px = torch.from_numpy(np.require(img, requirements=["C", "W"])).permute(2, 0, 1)  # uint8: a quarter of float's bytes
+        px = torch.from_numpy(np.require(img, requirements=["C", "W"])).permute(2, 0, 1)  # uint8: a quarter of float's
         prompt = "" if c["drop"] else item["prompt"][self.args.modality]
         return {"index": i, "pixel_values": px, "prompt": prompt, "flip": c["flip"]}
 

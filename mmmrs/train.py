@@ -102,7 +102,7 @@ def to_device(t, device, dtype=None):
 SD_PARTS = ("tokenizer", "scheduler", "text_encoder", "vae", "unet")
 
 def model_folder(path, parts=()) -> str:
-    "`path` if a local folder with the subfolders `parts`, or a Hub id; a missing local folder is an error, no Hub lookup."
+    "`path` if a local folder with the subfolders `parts`, or a Hub id; a missing local folder is an error (no Hub)."
     text, p = str(path), Path(path).expanduser()
     if not p.exists() and not (p.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1 or "\\" in text):
         return text  # "name" or "org/name": read from the HF cache (nothing is downloaded)
