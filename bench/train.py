@@ -25,8 +25,9 @@ import torch
 
 from mmmrs.build import build, demo_sources
 from mmmrs.controlnet import ControlNetArgs, controlnet_components, controlnet_loss, train_controlnet
-from mmmrs.lora import (LoRAArgs, add_lora, diffusion_loss, encode_prompts, load_components, precision, train_lora, vae_latents,
-                        weight_dtype)
+from mmmrs.lora import LoRAArgs, add_lora, train_lora
+from mmmrs.train import (diffusion_loss, encode_prompts, load_components, precision, shared_options, vae_latents,
+                         weight_dtype)
 from mmmrs.testing import tiny_sd
 
 HERE = Path(__file__).parent
@@ -143,7 +144,7 @@ def main(a):
         row(f"kit train_lora, {name}", sec, a.batch, flops, peak, hand)
     sec, peak = per_step(train_lora, replace(lora, gradient_accumulation_steps=2, output_dir=str(tmp / "accum")), n1, n2)
     row(f"kit train_lora, batch {a.batch} x 2 accumulated", sec, 2 * a.batch, 2 * flops, peak, 2 * hand)
-    cn = ControlNetArgs(**{**vars(lora), "output_dir": str(tmp / "controlnet"), "learning_rate": 5e-5})
+    cn = ControlNetArgs(**{**shared_options(lora), "output_dir": str(tmp / "controlnet"), "learning_rate": 5e-5})
     print(f"ControlNet rgb -> sar, batch {a.batch}, 512 px, {prec}")
     hand_cn, cn_flops = hand_controlnet(cn, device, hand_n)
     row("hand loop over controlnet_loss", hand_cn, a.batch, cn_flops, float("nan"))

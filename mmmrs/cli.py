@@ -23,7 +23,10 @@ def _default(f: dataclasses.Field):
 def option_specs(obj) -> dict:
     "Each option of `obj` (a dataclass or a function) by name: its annotation, default and help (the comment after it)."
     docs, hints = docments(obj, full=True), typing.get_type_hints(obj, include_extras=True)
-    if dataclasses.is_dataclass(obj):
+    if dataclasses.is_dataclass(obj):  # an inherited field's comment is in the base class that declares it
+        for base in obj.__mro__[1:]:
+            if dataclasses.is_dataclass(base):
+                docs |= {k: d for k, d in docments(base, full=True).items() if k not in docs or docs[k]["docment"] is None}
         return {f.name: {"anno": hints[f.name], "default": _default(f), "help": docs[f.name]["docment"],
                          "flag": f.metadata.get("flag")}  # a field may name its flag: field(metadata={"flag": "--x"})
                 for f in dataclasses.fields(obj) if f.init and f.metadata.get("cli", True)}
@@ -78,12 +81,14 @@ def dashed(name: str) -> str: return "--" + name.replace("_", "-")
 # %% ../nbs/01_cli.ipynb #a3023b10
 class Renamed(argparse.Action):
     "An old option name that still works, with a note on stderr saying its new name."
-    def __init__(self, option_strings, dest, new: str, **kw):
-        self.new = new
+    def __init__(self, option_strings, dest, new: str, append: bool = False, **kw):
+        self.new, self.append = new, append
         super().__init__(option_strings, dest, **kw)
     def __call__(self, parser, namespace, values, option_string=None):
         print(f"{parser.prog}: {option_string} is deprecated; use {self.new}", file=sys.stderr)
-        setattr(namespace, self.dest, True if self.nargs == 0 else values)
+        if self.nargs == 0: values = True
+        elif self.append: values = [*(getattr(namespace, self.dest, None) or []), values]  # a repeatable option
+        setattr(namespace, self.dest, values)
 
 def add_options(parser: argparse.ArgumentParser, obj, renamed: dict | None = None) -> argparse.ArgumentParser:
     "Add an argument for each option of `obj` (positional when it has no default) and the old names in `renamed`."
@@ -97,7 +102,9 @@ def add_options(parser: argparse.ArgumentParser, obj, renamed: dict | None = Non
         if new not in specs: continue
         kw = argument(specs[new])
         flag = {"nargs": 0} if kw.get("action") is argparse.BooleanOptionalAction else {"type": kw.get("type"), "metavar": new.upper()}
-        parser.add_argument(dashed(old), dest=new, action=Renamed, new=specs[new].get("flag") or dashed(new), default=argparse.SUPPRESS, help=argparse.SUPPRESS, **flag)
+        parser.add_argument(dashed(old), dest=new, action=Renamed, new=specs[new].get("flag") or dashed(new),
+                            append=kw.get("action") == "append",
+                            default=argparse.SUPPRESS, help=argparse.SUPPRESS, **flag)
     return parser
 
 def command_parser(prog: str, *objs, description: str | None = None, renamed: dict | None = None) -> argparse.ArgumentParser:

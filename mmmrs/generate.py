@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from fastcore.script import CliError, call_parse
+from fastcore.script import CliError
 
-from .core import file_sha256, run_cli
+from .cli import command_parser, run
+from .core import file_sha256
 from .data import ShardDataset, select
 from .gsd import GSD_LEVELS, gsd_words
 from .prompts import PAPER_TEMPLATE, compose_prompt, label_words
+from .train import command_words
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'WEIGHT_SUFFIXES', 'build_prompt', 'benchmark_prompts', 'condition_images', 'torch_dtype', 'local_model',
@@ -200,16 +202,15 @@ def generate_images(pipe, prompts: pd.DataFrame, dest, num_inference_steps: int 
     return dest
 
 # %% ../nbs/23_generate.ipynb #3e3c9dc1
-@call_parse
 def mmmrs_generate(
-    pretrained_model_name_or_path: str = None,  # a local Stable Diffusion folder (1.x, 2.x or XL, read from it); required
+    pretrained_model_name_or_path: str = None,  # a local Stable Diffusion folder (1.x, 2.x or XL); required
     output_dir: str = "generated",  # images, one JSON per image, metadata.jsonl
     data: str = None,  # a dataset built by mmmrs-build: draw a stratified benchmark prompt set from it
     split: str = "test",  # the split the prompts come from
     num_prompts: int = 500,  # how many prompts (the paper: 500)
     prompt: str = None,  # a single prompt instead of a benchmark set
     lora: str = None,  # a LoRA folder from mmmrs-train-lora
-    controlnet: str = None,  # a ControlNet folder from mmmrs-train-controlnet (needs --data: the conditions are its images)
+    controlnet: str = None,  # a ControlNet folder from mmmrs-train-controlnet (needs --data: its images are the conditions)
     modality: str = None,  # the modality generated, whose prompts are used: rgb, or the ControlNet's target (sar, nir)
     condition: str = "rgb",  # the ControlNet's input modality
     num_inference_steps: int = 30,  # DPM++ 2M Karras steps (the authors': 30)
@@ -220,11 +221,14 @@ def mmmrs_generate(
     mixed_precision: str = None,  # precision of the weights: no, fp16 or bf16 (default: fp16 on a GPU, no on CPU)
     write_workers: int = 2,  # threads writing PNG and JSON while the next batch runs (0: write in turn)
 ):
-    "Generate images from MMM-RS-style prompts (a stratified benchmark set from a built dataset, or one prompt), optionally through a ControlNet."
-    if not pretrained_model_name_or_path or not (data or prompt): raise CliError("--pretrained_model_name_or_path and --data or --prompt are required")
-    if controlnet and not data: raise CliError("--controlnet needs --data: each prompt is conditioned on its sample's --condition image")
+    "Generate images from MMM-RS prompts (a stratified set from a built dataset, or one), optionally via a ControlNet."
+    if not pretrained_model_name_or_path or not (data or prompt):
+        raise CliError("--pretrained_model_name_or_path and --data or --prompt are required")
+    if controlnet and not data:
+        raise CliError("--controlnet needs --data: each prompt is conditioned on its sample's --condition image")
     modality = modality or ("sar" if controlnet else "rgb")
-    if controlnet and modality == condition: raise CliError(f"--modality and --condition are both {modality!r}: a ControlNet translates between two")
+    if controlnet and modality == condition:
+        raise CliError(f"--modality and --condition are both {modality!r}: a ControlNet translates between two")
     for what, path in {"base model": pretrained_model_name_or_path, "LoRA": lora, "ControlNet": controlnet}.items():
         try: path and local_model(path, what)  # a missing folder fails before any data is read
         except FileNotFoundError as e: raise CliError(str(e)) from None
@@ -233,9 +237,10 @@ def mmmrs_generate(
     conditions = condition_images(data, prompts, condition) if controlnet else None
     try: pipe = load_pipeline(pretrained_model_name_or_path, lora=lora, controlnet=controlnet, dtype=mixed_precision)
     except (FileNotFoundError, ValueError) as e: raise CliError(str(e)) from None
-    return generate_images(pipe, prompts, output_dir, num_inference_steps, guidance_scale, resolution, resolution, batch_size,
-                           conditions, write_workers=write_workers)
+    return generate_images(pipe, prompts, output_dir, num_inference_steps, guidance_scale, resolution, resolution,
+                           batch_size, conditions, write_workers=write_workers)
 
-def main(argv=None):
-    "Entry point of `mmmrs-generate` (diffusers' underscore option names work too)."
-    run_cli(mmmrs_generate, "mmmrs-generate", lambda out: f"images in {out}", argv)
+def main(argv=None) -> int:
+    "Entry point of `mmmrs-generate`: options from `mmmrs_generate`'s parameters (underscore names too); exit status."
+    parser = command_parser("mmmrs-generate", mmmrs_generate)
+    return run(parser, lambda values: mmmrs_generate(**values), command_words(argv), lambda out: f"images in {out}")

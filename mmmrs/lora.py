@@ -5,134 +5,48 @@ split into small steps, with exact resume and optional latent caching."""
 
 # %% ../nbs/21_lora.ipynb #a95ee710
 from __future__ import annotations
-import hashlib, json, math, re, shutil, time, warnings
-from dataclasses import asdict, dataclass
+import hashlib, json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from fastcore.script import CliError, call_parse
 
-from .core import file_sha256, run_cli
 from .data import ShardDataset
 from .prompts import compose_prompt
+from .train import (TrainArgs, TrainingRun, apply_speed_options, diffusion_loss, data_filters, encode_prompts,
+                         end_run, epoch_index, load_components, make_accelerator, micro_generator, precision, prepare_run,
+                         run_training, to_device, training_main, unwrapped, vae_latents, weight_dtype)
 
 # %% auto #0
-__all__ = ['PAPER_PRESET', 'SD_PARTS', 'VALIDATION_PROMPTS', 'RUN_FILE', 'FREE_OPTIONS', 'LoRAArgs', 'weight_dtype', 'precision',
-           'to_device', 'model_folder', 'load_components', 'add_lora', 'data_filters', 'epoch_index', 'LoRATrainData',
-           'encode_prompts', 'diffusion_loss', 'vae_latents', 'LatentCache', 'CheckpointError', 'run_identity',
-           'checkpoint_problem', 'foreign_options', 'resume_checkpoint', 'set_aside', 'save_checkpoint', 'unwrapped',
-           'lora_state', 'save_lora', 'pipeline_from', 'validate', 'EpochSampler', 'fresh_accelerate_state',
-           'set_determinism', 'end_run', 'make_accelerator', 'make_optimizer', 'make_loader', 'micro_generator',
-           'run_training', 'apply_speed_options', 'train_lora', 'mmmrs_train_lora', 'run_as_command', 'main']
+__all__ = ['PAPER_PRESET', 'VALIDATION_PROMPTS', 'RENAMED', 'LoRAArgs', 'add_lora', 'LoRATrainData', 'LatentCache', 'lora_state',
+           'save_lora', 'pipeline_from', 'validate', 'train_lora', 'main']
 
 # %% ../nbs/21_lora.ipynb #0d837dc5
 @dataclass
-class LoRAArgs:
-    "Options of a LoRA run (names as in diffusers' train_text_to_image_lora.py where the meaning is the same)."
-    pretrained_model_name_or_path: str = ""
-    data: str = ""                       # a dataset built by mmmrs-build
-    output_dir: str = "sd-lora-mmmrs"
-    modality: str = "rgb"                # which images to train on
-    split: str | None = "train"
-    gsd_level: list | None = None        # filters on the manifest (None: all)
-    weather: list | None = None
-    source: list | None = None
-    resolution: int = 512                # random crops of this size; images are never rescaled (GSD keeps its meaning)
-    random_flip: bool = True
-    caption_dropout: float = 0.1         # prompts replaced by "" for classifier-free guidance
-    rank: int = 4
-    lora_alpha: int | None = None        # defaults to rank
-    lora_dropout: float = 0.0
-    target_modules: tuple = ("to_k", "to_q", "to_v", "to_out.0")
-    train_text_encoder: bool = False
-    train_batch_size: int = 1
-    gradient_accumulation_steps: int = 1
-    gradient_checkpointing: bool = False
-    learning_rate: float = 1e-4
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.999
-    adam_weight_decay: float = 1e-2
-    adam_epsilon: float = 1e-8
-    use_8bit_adam: bool = False
-    max_grad_norm: float = 1.0
-    lr_scheduler: str = "constant"
-    lr_warmup_steps: int = 0
-    max_train_steps: int = 1000
-    snr_gamma: float | None = None
-    noise_offset: float = 0.0
-    mixed_precision: str = "no"          # no | fp16 | bf16 (LoRA weights stay in fp32)
-    checkpointing_steps: int = 500
-    checkpoints_total_limit: int | None = None
-    resume_from_checkpoint: str | None = None   # a checkpoint folder or "latest"
-    validation_prompts: tuple | None = None     # default: VALIDATION_PROMPTS
-    validation_steps: int = 500
-    num_validation_images: int = 1
-    num_inference_steps: int = 30
-    report_to: str | None = None                # e.g. tensorboard, when installed
-    cache_latents: bool = False                 # VAE latents and text embeddings computed once, reused by later runs
-    dataloader_num_workers: int = 0             # worker processes, kept alive across epochs
-    seed: int = 0
-    deterministic: bool = False                 # deterministic kernels (cuDNN, cuBLAS): exact resume on a GPU too, slower
-    allow_foreign_checkpoint: bool = False      # resume from a checkpoint of a run with other options
-    channels_last: bool = False                 # UNet in channels-last memory format (faster convolutions on recent GPUs)
-    torch_compile: bool = False                 # torch.compile the trained model
+class LoRAArgs(TrainArgs):
+    "Fine-tune Stable Diffusion 1.x with LoRA on an MMM-RS dataset built by mmmrs-build."
+    output_dir: str = "sd-lora-mmmrs"  # checkpoints, validation grids and pytorch_lora_weights.safetensors
+    modality: str = "rgb"  # which images to train on
+    rank: int = 4  # LoRA rank
+    lora_alpha: int | None = None  # LoRA alpha (default: the rank)
+    lora_dropout: float = 0.0  # dropout in the LoRA layers
+    target_modules: tuple[str, ...] = ("to_k", "to_q", "to_v", "to_out.0")  # comma-separated UNet modules with LoRA
+    train_text_encoder: bool = False  # also train LoRA layers in the text encoder
+    validation_prompts: list[str] | None = None  # a validation prompt (repeatable; default: VALIDATION_PROMPTS)
+    num_validation_images: int = 1  # images per validation prompt
+    cache_latents: bool = False  # VAE latents and text embeddings computed once, reused by later runs (resolution 512)
 
-# The paper: "lr 1e-4, Adam, 200k iterations" (Adam = AdamW without weight decay); rank and scheduler are not stated: kit defaults
+# The paper: "lr 1e-4, Adam, 200k iterations" (Adam = AdamW without weight decay); rank and scheduler are not stated:
+# kit defaults
 PAPER_PRESET = dict(learning_rate=1e-4, adam_weight_decay=0.0, lr_scheduler="constant", max_train_steps=200_000, rank=4)
 
-# %% ../nbs/21_lora.ipynb #276a9dc1
-def weight_dtype(mixed_precision: str):
-    "The dtype of the frozen weights for accelerate's `mixed_precision` ('no', 'fp16' or 'bf16'); trained weights stay fp32."
-    import torch
-    return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mixed_precision, torch.float32)
-
-def precision(mixed_precision: str, device):
-    "Autocast to the run's low precision on `device` (a no-op for 'no') for the models `accelerator.prepare` does not wrap."
-    import torch
-    dtype = weight_dtype(mixed_precision)
-    return torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype != torch.float32)
-
-def to_device(t, device, dtype=None):
-    "`t` on `device` without waiting for the GPU: pinned and copied asynchronously to a CUDA device, a plain move otherwise."
-    import torch
-    device = torch.device(device)
-    if device.type == "cuda" and t.device.type == "cpu": t = t.pin_memory()
-    return t.to(device, dtype, non_blocking=True)
-
 # %% ../nbs/21_lora.ipynb #b68a5ef3
-SD_PARTS = ("tokenizer", "scheduler", "text_encoder", "vae", "unet")
-
-def model_folder(path, parts=()) -> str:
-    "`path` if a local folder with the subfolders `parts`, or a Hub id; a missing local folder is an error, never a Hub lookup."
-    text, p = str(path), Path(path).expanduser()
-    if not p.exists() and not (p.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1 or "\\" in text):
-        return text  # "name" or "org/name": read from the HF cache (nothing is downloaded)
-    if not p.exists(): raise FileNotFoundError(f"model folder {text} does not exist (a local path is never looked up on the Hub)")
-    if missing := [s for s in parts if not (p / s).is_dir()]:
-        raise FileNotFoundError(f"{text} is not a diffusers Stable Diffusion folder: no {', '.join(missing)} subfolder")
-    return str(p)
-
-def load_components(path, device="cpu", dtype=None) -> dict:
-    "Tokenizer, text encoder, VAE, UNet and noise scheduler of a Stable Diffusion 1.x folder, frozen."
-    import torch
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTokenizer
-    path, kw = model_folder(path, SD_PARTS), dict(local_files_only=True)
-    try:
-        c = {"tokenizer": CLIPTokenizer.from_pretrained(path, subfolder="tokenizer", **kw),
-             "noise_scheduler": DDPMScheduler.from_pretrained(path, subfolder="scheduler", **kw),
-             "text_encoder": CLIPTextModel.from_pretrained(path, subfolder="text_encoder", **kw),
-             "vae": AutoencoderKL.from_pretrained(path, subfolder="vae", **kw),
-             "unet": UNet2DConditionModel.from_pretrained(path, subfolder="unet", **kw)}
-    except OSError as e: raise FileNotFoundError(f"{path}: not a local folder and not in the Hugging Face cache ({e})") from None
-    for k in ("text_encoder", "vae", "unet"): c[k].requires_grad_(False).to(device, dtype or torch.float32)
-    return c
-
 def add_lora(model, rank: int, alpha: int | None, dropout: float, targets) -> list:
     "Add a LoRA adapter to `model`'s `targets`; return its trainable parameters (fp32)."
     from peft import LoraConfig, inject_adapter_in_model
-    cfg = LoraConfig(r=rank, lora_alpha=alpha or rank, lora_dropout=dropout, init_lora_weights="gaussian", target_modules=list(targets))
-    # diffusers models have add_adapter; for transformers models, PEFT's own injection works across transformers/PEFT versions
+    cfg = LoraConfig(r=rank, lora_alpha=alpha or rank, lora_dropout=dropout, init_lora_weights="gaussian",
+                     target_modules=list(targets))
+    # diffusers models have add_adapter; for transformers models, PEFT's own injection works across their versions
     if type(model).__module__.startswith("diffusers"): model.add_adapter(cfg)
     else: inject_adapter_in_model(cfg, model); model.peft_config = {"default": cfg}
     params = [p for p in model.parameters() if p.requires_grad]
@@ -140,16 +54,8 @@ def add_lora(model, rank: int, alpha: int | None, dropout: float, targets) -> li
     return params
 
 # %% ../nbs/21_lora.ipynb #ed6d5e2b
-def data_filters(args) -> dict:
-    "The manifest filters a training run asks for (split, GSD level, weather, source; unset ones left out)."
-    return {k: getattr(args, k) for k in ("split", "gsd_level", "weather", "source") if getattr(args, k) is not None}
-
-def epoch_index(i, epoch: int) -> tuple[int, int]:
-    "`(epoch, index)` from an `EpochSampler`'s `(epoch, index)` pair, or from a plain index read at `epoch`."
-    return (int(i[0]), int(i[1])) if isinstance(i, (tuple, list)) else (epoch, int(i))
-
 class LoRATrainData:
-    "Training examples (uint8 pixels, channels first, prompt) from a built dataset, deterministic per (seed, epoch, index)."
+    "Training examples (uint8 pixels, channels first, prompt) of a built dataset, the same per (seed, epoch, index)."
     def __init__(self, args: LoRAArgs):
         filters = data_filters(args)
         self.ds, self.args, self.epoch = ShardDataset(args.data, modalities=(args.modality,), **filters), args, 0
@@ -167,49 +73,16 @@ class LoRATrainData:
         import torch
         epoch, i = epoch_index(i, self.epoch)
         c, m = self.choices(i, epoch), self.args.modality
-        if not self.pixels: return {"index": i, "prompt": "" if c["drop"] else self.ds.rows[self.ds.keys[i]].loc[m, "prompt"], "flip": c["flip"]}
+        if not self.pixels:
+            prompt = "" if c["drop"] else self.ds.rows[self.ds.keys[i]].loc[m, "prompt"]
+            return {"index": i, "prompt": prompt, "flip": c["flip"]}
         item, s = self.ds[i], self.args.resolution
         img = item["images"][self.args.modality]
         img = (np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img)[c["y"]:c["y"] + s, c["x"]:c["x"] + s]
         if c["flip"]: img = img[:, ::-1]
-        px = torch.from_numpy(np.require(img, requirements=["C", "W"])).permute(2, 0, 1)  # uint8: a quarter of float's bytes to collate and copy
-        return {"index": i, "pixel_values": px, "prompt": "" if c["drop"] else item["prompt"][self.args.modality], "flip": c["flip"]}
-
-# %% ../nbs/21_lora.ipynb #66545f2d
-def encode_prompts(comps: dict, prompts: list):
-    "CLIP text embeddings of `prompts`, padded to the tokenizer's length."
-    tok = comps["tokenizer"]
-    ids = tok(list(prompts), padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt").input_ids
-    te = comps["text_encoder"]
-    return te(to_device(ids, next(te.parameters()).device))[0]  # parameters(): a DDP-wrapped encoder has no .device
-
-def _randn(shape, g, like):
-    import torch
-    return to_device(torch.randn(shape, generator=g), like.device, like.dtype)
-
-def diffusion_loss(comps: dict, latents, text_emb, args: LoRAArgs, g=None):
-    "The denoising loss of one batch of clean `latents` with their text embeddings; noise and timesteps drawn from `g`."
-    import torch, torch.nn.functional as F
-    from diffusers.training_utils import compute_snr
-    sched, unet = comps["noise_scheduler"], comps["unet"]
-    noise = _randn(latents.shape, g, latents)
-    if args.noise_offset: noise = noise + args.noise_offset * _randn((latents.shape[0], latents.shape[1], 1, 1), g, latents)
-    t = to_device(torch.randint(0, sched.config.num_train_timesteps, (latents.shape[0],), generator=g), latents.device)
-    target = noise if sched.config.prediction_type == "epsilon" else sched.get_velocity(latents, noise, t)
-    pred = unet(sched.add_noise(latents, noise, t), t, text_emb, return_dict=False)[0]
-    if args.snr_gamma is None: return F.mse_loss(pred.float(), target.float())
-    snr = compute_snr(sched, t)
-    w = torch.stack([snr, args.snr_gamma * torch.ones_like(snr)], 1).min(1)[0] / (snr + (sched.config.prediction_type == "v_prediction"))
-    return (F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3)) * w).mean()
-
-def vae_latents(comps: dict, pixel_values, g=None):
-    "Sampled VAE latents, scaled as the UNet expects, of images in [-1, 1] or uint8 (scaled to [-1, 1] on the VAE's device)."
-    import torch
-    vae = comps["vae"]
-    px = to_device(pixel_values, vae.device)
-    if px.dtype == torch.uint8: px = px.float() / 127.5 - 1
-    d = vae.encode(px.to(vae.dtype)).latent_dist
-    return (d.mean + d.std * _randn(d.mean.shape, g, d.mean)) * vae.config.scaling_factor
+        px = torch.from_numpy(np.require(img, requirements=["C", "W"])).permute(2, 0, 1)  # uint8: a quarter of float's
+        prompt = "" if c["drop"] else item["prompt"][self.args.modality]
+        return {"index": i, "pixel_values": px, "prompt": prompt, "flip": c["flip"]}
 
 # %% ../nbs/21_lora.ipynb #4edeebc7
 def _fingerprint(*parts) -> str:
@@ -264,114 +137,22 @@ VALIDATION_PROMPTS = (
     compose_prompt(gsd_level="Low precision resolution", weather="clear", caption="a satellite image of farmland", satellite="Sentinel-1"),
 )
 
-# %% ../nbs/21_lora.ipynb #5171f6fc
-RUN_FILE = "mmmrs-run.json"  # in every checkpoint: its step, the run it belongs to, the sha256 of each file; written last
-FREE_OPTIONS = ("output_dir", "max_train_steps", "checkpointing_steps", "checkpoints_total_limit", "resume_from_checkpoint",
-                "allow_foreign_checkpoint", "validation_prompts", "validation_steps", "num_validation_images", "num_validation_pairs",
-                "num_inference_steps", "report_to", "dataloader_num_workers", "cache_latents", "gradient_checkpointing",
-                "mixed_precision", "deterministic", "channels_last", "torch_compile")  # may change on resume: length, output, speed
-
-class CheckpointError(ValueError): "A checkpoint that cannot be resumed from: damaged, or from another run."
-
-def run_identity(args) -> dict:
-    "The options a checkpoint shares with every run that may resume it (all but `FREE_OPTIONS`), paths resolved."
-    d = {k: v for k, v in asdict(args).items() if k not in FREE_OPTIONS}
-    for k in ("pretrained_model_name_or_path", "data", "base_lora", "controlnet_model_name_or_path"):
-        if d.get(k) and Path(d[k]).expanduser().exists(): d[k] = str(Path(d[k]).expanduser().resolve())
-    return json.loads(json.dumps(d, default=list))  # tuples as lists, as they read back
-
-def _step(ck: Path) -> int: return int(ck.name.split("-")[1])
-
-def _recorded_step(ck: Path) -> int:
-    "The step a checkpoint was saved at, as its record says (a folder given by path may have any name)."
-    try: return int(json.loads((ck / RUN_FILE).read_text())["step"])
-    except (OSError, ValueError, KeyError, TypeError): return _step(ck)
-
-def _checkpoints(output_dir) -> list[Path]:
-    "The `checkpoint-<step>` folders of a run, oldest first."
-    return sorted((p for p in Path(output_dir).glob("checkpoint-*") if re.fullmatch(r"checkpoint-\d+", p.name) and p.is_dir()), key=_step)
-
-# %% ../nbs/21_lora.ipynb #612f94c0
-def checkpoint_problem(ck: Path) -> str | None:
-    "Why checkpoint `ck` cannot be resumed from (a file missing or changed since it was written), or None when it is intact."
-    try: meta = json.loads((ck / RUN_FILE).read_text()); files, _, _ = dict(meta["files"]), dict(meta["run"]), int(meta["step"])
-    except FileNotFoundError: return f"{ck} has no {RUN_FILE} (incomplete, or not written by mmmrs)"
-    except (ValueError, KeyError, TypeError) as e: return f"{ck}/{RUN_FILE} is damaged ({e!r})"
-    present = {str(p.relative_to(ck)) for p in ck.rglob("*") if p.is_file()} - {RUN_FILE}
-    if extra := sorted(present - set(files)): return f"{ck} is damaged: {extra[0]} was not in it when it was saved"
-    for name, digest in files.items():
-        if not (ck / name).is_file(): return f"{ck} is damaged: {name} is missing"
-        if file_sha256(ck / name) != digest: return f"{ck} is damaged: {name} differs from the sha256 recorded when it was saved"
-    return None
-
-def foreign_options(ck: Path, args) -> dict:
-    "The options of `args` that differ from those of the run `ck` belongs to: `{name: (this run, checkpoint's run)}`."
-    here, there = run_identity(args), json.loads((ck / RUN_FILE).read_text())["run"]
-    return {k: (here.get(k), there.get(k)) for k in sorted(set(here) | set(there)) if here.get(k) != there.get(k)}
-
-def resume_checkpoint(args) -> Path | None:
-    "The checkpoint to resume from: the folder given, or for 'latest' the newest intact one (damaged ones are named and skipped)."
-    if not args.resume_from_checkpoint: return None
-    if args.resume_from_checkpoint == "latest":
-        for ck in reversed(_checkpoints(args.output_dir)):
-            if (why := checkpoint_problem(ck)) is None: break
-            warnings.warn(f"skipping {why}; trying the one before")
-        else: return None  # nothing to resume: a new run, as in diffusers' scripts
-    else:
-        ck = Path(args.resume_from_checkpoint)
-        if not ck.is_dir(): raise CheckpointError(f"checkpoint {ck} does not exist")
-        if (why := checkpoint_problem(ck)) is not None:
-            if not args.allow_foreign_checkpoint:
-                raise CheckpointError(f"cannot resume: {why}. Resume from another checkpoint (--resume_from_checkpoint latest "
-                                      "skips damaged ones), or pass --resume_foreign to load it anyway")
-            return ck
-    if (diff := foreign_options(ck, args)) and not args.allow_foreign_checkpoint:
-        said = "; ".join(f"{k}: {here!r} here, {there!r} in the checkpoint" for k, (here, there) in diff.items())
-        raise CheckpointError(f"{ck} belongs to another run ({said}). Resume with that run's options, or pass --resume_foreign "
-                              "(allow_foreign_checkpoint=True) to resume it anyway")
-    return ck
-
-# %% ../nbs/21_lora.ipynb #7938797a
-def set_aside(checkpoints: list, output_dir) -> Path | None:
-    "Move `checkpoints` into a new `superseded-<time>` folder of `output_dir` (kept, never deleted); return that folder."
-    if not checkpoints: return None
-    dest = Path(output_dir) / time.strftime("superseded-%Y%m%d-%H%M%S")
-    while dest.exists(): dest = dest.with_name(dest.name + "-1")
-    dest.mkdir(parents=True)
-    for ck in checkpoints: ck.rename(dest / ck.name)
-    return dest
-
-def save_checkpoint(accelerator, args: LoRAArgs, step: int) -> Path:
-    "Save the training state to `checkpoint-<step>` with its run identity and file hashes, removing the oldest beyond the limit."
-    if args.checkpoints_total_limit:
-        for old in _checkpoints(args.output_dir)[: max(0, len(_checkpoints(args.output_dir)) - args.checkpoints_total_limit + 1)]: shutil.rmtree(old)
-    path, tmp = Path(args.output_dir) / f"checkpoint-{step}", Path(args.output_dir) / f".checkpoint-{step}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    accelerator.save_state(str(tmp))
-    files = {str(p.relative_to(tmp)): file_sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-    (tmp / RUN_FILE).write_text(json.dumps({"step": step, "run": run_identity(args), "files": files}, indent=1))
-    set_aside([path] if path.exists() else [], args.output_dir)
-    tmp.rename(path)  # complete or absent: a run killed while saving never leaves a half checkpoint to resume from
-    return path
-
 # %% ../nbs/21_lora.ipynb #bf08e032
-def unwrapped(model, accelerator=None):
-    "`model` without accelerate's wrappers (DDP, ...) and torch.compile's: what pipelines and savers need."
-    return accelerator.unwrap_model(model, keep_torch_compile=False) if accelerator else getattr(model, "_orig_mod", model)
-
 def lora_state(comps: dict, accelerator=None) -> dict:
     "The LoRA layers in diffusers format: `unet_lora_layers` and, when trained, `text_encoder_lora_layers`."
     from diffusers.utils import convert_state_dict_to_diffusers
     from peft.utils import get_peft_model_state_dict
-    out = {"unet_lora_layers": convert_state_dict_to_diffusers(get_peft_model_state_dict(unwrapped(comps["unet"], accelerator)))}
+    layers = lambda model: convert_state_dict_to_diffusers(get_peft_model_state_dict(model))
+    out = {"unet_lora_layers": layers(unwrapped(comps["unet"], accelerator))}
     te = unwrapped(comps["text_encoder"], accelerator)
-    if getattr(te, "peft_config", None): out["text_encoder_lora_layers"] = convert_state_dict_to_diffusers(get_peft_model_state_dict(te))
+    if getattr(te, "peft_config", None): out["text_encoder_lora_layers"] = layers(te)
     return out
 
 def save_lora(comps: dict, output_dir, accelerator=None) -> Path:
     "Write `pytorch_lora_weights.safetensors` to `output_dir` (diffusers' LoRA format)."
     from diffusers import StableDiffusionPipeline
-    StableDiffusionPipeline.save_lora_weights(str(output_dir), **lora_state(comps, accelerator), safe_serialization=True)
+    StableDiffusionPipeline.save_lora_weights(str(output_dir), **lora_state(comps, accelerator),
+                                              safe_serialization=True)
     return Path(output_dir) / "pytorch_lora_weights.safetensors"
 
 # %% ../nbs/21_lora.ipynb #6a68ade5
@@ -402,147 +183,30 @@ def validate(comps: dict, args: LoRAArgs, step: int, accelerator=None) -> Path:
             if t.name == "tensorboard": t.writer.add_images("validation", imgs, step, dataformats="NHWC")
     return path
 
-# %% ../nbs/21_lora.ipynb #567e209d
-class EpochSampler:
-    "`(epoch, i)` for `i` in a permutation of `0..n-1` seeded by `(seed, epoch)`: persistent workers learn the epoch from it."
-    def __init__(self, n: int, seed: int): self.n, self.seed, self.epoch = n, seed, 0
-    def set_epoch(self, epoch: int): self.epoch = epoch
-    def __len__(self): return self.n
-    def __iter__(self): return iter([(self.epoch, i) for i in np.random.default_rng([self.seed, self.epoch]).permutation(self.n).tolist()])
-
-def _collate(batch: list) -> dict:
-    import torch
-    out = {k: [b[k] for b in batch] for k in batch[0]}
-    return {k: torch.stack(v) if torch.is_tensor(v[0]) else v for k, v in out.items()}
-
-# %% ../nbs/21_lora.ipynb #38fa9e43
-def fresh_accelerate_state():
-    "Forget the previous run's accelerate state (precision, accumulation) so that one process (a notebook kernel) can start another run."
-    import torch.distributed as dist
-    from accelerate.state import AcceleratorState, GradientState
-    # as accelerate's own tests do between runs; the process state too once the last run's end_training() closed its process group
-    AcceleratorState._reset_state(reset_partial_state=not (dist.is_available() and dist.is_initialized()))
-    GradientState._reset_state()
-
-def set_determinism(deterministic: bool):
-    "Deterministic kernels (`torch.use_deterministic_algorithms`, cuDNN, the cuBLAS workspace) on or off for this run."
-    import os, torch
-    if deterministic: os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # takes effect if set before the first cuBLAS call
-    torch.use_deterministic_algorithms(deterministic)
-    torch.backends.cudnn.deterministic = deterministic
-    if deterministic: torch.backends.cudnn.benchmark = False
-
-def end_run(acc):
-    "Close the run's trackers; unlike `end_training`, keep the process group for the next run of this process (the command closes it)."
-    for tracker in acc.trackers: tracker.finish()
-
-def make_accelerator(args):
-    "A fresh `Accelerator` for `args` (accumulation, mixed precision, trackers, output folder, determinism); seeds everything."
-    from accelerate import Accelerator
-    from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
-    fresh_accelerate_state(); set_determinism(args.deterministic)
-    acc = Accelerator(gradient_accumulation_steps=args.gradient_accumulation_steps, mixed_precision=args.mixed_precision, log_with=args.report_to,
-                      project_config=ProjectConfiguration(project_dir=args.output_dir, logging_dir=str(Path(args.output_dir) / "logs")),
-                      dataloader_config=DataLoaderConfiguration(non_blocking=True))  # batches copied from pinned memory while the GPU works
-    set_seed(args.seed)
-    return acc
-
-def _adam_class(args):
-    import torch
-    if not args.use_8bit_adam: return torch.optim.AdamW
-    try: import bitsandbytes as bnb
-    except ImportError: raise ImportError("use_8bit_adam needs bitsandbytes (pip install bitsandbytes; it runs on CUDA GPUs)") from None
-    return bnb.optim.AdamW8bit
-
-def make_optimizer(args, params: list, acc):
-    "AdamW (or bitsandbytes' AdamW8bit) and diffusers' learning-rate scheduler."
-    from diffusers.optimization import get_scheduler
-    opt = _adam_class(args)(params, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), weight_decay=args.adam_weight_decay,
-                            eps=args.adam_epsilon)
-    return opt, get_scheduler(args.lr_scheduler, opt, num_warmup_steps=args.lr_warmup_steps * acc.num_processes,
-                              num_training_steps=args.max_train_steps * acc.num_processes)
-
-def make_loader(args, data, device="cpu"):
-    "A DataLoader over `data` with the seeded epoch sampler; workers persist across epochs, batches are pinned for a GPU."
-    import torch
-    workers = args.dataloader_num_workers
-    return torch.utils.data.DataLoader(data, batch_size=args.train_batch_size, sampler=EpochSampler(len(data), args.seed), collate_fn=_collate,
-                                       num_workers=workers, persistent_workers=workers > 0, pin_memory=torch.device(device).type == "cuda")
-
-def micro_generator(args, acc, micro: int):
-    "The random generator of micro-batch `micro`: noise and timesteps depend on (seed, micro-batch, process) only."
-    import torch
-    return torch.Generator().manual_seed(int(np.random.default_rng([args.seed, micro, acc.process_index]).integers(2**62)))
-
-# %% ../nbs/21_lora.ipynb #8511ad58
-def _resume(acc, args, per_epoch: int) -> int:
-    "Load the checkpoint to resume from (if any) and set aside the newer ones it supersedes; return its step."
-    if (ck := resume_checkpoint(args)) is None: step = 0
-    else: acc.load_state(str(ck)); step = _recorded_step(ck)
-    if acc.is_main_process and (aside := set_aside([c for c in _checkpoints(args.output_dir) if _step(c) > step], args.output_dir)):
-        warnings.warn(f"resuming from step {step}: the newer checkpoints were moved to {aside}")
-    acc.wait_for_everyone()
-    return step
-
-def run_training(acc, args, models: list, params: list, opt, sched, loader, data, step_loss, after_step, name: str = "mmmrs") -> tuple[int, list]:
-    "The training loop: resume, epochs, accumulation, clipping, logging; `step_loss(batch, micro)` and `after_step(step)`."
-    from accelerate import skip_first_batches
-    per_epoch = math.ceil(len(loader) / args.gradient_accumulation_steps)
-    step = _resume(acc, args, per_epoch)
-    first_epoch, skip = step // per_epoch, (step % per_epoch) * args.gradient_accumulation_steps
-    if args.report_to: acc.init_trackers(name, config={k: v for k, v in asdict(args).items() if isinstance(v, (int, float, str, bool))})
-    losses, pending, micro = [], [], step * args.gradient_accumulation_steps
-    for epoch in range(first_epoch, math.ceil(args.max_train_steps / per_epoch)):
-        active = skip_first_batches(loader, skip) if epoch == first_epoch and skip else loader
-        loader.set_epoch(epoch); active.set_epoch(epoch); data.set_epoch(epoch)  # the sampler sends the epoch on to the workers
-        for batch in active:
-            with acc.accumulate(*models):
-                loss = step_loss(batch, micro); micro += 1
-                acc.backward(loss)
-                if acc.sync_gradients: acc.clip_grad_norm_(params, args.max_grad_norm)
-                opt.step(); sched.step(); opt.zero_grad()
-            if not acc.sync_gradients: continue
-            step += 1; pending.append(loss.detach())  # read back in groups: .item() every step would make the CPU wait for the GPU
-            if args.report_to or len(pending) == 100: losses += [float(v) for v in pending]; pending = []
-            if args.report_to: acc.log({"train_loss": losses[-1], "lr": sched.get_last_lr()[0]}, step=step)
-            if acc.is_main_process and step % args.checkpointing_steps == 0: save_checkpoint(acc, args, step)
-            if acc.is_main_process: after_step(step)
-            if step >= args.max_train_steps: break
-        if step >= args.max_train_steps: break
-    acc.wait_for_everyone()
-    return step, losses + [float(v) for v in pending]
-
 # %% ../nbs/21_lora.ipynb #94f73c44
-def apply_speed_options(model, args):
-    "Gradient checkpointing, channels-last memory format and `torch.compile` for `model`, as `args` asks; returns the model to use."
-    import torch
-    if args.gradient_checkpointing: model.enable_gradient_checkpointing()
-    if args.channels_last: model.to(memory_format=torch.channels_last)
-    return torch.compile(model) if args.torch_compile else model
-
-def _lora_setup(args: LoRAArgs, acc):
-    "Components with LoRA, data (and cache), optimizer, scheduler, all prepared."
+def _lora_setup(args: LoRAArgs, acc) -> tuple[TrainingRun, object]:
+    "The run (components with LoRA, data, optimizer, scheduler, all prepared) and the latent cache (or None)."
     comps = load_components(args.pretrained_model_name_or_path, acc.device, weight_dtype(args.mixed_precision))
     params = add_lora(comps["unet"], args.rank, args.lora_alpha, args.lora_dropout, args.target_modules)
-    if args.train_text_encoder: params += add_lora(comps["text_encoder"], args.rank, args.lora_alpha, args.lora_dropout, ("q_proj", "k_proj", "v_proj", "out_proj"))
+    if args.train_text_encoder:
+        projections = ("q_proj", "k_proj", "v_proj", "out_proj")
+        params += add_lora(comps["text_encoder"], args.rank, args.lora_alpha, args.lora_dropout, projections)
     comps["unet"] = apply_speed_options(comps["unet"], args)
     data = LoRATrainData(args)
     cache = LatentCache(comps, data, Path(args.output_dir) / "cache") if args.cache_latents else None
     data.pixels = cache is None
-    opt, sched = make_optimizer(args, params, acc)
     trained = ["unet"] + (["text_encoder"] if args.train_text_encoder else [])
-    *models, opt, loader, sched = acc.prepare(*[comps[k] for k in trained], opt, make_loader(args, data, acc.device), sched)
-    comps.update(zip(trained, models))
-    return comps, params, data, cache, loader, opt, sched, models
+    return prepare_run(acc, args, comps, trained, params, data), cache
 
 # %% ../nbs/21_lora.ipynb #805defb2
 def _batch_loss(comps, batch, cache, args, acc, micro: int):
     import torch
     g = micro_generator(args, acc, micro)
-    with precision(args.mixed_precision, acc.device):  # the frozen VAE and text encoder are not prepared: autocast them too
+    with precision(args.mixed_precision, acc.device):  # the frozen VAE and text encoder are not prepared: autocast
         if cache is not None:
             dtype = weight_dtype(args.mixed_precision)
-            latents = to_device(cache.latents(batch["index"], batch["flip"], comps["vae"].config.scaling_factor, g), acc.device, dtype)
+            latents = cache.latents(batch["index"], batch["flip"], comps["vae"].config.scaling_factor, g)
+            latents = to_device(latents, acc.device, dtype)
             emb = to_device(cache.text(batch["prompt"]), acc.device, dtype)
         else:
             with torch.no_grad(): latents = vae_latents(comps, batch["pixel_values"], g)
@@ -550,86 +214,21 @@ def _batch_loss(comps, batch, cache, args, acc, micro: int):
         return diffusion_loss(comps, latents, emb, args, g)
 
 def train_lora(args: LoRAArgs) -> dict:
-    "Train a LoRA as `args` says (again and again in one process, any precision); return the last step, the losses and the LoRA file."
+    "Train a LoRA as `args` says (again and again in one process, any precision); the last step, the losses, the LoRA."
     acc = make_accelerator(args)
-    comps, params, data, cache, loader, opt, sched, models = _lora_setup(args, acc)
-    after = lambda step: validate(comps, args, step, acc) if step % args.validation_steps == 0 else None
-    step, losses = run_training(acc, args, models, params, opt, sched, loader, data,
-                                lambda batch, micro: _batch_loss(comps, batch, cache, args, acc, micro), after, "mmmrs-lora")
-    lora = save_lora(comps, args.output_dir, acc) if acc.is_main_process else None
+    run, cache = _lora_setup(args, acc)
+    after = lambda step: validate(run.comps, args, step, acc) if step % args.validation_steps == 0 else None
+    loss = lambda batch, micro: _batch_loss(run.comps, batch, cache, args, acc, micro)
+    step, losses = run_training(run, loss, after, "mmmrs-lora")
+    lora = save_lora(run.comps, args.output_dir, acc) if acc.is_main_process else None
     end_run(acc)
     return {"step": step, "losses": losses, "lora": lora}
 
 # %% ../nbs/21_lora.ipynb #e6beb83f
-@call_parse
-def mmmrs_train_lora(
-    pretrained_model_name_or_path: str = None,  # a local Stable Diffusion 1.x folder (diffusers layout); required
-    data: str = None,  # a dataset built by mmmrs-build; required
-    output_dir: str = "sd-lora-mmmrs",  # checkpoints, validation grids and pytorch_lora_weights.safetensors
-    preset: str = None,  # 'paper': the MMM-RS set-up (lr 1e-4, Adam, 200k steps); explicit options override it
-    modality: str = "rgb",  # images to train on
-    split: str = "train",  # manifest split to train on
-    gsd_level: str = None,  # comma-separated GSD levels to keep (default: all)
-    weather: str = None,  # comma-separated weathers to keep (default: all)
-    source: str = None,  # comma-separated sources to keep (default: all)
-    resolution: int = 512,  # random crops of this size (images are never rescaled)
-    rank: int = None,  # LoRA rank (default 4)
-    train_text_encoder: bool = False,  # also train LoRA layers in the text encoder
-    train_batch_size: int = 1,  # images per batch
-    gradient_accumulation_steps: int = 1,  # batches per optimizer step
-    gradient_checkpointing: bool = False,  # trade compute for memory in the UNet
-    learning_rate: float = None,  # default 1e-4
-    lr_scheduler: str = None,  # constant, linear, cosine, ... (diffusers' get_scheduler)
-    lr_warmup_steps: int = 0,  # warm-up steps of the scheduler
-    max_train_steps: int = None,  # default 1000 (paper preset: 200000)
-    snr_gamma: float = None,  # Min-SNR weighting (e.g. 5.0)
-    noise_offset: float = 0.0,  # offset noise scale
-    caption_dropout: float = 0.1,  # fraction of prompts replaced by "" (classifier-free guidance)
-    mixed_precision: str = "no",  # no, fp16 or bf16 (LoRA weights stay fp32)
-    use_8bit_adam: bool = False,  # bitsandbytes AdamW8bit, when installed
-    checkpointing_steps: int = 500,  # save a checkpoint-<step> folder this often
-    checkpoints_total_limit: int = None,  # keep at most this many checkpoints
-    resume_from_checkpoint: str = None,  # a checkpoint folder or 'latest' (the newest intact one)
-    resume_foreign: bool = False,  # resume even from a checkpoint of a run with other options, or one that fails its check
-    validation_prompt: str = None,  # one validation prompt (default: a set across GSD levels, weathers and sensors)
-    validation_steps: int = 500,  # render validation images this often
-    num_inference_steps: int = 30,  # sampler steps for validation images (DPM++ 2M Karras)
-    report_to: str = None,  # tensorboard (when installed)
-    cache_latents: bool = False,  # compute VAE latents and text embeddings once and reuse them
-    dataloader_num_workers: int = 0,  # data loading processes
-    seed: int = 0,  # seed of everything random
-    deterministic: bool = False,  # deterministic kernels: bit-exact resume on a GPU too (slower)
-    channels_last: bool = False,  # UNet in channels-last memory format
-    torch_compile: bool = False,  # torch.compile the UNet
-):
-    "Fine-tune Stable Diffusion 1.x with LoRA on an MMM-RS dataset built by mmmrs-build."
-    if not pretrained_model_name_or_path or not data: raise CliError("--pretrained_model_name_or_path and --data are required (see --help)")
-    if preset not in (None, "paper"): raise CliError(f"--preset {preset}: the only preset is 'paper'")
-    listed = lambda v: v.split(",") if v else None
-    given = dict(rank=rank, learning_rate=learning_rate, lr_scheduler=lr_scheduler, max_train_steps=max_train_steps)
-    chosen = {**(PAPER_PRESET if preset == "paper" else {}), **{k: v for k, v in given.items() if v is not None}}
-    args = LoRAArgs(pretrained_model_name_or_path=pretrained_model_name_or_path, data=data, output_dir=output_dir, modality=modality,
-                    split=split or None, gsd_level=listed(gsd_level), weather=listed(weather), source=listed(source),
-                    resolution=resolution, train_text_encoder=train_text_encoder, train_batch_size=train_batch_size,
-                    gradient_accumulation_steps=gradient_accumulation_steps, gradient_checkpointing=gradient_checkpointing,
-                    lr_warmup_steps=lr_warmup_steps, snr_gamma=snr_gamma, noise_offset=noise_offset, caption_dropout=caption_dropout,
-                    mixed_precision=mixed_precision, use_8bit_adam=use_8bit_adam, checkpointing_steps=checkpointing_steps,
-                    checkpoints_total_limit=checkpoints_total_limit, resume_from_checkpoint=resume_from_checkpoint,
-                    validation_prompts=(validation_prompt,) if validation_prompt else None, validation_steps=validation_steps,
-                    num_inference_steps=num_inference_steps, report_to=report_to, cache_latents=cache_latents,
-                    dataloader_num_workers=dataloader_num_workers, seed=seed, deterministic=deterministic,
-                    allow_foreign_checkpoint=resume_foreign, channels_last=channels_last, torch_compile=torch_compile, **chosen)
-    return run_as_command(train_lora, args)
+RENAMED = {"validation_prompt": "validation_prompts", "resume_foreign": "allow_foreign_checkpoint"}  # old option names
 
-def run_as_command(train, args):
-    "Run `train(args)` as a command: a missing model or an unusable checkpoint is a one-line error; the process group is closed after."
-    import torch.distributed as dist
-    try: return train(args)
-    except (CheckpointError, FileNotFoundError) as e: raise CliError(str(e)) from None
-    finally:
-        if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
-
-# %% ../nbs/21_lora.ipynb #231cb8c2
-def main(argv=None):
-    "Entry point of `mmmrs-train-lora` (diffusers' underscore option names work too)."
-    run_cli(mmmrs_train_lora, "mmmrs-train-lora", lambda r: f"trained {r['step']} steps; LoRA weights: {r['lora']}", argv)
+def main(argv=None) -> int:
+    "Entry point of `mmmrs-train-lora`: options from `LoRAArgs`; the exit status."
+    report = lambda r: f"trained {r['step']} steps; LoRA weights: {r['lora']}"
+    return training_main("mmmrs-train-lora", LoRAArgs, train_lora, report, argv, presets=lambda values: PAPER_PRESET,
+                         renamed=RENAMED)

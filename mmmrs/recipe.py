@@ -62,7 +62,7 @@ def blip2_problem(spec: str) -> str | None:
 def generator_problem(path: str) -> str | None:
     "Why `path` is not a CycleGAN/CUT ResNet generator checkpoint (loaded strictly), or None."
     if not Path(path).expanduser().is_file(): return f"{path}: no such file"
-    from mmmrs.cyclegan import load_generator
+    from mmmrs.weather import load_generator
     try: load_generator(Path(path).expanduser())
     except Exception as e: return f"{path}: not a CycleGAN/CUT ResNet generator ({type(e).__name__}: {str(e)[:200]})"
 

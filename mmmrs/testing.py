@@ -109,10 +109,10 @@ def tiny_generator(dest, seed: int = 0) -> Path:
     "Save a seeded CycleGAN ResNet generator (4 filters, one block) as `.safetensors` at `dest`: a night/snow stand-in."
     import torch
     from safetensors.torch import save_file
-    from mmmrs.cyclegan import ResnetGenerator
+    from mmmrs.weather import resnet_generator_class
     torch.manual_seed(seed)
     Path(dest).parent.mkdir(parents=True, exist_ok=True)
-    save_file(ResnetGenerator(ngf=4, n_blocks=1).state_dict(), str(dest))
+    save_file(resnet_generator_class()(ngf=4, n_blocks=1).state_dict(), str(dest))
     return Path(dest)
 
 def tiny_paper_inputs(dest, seed: int = 0) -> dict:

@@ -16,7 +16,9 @@ from .prompts import sample_prompts
 # %% auto #0
 __all__ = ['FOG', 'AIRLIGHT', 'NIGHT', 'SHOT', 'READ', 'TO_LINEAR', 'TO_SRGB', 'SNOW', 'WEATHER_MODELS', 'variant',
            'fractal_noise', 'fog_mask', 'fog_transmission', 'fog', 'built_up', 'night_linear', 'night', 'water_mask',
-           'snow_cover', 'desaturate', 'snow', 'make_weather']
+           'snow_cover', 'desaturate', 'snow', 'make_weather', 'binomial_filter', 'blur_layers', 'resnet_block',
+           'resnet_generator_class', 'generator_from_state_dict', 'load_generator', 'to_tensor', 'to_uint8',
+           'translate']
 
 # %% ../nbs/09_weather.ipynb #b6c1c1ee
 def _seed(rng) -> int:
@@ -259,7 +261,7 @@ def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict
 _GENERATORS = {}
 
 def _by_generator(sample: dict, rng, weather: str, path, intensity: str) -> dict:
-    from mmmrs.cyclegan import load_generator, translate
+    from mmmrs.weather import load_generator, translate  # the last section's, which imports torch when used
     from mmmrs.core import file_sha256
     path = str(Path(path).expanduser().resolve())
     if path not in _GENERATORS: _GENERATORS[path] = (load_generator(path), file_sha256(path))
@@ -277,3 +279,115 @@ def make_weather(sample: dict, weather: str, seed: int, generator=None) -> dict:
     intensity = list(presets)[int(r.integers(len(presets)))]
     kw = {"generator": generator} if generator is not None and weather != "fog" else {}
     return fn(sample, r, intensity, **kw)
+
+# %% ../nbs/09_weather.ipynb #ae730259
+def binomial_filter(size: int):
+    "Normalized 2-D binomial filter of `size` taps (e.g. [1, 2, 1] ⊗ [1, 2, 1] / 16), as a torch tensor."
+    import math, torch
+    a = torch.tensor([float(math.comb(size - 1, k)) for k in range(size)])
+    f = a[:, None] * a[None, :]
+    return f / f.sum()
+
+# %% ../nbs/09_weather.ipynb #6a9d865e
+@functools.cache
+def blur_layers() -> tuple[type, type]:
+    "CUT's anti-aliased ×2 `Downsample` (reflect pad, 3×3 binomial blur, stride 2) and `Upsample` (transposed 4×4 filter)."
+    from torch import nn
+    class BlurDownsample(nn.Module):
+        def __init__(self, channels: int):
+            super().__init__()
+            self.register_buffer("filt", binomial_filter(3)[None, None].repeat(channels, 1, 1, 1))
+            self.pad = nn.ReflectionPad2d(1)
+        def forward(self, x): return nn.functional.conv2d(self.pad(x), self.filt, stride=2, groups=x.shape[1])
+    class BlurUpsample(nn.Module):
+        def __init__(self, channels: int):
+            super().__init__()
+            self.register_buffer("filt", (binomial_filter(4) * 4)[None, None].repeat(channels, 1, 1, 1))
+            self.pad = nn.ReplicationPad2d(1)
+        def forward(self, x):
+            out = nn.functional.conv_transpose2d(self.pad(x), self.filt, stride=2, padding=2, groups=x.shape[1])
+            return out[:, :, 1:-1, 1:-1]
+    return BlurDownsample, BlurUpsample
+
+# %% ../nbs/09_weather.ipynb #15ab89c5
+@functools.cache
+def resnet_block() -> type:
+    "The generator's residual block: two reflect-padded 3×3 convolutions with instance norm, added to the input."
+    from torch import nn
+    class ResnetBlock(nn.Module):
+        def __init__(self, dim: int):
+            super().__init__()
+            conv = lambda: [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim)]
+            self.conv_block = nn.Sequential(*conv(), nn.ReLU(True), *conv())
+        def forward(self, x): return x + self.conv_block(x)
+    return ResnetBlock
+
+def _down(cin, cout, antialias):
+    from torch import nn
+    if not antialias: return [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.InstanceNorm2d(cout), nn.ReLU(True)]
+    return [nn.Conv2d(cin, cout, 3, padding=1), nn.InstanceNorm2d(cout), nn.ReLU(True), blur_layers()[0](cout)]
+
+def _up(cin, cout, antialias):
+    from torch import nn
+    if not antialias:
+        return [nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1), nn.InstanceNorm2d(cout),
+                nn.ReLU(True)]
+    return [blur_layers()[1](cin), nn.Conv2d(cin, cout, 3, padding=1), nn.InstanceNorm2d(cout), nn.ReLU(True)]
+
+# %% ../nbs/09_weather.ipynb #58aec0d0
+@functools.cache
+def resnet_generator_class() -> type:
+    "`ResnetGenerator`: CycleGAN's ResNet generator (`antialias=False`) or CUT's (`antialias=True`), their state-dict keys."
+    from torch import nn
+    class ResnetGenerator(nn.Module):
+        def __init__(self, input_nc=3, output_nc=3, ngf=64, n_blocks=9, antialias_down=False, antialias_up=False):
+            super().__init__()
+            layers = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7), nn.InstanceNorm2d(ngf), nn.ReLU(True)]
+            layers += _down(ngf, ngf * 2, antialias_down) + _down(ngf * 2, ngf * 4, antialias_down)
+            layers += [resnet_block()(ngf * 4) for _ in range(n_blocks)]
+            layers += _up(ngf * 4, ngf * 2, antialias_up) + _up(ngf * 2, ngf, antialias_up)
+            layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Tanh()]
+            self.model = nn.Sequential(*layers)
+        def forward(self, x): return self.model(x)
+    return ResnetGenerator
+
+# %% ../nbs/09_weather.ipynb #9e12a102
+def _state_dict(path) -> dict:
+    import torch
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+        return load_file(str(path))
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+def generator_from_state_dict(sd: dict):
+    "A `ResnetGenerator` built to match `sd` (CycleGAN or CUT layout) with its weights loaded strictly."
+    sd = {k.removeprefix("module."): v for k, v in sd.items()}
+    is_conv = lambda k, v: k.count(".") == 2 and k.endswith(".weight") and v.ndim == 4
+    convs = sorted((int(k.split(".")[1]), v) for k, v in sd.items() if is_conv(k, v))
+    filts = [v.shape[-1] for k, v in sd.items() if k.endswith(".filt")]
+    g = resnet_generator_class()(input_nc=convs[0][1].shape[1], output_nc=convs[-1][1].shape[0],
+                                 ngf=convs[0][1].shape[0], n_blocks=len({k.split(".")[1] for k in sd if ".conv_block." in k}),
+                                 antialias_down=3 in filts, antialias_up=4 in filts)
+    g.load_state_dict(sd, strict=True)
+    return g.eval()
+
+def load_generator(path):
+    "The CycleGAN/CUT ResNet generator saved at `path` (e.g. `latest_net_G_A.pth`, TPSeNCE's `latest_net_G.pth`)."
+    return generator_from_state_dict(_state_dict(path))
+
+# %% ../nbs/09_weather.ipynb #d7617c22
+def to_tensor(img: np.ndarray):
+    "A uint8 HxWx3 image as a float CxHxW torch tensor in [-1, 1]."
+    import torch
+    return torch.from_numpy(np.array(img)).permute(2, 0, 1).float() / 127.5 - 1
+
+def to_uint8(t) -> np.ndarray: return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+def translate(gen, img: np.ndarray) -> np.ndarray:
+    "Apply generator `gen` to the uint8 RGB image `img`."
+    if img.shape[0] % 4 or img.shape[1] % 4:
+        raise ValueError(f"image sides must be multiples of 4, got {img.shape[:2]}")
+    import torch
+    dev = next(gen.parameters()).device
+    with torch.no_grad(): return to_uint8(gen(to_tensor(img)[None].to(dev))[0])

