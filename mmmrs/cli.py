@@ -11,8 +11,8 @@ from fastcore.docments import docments
 from fastcore.script import CliError
 
 # %% auto #0
-__all__ = ['option_specs', 'value_parser', 'argument', 'dashed', 'Renamed', 'add_options', 'command_parser', 'flag_of',
-           'option_flags', 'take', 'UsageError', 'bad_option', 'check_count', 'usage_exit', 'run']
+__all__ = ['option_specs', 'value_parser', 'argument', 'dashed', 'command_words', 'Renamed', 'add_options', 'command_parser',
+           'flag_of', 'option_flags', 'take', 'UsageError', 'bad_option', 'check_count', 'usage_exit', 'run']
 
 # %% ../nbs/01_cli.ipynb #9875c0c8
 def _default(f: dataclasses.Field):
@@ -77,6 +77,11 @@ def argument(spec: dict) -> dict:
 
 # %% ../nbs/01_cli.ipynb #ceba5845
 def dashed(name: str) -> str: return "--" + name.replace("_", "-")
+
+def command_words(argv=None) -> list[str]:
+    "The words of a command line (default: `sys.argv`), diffusers' `--snake_case` option names hyphenated."
+    words = sys.argv[1:] if argv is None else map(str, argv)
+    return [w.partition("=")[0].replace("_", "-") + "".join(w.partition("=")[1:]) if w.startswith("--") else w for w in words]
 
 # %% ../nbs/01_cli.ipynb #a3023b10
 class Renamed(argparse.Action):
@@ -150,7 +155,7 @@ def usage_exit(e: BaseException) -> int | None:
 
 def run(parser: argparse.ArgumentParser, command, argv=None, report=None, exit_code_of=usage_exit) -> int:
     "Parse `argv`, call `command(values)`, print `report(result)`; the exit status: the result's `exit_code`, else 0."
-    values = vars(parser.parse_args(sys.argv[1:] if argv is None else [str(a) for a in argv]))
+    values = vars(parser.parse_args(command_words(argv)))
     try: result = command(values)
     except Exception as e:
         if (code := exit_code_of(e)) is None: raise

@@ -8,7 +8,7 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -27,13 +27,12 @@ __all__ = ['PAPER_PRESETS', 'ControlNetArgs', 'paper_preset', 'to_rgb', 'PairDat
 @dataclass
 class ControlNetArgs(TrainArgs):
     "Train a cross-modal ControlNet (rgb->sar, rgb->nir, sar->rgb, nir->rgb) on an MMM-RS dataset built by mmmrs-build."
-    output_dir: str = "controlnet-mmmrs"  # checkpoints, validation grids and metrics, controlnet/
+    DEFAULTS: ClassVar[dict] = TrainArgs.DEFAULTS | {"output_dir": "controlnet-mmmrs", "learning_rate": 5e-5,
+                                                     "caption_dropout": 0.0}  # the paper's ControlNet rate, no dropout
     source_modality: Literal["rgb", "sar", "nir"] = "rgb"  # the condition
     target_modality: Literal["rgb", "sar", "nir"] = "sar"  # what is generated
     controlnet_model_name_or_path: str | None = None  # start from a saved ControlNet instead of the UNet
     base_lora: str | None = None  # a LoRA folder (diffusers format) fused, frozen, into the base UNet
-    learning_rate: float = 5e-5  # AdamW's learning rate (the paper: 5e-5)
-    caption_dropout: float = 0.0  # fraction of the target prompts replaced by ""
     num_validation_pairs: int = 2  # pairs in each validation grid
 
     def __post_init__(self):

@@ -17,7 +17,7 @@ __all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PAT
            'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug',
            'make_group', 'make_key', 'package_data', 'lazy_module', 'file_sha256', 'content_digest', 'RasterInfo',
            'raster_info', 'pil_view', 'to_pil', 'decode_picture', 'forget_decoded', 'read_raster', 'to_db',
-           'identity_conversion', 'conversion_for', 'apply_conversion', 'scene_conversion', 'dashed', 'run_cli']
+           'identity_conversion', 'conversion_for', 'apply_conversion', 'scene_conversion']
 
 # %% ../nbs/00_core.ipynb #cede8736
 MODALITIES = ("rgb", "sar", "nir")
@@ -354,21 +354,3 @@ def scene_conversion(path, bands=None, align_to: RasterInfo | None = None, perce
     f = max(info.width, info.height) / max_side
     shape = None if f <= 1 else (max(1, round(info.height / f)), max(1, round(info.width / f)))
     return conversion_for(*read_raster(path, bands=bands, align_to=align_to, out_shape=shape, nodata=nodata), percentiles)
-
-# %% ../nbs/00_core.ipynb #1886526c
-def dashed(arg: str) -> str:
-    "`--option_name=value` -> `--option-name=value`; other arguments unchanged."
-    if not arg.startswith("--"): return arg
-    name, eq, value = arg.partition("=")
-    return name.replace("_", "-") + eq + value
-
-def run_cli(func, prog: str, report=None, argv=None):
-    "Run the `call_parse` function `func` as the command `prog` on `argv` (default: sys.argv); print `report(result)`."
-    import sys
-    from fastcore.script import CliError, anno_parser
-    ns = vars(anno_parser(func.__wrapped__, prog).parse_args([dashed(a) for a in (sys.argv[1:] if argv is None else argv)]))
-    for k in ("pdb", "xtra"): ns.pop(k, None)
-    try: res = func(**ns)
-    except CliError as e: raise SystemExit(f"{prog}: {e}") from None
-    if report: print(report(res))
-    return res

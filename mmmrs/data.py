@@ -13,7 +13,6 @@ import pandas as pd
 from fastcore.script import CliError
 
 from .cli import command_parser, run
-from .core import dashed as dashed_argument
 from .datacard import HF_SPLIT
 from .shards import FILTERS, read_manifest, read_members, safe_path, select
 
@@ -166,7 +165,6 @@ def _refused(e: BaseException) -> int | None:
 
 def main(argv=None) -> int:
     "Entry point of `mmmrs-export`: 0 exported, 1 refused (the reason on stderr), 2 bad usage (an unknown option)."
-    argv = [dashed_argument(str(a)) for a in (sys.argv[1:] if argv is None else argv)]  # --gsd_level works too
     return run(command_parser("mmmrs-export", mmmrs_export), lambda values: mmmrs_export(**values), argv,
                report=lambda dest: f"exported to {dest}", exit_code_of=_refused)
 

@@ -16,7 +16,6 @@ from fastcore.script import CliError
 from .cli import command_parser, run
 from .data import ShardDataset
 from .shards import read_manifest
-from .train import command_words
 
 # %% auto #0
 __all__ = ['METRIC_SETTINGS', 'RANGES', 'PAPER_TABLE2', 'QUOTED_ONLY', 'CONDITIONS', 'extract', 'Gram', 'fid_gram', 'kid_gram',
@@ -366,7 +365,7 @@ def main(argv=None) -> int:
     "Entry point of `mmmrs-evaluate`: options from `mmmrs_evaluate`'s parameters (underscore names too); exit status."
     parser = command_parser("mmmrs-evaluate", mmmrs_evaluate)
     report = lambda out: (out / "table.md").read_text()
-    return run(parser, lambda values: mmmrs_evaluate(**values), command_words(argv), report)
+    return run(parser, lambda values: mmmrs_evaluate(**values), argv, report)
 
 # %% ../nbs/25_evaluate.ipynb #eab02eac
 class CLIPScorer:

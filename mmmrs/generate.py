@@ -18,7 +18,6 @@ from .core import file_sha256
 from .data import ShardDataset, select
 from .gsd import GSD_LEVELS, gsd_words
 from .prompts import PAPER_TEMPLATE, compose_prompt, label_words
-from .train import command_words
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'WEIGHT_SUFFIXES', 'build_prompt', 'benchmark_prompts', 'condition_images', 'torch_dtype', 'local_model',
@@ -243,4 +242,4 @@ def mmmrs_generate(
 def main(argv=None) -> int:
     "Entry point of `mmmrs-generate`: options from `mmmrs_generate`'s parameters (underscore names too); exit status."
     parser = command_parser("mmmrs-generate", mmmrs_generate)
-    return run(parser, lambda values: mmmrs_generate(**values), command_words(argv), lambda out: f"images in {out}")
+    return run(parser, lambda values: mmmrs_generate(**values), argv, lambda out: f"images in {out}")

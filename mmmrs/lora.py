@@ -7,6 +7,7 @@ split into small steps, with exact resume and optional latent caching."""
 from __future__ import annotations
 import hashlib, json
 from dataclasses import dataclass
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ __all__ = ['PAPER_PRESET', 'VALIDATION_PROMPTS', 'RENAMED', 'LoRAArgs', 'add_lor
 @dataclass
 class LoRAArgs(TrainArgs):
     "Fine-tune Stable Diffusion 1.x with LoRA on an MMM-RS dataset built by mmmrs-build."
-    output_dir: str = "sd-lora-mmmrs"  # checkpoints, validation grids and pytorch_lora_weights.safetensors
+    DEFAULTS: ClassVar[dict] = TrainArgs.DEFAULTS | {"output_dir": "sd-lora-mmmrs"}  # checkpoints, grids, the weights
     modality: str = "rgb"  # which images to train on
     rank: int = 4  # LoRA rank
     lora_alpha: int | None = None  # LoRA alpha (default: the rank)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse, json, math, os, re, shutil, sys, time, warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from fastcore.script import CliError
 
-from .cli import command_parser, run, take
-from .core import dashed, file_sha256
+from .cli import command_parser, command_words, run, take
+from .core import file_sha256
 
 # %% auto #0
 __all__ = ['SD_PARTS', 'RUN_FILE', 'FREE_OPTIONS', 'TrainArgs', 'shared_options', 'weight_dtype', 'precision', 'to_device',
@@ -23,7 +23,7 @@ __all__ = ['SD_PARTS', 'RUN_FILE', 'FREE_OPTIONS', 'TrainArgs', 'shared_options'
            'latest_checkpoint', 'foreign_options', 'resume_checkpoint', 'set_aside', 'save_checkpoint', 'unwrapped',
            'EpochSampler', 'fresh_accelerate_state', 'set_determinism', 'end_run', 'make_accelerator', 'make_optimizer',
            'make_loader', 'micro_generator', 'TrainingRun', 'apply_speed_options', 'prepare_run', 'run_training',
-           'OptionError', 'run_as_command', 'preset_option', 'preset_values', 'command_words', 'training_main']
+           'OptionError', 'run_as_command', 'preset_option', 'preset_values', 'training_main']
 
 # %% ../nbs/19_train.ipynb #29e80345
 @dataclass
@@ -31,18 +31,18 @@ class TrainArgs:
     "Options of every diffusion training run (names as in diffusers' training scripts where the meaning is the same)."
     pretrained_model_name_or_path: str = ""  # a local Stable Diffusion 1.x folder (diffusers layout); required
     data: str = ""  # a dataset built by mmmrs-build; required
-    output_dir: str = "sd-mmmrs"  # checkpoints, validation images and the trained weights
+    output_dir: str | None = None  # checkpoints, validation images and the trained weights (default: per command)
     split: str | None = "train"  # manifest split to train on ("" or None: all)
     gsd_level: tuple[str, ...] | None = None  # comma-separated GSD levels to keep (default: all)
     weather: tuple[str, ...] | None = None  # comma-separated weathers to keep (default: all)
     source: tuple[str, ...] | None = None  # comma-separated sources to keep (default: all)
     resolution: int = 512  # random crops of this size; images are never rescaled (the GSD keeps its meaning)
     random_flip: bool = True  # random horizontal flips
-    caption_dropout: float = 0.1  # fraction of prompts replaced by "" (classifier-free guidance)
+    caption_dropout: float | None = None  # fraction of prompts replaced by "" (classifier-free guidance; LoRA 0.1, ControlNet 0)
     train_batch_size: int = 1  # images per batch and process
     gradient_accumulation_steps: int = 1  # batches per optimizer step
     gradient_checkpointing: bool = False  # trade compute for memory in the trained model
-    learning_rate: float = 1e-4  # AdamW's learning rate
+    learning_rate: float | None = None  # AdamW's learning rate (LoRA 1e-4; ControlNet 5e-5, as the paper)
     adam_beta1: float = 0.9  # AdamW's beta1
     adam_beta2: float = 0.999  # AdamW's beta2
     adam_weight_decay: float = 1e-2  # AdamW's weight decay (0: Adam, as the paper)
@@ -68,8 +68,12 @@ class TrainArgs:
     channels_last: bool = False  # channels-last memory format (faster convolutions on recent GPUs)
     torch_compile: bool = False  # torch.compile the trained model
 
+    DEFAULTS: ClassVar[dict] = {"output_dir": "sd-mmmrs", "caption_dropout": 0.1, "learning_rate": 1e-4}  # per command
+
     def __post_init__(self):
         if self.split == "": self.split = None  # the command line's --split "" : every split
+        for name, value in self.DEFAULTS.items():  # what a command (a subclass) sets by default, when not given
+            if getattr(self, name) is None: setattr(self, name, value)
 
 # %% ../nbs/19_train.ipynb #be7ff1f2
 def shared_options(args, cls=TrainArgs) -> dict:
@@ -493,11 +497,6 @@ def preset_values(parser: argparse.ArgumentParser, argv: list, preset: dict) -> 
     unset = object()
     seen = vars(parser.parse_args(argv, argparse.Namespace(**dict.fromkeys(preset, unset))))
     return {k: v for k, v in preset.items() if seen[k] is unset}
-
-# %% ../nbs/19_train.ipynb #6b7fd8f3
-def command_words(argv=None) -> list[str]:
-    "The words of a command line (default: `sys.argv`), diffusers' `--snake_case` option names hyphenated."
-    return [dashed(a) for a in (sys.argv[1:] if argv is None else map(str, argv))]
 
 # %% ../nbs/19_train.ipynb #861a25d8
 def training_main(prog: str, args_class, train, report, argv=None, presets=None, renamed=None) -> int:
