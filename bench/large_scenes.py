@@ -86,7 +86,7 @@ def make_tiles(folder: Path, n: int, fmt: str, size=(5000, 5000)) -> list[Path]:
     import numpy as np
     from PIL import Image
     from mmmrs.core import package_data
-    src = Image.open(package_data("samples", "neon", "2019_YELL_2_528000_4978000_image_crop2_q92.jpg")).convert("RGB")
+    src = Image.open(package_data("demo_data", "neon", "2019_YELL_2_528000_4978000_image_crop2_q92.jpg")).convert("RGB")
     W, H = size
     big = src.resize((W + 200, H + 600), Image.Resampling.BICUBIC)
     paths = []

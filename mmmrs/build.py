@@ -83,7 +83,7 @@ def resolve_sources(sources) -> list[tuple[Card, Path]]:
 
 def demo_sources() -> list[tuple[Card, Path]]:
     "The demo cards over the real sample images shipped inside the package."
-    return [(load_card(n), package_data("samples")) for n in ("demo-sen1-2", "demo-neon", "demo-landsat8", "demo-spacenet6")]
+    return [(load_card(n), package_data("demo_data")) for n in ("demo-sen1-2", "demo-neon", "demo-landsat8", "demo-spacenet6")]
 
 def check_unit_names(units: list[str]):
     "Refuse a plan in which two units of work would write the same files."

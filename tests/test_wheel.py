@@ -29,10 +29,10 @@ def test_wheel_and_sdist_hold_the_package_data(dist):
     import tarfile, zipfile
     (whl,), (sdist,) = dist.glob("*.whl"), dist.glob("*.tar.gz")
     names = zipfile.ZipFile(whl).namelist()
-    for must in ("mmmrs/samples/ATTRIBUTION.md", "mmmrs/samples/sen12/ROIs1868_summer_s2_59_p10.png", "mmmrs/data_cards/sen1-2.md",
+    for must in ("mmmrs/demo_data/ATTRIBUTION.md", "mmmrs/demo_data/sen12/ROIs1868_summer_s2_59_p10.png", "mmmrs/data_cards/sen1-2.md",
                  "mmmrs/data_cards/demo-neon.md", "mmmrs/build.py"):
         assert must in names, must
-    assert any(n.endswith("mmmrs/samples/MANIFEST.csv") for n in tarfile.open(sdist).getnames())
+    assert any(n.endswith("mmmrs/demo_data/MANIFEST.csv") for n in tarfile.open(sdist).getnames())
 
 
 def test_readme_install_from_the_wheel(dist, tmp_path):
