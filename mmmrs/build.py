@@ -23,10 +23,12 @@ from .core import package_data, slug
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level
 from .prompts import PAPER_TEMPLATE, flag_prompts
 from .shards import (LOCK_FILE, OWNER_FILE, DEFAULT_QUALITY, TABLES, BuildLayout, ManifestError, check_manifest,
-                          file_digests, json_bytes, member_digests, merge_tables, table_bytes, write_json, write_together)
+                          file_digests, json_bytes, member_digests, merge_tables, table_bytes, write_json,
+                          write_together)
 from .samples import _scene_gsd, scene_cuts, scene_headers
 from .sources import scene_metadata
-from .run import (BuildOptions, ShardSpec, WeatherOptions, _record_failures, _why, _write_rejected, dask_malloc_hint, plan_shards,
+from .run import (BuildOptions, ShardSpec, WeatherOptions, _record_failures, _why, _write_rejected,
+                       dask_malloc_hint, plan_shards,
                        plan_weather_shards, run_shards, unit_files)
 from .datacard import VIEW_FILE, write_dataset_metadata
 from .recipe import RecipeError, get_recipe, recipe_args, recipe_record
@@ -59,17 +61,20 @@ class BuildError(RuntimeError):
 def exit_code_of(e: BaseException) -> int | None:
     "The exit status of the command for the error `e`; None for an error that is a bug (and shows its traceback)."
     if isinstance(e, BuildBusy): return EXIT_BUSY
-    if isinstance(e, (CliError, CardError, ManifestError, RecipeError, FileNotFoundError, NotADirectoryError)): return EXIT_USAGE
+    if isinstance(e, (CliError, CardError, ManifestError, RecipeError, FileNotFoundError,
+                      NotADirectoryError)): return EXIT_USAGE
     if isinstance(e, (BuildError, OSError)): return EXIT_FAILED
     return None
 
 # %% ../nbs/15_build.ipynb #de84126c
 def resolve_sources(sources) -> list[tuple[Card, Path]]:
-    "`(card, root)` pairs from `NAME_OR_CARD=ROOT` strings or `(card or name or path, root)` tuples; names and their slugs unique."
+    """`(card, root)` pairs from `NAME_OR_CARD=ROOT` strings or `(card or name or path, root)` tuples; names and
+    their slugs unique."""
     out = []
     for src in sources:
         if isinstance(src, str):
-            if "=" not in src: raise UsageError(f"--source {src!r}: expected NAME_OR_CARD=ROOT, e.g. sen1-2=/data/SEN1-2")
+            if "=" not in src: raise UsageError(f"--source {src!r}: expected NAME_OR_CARD=ROOT, e.g. "
+                                                f"sen1-2=/data/SEN1-2")
             src = src.split("=", 1)
         card, root = src
         out.append((card if isinstance(card, Card) else load_card(card), Path(root).expanduser()))
@@ -78,33 +83,39 @@ def resolve_sources(sources) -> list[tuple[Card, Path]]:
     by_slug = collections.defaultdict(list)
     for n in names: by_slug[slug(n)].append(n)
     if clash := next((v for v in by_slug.values() if len(v) > 1), None):
-        raise UsageError(f"sources {clash} would write the same shard and part names ({slug(clash[0])}-*): give one of the cards another name")
+        raise UsageError(f"sources {clash} would write the same shard and part names ({slug(clash[0])}-*): give one of "
+                         f"the cards another name")
     return out
 
 def demo_sources() -> list[tuple[Card, Path]]:
     "The demo cards over the real sample images shipped inside the package."
-    return [(load_card(n), package_data("demo_data")) for n in ("demo-sen1-2", "demo-neon", "demo-landsat8", "demo-spacenet6")]
+    return [(load_card(n), package_data("demo_data")) for n in ("demo-sen1-2", "demo-neon", "demo-landsat8",
+                                                                "demo-spacenet6")]
 
 def check_unit_names(units: list[str]):
     "Refuse a plan in which two units of work would write the same files."
     if dup := sorted(u for u, n in collections.Counter(units).items() if n > 1):
-        raise UsageError(f"two units of work would write the same files ({dup[:3]}): a card's name clashes with another card's shard set; rename one")
+        raise UsageError(f"two units of work would write the same files ({dup[:3]}): a card's name clashes with another "
+                         f"card's shard set; rename one")
 
 # %% ../nbs/15_build.ipynb #2372291d
 USER_FILES = ("corrections.csv",)  # written into a build folder by the browser's review: the user's, never touched
 TOP_FILES = ("manifest.parquet", "inputs.parquet", "rejects.parquet", "flags.parquet", "stats.json", "recipe.json",
-             "README.md", "croissant.json")  # the last two: the build as a Hugging Face and a Croissant dataset (`mmmrs.datacard`)
+             "README.md",
+             "croissant.json")  # the last two: the build as a Hugging Face and a Croissant dataset (`mmmrs.datacard`)
 
 @contextlib.contextmanager
 def folder_lock(out, shared: bool = False):
-    "Hold the lock of the build folder `out`: exclusive to build into it, shared to check it. Released when the process dies."
+    """Hold the lock of the build folder `out`: exclusive to build into it, shared to check it. Released when the
+    process dies."""
     path = BuildLayout(out).lock
     if fcntl is None or shared and not path.exists(): yield; return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try: fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-        except BlockingIOError: raise BuildBusy(f"another mmmrs-build is writing into {out}: wait for it to finish, or use another --out") from None
+        except BlockingIOError: raise BuildBusy(f"another mmmrs-build is writing into {out}: wait for it to finish, or "
+                                                f"use another --out") from None
         yield
     finally: os.close(fd)
 
@@ -116,7 +127,8 @@ def ownership(out) -> dict:
     except FileNotFoundError: return {}
     except (OSError, ValueError): rec = None
     if not (isinstance(rec, dict) and isinstance(rec.get("files"), list)):
-        raise UsageError(f"{p} is damaged: build into another --out (or pass --force if everything in {out} is a build's)")
+        raise UsageError(f"{p} is damaged: build into another --out (or pass --force if everything in {out} is a "
+                         f"build's)")
     return rec
 
 def _is_ours(rel: str, owned: set) -> bool:
@@ -131,23 +143,28 @@ def _view_folder(rel: str) -> bool:
     return p[0] == "data" and len(p) <= 3 and (len(p) < 3 or p[2] in ("rgb", "sar", "nir"))
 
 def foreign_files(out, owned: set) -> list[str]:
-    "What under `out` no build wrote: files it does not own, symbolic links, folders but shards/ and parts/ (folders end in '/')."
+    """What under `out` no build wrote: files it does not own, symbolic links, folders but shards/ and parts/
+    (folders end in '/')."""
     out, found = Path(out), []
     for p in sorted(out.rglob("*")) if out.is_dir() else []:
         rel = p.relative_to(out).as_posix()
-        if p.is_dir() and not p.is_symlink(): found += [] if rel in ("shards", "parts") or _view_folder(rel) else [f"{rel}/"]
+        if p.is_dir() and not p.is_symlink(): found += [] if rel in ("shards",
+                                                                     "parts") or _view_folder(rel) else [f"{rel}/"]
         elif p.is_symlink() or not (_is_ours(rel, owned) or rel in USER_FILES): found.append(rel)
     return found
 
 # %% ../nbs/15_build.ipynb #e135e163
 def check_out(out, sources):
-    "Refuse an output folder that is a file, whose shards/ or parts/ is a link, or inside a dataset root (it would read its outputs)."
+    """Refuse an output folder that is a file, whose shards/ or parts/ is a link, or inside a dataset root (it would
+    read its outputs)."""
     if Path(out).exists() and not Path(out).is_dir(): raise UsageError(f"--out {out} is a file, not a folder")
     if links := [d for d in ("shards", "parts") if (Path(out) / d).is_symlink()]:
-        raise UsageError(f"{out}/{links[0]} is a symbolic link: the build would write outside its folder (even with --force)")
+        raise UsageError(f"{out}/{links[0]} is a symbolic link: the build would write outside its folder (even with "
+                         f"--force)")
     for card, root in sources:
         if Path(out).resolve().is_relative_to(Path(root).resolve()):
-            raise UsageError(f"--out {out} is inside the dataset root of {card.name} ({root}): the build would read its own outputs; put it elsewhere")
+            raise UsageError(f"--out {out} is inside the dataset root of {card.name} ({root}): the build would read its "
+                             f"own outputs; put it elsewhere")
 
 def claim_folder(out, sources, force: bool = False) -> tuple[set, list]:
     "The files in `out` builds own, and the others; refuses others' files or another build's sources unless `force`."
@@ -157,11 +174,13 @@ def claim_folder(out, sources, force: bool = False) -> tuple[set, list]:
     foreign = foreign_files(out, owned)
     if foreign and not force:
         shown = ", ".join(map(repr, foreign[:3])) + (", ..." if len(foreign) > 3 else "")
-        raise UsageError(f"{out} holds {len(foreign)} files or folders no build wrote ({shown}): choose a new or empty --out, or pass --force to "
+        raise UsageError(f"{out} holds {len(foreign)} files or folders no build wrote ({shown}): choose a new or empty "
+                         f"--out, or pass --force to "
                          "build there anyway (they are kept; files with the build's own names are replaced)")
     names, before = sorted(c.name for c, _ in sources), sorted(rec.get("sources", {}))
     if rec and before != names and not force:
-        raise UsageError(f"{out} holds a build of {before}, not of {names}: use another --out, or pass --force to replace that build "
+        raise UsageError(f"{out} holds a build of {before}, not of {names}: use another --out, or pass --force to "
+                         f"replace that build "
                          "(the shards of sources no longer listed are removed)")
     return owned, foreign
 
@@ -179,21 +198,25 @@ def _present(out) -> set:
     return {p.relative_to(out).as_posix() for p in Path(out).rglob("*") if p.is_file()}
 
 def _prune(out, units: list[str], owned: set):
-    "Remove owned shards and parts of units not in this plan, and owned temporaries of killed runs; never anything else."
+    """Remove owned shards and parts of units not in this plan, and owned temporaries of killed runs; never anything
+    else."""
     keep, out = set(units), Path(out)
     for rel in sorted(owned):
         p = PurePosixPath(rel)
-        if len(p.parts) == 2 and p.parts[0] in ("shards", "parts") and p.name.split(".")[0] not in keep and (out / rel).is_file(): (out / rel).unlink()
+        if len(p.parts) == 2 and p.parts[0] in ("shards",
+            "parts") and p.name.split(".")[0] not in keep and (out / rel).is_file(): (out / rel).unlink()
     for p in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:
         if p.is_file() and _is_ours(p.relative_to(out).as_posix(), owned): p.unlink()
 
 # %% ../nbs/15_build.ipynb #c1c4ab34
 def dataset_stats(manifest: pd.DataFrame, inputs: pd.DataFrame) -> dict:
-    "Totals of a built dataset that add up: inputs seen = accepted + rejected; pairs by source, modality, GSD level, split."
+    """Totals of a built dataset that add up: inputs seen = accepted + rejected; pairs by source, modality, GSD
+    level, split."""
     count = lambda col: {str(k): int(v) for k, v in manifest[col].value_counts().sort_index().items()}
     status = inputs.status.value_counts()
     return {"pairs": len(manifest), "samples": int(manifest.key.nunique()),
-            "inputs": {"seen": len(inputs), "accepted": int(status.get("accepted", 0)), "rejected": int(status.get("rejected", 0))},
+            "inputs": {"seen": len(inputs), "accepted": int(status.get("accepted", 0)),
+                       "rejected": int(status.get("rejected", 0))},
             **{f"pairs_by_{c}": count(c) for c in ("source", "modality", "gsd_level", "weather", "split")}}
 
 def split_leaks(manifest: pd.DataFrame) -> pd.DataFrame:
@@ -215,7 +238,8 @@ class BuildResult:
     @property
     def accounting(self) -> pd.DataFrame:
         "Per source: inputs seen, accepted and rejected (seen = accepted + rejected)."
-        t = self.inputs.groupby(["source", "status"]).size().unstack(fill_value=0).reindex(columns=["accepted", "rejected"], fill_value=0)
+        t = self.inputs.groupby(["source", "status"]).size().unstack(fill_value=0).reindex(columns=["accepted",
+            "rejected"], fill_value=0)
         t.columns.name = None
         return t.assign(seen=t.sum(axis=1))[["seen", "accepted", "rejected"]]
 
@@ -237,7 +261,8 @@ def exit_code(self: BuildResult) -> int:
 def verdict(self: BuildResult) -> str:
     "The last line of the summary: what happened, in one line that agrees with the exit status."
     n, failed, m = len(self.shards), [s["shard"] for s in self.shards if s["status"] == "failed"], self.manifest
-    if failed: return (f"FAILED: {len(failed)} of {n} shards failed ({', '.join(failed[:3])}{', ...' if len(failed) > 3 else ''}); "
+    if failed: return (f"FAILED: {len(failed)} of {n} shards failed "
+                       f"({', '.join(failed[:3])}{', ...' if len(failed) > 3 else ''}); "
                        f"{len(m)} pairs written; run the same command again to retry them (exit {EXIT_FAILED})")
     if not len(m): return f"NOTHING BUILT: all {len(self.inputs)} inputs were rejected, see rejects.parquet (exit {EXIT_EMPTY})"
     skipped = sum(s["status"] == "skipped" for s in self.shards)
@@ -245,7 +270,8 @@ def verdict(self: BuildResult) -> str:
 
 @patch
 def summary(self: BuildResult) -> str:
-    "The closing report: pairs per source and modality, per GSD level and split, inputs accounted for, rejects by reason."
+    """The closing report: pairs per source and modality, per GSD level and split, inputs accounted for, rejects by
+    reason."""
     m, failed, leaks = self.manifest, [s for s in self.shards if s["status"] == "failed"], split_leaks(self.manifest)
     parts = [f"{len(m)} text-image pairs ({m['key'].nunique() if len(m) else 0} samples) in {self.out}",
              "pairs per source and modality:", self.pairs_by("source", "modality").to_string(),
@@ -253,14 +279,20 @@ def summary(self: BuildResult) -> str:
              "pairs per split: " + ", ".join(f"{k} {v}" for k, v in m.split.value_counts().sort_index().items())
              + ("; no scene in two splits" if leaks.empty else f"; LEAK: {len(leaks)} scenes in several splits"),
              "inputs:", self.accounting.to_string()]
-    parts += ["rejects by reason:", self.rejects.groupby(["source", "reason"]).size().to_frame("count").to_string()] if len(self.rejects) else ["no rejects"]
-    parts += [f"prompt checks: {self.flags.key.nunique()} samples flagged (flags.parquet), e.g.", *[f"  {r.key} {r.modality}: {r.flag}" for r in self.flags.head(5).itertuples()]] if len(self.flags) else ["prompt checks: nothing flagged"]
-    if failed: parts += ["FAILED shards (run the same command again to retry):", *[f"  {s['shard']}: {s['error']}" for s in failed]]
+    parts += ["rejects by reason:",
+        self.rejects.groupby(["source",
+                              "reason"]).size().to_frame("count").to_string()] if len(self.rejects) else ["no rejects"]
+    parts += [f"prompt checks: {self.flags.key.nunique()} samples flagged (flags.parquet), e.g.",
+        *[f"  {r.key} {r.modality}: {r.flag}"
+          for r in self.flags.head(5).itertuples()]] if len(self.flags) else ["prompt checks: nothing flagged"]
+    if failed: parts += ["FAILED shards (run the same command again to retry):",
+                         *[f"  {s['shard']}: {s['error']}" for s in failed]]
     return "\n".join(parts + [self.verdict()])
 
 # %% ../nbs/15_build.ipynb #f3e262ec
 def _unit_digests(out, unit: str) -> dict:
-    "The sha256 of every file of `unit`: from its done marker (and the marker's own), or read here for parts-only units."
+    """The sha256 of every file of `unit`: from its done marker (and the marker's own), or read here for parts-only
+    units."""
     marker = BuildLayout(out).part(unit, "stats")
     if not marker.exists(): return {r: d for r, d in file_digests(out, unit_files(unit, False)).items() if d}
     return {**json.loads(marker.read_text())["files"], **file_digests(out, [f"parts/{unit}.stats.json"])}
@@ -271,26 +303,34 @@ def _refresh_markers(out, units: list[str]):
     for u in units:
         if not (p := layout.part(u, "stats")).exists(): continue
         st, tar = json.loads(p.read_text()), layout.shard(u)
-        write_json(p, {**st, "files": file_digests(out, st["files"]), "members": member_digests(tar) if tar.exists() else {}})
+        write_json(p, {**st, "files": file_digests(out, st["files"]), "members": member_digests(tar) if tar.exists()
+                       else {}})
 
 def shard_digests(stats: dict) -> dict:
-    "The sha256 of each shard as the build's `stats.json` records it (`units`), by shard name: no need to read them again."
-    return {rel.split("/", 1)[1]: d for files in stats.get("units", {}).values() for rel, d in files.items() if rel.startswith("shards/")}
+    """The sha256 of each shard as the build's `stats.json` records it (`units`), by shard name: no need to read them
+    again."""
+    return {rel.split("/", 1)[1]: d for files in stats.get("units", {}).values() for rel, d in files.items()
+            if rel.startswith("shards/")}
 
 def _publish(out, merged: dict, flags: bytes, failed: list, units: list[str]) -> dict:
-    "Write the merged tables, flags and stats.json as one; stats.json vouches for every file of the build. Returns the stats."
-    out, tables = Path(out), {f"{n}.parquet": table_bytes(df.to_dict("records"), TABLES[n][1]) for n, df in merged.items()}
+    """Write the merged tables, flags and stats.json as one; stats.json vouches for every file of the build. Returns
+    the stats."""
+    out, tables = Path(out), {f"{n}.parquet": table_bytes(df.to_dict("records"), TABLES[n][1])
+                              for n, df in merged.items()}
     tables["flags.parquet"] = flags
-    stats = {**dataset_stats(merged["manifest"], merged["inputs"]), "outputs": {n: hashlib.sha256(b).hexdigest() for n, b in tables.items()},
+    stats = {**dataset_stats(merged["manifest"], merged["inputs"]), "outputs": {n: hashlib.sha256(b).hexdigest()
+                                                                                for n, b in tables.items()},
              "units": {u: _unit_digests(out, u) for u in units}, "failed": sorted(failed)}
     try: write_together({**{out / n: b for n, b in tables.items()}, BuildLayout(out).stats: json_bytes(stats)})
     except OSError as e:
-        raise BuildError(f"could not write the merged tables into {out} ({e.strerror or e}): the finished shards are kept and the previous "
+        raise BuildError(f"could not write the merged tables into {out} ({e.strerror or e}): the finished shards are "
+                         f"kept and the previous "
                          "tables and stats.json are as they were; free some space and run the same command again") from e
     return stats
 
 def republish(out):
-    "Merge the tables and stats.json of the build in `out` again, after `mmmrs.review.apply_corrections` rewrote shards."
+    """Merge the tables and stats.json of the build in `out` again, after `mmmrs.review.apply_corrections` rewrote
+    shards."""
     out, layout = Path(out), BuildLayout(out)
     with folder_lock(out):
         stats = json.loads(layout.stats.read_text()) if layout.stats.exists() else {}
@@ -298,7 +338,8 @@ def republish(out):
         _refresh_markers(out, units)
         flags = layout.flags.read_bytes() if layout.flags.exists() else table_bytes([], ["key", "modality", "flag"])
         stats = _publish(out, merge_tables(out, units, write=False), flags, stats.get("failed", []), units)
-        write_dataset_metadata(out, shard_sha=shard_digests(stats))  # the card and the Parquet view follow the corrected prompts
+        write_dataset_metadata(out,
+            shard_sha=shard_digests(stats))  # the card and the Parquet view follow the corrected prompts
 
 # %% ../nbs/15_build.ipynb #d7aa542d
 def _resolved(options: BuildOptions) -> BuildOptions:
@@ -320,19 +361,24 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
           executor=None, retries: int = 2, resources: dict | None = None, progress: bool = True,
           weather: WeatherOptions = WeatherOptions(), force: bool = False, scenes: WeatherOptions | None = None
           ) -> BuildResult:
-    "Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`, which it must own (or `force`)."
+    """Build the MMM-RS-format dataset of `sources` ((card, root) pairs or NAME_OR_CARD=ROOT strings) into `out`,
+    which it must own (or `force`)."""
     if scenes is not None:
         warnings.warn("build(scenes=...) is deprecated: pass weather=WeatherOptions(...)", DeprecationWarning, 2)
         weather = scenes
     out, sources = Path(out), resolve_sources(sources)
-    check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries", retries, 0)
-    claim_folder(out, sources, force)  # refuse before the lock file is made in someone else's folder; again under the lock
+    check_count("--limit", limit, 1, none_ok=True); check_count("--workers", workers, 0); check_count("--retries",
+                                                                                                      retries, 0)
+    claim_folder(out, sources,
+                 force)  # refuse before the lock file is made in someone else's folder; again under the lock
     options, run = _resolved(options), (workers, executor, retries, resources, progress)
-    recipe = recipe_record(options, weather) if options.recipe else None  # refuses what the recipe forbids, before any work
+    recipe = recipe_record(options,
+                           weather) if options.recipe else None  # refuses what the recipe forbids, before any work
     with folder_lock(out):
         owned, foreign = claim_folder(out, sources, force)
         specs, rejects = plan_shards(sources, options, limit)
-        units = [u for card, _ in sources for u in [f"{slug(card.name)}-discovery", *[s.name for s in specs if s.card.name == card.name]]]
+        units = [u for card, _ in sources for u in [f"{slug(card.name)}-discovery",
+                                                    *[s.name for s in specs if s.card.name == card.name]]]
         check_unit_names(units)
         owned = write_ownership(out, sources, owned | _planned_files(units))
         if recipe: write_json(BuildLayout(out).recipe, recipe)
@@ -349,23 +395,27 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
         flags = flag_prompts(merged["manifest"], options.gsd_threshold)
         failed = [s["shard"] for s in statuses if s["status"] == "failed"]
         stats = _publish(out, merged, table_bytes(flags.to_dict("records"), list(flags.columns)), failed, sorted(units))
-        write_dataset_metadata(out, sources, options, weather, shard_sha=shard_digests(stats))  # HF card, croissant.json, view
+        write_dataset_metadata(out, sources, options, weather,
+                               shard_sha=shard_digests(stats))  # HF card, croissant.json, view
         present = _present(out)  # others' files stay theirs, unless this build replaced them under its own names
         write_ownership(out, sources, (present - set(foreign)) | (present & _planned_files(units)))
     return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses, flags)
 
 # %% ../nbs/15_build.ipynb #3d798f0d
 def _damage(out, unit: str, rel: str) -> str:
-    "What is wrong with a unit's file whose bytes differ from the record: the members that changed, when it is a readable tar."
+    """What is wrong with a unit's file whose bytes differ from the record: the members that changed, when it is a
+    readable tar."""
     if not rel.endswith(".tar"): return "damaged (its sha256 differs from the build's record)"
-    try: marker, have = json.loads(BuildLayout(out).part(unit, "stats").read_text()).get("members", {}), member_digests(Path(out) / rel)
+    try: marker, have = json.loads(BuildLayout(out).part(unit, "stats").read_text()).get("members",
+        {}), member_digests(Path(out) / rel)
     except (OSError, ValueError, tarfile.TarError) as e: return f"damaged: unreadable ({type(e).__name__})"
     changed = sorted(n for n in marker.keys() | have.keys() if marker.get(n) != have.get(n))
     return f"damaged: {len(changed)} members differ from the build's record, e.g. {changed[0]}" if changed else "damaged (its sha256 differs)"
 
 def _file_problems(out, stats: dict) -> list[str]:
     "Every output file whose bytes are not the ones stats.json records."
-    problems = [f"{n}: changed after the build (its sha256 differs from stats.json)" for n, sha in stats.get("outputs", {}).items()
+    problems = [f"{n}: changed after the build (its sha256 differs from stats.json)"
+                for n, sha in stats.get("outputs", {}).items()
                 if file_digests(out, [n])[n] != sha]
     for unit, files in stats.get("units", {}).items():
         for rel, d in file_digests(out, files).items():
@@ -380,19 +430,22 @@ def _table_problems(out, stats: dict) -> list[str]:
     if {k: stats.get(k) for k in ds} != ds: problems.append("stats.json does not match the manifest and inputs tables")
     try: check_manifest(m, "manifest.parquet")
     except ManifestError as e: problems.append(str(e))
-    if not inputs.path.groupby(inputs.source).apply(lambda p: p.is_unique).all(): problems.append("an input is counted twice")
+    if not inputs.path.groupby(inputs.source).apply(lambda p: p.is_unique).all(): problems.append("an input is counted "
+                                                                                                  "twice")
     recorded = {Path(rel).name for files in stats.get("units", {}).values() for rel in files if rel.endswith(".tar")}
     for shard, names in m.groupby("shard").member.apply(set).items():
         if shard not in recorded: problems.append(f"{shard}: in the manifest but not among the build's recorded shards")
         p = layout.shards / shard
         try: have = set(tarfile.open(p).getnames()) if p.is_file() else set()
         except (tarfile.TarError, OSError) as e: problems.append(f"{shard}: unreadable ({type(e).__name__})"); continue
-        if missing := names - have: problems.append(f"{shard}: {len(missing)} manifest members missing, e.g. {sorted(missing)[0]}")
+        if missing := names - have: problems.append(f"{shard}: {len(missing)} manifest members missing, e.g. "
+                                                    f"{sorted(missing)[0]}")
     return problems + [f"scene group {g} is in splits {s}" for g, s in split_leaks(m).splits.items()]
 
 # %% ../nbs/15_build.ipynb #0283abb9
 def verify(out) -> list[str]:
-    "Problems of the built dataset in `out`, each a line, the fix last: bytes not as recorded, totals, members, split leakage."
+    """Problems of the built dataset in `out`, each a line, the fix last: bytes not as recorded, totals, members,
+    split leakage."""
     out = Path(out)
     if missing := [n for n in ("manifest.parquet", "inputs.parquet", "stats.json") if not (out / n).exists()]:
         return [f"{out} is not a complete build ({', '.join(missing)} missing): run mmmrs-build into it to finish it"]
@@ -401,11 +454,14 @@ def verify(out) -> list[str]:
             try: stats = json.loads(BuildLayout(out).stats.read_text())
             except ValueError: stats = None
             if not isinstance(stats, dict) or "units" not in stats:
-                problems = ["stats.json is damaged or was not written by this version of mmmrs-build (it records no file digests)"]
+                problems = ["stats.json is damaged or was not written by this version of mmmrs-build (it records no "
+                            "file digests)"]
             else: problems = _file_problems(out, stats) + _table_problems(out, stats)
-            problems += [f"shard {u} failed in the last build: its inputs are counted as rejects" for u in (stats or {}).get("failed", [])]
+            problems += [f"shard {u} failed in the last build: its inputs are counted as rejects"
+                         for u in (stats or {}).get("failed", [])]
     except BuildBusy: return [f"a build is writing into {out} now: check again when it has finished"]
-    if problems: problems.append(f"fix: run the same mmmrs-build command into {out} again: it rebuilds exactly the shards that are missing, "
+    if problems: problems.append(f"fix: run the same mmmrs-build command into {out} again: it rebuilds exactly the "
+                                 f"shards that are missing, "
                                  "damaged or stale, and rewrites the tables and stats.json")
     return problems
 
@@ -431,7 +487,8 @@ def dry_run_report(sources, options: BuildOptions = BuildOptions(), limit: int |
         planned = [_planned(s) for s in mine]
         pairs = [p for ps, _ in planned for p in ps]
         levels = pd.Series([gsd_level(g, options.gsd_threshold) for _, g in pairs], dtype=object).value_counts()
-        rows.append({"source": card.name, "scenes": sum(len(s.scenes) for s in mine), "refused": sum(len(r) for _, r in planned),
+        rows.append({"source": card.name, "scenes": sum(len(s.scenes) for s in mine),
+                     "refused": sum(len(r) for _, r in planned),
                      "unpaired files": len(rejects[card.name]), "pairs": len(pairs), "paper count": card.count,
                      **{lv: int(levels.get(lv, 0)) for lv in GSD_LEVELS}})
     return pd.DataFrame(rows).astype({"paper count": "Int64"}).set_index("source")  # a card may have no paper count
@@ -456,7 +513,8 @@ def check_weather(w: WeatherOptions) -> WeatherOptions:
 def _dask_client(address: str):
     from distributed import Client
     try: client = Client(address, timeout=30)
-    except (OSError, ValueError, TypeError) as e: raise UsageError(f"--scheduler {address}: cannot connect to a Dask scheduler there ({e})") from None
+    except (OSError, ValueError,
+        TypeError) as e: raise UsageError(f"--scheduler {address}: cannot connect to a Dask scheduler there ({e})") from None
     print(f"Dask cluster at {address}; dashboard: {client.dashboard_link}")
     if hint := dask_malloc_hint(client): print(hint)
     return client
@@ -467,7 +525,8 @@ class BuildCommand:
     "The options of `mmmrs-build` itself: where to build, from what, and how to run the shards."
     out: str = "mmmrs-out"  # output folder: shards/, parts/, manifest.parquet, inputs/rejects.parquet, stats.json
     demo: bool = False  # build from the real sample images shipped inside the package
-    source: Annotated[list[str] | None, {"metavar": "NAME_OR_CARD=ROOT"}] = None  # a card (name or file) and its root; repeatable
+    source: Annotated[list[str] | None,
+                      {"metavar": "NAME_OR_CARD=ROOT"}] = None  # a card (name or file) and its root; repeatable
     limit: int | None = None  # at most this many scenes per source (>= 1)
     workers: int = 0  # local worker processes (0: build in this process)
     scheduler: str | None = None  # a Dask distributed scheduler to run the shards on (e.g. tcp://10.0.0.1:8786)
@@ -490,7 +549,8 @@ def options_of(values: dict) -> tuple[BuildOptions, WeatherOptions]:
     opts = take(BuildOptions, values)
     weather = check_weather(replace(take(WeatherOptions, values), seed=opts.seed))
     if not opts.recipe: return opts, weather
-    given = {**recipe_args(opts, weather), **({} if weather.weathers else {"weather": None})}  # none chosen: the recipe's
+    given = {**recipe_args(opts, weather),
+             **({} if weather.weathers else {"weather": None})}  # none chosen: the recipe's
     r = get_recipe(opts.recipe).resolve(**given)
     return replace(opts, **r.build), replace(weather, **r.weather)
 
@@ -549,7 +609,8 @@ def _build_command(values: dict):
     opts, weather = options_of(values)
     cmd = take(BuildCommand, values)
     client = _dask_client(cmd.scheduler) if cmd.scheduler else None
-    return build(cmd.sources(), cmd.out, opts, limit=cmd.limit, workers=cmd.workers, executor=client, retries=cmd.retries,
+    return build(cmd.sources(), cmd.out, opts, limit=cmd.limit, workers=cmd.workers, executor=client,
+                 retries=cmd.retries,
                  resources=_key_values(cmd.resources), progress=cmd.progress, weather=weather, force=cmd.force)
 
 def _report(result) -> str:

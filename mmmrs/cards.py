@@ -76,20 +76,24 @@ def _unknown(origin, key: str, known) -> None:
 def _regex(origin, key, pattern, group):
     try: rx = re.compile(pattern)
     except (re.error, TypeError) as e: _fail(origin, key, f"a regular expression ({e})", pattern)
-    if group not in rx.groupindex: _fail(origin, key, f"a regex with a named group '{group}' like (?P<{group}>...)", pattern)
+    if group not in rx.groupindex: _fail(origin, key, f"a regex with a named group '{group}' like (?P<{group}>...)",
+                                         pattern)
     return rx
 
 # %% ../nbs/03_cards.ipynb #8e907c15
 def _finite(**bounds): return Annotated[float, Field(strict=True, allow_inf_nan=False, **bounds)]
-def _int_in(*allowed): return Annotated[int, Field(strict=True), AfterValidator(lambda v: v if v in allowed else _no(v))]
+def _int_in(*allowed): return Annotated[int, Field(strict=True), AfterValidator(lambda v: v if v in allowed
+                                                                                else _no(v))]
 def _no(v): raise ValueError(v)
 _Text = Annotated[str, Field(strict=True, min_length=1)]
 _Words = _Text | StrictInt | _finite()  # a title, licence or citation; YAML reads `citation: 2018` as a number
 
 SCHEMA = {  # key: (type, default, what a person is told it expects); required keys have no default
-    "name": (Annotated[str, Field(strict=True, pattern=r"^[a-z0-9][a-z0-9.-]*$", max_length=100)], ..., "lower-case letters, digits, '-' and '.'"),
+    "name": (Annotated[str, Field(strict=True, pattern=r"^[a-z0-9][a-z0-9.-]*$", max_length=100)], ...,
+             "lower-case letters, digits, '-' and '.'"),
     "title": (_Words, ..., "a title"), "url": (_Text, ..., "a URL"), "license": (_Words, ..., "a licence name"),
-    "citation": (_Words, ..., "a citation"), "modalities": (dict, ..., f"a mapping of modality ({', '.join(MODALITIES)}) to a glob"),
+    "citation": (_Words, ..., "a citation"),
+          "modalities": (dict, ..., f"a mapping of modality ({', '.join(MODALITIES)}) to a glob"),
     "satellite": (_Text | dict[str, _Text], ..., "a sensor word, or a mapping with one word for each modality"),
     "gsd": (Literal["georef"] | _finite(gt=0), ..., "a positive number of metres per pixel, or 'georef'"),
     "pair_by": (StrictStr | None, None, "a regex with a named group 'id'"),
@@ -97,14 +101,16 @@ SCHEMA = {  # key: (type, default, what a person is told it expects); required k
     "upscale": (_int_in(1, 2, 4, 8), 2, "a super-resolution factor of 1, 2, 4 or 8"),
     "pyramid": (StrictBool, False, "true or false (unquoted)"),
     "align": (Literal["pixel", "georef"], "pixel", "'pixel' or 'georef'"),
-    "percentiles": (tuple[_finite(ge=0, le=100), _finite(ge=0, le=100)], (1.0, 99.0), "[low, high] with 0 <= low < high <= 100"),
+    "percentiles": (tuple[_finite(ge=0, le=100), _finite(ge=0, le=100)], (1.0, 99.0),
+                    "[low, high] with 0 <= low < high <= 100"),
     "min_valid": (_finite(ge=0, le=1), 0.5, "a fraction between 0 and 1"),
     "min_size": (Annotated[int, Field(strict=True, ge=1)], 64, "a positive number of pixels"),
     "optional": (list[Literal[MODALITIES]], [], "a list of some (not all) of the card's modalities"),
     "cut": (Literal[CUT_MODES], "tiles", f"one of {CUT_MODES}"),
     "edge_tiles": (Literal[EDGE_TILES], "drop", f"one of {EDGE_TILES}"),
     "adapter": (Literal[ADAPTER_NAMES] | None, None, f"one of {ADAPTER_NAMES}"),
-    "count": (Annotated[int, Field(strict=True, ge=0)] | None, None, "the number of pairs the paper counts (an integer)"),
+    "count": (Annotated[int, Field(strict=True, ge=0)] | None, None,
+              "the number of pairs the paper counts (an integer)"),
     "nodata": (_finite() | None, None, "a finite number (NaN is nodata in float rasters anyway)"),
     **{k: (Any, None, "notes for people") for k in PEOPLE_KEYS},
 }
@@ -141,16 +147,20 @@ def _modality(origin, m: str, v) -> ModalitySpec:
     if m not in MODALITIES: _fail(origin, key, f"a modality name in {MODALITIES}", m)
     if isinstance(v, (str, list)): v = {"glob": v}
     if not isinstance(v, dict): _fail(origin, key, "a glob string, a list of globs, or {glob: ..., bands: [...]}", v)
-    if unknown := sorted(set(map(str, v)) - set(_ModalityFields.model_fields)): _unknown(origin, f"{key}.{unknown[0]}", _ModalityFields.model_fields)
+    if unknown := sorted(set(map(str, v)) - set(_ModalityFields.model_fields)): _unknown(origin, f"{key}.{unknown[0]}",
+                                                                                         _ModalityFields.model_fields)
     try: spec = _ModalityFields.model_validate(v)
     except ValidationError as e:
         where = e.errors()[0]["loc"][0]
-        _fail(origin, f"{key}.{where}", "a glob string or a list of globs" if where == "glob" else "a list of 1-based band numbers", v.get(where))
+        _fail(origin, f"{key}.{where}", "a glob string or a list of globs" if where == "glob"
+              else "a list of 1-based band numbers", v.get(where))
     globs = [spec.glob] if isinstance(spec.glob, str) else spec.glob
     if not globs: _fail(origin, f"{key}.glob", "at least one glob", spec.glob)
     want = 3 if m == "rgb" else 1
-    if spec.bands is not None and len(spec.bands) != want: _fail(origin, f"{key}.bands", f"{want} band(s) for {m}", spec.bands)
-    return ModalitySpec(tuple(_glob_inside_root(origin, f"{key}.glob", g) for g in globs), tuple(spec.bands) if spec.bands else None)
+    if spec.bands is not None and len(spec.bands) != want: _fail(origin, f"{key}.bands", f"{want} band(s) for {m}",
+                                                                 spec.bands)
+    return ModalitySpec(tuple(_glob_inside_root(origin, f"{key}.glob", g) for g in globs),
+                        tuple(spec.bands) if spec.bands else None)
 
 def _modalities(origin, value) -> dict:
     if not isinstance(value, dict) or not value: _fail(origin, "modalities", SCHEMA["modalities"][2], value)
@@ -170,7 +180,8 @@ class _CardLoader(yaml.SafeLoader):
     depth = 0
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
-            raise yaml.YAMLError(f"YAML aliases (*name, line {self.peek_event().start_mark.line + 2} of the card) are not allowed in a card")
+            raise yaml.YAMLError(f"YAML aliases (*name, line {self.peek_event().start_mark.line + 2} of the card) are "
+                                 f"not allowed in a card")
         if self.depth >= MAX_DEPTH: raise yaml.YAMLError(f"the front matter nests deeper than {MAX_DEPTH} levels")
         self.depth += 1
         try: return super().compose_node(parent, index)
@@ -178,16 +189,21 @@ class _CardLoader(yaml.SafeLoader):
 
     def construct_mapping(self, node, deep=False):
         keys = [self.construct_object(k, deep=True) for k, _ in node.value]
-        if dup := [k for k in dict.fromkeys(keys) if keys.count(k) > 1]: raise yaml.YAMLError(f"key {dup[0]!r} is given twice")
+        if dup := [k for k in dict.fromkeys(keys)
+                   if keys.count(k) > 1]: raise yaml.YAMLError(f"key {dup[0]!r} is given twice")
         return super().construct_mapping(node, deep)
 
 def _front_matter(text, origin):
     m = re.match(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)(.*)", text, re.S)
-    if not m: raise CardError(f"data card {origin}: expected YAML front matter between '---' lines at the top of the file")
-    if len(m.group(1).encode()) > MAX_FRONT_MATTER: raise CardError(f"data card {origin}: front matter is over {MAX_FRONT_MATTER} bytes")
+    if not m: raise CardError(f"data card {origin}: expected YAML front matter between '---' lines at the top of the "
+                              f"file")
+    if len(m.group(1).encode()) > MAX_FRONT_MATTER: raise CardError(f"data card {origin}: front matter is over "
+                                                                    f"{MAX_FRONT_MATTER} bytes")
     try: meta = yaml.load(m.group(1), _CardLoader)
-    except (yaml.YAMLError, TypeError, RecursionError) as e: raise CardError(f"data card {origin}: front matter is not valid YAML: {e}") from None
-    if not isinstance(meta, dict): raise CardError(f"data card {origin}: front matter must be a mapping of keys, got {meta!r}")
+    except (yaml.YAMLError, TypeError,
+            RecursionError) as e: raise CardError(f"data card {origin}: front matter is not valid YAML: {e}") from None
+    if not isinstance(meta,
+        dict): raise CardError(f"data card {origin}: front matter must be a mapping of keys, got {meta!r}")
     return meta, m.group(2)
 
 # %% ../nbs/03_cards.ipynb #b4a560c4
@@ -197,8 +213,10 @@ def parse_card(text: str, origin: str = "<text>") -> Card:
     if unknown := sorted(set(map(str, meta)) - set(SCHEMA)): _unknown(origin, unknown[0], SCHEMA)
     v = {k: _value(origin, meta, k) for k in SCHEMA if k not in PEOPLE_KEYS and k != "modalities"}
     mods = _modalities(origin, meta["modalities"])
-    if len(mods) > 1 and v["pair_by"] is None: _fail(origin, "pair_by", "a regex with a named group 'id' (the card has several modalities)", None)
-    if not v["percentiles"][0] < v["percentiles"][1]: _fail(origin, "percentiles", SCHEMA["percentiles"][2], list(v["percentiles"]))
+    if len(mods) > 1 and v["pair_by"] is None: _fail(origin, "pair_by",
+        "a regex with a named group 'id' (the card has several modalities)", None)
+    if not v["percentiles"][0] < v["percentiles"][1]: _fail(origin, "percentiles", SCHEMA["percentiles"][2],
+                                                            list(v["percentiles"]))
     if set(v["optional"]) - set(mods) or set(v["optional"]) >= set(mods):
         _fail(origin, "optional", f"a list of some (not all) of the card's modalities {list(mods)}", v["optional"])
     return Card(**{**v, "title": str(v["title"]), "license": str(v["license"]), "citation": str(v["citation"]).strip(),
@@ -238,8 +256,10 @@ def load_card(name_or_path) -> Card:
     p = Path(name_or_path)
     if not p.suffix == ".md" or not p.exists():
         p = cards_folder() / f"{name_or_path}.md"
-        if not p.exists(): raise CardError(f"no data card {name_or_path!r}: give a path to a .md card or one of {bundled_cards()}")
-    if p.stat().st_size > MAX_CARD: raise CardError(f"data card {p}: {p.stat().st_size} bytes; a card is at most {MAX_CARD} bytes")
+        if not p.exists(): raise CardError(f"no data card {name_or_path!r}: give a path to a .md card or one of "
+                                           f"{bundled_cards()}")
+    if p.stat().st_size > MAX_CARD: raise CardError(f"data card {p}: {p.stat().st_size} bytes; a card is at most "
+                                                    f"{MAX_CARD} bytes")
     try: text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as e: raise CardError(f"data card {p}: not UTF-8 text ({e})") from None
     return parse_card(text, str(p))

@@ -26,11 +26,13 @@ def option_specs(obj) -> dict:
     if dataclasses.is_dataclass(obj):  # an inherited field's comment is in the base class that declares it
         for base in obj.__mro__[1:]:
             if dataclasses.is_dataclass(base):
-                docs |= {k: d for k, d in docments(base, full=True).items() if k not in docs or docs[k]["docment"] is None}
+                docs |= {k: d for k, d in docments(base, full=True).items() if k not in docs
+                         or docs[k]["docment"] is None}
         return {f.name: {"anno": hints[f.name], "default": _default(f), "help": docs[f.name]["docment"],
                          "flag": f.metadata.get("flag")}  # a field may name its flag: field(metadata={"flag": "--x"})
                 for f in dataclasses.fields(obj) if f.init and f.metadata.get("cli", True)}
-    return {k: {"anno": hints.get(k, str), "default": d["default"], "help": d["docment"]} for k, d in docs.items() if k != "return"}
+    return {k: {"anno": hints.get(k, str), "default": d["default"], "help": d["docment"]} for k, d in docs.items()
+            if k != "return"}
 
 # %% ../nbs/01_cli.ipynb #6882abb7
 def _named(fn, name: str):
@@ -46,7 +48,8 @@ def value_parser(anno, default=None):
         return value_parser(inner[0], default) if len(inner) == 1 else str
     if anno is tuple or origin is tuple:
         item = value_parser(args[0]) if args else type(default[0]) if default else str
-        return _named(lambda text: tuple(item(w.strip()) for w in text.split(",") if w.strip()), f"comma-separated {item.__name__}")
+        return _named(lambda text: tuple(item(w.strip()) for w in text.split(",") if w.strip()),
+                      f"comma-separated {item.__name__}")
     if origin is list: return value_parser(args[0]) if args else str
     if origin is typing.Literal: return type(args[0])
     return anno if anno in (int, float, str, Path) else str
@@ -56,7 +59,8 @@ def _base(anno):
     "`anno` without `Annotated` and without `| None`."
     origin, args = typing.get_origin(anno), typing.get_args(anno)
     if origin is typing.Annotated: return _base(args[0])
-    if origin in (typing.Union, types.UnionType) and len(inner := [a for a in args if a is not type(None)]) == 1: return _base(inner[0])
+    if origin in (typing.Union, types.UnionType) and len(inner := [a for a in args
+                                                                   if a is not type(None)]) == 1: return _base(inner[0])
     return anno
 
 def argument(spec: dict) -> dict:
@@ -81,7 +85,8 @@ def dashed(name: str) -> str: return "--" + name.replace("_", "-")
 def command_words(argv=None) -> list[str]:
     "The words of a command line (default: `sys.argv`), diffusers' `--snake_case` option names hyphenated."
     words = sys.argv[1:] if argv is None else map(str, argv)
-    return [w.partition("=")[0].replace("_", "-") + "".join(w.partition("=")[1:]) if w.startswith("--") else w for w in words]
+    return [w.partition("=")[0].replace("_", "-") + "".join(w.partition("=")[1:]) if w.startswith("--") else w
+            for w in words]
 
 # %% ../nbs/01_cli.ipynb #a3023b10
 class Renamed(argparse.Action):
@@ -102,17 +107,20 @@ def add_options(parser: argparse.ArgumentParser, obj, renamed: dict | None = Non
         kw = argument(spec)
         if "default" not in kw: parser.add_argument(name, **kw)
         elif not spec.get("flag"): parser.add_argument(dashed(name), dest=name, **kw)
-        else: parser.add_argument(spec["flag"], dest=name, **{"metavar": spec["flag"][2:].upper().replace("-", "_")} | kw)
+        else: parser.add_argument(spec["flag"], dest=name, **{"metavar": spec["flag"][2:].upper().replace("-",
+                                                                                                          "_")} | kw)
     for old, new in (renamed or {}).items():
         if new not in specs: continue
         kw = argument(specs[new])
-        flag = {"nargs": 0} if kw.get("action") is argparse.BooleanOptionalAction else {"type": kw.get("type"), "metavar": new.upper()}
+        flag = {"nargs": 0} if kw.get("action") is argparse.BooleanOptionalAction else {"type": kw.get("type"),
+                                                                                        "metavar": new.upper()}
         parser.add_argument(dashed(old), dest=new, action=Renamed, new=specs[new].get("flag") or dashed(new),
                             append=kw.get("action") == "append",
                             default=argparse.SUPPRESS, help=argparse.SUPPRESS, **flag)
     return parser
 
-def command_parser(prog: str, *objs, description: str | None = None, renamed: dict | None = None) -> argparse.ArgumentParser:
+def command_parser(prog: str, *objs, description: str | None = None,
+                   renamed: dict | None = None) -> argparse.ArgumentParser:
     "A parser for the command `prog` whose options are those of `objs` (dataclasses or functions), in order."
     doc = description or next((inspect.getdoc(o) for o in objs if inspect.isfunction(o) and o.__doc__), None)
     parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -121,12 +129,14 @@ def command_parser(prog: str, *objs, description: str | None = None, renamed: di
 
 # %% ../nbs/01_cli.ipynb #c9ac2723
 def flag_of(field: dataclasses.Field) -> str:
-    "The command-line flag of a dataclass field: the one its metadata names (`field(metadata={'flag': '--x'})`), else its dashed name."
+    """The command-line flag of a dataclass field: the one its metadata names (`field(metadata={'flag': '--x'})`),
+    else its dashed name."""
     return field.metadata.get("flag") or dashed(field.name)
 
 def option_flags(*classes) -> dict[str, str]:
     "Each option field of the dataclasses `classes` and its flag (fields that are not options left out)."
-    return {f.name: flag_of(f) for c in classes for f in dataclasses.fields(c) if f.init and f.metadata.get("cli", True)}
+    return {f.name: flag_of(f) for c in classes for f in dataclasses.fields(c) if f.init
+            and f.metadata.get("cli", True)}
 
 # %% ../nbs/01_cli.ipynb #de84ee3e
 def take(cls, values: dict):

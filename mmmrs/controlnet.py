@@ -59,7 +59,8 @@ class PairData:
     def __init__(self, args: ControlNetArgs):
         filters = data_filters(args)
         self.ds = ShardDataset(args.data, modalities=(args.source_modality, args.target_modality), **filters)
-        if len(self.ds) == 0: raise ValueError(f"no samples with both {args.source_modality} and {args.target_modality} in {args.data} with {filters}")
+        if len(self.ds) == 0: raise ValueError(f"no samples with both {args.source_modality} and {args.target_modality} "
+                                               f"in {args.data} with {filters}")
         self.args, self.epoch = args, 0
     def set_epoch(self, epoch: int): self.epoch = epoch
     def __len__(self): return len(self.ds)
@@ -70,7 +71,8 @@ class PairData:
         a, item = self.args, self.ds[i]
         r = np.random.default_rng([a.seed, epoch, i])
         y, x, flip = int(r.integers(512 - a.resolution + 1)), int(r.integers(512 - a.resolution + 1)), bool(a.random_flip and r.random() < 0.5)
-        cut = lambda img: np.require((lambda c: c[:, ::-1] if flip else c)(to_rgb(img)[y:y + a.resolution, x:x + a.resolution]), requirements=["C", "W"])
+        cut = lambda img: np.require((lambda c: c[:, ::-1] if flip else c)(to_rgb(img)[y:y + a.resolution,
+            x:x + a.resolution]), requirements=["C", "W"])
         tgt, cond = cut(item["images"][a.target_modality]), cut(item["images"][a.source_modality])
         drop = r.random() < a.caption_dropout
         return {"index": i, "pixel_values": torch.from_numpy(tgt).permute(2, 0, 1),  # uint8, scaled on the device
@@ -79,28 +81,35 @@ class PairData:
 
 # %% ../nbs/22_controlnet.ipynb #906f957a
 def controlnet_components(args: ControlNetArgs, device="cpu", dtype=None) -> dict:
-    "Frozen SD components (in `dtype`) plus a trainable fp32 ControlNet (from the UNet, or from `controlnet_model_name_or_path`)."
+    """Frozen SD components (in `dtype`) plus a trainable fp32 ControlNet (from the UNet, or from
+    `controlnet_model_name_or_path`)."""
     from diffusers import ControlNetModel
     comps = load_components(args.pretrained_model_name_or_path, device, dtype)
     if args.base_lora:
         from diffusers import StableDiffusionPipeline
-        pipe = StableDiffusionPipeline(**{k: comps[k] for k in ("vae", "text_encoder", "tokenizer", "unet")}, scheduler=comps["noise_scheduler"],
+        pipe = StableDiffusionPipeline(**{k: comps[k] for k in ("vae", "text_encoder", "tokenizer", "unet")},
+                                       scheduler=comps["noise_scheduler"],
                                        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
         pipe.load_lora_weights(model_folder(args.base_lora)); pipe.fuse_lora(); pipe.unload_lora_weights()
         comps["unet"].requires_grad_(False)
     if args.controlnet_model_name_or_path:
         cn = ControlNetModel.from_pretrained(model_folder(args.controlnet_model_name_or_path), local_files_only=True)
         if len(cn.config.conditioning_embedding_out_channels) != len(comps["vae"].config.block_out_channels):
-            raise ValueError(f"{args.controlnet_model_name_or_path}: its conditioning encoder does not downsample as the VAE of "
+            raise ValueError(f"{args.controlnet_model_name_or_path}: its conditioning encoder does not downsample as "
+                             f"the VAE of "
                              f"{args.pretrained_model_name_or_path} does")
-    else: cn = ControlNetModel.from_unet(comps["unet"], conditioning_embedding_out_channels=cond_channels(comps["unet"], comps["vae"]))
-    comps["controlnet"] = cn.to(device, weight_dtype("no")).train()  # trained weights in fp32, whatever the frozen ones use
+    else: cn = ControlNetModel.from_unet(comps["unet"], conditioning_embedding_out_channels=cond_channels(comps["unet"],
+                                                                                                          comps["vae"]))
+    comps["controlnet"] = cn.to(device,
+                                weight_dtype("no")).train()  # trained weights in fp32, whatever the frozen ones use
     return comps
 
 def cond_channels(unet, vae) -> tuple:
-    "The conditioning encoder's channels: SD1.5's (16, 32, 96, 256) (small ones for test UNets), one stride-2 stage per halving in the VAE."
+    """The conditioning encoder's channels: SD1.5's (16, 32, 96, 256) (small ones for test UNets), one stride-2 stage
+    per halving in the VAE."""
     base = (16, 32, 96, 256) if unet.config.block_out_channels[0] >= 320 else (4, 8, 8, 16)
-    n = len(vae.config.block_out_channels)  # the VAE downsamples 2 ** (n - 1) times; the encoder has n - 1 stride-2 convolutions
+    # the VAE downsamples 2 ** (n - 1) times; the encoder has n - 1 stride-2 convolutions
+    n = len(vae.config.block_out_channels)
     return base[-n:] if n <= len(base) else (base[0],) * (n - len(base)) + base
 
 # %% ../nbs/22_controlnet.ipynb #d3e1b3de
@@ -108,13 +117,18 @@ def controlnet_loss(comps: dict, batch: dict, args: ControlNetArgs, acc, micro: 
     "The denoising loss of one batch with the ControlNet's residuals added to the frozen UNet, in the run's precision."
     import torch
     g, unet = micro_generator(args, acc, micro), comps["unet"]
-    with precision(args.mixed_precision, acc.device):  # only the ControlNet is prepared: the frozen models need autocast too
-        with torch.no_grad(): latents, emb = vae_latents(comps, batch["pixel_values"], g), encode_prompts(comps, batch["prompt"])
+    with precision(args.mixed_precision,
+                   acc.device):  # only the ControlNet is prepared: the frozen models need autocast too
+        with torch.no_grad(): latents, emb = vae_latents(comps, batch["pixel_values"], g), encode_prompts(comps,
+            batch["prompt"])
         cond = to_device(batch["conditioning_pixel_values"], acc.device)
-        cond = (cond.float() / 255 if cond.dtype == torch.uint8 else cond).to(weight_dtype(args.mixed_precision))  # in [0, 1], as diffusers
+        cond = (cond.float() / 255 if cond.dtype == torch.uint8
+                else cond).to(weight_dtype(args.mixed_precision))  # in [0, 1], as diffusers
         def with_control(noisy, t, enc, return_dict=False):
-            down, mid = comps["controlnet"](noisy, t, encoder_hidden_states=enc, controlnet_cond=cond, return_dict=False)
-            return unet(noisy, t, enc, down_block_additional_residuals=[d.to(unet.dtype) for d in down],  # as diffusers' script
+            down, mid = comps["controlnet"](noisy, t, encoder_hidden_states=enc, controlnet_cond=cond,
+                                            return_dict=False)
+            return unet(noisy, t, enc, down_block_additional_residuals=[d.to(unet.dtype) for d in down],
+                        # as diffusers' script
                         mid_block_additional_residual=mid.to(unet.dtype), return_dict=return_dict)
         return diffusion_loss({**comps, "unet": with_control}, latents, emb, args, g)
 
@@ -129,21 +143,26 @@ def structure_metrics(cond: np.ndarray, out: np.ndarray, truth: np.ndarray | Non
     ec, eo = _edges(cond), _edges(out)
     top = lambda e: e > np.quantile(e, 0.9)
     bc, bo = top(ec), top(eo)
-    res = {"edge_correlation": float(np.corrcoef(ec.ravel(), eo.ravel())[0, 1]), "edge_f1": float(2 * (bc & bo).sum() / max(bc.sum() + bo.sum(), 1))}
+    res = {"edge_correlation": float(np.corrcoef(ec.ravel(), eo.ravel())[0, 1]),
+           "edge_f1": float(2 * (bc & bo).sum() / max(bc.sum() + bo.sum(), 1))}
     if truth is not None:
         import torch
         from torchmetrics.functional.image import peak_signal_noise_ratio as psnr, structural_similarity_index_measure as ssim
         t = lambda a: torch.from_numpy(to_rgb(a)).permute(2, 0, 1)[None].float() / 255
-        res |= {"psnr": float(psnr(t(out), t(truth), data_range=1.0)), "ssim": float(ssim(t(out), t(truth), data_range=1.0))}
+        res |= {"psnr": float(psnr(t(out), t(truth), data_range=1.0)), "ssim": float(ssim(t(out), t(truth),
+                                                                                          data_range=1.0))}
     return res
 
 # %% ../nbs/22_controlnet.ipynb #c15663c6
 def controlnet_pipeline(comps: dict, path, accelerator=None):
     "A StableDiffusionControlNetPipeline around the components, with DPM++ 2M Karras."
     from diffusers import DPMSolverMultistepScheduler, StableDiffusionControlNetPipeline
-    sched = DPMSolverMultistepScheduler.from_pretrained(path, subfolder="scheduler", use_karras_sigmas=True, local_files_only=True)
-    pipe = StableDiffusionControlNetPipeline(vae=comps["vae"], text_encoder=comps["text_encoder"], tokenizer=comps["tokenizer"], unet=comps["unet"],
-                                             controlnet=unwrapped(comps["controlnet"], accelerator), scheduler=sched, safety_checker=None,
+    sched = DPMSolverMultistepScheduler.from_pretrained(path, subfolder="scheduler", use_karras_sigmas=True,
+                                                        local_files_only=True)
+    pipe = StableDiffusionControlNetPipeline(vae=comps["vae"], text_encoder=comps["text_encoder"],
+                                             tokenizer=comps["tokenizer"], unet=comps["unet"],
+                                             controlnet=unwrapped(comps["controlnet"], accelerator), scheduler=sched,
+                                             safety_checker=None,
                                              feature_extractor=None, requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -152,7 +171,8 @@ def generate_from(pipe, cond: np.ndarray, prompt: str, steps: int, seed: int, si
     "One image from condition `cond` (uint8) and `prompt`."
     import torch
     from PIL import Image
-    out = pipe(prompt, image=Image.fromarray(to_rgb(cond)), num_inference_steps=steps, guidance_scale=7.5, height=size, width=size,
+    out = pipe(prompt, image=Image.fromarray(to_rgb(cond)), num_inference_steps=steps, guidance_scale=7.5, height=size,
+               width=size,
                generator=torch.Generator().manual_seed(seed), output_type="np").images[0]
     return (out * 255).round().astype(np.uint8)
 
@@ -168,9 +188,11 @@ def outputs_in(model, dtype):
     finally: hook.remove()
 
 def validate_controlnet(comps: dict, args: ControlNetArgs, step: int, accelerator=None) -> dict:
-    "Grid of condition | generated | ground truth for the first validation pairs (in the run's precision), and their structure metrics."
+    """Grid of condition | generated | ground truth for the first validation pairs (in the run's precision), and
+    their structure metrics."""
     from PIL import Image
-    pipe, pairs = controlnet_pipeline(comps, args.pretrained_model_name_or_path, accelerator), PairData(replace(args, random_flip=False, caption_dropout=0.0))
+    pipe, pairs = controlnet_pipeline(comps, args.pretrained_model_name_or_path,
+                                      accelerator), PairData(replace(args, random_flip=False, caption_dropout=0.0))
     rows, metrics = [], []
     for i in range(min(args.num_validation_pairs, len(pairs))):
         ex = pairs[i]
@@ -178,7 +200,8 @@ def validate_controlnet(comps: dict, args: ControlNetArgs, step: int, accelerato
         # the pipeline is outside accelerate's autocast; the fp32 ControlNet's residuals must reach the UNet in its dtype
         with precision(args.mixed_precision, pipe.device), outputs_in(pipe.controlnet, pipe.unet.dtype):
             gen = generate_from(pipe, cond, ex["prompt"], args.num_inference_steps, args.seed, args.resolution)
-        if args.target_modality != "rgb": gen, truth = to_rgb(np.rint(gen.mean(-1)).astype(np.uint8)), to_rgb(truth[..., 0])
+        if args.target_modality != "rgb": gen, truth = to_rgb(np.rint(gen.mean(-1)).astype(np.uint8)), to_rgb(truth[...,
+                                                                                                                    0])
         rows.append(np.concatenate([cond, gen, truth], axis=1)); metrics.append(structure_metrics(cond, gen, truth))
     folder = Path(args.output_dir) / "validation"; folder.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(rows, axis=0)).save(folder / f"step-{step:06d}.png")

@@ -47,7 +47,8 @@ def check_sample(s: dict, size: int = TILE) -> dict:
     missing = [k for k in SAMPLE_FIELDS if k not in s]
     if missing: raise ValueError(f"sample {s.get('key')!r} lacks {missing}")
     if not s["images"] or set(s["images"]) - set(MODALITIES):
-        raise ValueError(f"sample {s['key']!r}: modalities must be a non-empty subset of {MODALITIES}, got {list(s['images'])}")
+        raise ValueError(f"sample {s['key']!r}: modalities must be a non-empty subset of {MODALITIES}, got "
+                         f"{list(s['images'])}")
     for m, a in s["images"].items():
         want = (size, size, 3) if m == "rgb" else (size, size)
         if a.dtype != np.uint8 or a.shape != want:
@@ -104,7 +105,8 @@ def file_sha256(path) -> str:
 FULL_HASH_LIMIT = 64 << 20  # bytes: files up to this size are hashed whole when a build checks its inputs
 
 def content_digest(path, full_limit: int = FULL_HASH_LIMIT) -> str:
-    "What a rerun compares to know that the file at `path` is unchanged (see the policy above); 'missing' if unreadable."
+    """What a rerun compares to know that the file at `path` is unchanged (see the policy above); 'missing' if
+    unreadable."""
     try:
         st = os.stat(path)
         if st.st_size <= full_limit: return f"{st.st_size}:sha256:{file_sha256(path)}"
@@ -119,7 +121,8 @@ PIL_EXTS = {".png", ".jpg", ".jpeg", ".bmp"}
 
 @dataclass(frozen=True)
 class RasterInfo:
-    "What a raster file is, read from its header: size, bands, dtype, GSD from its transform (None if not georeferenced)."
+    """What a raster file is, read from its header: size, bands, dtype, GSD from its transform (None if not
+    georeferenced)."""
     path: str
     width: int
     height: int
@@ -140,11 +143,13 @@ def _quiet():
         yield
 
 # %% ../nbs/00_core.ipynb #7d6d315c
-_PIL_DTYPES = {"L": "uint8", "RGB": "uint8", "RGBA": "uint8", "LA": "uint8", "P": "uint8", "I;16": "uint16", "I": "int32", "F": "float32"}
+_PIL_DTYPES = {"L": "uint8", "RGB": "uint8", "RGBA": "uint8", "LA": "uint8", "P": "uint8", "I;16": "uint16",
+               "I": "int32", "F": "float32"}
 
 def _gsd_of(src) -> float | None:
     "Metres per pixel from a rasterio dataset's transform, or None when it has no projected CRS in metres."
-    if src.crs is None or not src.crs.is_projected or (src.crs.linear_units or "").lower() not in ("metre", "meter", "m"):
+    if src.crs is None or not src.crs.is_projected or (src.crs.linear_units or "").lower() not in ("metre", "meter",
+                                                                                                   "m"):
         return None
     a, b, _, d, e, _ = tuple(src.transform)[:6]
     return float(np.sqrt(abs(a * e - b * d)))
@@ -190,7 +195,8 @@ def to_pil(a: np.ndarray) -> Image.Image:
     if (im := pil_view(a)) is not None: return im
     first = Image.fromarray(np.ascontiguousarray(a[:STRIP]))
     im = Image.new(first.mode, (a.shape[1], a.shape[0]))
-    for y in range(0, a.shape[0], STRIP): im.paste(first if y == 0 else Image.fromarray(np.ascontiguousarray(a[y:y + STRIP])), (0, y))
+    for y in range(0, a.shape[0],
+                   STRIP): im.paste(first if y == 0 else Image.fromarray(np.ascontiguousarray(a[y:y + STRIP])), (0, y))
     return im
 
 # %% ../nbs/00_core.ipynb #c8d4dc78
@@ -235,7 +241,8 @@ def _read_pil(path, window=None, bands=None):
 
 # %% ../nbs/00_core.ipynb #8d0ea3ae
 _OPEN = threading.local()  # per thread: a GDAL dataset must not be shared between threads
-GDAL_CACHE_MB = "64"       # GDAL's block cache (default 5% of RAM) bounded: a 512-row band of a 7200-wide 4-band 16-bit scene is 59 MB
+# GDAL's block cache (default 5% of RAM) bounded: a 512-row band of a 7200-wide 4-band 16-bit scene is 59 MB
+GDAL_CACHE_MB = "64"
 
 def _dataset(path, align_to: RasterInfo | None = None, keep: int = 4):
     """The open rasterio dataset of `path` (warped onto `align_to`'s grid if given), kept open across the reads of one
@@ -297,7 +304,8 @@ def _read_rio(path, window=None, bands=None, align_to: RasterInfo | None = None,
 
 # %% ../nbs/00_core.ipynb #0f7892db
 def read_raster(path, window=None, bands=None, align_to: RasterInfo | None = None, out_shape=None, nodata=None):
-    "Pixels `(H, W, C)` and validity mask `(H, W)` of `path`: a `window`, 1-based `bands`, aligned, decimated, extra `nodata`; NaN is invalid."
+    """Pixels `(H, W, C)` and validity mask `(H, W)` of `path`: a `window`, 1-based `bands`, aligned, decimated,
+    extra `nodata`; NaN is invalid."""
     if _uses_pil(path) and align_to is None:
         a, valid = _read_pil(path, window, bands)
         if out_shape is not None:
@@ -305,7 +313,8 @@ def read_raster(path, window=None, bands=None, align_to: RasterInfo | None = Non
             xs = np.linspace(0, a.shape[1] - 1, out_shape[1]).round().astype(int)
             a, valid = a[ys][:, xs], valid[ys][:, xs]
     else: a, valid = _read_rio(path, window, bands, align_to, out_shape)
-    if a.dtype.kind in "fc": valid = valid & np.isfinite(a).all(-1)  # NaN is nodata in float rasters, whatever the tags say
+    # NaN is nodata in float rasters, whatever the tags say
+    if a.dtype.kind in "fc": valid = valid & np.isfinite(a).all(-1)
     if nodata is not None: valid = valid & ~(a == nodata).all(-1)
     return a, valid
 
@@ -327,7 +336,8 @@ def conversion_for(a: np.ndarray, valid: np.ndarray, percentiles=DEFAULT_PERCENT
     x = (to_db(a) if db else a.astype(np.float64))[valid]
     if x.size == 0: x = np.zeros((1, a.shape[-1]))
     lo, hi = np.percentile(x, percentiles, axis=0)
-    return {"method": "percentile", "db": db, "low": [round(float(v), 6) for v in lo], "high": [round(float(v), 6) for v in hi]}
+    return {"method": "percentile", "db": db, "low": [round(float(v), 6) for v in lo],
+            "high": [round(float(v), 6) for v in hi]}
 
 # %% ../nbs/00_core.ipynb #595f9907
 def apply_conversion(a: np.ndarray, valid: np.ndarray, conv: dict) -> np.ndarray:
@@ -353,4 +363,5 @@ def scene_conversion(path, bands=None, align_to: RasterInfo | None = None, perce
     info = align_to or own
     f = max(info.width, info.height) / max_side
     shape = None if f <= 1 else (max(1, round(info.height / f)), max(1, round(info.width / f)))
-    return conversion_for(*read_raster(path, bands=bands, align_to=align_to, out_shape=shape, nodata=nodata), percentiles)
+    return conversion_for(*read_raster(path, bands=bands, align_to=align_to, out_shape=shape, nodata=nodata),
+                          percentiles)

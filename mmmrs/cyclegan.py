@@ -27,7 +27,8 @@ class NLayerDiscriminator(nn.Module):
         layers, ch = [nn.Conv2d(input_nc, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)], ndf
         for n in range(1, n_layers + 1):
             out = ndf * min(2 ** n, 8)
-            layers += [nn.Conv2d(ch, out, 4, 2 if n < n_layers else 1, 1), nn.InstanceNorm2d(out), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(ch, out, 4, 2 if n < n_layers else 1, 1), nn.InstanceNorm2d(out),
+                       nn.LeakyReLU(0.2, True)]
             ch = out
         layers += [nn.Conv2d(ch, 1, 4, 1, 1)]
         self.model = nn.Sequential(*layers)
@@ -73,19 +74,23 @@ def load_domain(source, limit: int | None = None, seed: int = 0) -> list[np.ndar
         blobs = read_members(out, rows.groupby("shard").member.apply(list).to_dict())
         imgs = [np.asarray(Image.open(__import__("io").BytesIO(blobs[m])).convert("RGB")) for m in sorted(rows.member)]
     else:
-        files = sorted(p for p in Path(source).rglob("*") if p.is_file()) if isinstance(source, (str, Path)) else sorted(map(Path, source))
+        files = sorted(p for p in Path(source).rglob("*") if p.is_file()) if isinstance(source,
+            (str, Path)) else sorted(map(Path, source))
         imgs = [np.asarray(Image.open(f).convert("RGB")) for f in files]
     if not imgs: raise ValueError(f"no images in {source!r}")
-    if limit and len(imgs) > limit: imgs = [imgs[i] for i in sorted(np.random.default_rng(seed).choice(len(imgs), limit, replace=False))]
+    if limit and len(imgs) > limit: imgs = [imgs[i] for i in sorted(np.random.default_rng(seed).choice(len(imgs), limit,
+                                                                                                       replace=False))]
     return imgs
 
 # %% ../nbs/20_cyclegan.ipynb #4d8a93b1
 def random_crop(img: np.ndarray, size: int, rng: np.random.Generator) -> torch.Tensor:
-    "A random `size` crop (the image is first resized up if smaller) with a random horizontal flip, as a [-1, 1] tensor."
+    """A random `size` crop (the image is first resized up if smaller) with a random horizontal flip, as a [-1, 1]
+    tensor."""
     h, w = img.shape[:2]
     if min(h, w) < size:
         f = size / min(h, w)
-        img = np.asarray(Image.fromarray(img).resize((max(size, round(w * f)), max(size, round(h * f))), Image.Resampling.BICUBIC)); h, w = img.shape[:2]
+        img = np.asarray(Image.fromarray(img).resize((max(size, round(w * f)), max(size, round(h * f))),
+                                                     Image.Resampling.BICUBIC)); h, w = img.shape[:2]
     y, x = int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))
     crop = img[y:y + size, x:x + size]
     return to_tensor(crop[:, ::-1] if rng.random() < 0.5 else crop)
@@ -101,7 +106,8 @@ class CycleGAN:
         self.nets = {"G_A": G(), "G_B": G(), "D_A": D(), "D_B": D()}
         for n in self.nets.values():
             for m in n.modules():
-                if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)): nn.init.normal_(m.weight, 0.0, 0.02); nn.init.zeros_(m.bias)
+                if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)): nn.init.normal_(m.weight, 0.0,
+                                                                                   0.02); nn.init.zeros_(m.bias)
             n.to(device)
         params = lambda *ks: [p for k in ks for p in self.nets[k].parameters()]
         self.opt = {"G": torch.optim.Adam(params("G_A", "G_B"), cfg.lr, betas=(cfg.beta1, 0.999)),
@@ -129,7 +135,8 @@ def train_step(m: CycleGAN, real_a: torch.Tensor, real_b: torch.Tensor, rng: np.
     m.opt["G"].zero_grad(); sum(loss.values()).backward(); m.opt["G"].step()
     for d in ("D_A", "D_B"): n[d].requires_grad_(True)
     m.opt["D"].zero_grad()
-    for d, real, fake in (("D_A", real_b, m.pools["B"].query(fake_b, rng)), ("D_B", real_a, m.pools["A"].query(fake_a, rng))):
+    for d, real, fake in (("D_A", real_b, m.pools["B"].query(fake_b, rng)),
+                          ("D_B", real_a, m.pools["A"].query(fake_a, rng))):
         loss[d] = 0.5 * (_gan_loss(n[d](real), True) + _gan_loss(n[d](fake.detach()), False))
         loss[d].backward()
     m.opt["D"].step()
@@ -159,7 +166,8 @@ def load_checkpoint(m: CycleGAN, ckpt) -> CycleGAN:
     st = torch.load(ckpt / "optim.pt", map_location=m.device, weights_only=True)
     for k in m.opt: m.opt[k].load_state_dict(st["opt"][k]); m.sched[k].load_state_dict(st["sched"][k])
     pools = load_file(str(ckpt / "pools.safetensors")) if (ckpt / "pools.safetensors").exists() else {}
-    for d, p in m.pools.items(): p.images = [pools[f"{d}.{i}"] for i in range(sum(k.startswith(f"{d}.") for k in pools))]
+    for d, p in m.pools.items(): p.images = [pools[f"{d}.{i}"] for i in range(sum(k.startswith(f"{d}.")
+                                                                                  for k in pools))]
     m.step = recorded_step(ckpt)
     return m
 
@@ -174,7 +182,8 @@ def train_cyclegan(domain_a, domain_b, out, cfg: CycleGANConfig = CycleGANConfig
     imgs_a, imgs_b = (load_domain(d, cfg.images_per_domain, cfg.seed) for d in (domain_a, domain_b))
     m = CycleGAN(cfg, steps_per_epoch=len(imgs_a), device=device)
     latest = resume_from_checkpoint == "latest"
-    if resume_from_checkpoint and (ck := latest_checkpoint(out) if latest else Path(resume_from_checkpoint)): load_checkpoint(m, ck)
+    if resume_from_checkpoint and (ck := latest_checkpoint(out) if latest
+                                   else Path(resume_from_checkpoint)): load_checkpoint(m, ck)
     total = max_steps or len(imgs_a) * (cfg.n_epochs + cfg.n_epochs_decay)
     for _ in tqdm(range(m.step, total), initial=m.step, total=total, desc="cyclegan", disable=not progress):
         rng = np.random.default_rng([cfg.seed, m.step])

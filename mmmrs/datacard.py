@@ -41,7 +41,8 @@ def view_file(source: str, modality: str, split: str, part: int) -> str:
     "The Parquet view's file, relative to the build folder, for one source, modality, split and part."
     return f"data/{source}/{modality}/{HF_SPLIT[split]}-{part:05d}.parquet"
 
-VIEW_FILE = re.compile(r"data/[a-z0-9][a-z0-9.-]*/(rgb|sar|nir)/(train|validation|test)-\d{5}\.parquet")  # every `view_file` name
+# every `view_file` name
+VIEW_FILE = re.compile(r"data/[a-z0-9][a-z0-9.-]*/(rgb|sar|nir)/(train|validation|test)-\d{5}\.parquet")
 
 # %% ../nbs/13_datacard.ipynb #dc000012
 ROW_GROUP = 100
@@ -96,7 +97,8 @@ def current_view(out, target: tuple, digest: str) -> list[str] | None:
 # %% ../nbs/13_datacard.ipynb #dc000018
 def _view_row(r, blob: bytes) -> dict:
     value = lambda c, v: None if pd.isna(v) else float(v) if c in FLOAT_COLUMNS else str(v)  # the view's types, always
-    return {"image": {"bytes": blob, "path": r.member}, "text": r.prompt, **{c: value(c, getattr(r, c)) for c in VIEW_COLUMNS}}
+    return {"image": {"bytes": blob, "path": r.member}, "text": r.prompt, **{c: value(c, getattr(r, c))
+                                                                             for c in VIEW_COLUMNS}}
 
 def write_parquet_view(out, shard_sha: dict | None = None, max_bytes: int = 256 * 2**20) -> dict:
     "Bring the Parquet view of the build in `out` up to date (stale targets only): `{(source, modality, split): files}`"
@@ -116,7 +118,8 @@ def write_parquet_view(out, shard_sha: dict | None = None, max_bytes: int = 256 
     written = {f for fs in files.values() for f in fs}
     for p in sorted((out / "data").rglob("*.parquet")):
         rel = p.relative_to(out).as_posix()
-        if rel not in written and VIEW_FILE.fullmatch(rel): p.unlink()  # a previous build's (never a file of another name)
+        # a previous build's (never a file of another name)
+        if rel not in written and VIEW_FILE.fullmatch(rel): p.unlink()
     return files
 
 # %% ../nbs/13_datacard.ipynb #dc000021
@@ -432,13 +435,15 @@ def croissant(out, facts: list[dict], pretty_name: str = None, shard_sha: dict |
             "distribution": [manifest, view, *shard_files, *member_sets], "recordSet": records + member_records}
 
 # %% ../nbs/13_datacard.ipynb #dc000051
-def write_dataset_metadata(out, sources=None, options=None, scenes=None, pretty_name: str = None, shard_sha: dict | None = None) -> dict:
+def write_dataset_metadata(out, sources=None, options=None, scenes=None, pretty_name: str = None,
+                           shard_sha: dict | None = None) -> dict:
     """Write the Parquet view, the dataset card `README.md` and `croissant.json` of the build in `out`; their paths.
     `shard_sha`: the shards' sha256 the build has just recorded (only shards it does not name are read and hashed here)."""
     out = Path(out)
     if options is None and scenes is None: options, scenes = recorded_recipe(out)  # a later rewrite keeps the recipe
     known = shard_sha or {}
-    shard_sha = {**shard_hashes(out, set(read_manifest(out).shard) - set(known)), **known}  # each shard hashed at most once
+    shard_sha = {**shard_hashes(out, set(read_manifest(out).shard) - set(known)),
+                 **known}  # each shard hashed at most once
     facts = source_facts(out, sources)
     files = write_parquet_view(out, shard_sha)
     card = dataset_card(out, facts, files, options, scenes, pretty_name)

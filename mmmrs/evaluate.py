@@ -37,23 +37,28 @@ def extract(extractor, images, batch_size: int = 32) -> np.ndarray:
 
 # %% ../nbs/25_evaluate.ipynb #9adda61a
 class Gram:
-    "Inner products within and between real features `a` and generated features `b`; blocks for any rows (repeats allowed)."
+    """Inner products within and between real features `a` and generated features `b`; blocks for any rows (repeats
+    allowed)."""
     def __init__(self, a: np.ndarray, b: np.ndarray, cache_max: int = 8192):
         self.a, self.b = np.asarray(a, np.float64), np.asarray(b, np.float64)
         self.d = self.a.shape[1]
-        self.full = (self.a @ self.a.T, self.b @ self.b.T, self.a @ self.b.T) if max(len(a), len(b)) <= cache_max else None
+        self.full = (self.a @ self.a.T, self.b @ self.b.T, self.a @ self.b.T) if max(len(a),
+                                                                                     len(b)) <= cache_max else None
     def rows(self, i=None, j=None) -> tuple[np.ndarray, np.ndarray]:
         "Row indices `i` of `a` and `j` of `b`, all rows by default."
-        return (np.arange(len(self.a)) if i is None else np.asarray(i)), (np.arange(len(self.b)) if j is None else np.asarray(j))
+        return (np.arange(len(self.a)) if i is None else np.asarray(i)), (np.arange(len(self.b)) if j is None
+                                                                          else np.asarray(j))
     def __call__(self, i=None, j=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        "The blocks a[i]·a[i]ᵀ, b[j]·b[j]ᵀ, a[i]·b[j]ᵀ: read from the cache, or computed when the sets are too large to cache."
+        """The blocks a[i]·a[i]ᵀ, b[j]·b[j]ᵀ, a[i]·b[j]ᵀ: read from the cache, or computed when the sets are too
+        large to cache."""
         i, j = self.rows(i, j)
         if self.full is None: return self.a[i] @ self.a[i].T, self.b[j] @ self.b[j].T, self.a[i] @ self.b[j].T
         aa, bb, ab = self.full
         return aa[np.ix_(i, i)], bb[np.ix_(j, j)], ab[np.ix_(i, j)]
 
 def fid_gram(g: Gram, i=None, j=None, blocks=None) -> float:
-    "FID of rows `i` of the real and `j` of the generated features, from inner products (`blocks`: `g(i, j)` if already read)."
+    """FID of rows `i` of the real and `j` of the generated features, from inner products (`blocks`: `g(i, j)` if
+    already read)."""
     aa, bb, ab = blocks or g(i, j)
     na, nb = len(aa), len(bb)
     mean_term = aa.mean() + bb.mean() - 2 * ab.mean()  # |μa − μb|²
@@ -63,10 +68,12 @@ def fid_gram(g: Gram, i=None, j=None, blocks=None) -> float:
     return float(mean_term + tr_a + tr_b - 2 * np.sqrt(np.clip(ev, 0, None)).sum())
 
 def _distinct(p: np.ndarray) -> np.ndarray:
-    "Pairs (s, t) of positions that hold different samples: a bootstrap resample repeats samples, and a sample is not its own neighbour."
+    """Pairs (s, t) of positions that hold different samples: a bootstrap resample repeats samples, and a sample is
+    not its own neighbour."""
     return p[:, None] != p[None]
 
-def kid_gram(g: Gram, i=None, j=None, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+def kid_gram(g: Gram, i=None, j=None, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float,
+                                                                                                           float]:
     "KID (polynomial kernel, degree 3) of rows `i` and `j`: mean and standard deviation over random subsets."
     i, j = g.rows(i, j)
     r, n = np.random.default_rng(seed), min(subset_size, len(i), len(j))
@@ -75,13 +82,16 @@ def kid_gram(g: Gram, i=None, j=None, subsets: int = 100, subset_size: int = 100
     for _ in range(subsets):
         p, q = r.choice(i, n, replace=False), r.choice(j, n, replace=False)
         kxx, kyy, kxy = ((m / g.d + 1) ** 3 for m in g(p, q))
-        mp, mq = _distinct(p), _distinct(q)  # the unbiased within-set means skip each sample's pairs with itself (and its repeats)
-        if not (mp.any() and mq.any()): vals.append(np.nan); continue  # a resample of one repeated sample: no within-set pair
+        # the unbiased within-set means skip each sample's pairs with itself (and its repeats)
+        mp, mq = _distinct(p), _distinct(q)
+        if not (mp.any()
+                and mq.any()): vals.append(np.nan); continue  # a resample of one repeated sample: no within-set pair
         vals.append((kxx * mp).sum() / mp.sum() + (kyy * mq).sum() / mq.sum() - 2 * kxy.mean())
     return float(np.mean(vals)), float(np.std(vals))
 
 def precision_recall_gram(g: Gram, i=None, j=None, k: int = 3, blocks=None) -> tuple[float, float]:
-    "Improved precision (generated inside the real k-NN balls) and recall (real inside the generated ones) of rows `i`, `j`."
+    """Improved precision (generated inside the real k-NN balls) and recall (real inside the generated ones) of rows
+    `i`, `j`."""
     i, j = g.rows(i, j)
     aa, bb, ab = blocks or g(i, j)
     sa, sb = np.diag(aa), np.diag(bb)
@@ -101,7 +111,8 @@ def fid(a: np.ndarray, b: np.ndarray) -> float:
     ev = np.linalg.eigvals(sa @ sb).real
     return float(mu @ mu + np.trace(sa) + np.trace(sb) - 2 * np.sqrt(np.clip(ev, 0, None)).sum())
 
-def kid(a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+def kid(a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float,
+                                                                                                           float]:
     "Kernel Inception Distance (polynomial kernel, degree 3): mean and standard deviation over random subsets."
     return kid_gram(Gram(a, b, cache_max=0), subsets=subsets, subset_size=subset_size, seed=seed)
 
@@ -112,16 +123,20 @@ def precision_recall(real: np.ndarray, gen: np.ndarray, k: int = 3) -> tuple[flo
 def inception_score(logits: np.ndarray, splits: int = 10) -> tuple[float, float]:
     "Inception Score exp(E[KL(p(y|x) || p(y))]) over `splits` parts: mean and standard deviation."
     p = np.exp(logits - logits.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
-    scores = [np.exp((q * (np.log(q + 1e-12) - np.log(q.mean(0, keepdims=True) + 1e-12))).sum(1).mean()) for q in np.array_split(p, splits)]
+    scores = [np.exp((q * (np.log(q + 1e-12) - np.log(q.mean(0, keepdims=True) + 1e-12))).sum(1).mean())
+              for q in np.array_split(p, splits)]
     return float(np.mean(scores)), float(np.std(scores))
 
 # %% ../nbs/25_evaluate.ipynb #fb5354e1
-METRIC_SETTINGS = {"KID": "polynomial kernel (x.y/d + 1)^3; 100 subsets of min(1000, n_real, n_generated), 20 per bootstrap resample",
-                   "precision/recall": "k = 3 nearest neighbours", "IS": "min(10, n) splits", "intervals": "95% bootstrap percentile, shifted by the bootstrap bias"}
+METRIC_SETTINGS = {"KID": "polynomial kernel (x.y/d + 1)^3; 100 subsets of min(1000, n_real, n_generated), 20 per "
+                          "bootstrap resample",
+                   "precision/recall": "k = 3 nearest neighbours", "IS": "min(10, n) splits",
+                   "intervals": "95% bootstrap percentile, shifted by the bootstrap bias"}
 RANGES = {"FID": (0, np.inf), "precision": (0, 1), "recall": (0, 1), "IS": (1, np.inf), "CLIP": (0, 100)}
 
 def _metrics(g: Gram, i, j, seed: int, logits=None, clip=None, kid_subsets: int = 100) -> dict:
-    "FID, KID (and its std), precision, recall, and IS / CLIP score when given, of real rows `i` and generated rows `j`."
+    """FID, KID (and its std), precision, recall, and IS / CLIP score when given, of real rows `i` and generated rows
+    `j`."""
     blocks = g(i, j)  # read once for FID and precision/recall (KID reads its own subsets)
     p, r = precision_recall_gram(g, i, j, blocks=blocks)
     k, k_std = kid_gram(g, i, j, kid_subsets, min(1000, len(i), len(j)), seed)
@@ -130,19 +145,24 @@ def _metrics(g: Gram, i, j, seed: int, logits=None, clip=None, kid_subsets: int 
     if clip is not None: res["CLIP"] = float(np.mean(clip[j]))
     return res
 
-def set_metrics(real: np.ndarray | None = None, gen: np.ndarray | None = None, n_boot: int = 100, seed: int = 0, logits: np.ndarray | None = None,
+def set_metrics(real: np.ndarray | None = None, gen: np.ndarray | None = None, n_boot: int = 100, seed: int = 0,
+                logits: np.ndarray | None = None,
                 clip: np.ndarray | None = None, gram: Gram | None = None, i=None, j=None) -> dict:
-    "Metrics of `gen` against `real` features (or of rows `i`, `j` of a shared `gram`), each with a 95% bootstrap interval."
+    """Metrics of `gen` against `real` features (or of rows `i`, `j` of a shared `gram`), each with a 95% bootstrap
+    interval."""
     g = gram or Gram(real, gen)
     i, j = g.rows(i, j)
     res = {"n_real": len(i), "n_generated": len(j), **_metrics(g, i, j, seed, logits, clip)}
     r = np.random.default_rng(seed)
-    boots = [_metrics(g, r.choice(i, len(i)), r.choice(j, len(j)), seed, logits, clip, kid_subsets=20) for _ in range(n_boot)]
+    boots = [_metrics(g, r.choice(i, len(i)), r.choice(j, len(j)), seed, logits, clip, kid_subsets=20)
+             for _ in range(n_boot)]
     for name in [m for m in boots[0] if not m.endswith("_std")]:
         vals = np.array([b[name] for b in boots])
-        vals = vals[~np.isnan(vals)]  # resamples where the metric is undefined (KID of one repeated sample) do not count
+        # resamples where the metric is undefined (KID of one repeated sample) do not count
+        vals = vals[~np.isnan(vals)]
         res[f"{name}_bias"] = float(vals.mean() - res[name]) if len(vals) else float("nan")
-        res[f"{name}_ci"] = tuple(float(v) for v in np.clip(np.percentile(vals, [2.5, 97.5]) - res[f"{name}_bias"], *RANGES.get(name, (-np.inf, np.inf)))) \
+        res[f"{name}_ci"] = tuple(float(v) for v in np.clip(np.percentile(vals, [2.5, 97.5]) - res[f"{name}_bias"],
+                                                            *RANGES.get(name, (-np.inf, np.inf)))) \
             if len(vals) else (float("nan"), float("nan"))
     return res
 
@@ -165,12 +185,14 @@ def adherence(clf: CentroidClassifier, feats: np.ndarray, asked) -> float:
 
 # %% ../nbs/25_evaluate.ipynb #bf58bbd8
 PAPER_TABLE2 = pd.DataFrame({
-    "model": ["SD1.5", "SD2.0", "SDXL", "DALL-E 3", "MMM-RS fine-tuned"], "FID": [172.78, 175.68, 168.34, 347.88, 92.33],
+    "model": ["SD1.5", "SD2.0", "SDXL", "DALL-E 3", "MMM-RS fine-tuned"], "FID": [172.78, 175.68, 168.34, 347.88,
+                                                                                  92.33],
     "IS": [6.64, 6.31, 6.89, 2.63, 7.21],
     "weights": ["open", "open", "open", "closed (API only)", "the authors' SD1.5 + LoRA (train one: mmmrs-train-lora)"],
     "note": "quoted from the paper (500 images; prompts, real set and extractor not stated)"})
 QUOTED_ONLY = {"DALL-E 3": "it is a closed model with no weights to load, and its images come from OpenAI's API, which "
-                           "takes no seed, so they cannot be regenerated from the kit's prompts and seeds; only the paper's "
+                           "takes no seed, so they cannot be regenerated from the kit's prompts and seeds; only the "
+                           "paper's "
                            "numbers can be shown"}
 CONDITIONS = ("gsd_level", "weather", "satellite", "source")
 
@@ -187,7 +209,8 @@ def real_images(out, split: str = "test", modality: str = "rgb", limit: int | No
     "The real images of a split (at most `limit`, a seeded random draw) and their manifest rows (conditions)."
     ds = ShardDataset(out, modalities=(modality,), split=split)
     if limit is not None and len(ds) > limit:
-        ds = ShardDataset(out, modalities=(modality,), split=split, key=list(np.random.default_rng(seed).choice(ds.keys, limit, replace=False)))
+        ds = ShardDataset(out, modalities=(modality,), split=split, key=list(np.random.default_rng(seed).choice(ds.keys,
+            limit, replace=False)))
     if not ds.keys: return [], read_manifest(out).iloc[:0]
     rows = pd.DataFrame([ds.rows[k].loc[modality] for k in ds.keys]).reset_index(drop=True).assign(modality=modality)
     return Lazy(len(ds), lambda i: ds[i]["images"][modality]), rows
@@ -200,19 +223,22 @@ def generated_images(folder):
     return Lazy(len(meta), lambda i: np.asarray(Image.open(Path(folder) / meta.file_name[i]).convert("RGB"))), meta
 
 class RealFeatures:
-    "Features and manifest rows of a built dataset's real images (at most `limit` per split and modality), extracted once."
+    """Features and manifest rows of a built dataset's real images (at most `limit` per split and modality),
+    extracted once."""
     def __init__(self, out, extractor, limit: int | None = 2000, seed: int = 0):
         self.out, self.extractor, self.limit, self.seed, self.cache = out, extractor, limit, seed, {}
         self.modalities = sorted(read_manifest(out).modality.unique())
     def __call__(self, split: str, modality: str) -> tuple[np.ndarray, pd.DataFrame]:
         if (split, modality) not in self.cache:
             imgs, rows = real_images(self.out, split, modality, self.limit, self.seed)
-            self.cache[split, modality] = (extract(self.extractor, imgs) if imgs else np.zeros((0, self.extractor.num_features)), rows)
+            self.cache[split, modality] = (extract(self.extractor, imgs) if imgs
+                                           else np.zeros((0, self.extractor.num_features)), rows)
         return self.cache[split, modality]
 
 # %% ../nbs/25_evaluate.ipynb #66a533c1
 def condition_classifiers(real: RealFeatures, conditions=("gsd_level", "weather")) -> dict:
-    "`{(condition, modality): (classifier, accuracy on the test split)}` trained on the train split; modality across all of them."
+    """`{(condition, modality): (classifier, accuracy on the test split)}` trained on the train split; modality
+    across all of them."""
     def fit(x, y, xt, yt):
         clf = CentroidClassifier().fit(x, y)
         return clf, adherence(clf, xt, yt) if len(xt) else float("nan")
@@ -221,13 +247,15 @@ def condition_classifiers(real: RealFeatures, conditions=("gsd_level", "weather"
         for c in conditions:
             if len(tr) and trr[c].nunique() >= 2: res[c, m] = fit(tr, trr[c], te, ter[c])
     if sum(len(tr) > 0 for (tr, _), _ in parts.values()) >= 2:
-        cat = lambda k: [np.concatenate([p[k][0] for p in parts.values()]), pd.concat([p[k][1].modality for p in parts.values()])]
+        cat = lambda k: [np.concatenate([p[k][0] for p in parts.values()]),
+                         pd.concat([p[k][1].modality for p in parts.values()])]
         res["modality", None] = fit(*cat(0), *cat(1))
     return res
 
 def evaluate_sets(real_out, generated: dict, extractor, split: str = "test", n_boot: int = 100, seed: int = 0,
                   clip=None, max_real: int | None = 2000) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "Table rows (one per generated set) and per-condition rows, comparing each set with (at most `max_real`) real images of `split`."
+    """Table rows (one per generated set) and per-condition rows, comparing each set with (at most `max_real`) real
+    images of `split`."""
     real_feats = RealFeatures(real_out, extractor, max_real, seed)
     clfs, rows, per = condition_classifiers(real_feats), [], []
     for name, folder in generated.items():
@@ -236,23 +264,28 @@ def evaluate_sets(real_out, generated: dict, extractor, split: str = "test", n_b
         modality = meta.modality.iloc[0]
         real, r_rows = real_feats(split, modality)
         if len(real) < 2 or len(g_img) < 2:
-            raise ValueError(f"{folder} ({len(g_img)} images) against the {len(real)} real {modality} images of the {split} split of {real_out}: "
+            raise ValueError(f"{folder} ({len(g_img)} images) against the {len(real)} real {modality} images of the "
+                             f"{split} split of {real_out}: "
                              "every metric needs at least 2 of each; choose another --split or generate more")
         gen = extract(extractor, g_img)
         g = Gram(real, gen)
         logits = extract(extractor.logits, g_img) if hasattr(extractor, "logits") else None
         scores = clip(g_img, list(meta.prompt)) if clip is not None else None
-        row = {"model": name, "modality": modality, **set_metrics(gram=g, n_boot=n_boot, seed=seed, logits=logits, clip=scores)}
-        mine = {c: (clf, acc) for (c, m), (clf, acc) in clfs.items() if m in (modality, None) and c in meta}  # this modality's classifiers
+        row = {"model": name, "modality": modality, **set_metrics(gram=g, n_boot=n_boot, seed=seed, logits=logits,
+                                                                  clip=scores)}
+        mine = {c: (clf, acc) for (c, m), (clf, acc) in clfs.items() if m in (modality, None)
+                and c in meta}  # this modality's classifiers
         predicted = {c: clf.predict(gen) for c, (clf, _) in mine.items()}
-        for c, (_, acc) in mine.items(): row[f"adherence_{c}"], row[f"classifier_accuracy_{c}"] = float((predicted[c] == meta[c]).mean()), acc
+        for c, (_,
+            acc) in mine.items(): row[f"adherence_{c}"], row[f"classifier_accuracy_{c}"] = float((predicted[c] == meta[c]).mean()), acc
         rows.append(row)
         for c in CONDITIONS:
             if c not in meta: continue
             for v in sorted(set(meta[c].dropna()) & set(r_rows[c].dropna())):
                 gi, ri = np.flatnonzero(meta[c] == v), np.flatnonzero(r_rows[c] == v)
                 if len(gi) < 2 or len(ri) < 2: continue
-                cond = {"model": name, "condition": c, "value": v, **set_metrics(gram=g, i=ri, j=gi, n_boot=n_boot, seed=seed, logits=logits, clip=scores)}
+                cond = {"model": name, "condition": c, "value": v, **set_metrics(gram=g, i=ri, j=gi, n_boot=n_boot,
+                                                                                 seed=seed, logits=logits, clip=scores)}
                 if c in predicted: cond["adherence"] = float((predicted[c][gi] == v).mean())
                 per.append(cond)
     return pd.DataFrame(rows), pd.DataFrame(per)
@@ -269,24 +302,29 @@ def _name(model) -> str: return re.sub(r"[\s_-]", "", str(model).lower())
 def _table2_row(model: str, ours: dict | None, paper: dict | None = None) -> dict:
     "One row of `table2`: this run's FID and IS (or why there are none) beside the paper's."
     mine = lambda c: "quoted only" if model in QUOTED_ONLY else _cell(ours, c) if ours else "not run"
-    return {"model": model, "FID (this run)": mine("FID"), "IS (this run)": mine("IS"), "FID (paper)": paper and paper["FID"],
+    return {"model": model, "FID (this run)": mine("FID"), "IS (this run)": mine("IS"),
+            "FID (paper)": paper and paper["FID"],
             "IS (paper)": paper and paper["IS"], "weights": paper["weights"] if paper else "yours"}
 
 def table2(table: pd.DataFrame) -> pd.DataFrame:
-    "The paper's Table 2 beside this run: a row per paper model (with the run's set of that name), then the run's other sets."
+    """The paper's Table 2 beside this run: a row per paper model (with the run's set of that name), then the run's
+    other sets."""
     ours = {_name(r["model"]): r for r in table.to_dict("records")}
     rows = [_table2_row(p["model"], ours.pop(_name(p["model"]), None), p) for p in PAPER_TABLE2.to_dict("records")]
     return pd.DataFrame(rows + [_table2_row(r["model"], r) for r in ours.values()])
 
 def column_sources(extractor, clip=None) -> dict:
-    "Which model gave which column: the extractor's features, its classifier head for IS (or why no IS), the CLIP model."
+    """Which model gave which column: the extractor's features, its classifier head for IS (or why no IS), the CLIP
+    model."""
     info = getattr(extractor, "info", {})
     short = info.get("features", type(extractor).__name__)
     name = short + (f" `{info['path']}` (sha256 {info['sha256'][:16]}…)" if "path" in info else "")
     head = f"{short}: its classifier head" if hasattr(extractor, "logits") else (
-        f"not computed: {short} has no classifier head (give --feature-model a file with one; README: 'A classifier head for IS, offline')")
+        f"not computed: {short} has no classifier head (give --feature-model a file with one; README: 'A classifier "
+        f"head for IS, offline')")
     return {"FID, KID, precision, recall, adherence": name, "IS": head,
-            "CLIP": f"CLIP model `{clip.path}`" if clip is not None else "not computed: no CLIP model given (--clip-model)"}
+            "CLIP": f"CLIP model `{clip.path}`" if clip is not None
+            else "not computed: no CLIP model given (--clip-model)"}
 
 # %% ../nbs/25_evaluate.ipynb #51c81bb4
 def _bars(labels, values, cis, ylabel, ax=None):
@@ -294,7 +332,8 @@ def _bars(labels, values, cis, ylabel, ax=None):
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(1.5 + 1.2 * len(labels), 3))
     ci = np.array(list(cis), dtype=float).reshape(-1, 2)
-    ax.bar([str(l) for l in labels], values, yerr=[np.clip(values - ci[:, 0], 0, None), np.clip(ci[:, 1] - values, 0, None)], capsize=4, color="#4c72b0")
+    ax.bar([str(l) for l in labels], values, yerr=[np.clip(values - ci[:, 0], 0, None),
+                                                   np.clip(ci[:, 1] - values, 0, None)], capsize=4, color="#4c72b0")
     ax.set_ylabel(ylabel); ax.figure.tight_layout()
     return ax.figure
 
@@ -304,28 +343,33 @@ def plot_per_condition(per: pd.DataFrame, metric: str = "FID"):
     groups = list(per.groupby(["model", "condition"], sort=False))
     fig, axes = plt.subplots(1, len(groups), figsize=(3.2 * len(groups), 3), squeeze=False)
     for ax, ((model, cond), g) in zip(axes[0], groups):
-        _bars(g.value, g[metric].to_numpy(), g[f"{metric}_ci"], metric, ax); ax.set_title(f"{model}: {cond}", fontsize=9)
+        _bars(g.value, g[metric].to_numpy(), g[f"{metric}_ci"], metric, ax); ax.set_title(f"{model}: {cond}",
+                                                                                          fontsize=9)
         ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     fig.tight_layout()
     return fig
 
 def write_report(table: pd.DataFrame, per_condition: pd.DataFrame, dest, settings: dict | None = None,
                  columns: dict | None = None) -> Path:
-    "`table.md`, `table.csv`, `per_condition.csv`, `settings.json` and plots of FID with intervals in `dest`; the paper's Table 2 beside."
+    """`table.md`, `table.csv`, `per_condition.csv`, `settings.json` and plots of FID with intervals in `dest`; the
+    paper's Table 2 beside."""
     import matplotlib.pyplot as plt
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     cols, records = ["FID", "KID", "IS", "CLIP", "precision", "recall"], table.to_dict("records")
     shown = pd.DataFrame({"model": table.model, "modality": table.modality, "n": table.n_generated,
                           **{c: [_cell(r, c) for r in records] for c in cols},
-                          **{c: table[c].round(3) for c in table.columns if c.startswith("adherence_") or c.startswith("classifier_")}})
+                          **{c: table[c].round(3) for c in table.columns if c.startswith("adherence_")
+                             or c.startswith("classifier_")}})
     settings = (settings or {}) | ({"columns": columns} if columns else {})
     md = ["## This run (95% bootstrap intervals)", "", shown.to_markdown(index=False), "",
           *[f"- {k}: `{v}`" for k, v in settings.items() if k != "columns"], "", "Which model gave which column:", "",
           *([f"- {k}: {v}" for k, v in columns.items()] if columns else ["- not recorded"]), "",
           "Per condition (GSD level, weather, sensor, source): `per_condition.csv` and `per_condition.png`.", "",
           "## The paper's Table 2 beside this run", "", table2(table).to_markdown(index=False), "",
-          "The paper's numbers are quoted from the paper (500 images; its prompts, real set and extractor are not stated), so "
-          "they are not comparable with this run's: FID at n = 500 is biased and depends on the extractor and its resizing. "
+          "The paper's numbers are quoted from the paper (500 images; its prompts, real set and extractor are not "
+          "stated), so "
+          "they are not comparable with this run's: FID at n = 500 is biased and depends on the extractor and its "
+          "resizing. "
           "Compare this run's models with each other (same prompts, seeds, real set and extractor).", "",
           *[f"{m} is only quoted: {why}." for m, why in QUOTED_ONLY.items()], ""]
     (dest / "table.md").write_text("\n".join(md)); (dest / "settings.json").write_text(json.dumps(settings, indent=1))
@@ -341,11 +385,14 @@ def mmmrs_evaluate(
     generated: Annotated[str, {"action": "append"}] = None,  # a folder written by mmmrs-generate (repeatable); required
     names: str = None,  # comma-separated model names for the generated folders (default: folder names)
     split: str = "test",  # the real split to compare with
-    feature_model: str = None,  # pytorch-fid's .pth (or .safetensors), or a TorchScript Inception (default: fid-helper's)
-    feature_resize: str = None,  # for a weights file: tf or pytorch-fid (default: tf for torch-fidelity's, else pytorch-fid)
+    feature_model: str = None,
+                   # pytorch-fid's .pth (or .safetensors), or a TorchScript Inception (default: fid-helper's)
+    feature_resize: str = None,
+                   # for a weights file: tf or pytorch-fid (default: tf for torch-fidelity's, else pytorch-fid)
     clip_model: str = None,  # a local CLIP model folder for the CLIP score (default: no CLIP score)
     n_boot: int = 100,  # bootstrap resamples for the confidence intervals
-    max_real: int = 2000,  # at most this many real images per split and modality (a seeded draw), reference and classifiers
+    max_real: int = 2000,
+                   # at most this many real images per split and modality (a seeded draw), reference and classifiers
     out: str = "benchmark",  # where table.md, table.csv, per_condition.csv, settings.json and the plots go
     seed: int = 0,  # seed of the bootstrap and KID subsets
 ):
@@ -379,9 +426,11 @@ class CLIPScorer:
         import torch
         prompts, scores = list(prompts), []
         for s in range(0, len(prompts), batch_size):
-            inputs = self.processor(text=prompts[s:s + batch_size], images=[np.repeat(a[..., None], 3, -1) if a.ndim == 2 else a for a in images[s:s + batch_size]],
+            inputs = self.processor(text=prompts[s:s + batch_size], images=[np.repeat(a[..., None], 3, -1)
+                if a.ndim == 2 else a for a in images[s:s + batch_size]],
                                     return_tensors="pt", padding=True, truncation=True).to(self.device)
             with torch.no_grad(): out = self.model(**inputs)
             i, t = out.image_embeds, out.text_embeds
-            scores.append((100 * (i / i.norm(dim=-1, keepdim=True) * (t / t.norm(dim=-1, keepdim=True))).sum(-1).clamp(min=0)).cpu().numpy())
+            scores.append((100 * (i / i.norm(dim=-1, keepdim=True) * (t / t.norm(dim=-1,
+                keepdim=True))).sum(-1).clamp(min=0)).cpu().numpy())
         return np.concatenate(scores)

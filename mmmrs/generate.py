@@ -25,24 +25,30 @@ __all__ = ['PRECISIONS', 'WEIGHT_SUFFIXES', 'build_prompt', 'benchmark_prompts',
            'generate_images', 'mmmrs_generate', 'main']
 
 # %% ../nbs/23_generate.ipynb #438b8d02
-def build_prompt(content: str = "a satellite image", gsd_level: str = "high", weather: str = "clear", satellite: str = "GF2",
+def build_prompt(content: str = "a satellite image", gsd_level: str = "high", weather: str = "clear",
+                 satellite: str = "GF2",
                  template: str = PAPER_TEMPLATE, category: str | None = None, dataset: str | None = None) -> str:
     "A prompt for the given conditions; `gsd_level` is a level name (see `mmmrs.gsd.GSD_LEVELS`)."
     if gsd_level not in GSD_LEVELS: raise ValueError(f"gsd_level must be one of {list(GSD_LEVELS)}, got {gsd_level!r}")
-    return compose_prompt(template, gsd_level=gsd_words(gsd_level), weather=weather, caption=content, satellite=satellite,
+    return compose_prompt(template, gsd_level=gsd_words(gsd_level), weather=weather, caption=content,
+                          satellite=satellite,
                           category=label_words(category) if category else None, dataset=dataset)
 
 # %% ../nbs/23_generate.ipynb #53b8de2d
-def _h(*parts) -> int: return int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest(), "big")
+def _h(*parts) -> int: return int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(),
+                                                             digest_size=8).digest(), "big")
 
-def benchmark_prompts(out, n: int = 500, seed: int = 0, split: str = "test", modality: str = "rgb", condition: str | None = None) -> pd.DataFrame:
-    "Up to `n` `modality` prompts from the `split` of the dataset in `out`, stratified by GSD level, weather and source; with a `condition` modality, only samples that have it."
+def benchmark_prompts(out, n: int = 500, seed: int = 0, split: str = "test", modality: str = "rgb",
+                      condition: str | None = None) -> pd.DataFrame:
+    """Up to `n` `modality` prompts from the `split` of the dataset in `out`, stratified by GSD level, weather and
+    source; with a `condition` modality, only samples that have it."""
     rows = select(out, split=split, modality=modality).copy()
     if condition: rows = rows[rows.key.isin(select(out, split=split, modality=condition).key)]
     what = f"{modality} samples{f' with {condition}' if condition else ''}"
     if rows.empty: raise ValueError(f"no {what} in the {split} split of {out}")
     if len(rows) < n:
-        warnings.warn(f"asked for {n} prompts, but the {split} split of {out} has only {len(rows)} {what}: the set has {len(rows)}",
+        warnings.warn(f"asked for {n} prompts, but the {split} split of {out} has only {len(rows)} {what}: the set has "
+                      f"{len(rows)}",
                       stacklevel=2)
     available = len(rows)
     rows["_h"] = [_h(seed, k) for k in rows.key]
@@ -61,7 +67,8 @@ def condition_images(out, prompts: pd.DataFrame, modality: str = "rgb") -> dict:
     from mmmrs.controlnet import to_rgb
     ds = ShardDataset(out, modalities=(modality,), key=list(prompts.key))
     at = {k: i for i, k in enumerate(ds.keys)}
-    if missing := set(prompts.key) - set(at): raise ValueError(f"{len(missing)} prompts have no {modality} image in {out}, e.g. {sorted(missing)[0]}")
+    if missing := set(prompts.key) - set(at): raise ValueError(f"{len(missing)} prompts have no {modality} image in "
+                                                               f"{out}, e.g. {sorted(missing)[0]}")
     return {i: Image.fromarray(to_rgb(ds[at[k]]["images"][modality])) for i, k in zip(prompts.index, prompts.key)}
 
 # %% ../nbs/23_generate.ipynb #7f24b1ae
@@ -76,7 +83,8 @@ def torch_dtype(precision=None, device: str = "cpu"):
     return getattr(torch, PRECISIONS[precision])
 
 def local_model(path, what: str = "model") -> Path:
-    "The local file or folder `path`, or the cached snapshot of a Hub id; else a clear error naming `path` (never a download)."
+    """The local file or folder `path`, or the cached snapshot of a Hub id; else a clear error naming `path` (never a
+    download)."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
     p = Path(path).expanduser()
@@ -99,7 +107,8 @@ def _weights_in(folder: Path) -> list[Path]:
     return [f for f in files if f.suffix == ".safetensors"] or files
 
 def weight_hashes(path) -> dict:
-    "`{relative path: sha256}` of the weights a load of `path` reads: the file, a pipeline's components, a model folder's own."
+    """`{relative path: sha256}` of the weights a load of `path` reads: the file, a pipeline's components, a model
+    folder's own."""
     path = Path(path)
     if path.is_file(): return {path.name: file_sha256(path)}
     index = path / "model_index.json"
@@ -114,10 +123,12 @@ def model_provenance(base, lora=None, controlnet=None) -> dict:
 
 # %% ../nbs/23_generate.ipynb #06fa3a9e
 def pipeline_class(path) -> str:
-    "The pipeline class a model folder's `model_index.json` names (`StableDiffusionPipeline`, `StableDiffusionXLPipeline`, ...)."
+    """The pipeline class a model folder's `model_index.json` names (`StableDiffusionPipeline`,
+    `StableDiffusionXLPipeline`, ...)."""
     index = Path(path) / "model_index.json"
     if not index.exists():
-        raise FileNotFoundError(f"{path}: no model_index.json, so not a diffusers pipeline folder (save one with `save_pretrained`)")
+        raise FileNotFoundError(f"{path}: no model_index.json, so not a diffusers pipeline folder (save one with "
+                                f"`save_pretrained`)")
     return json.loads(index.read_text())["_class_name"]
 
 def _check_controlnet(base: Path, controlnet: Path):
@@ -125,11 +136,13 @@ def _check_controlnet(base: Path, controlnet: Path):
     dim = lambda f: json.loads(f.read_text()).get("cross_attention_dim") if f.exists() else None
     cn, unet = dim(controlnet / "config.json"), dim(base / "unet" / "config.json")
     if cn and unet and cn != unet:
-        raise ValueError(f"ControlNet {controlnet} was built for a UNet with cross_attention_dim {cn}, but {base} has {unet} "
+        raise ValueError(f"ControlNet {controlnet} was built for a UNet with cross_attention_dim {cn}, but {base} has "
+                         f"{unet} "
                          f"({pipeline_class(base)}): train one from this base model")
 
 def load_pipeline(path, lora=None, controlnet=None, device: str | None = None, dtype=None):
-    "The folder's text-to-image pipeline (SD 1.x/2.x, SDXL) in `dtype`, optional LoRA and ControlNet, DPM++ 2M Karras, provenance."
+    """The folder's text-to-image pipeline (SD 1.x/2.x, SDXL) in `dtype`, optional LoRA and ControlNet, DPM++ 2M
+    Karras, provenance."""
     import inspect, torch, diffusers
     from diffusers import AutoPipelineForText2Image, ControlNetModel, DPMSolverMultistepScheduler
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -138,20 +151,23 @@ def load_pipeline(path, lora=None, controlnet=None, device: str | None = None, d
     lora, controlnet = lora and local_model(lora, "LoRA"), controlnet and local_model(controlnet, "ControlNet")
     kw = dict(local_files_only=True, dtype=dtype)
     cls = getattr(diffusers, pipeline_class(base), diffusers.DiffusionPipeline)
-    if "safety_checker" in inspect.signature(cls.__init__).parameters: kw |= dict(safety_checker=None, requires_safety_checker=False)
+    if "safety_checker" in inspect.signature(cls.__init__).parameters: kw |= dict(safety_checker=None,
+                                                                                  requires_safety_checker=False)
     if controlnet:
         _check_controlnet(base, controlnet)
         kw["controlnet"] = ControlNetModel.from_pretrained(controlnet, dtype=dtype, local_files_only=True)
     pipe = AutoPipelineForText2Image.from_pretrained(base, **kw)
     if lora: pipe.load_lora_weights(str(lora))
-    pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, use_karras_sigmas=True, algorithm_type="dpmsolver++")
+    pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, use_karras_sigmas=True,
+                                                             algorithm_type="dpmsolver++")
     pipe.set_progress_bar_config(disable=True)
     pipe.mmmrs_provenance = model_provenance(base, lora, controlnet)
     return pipe.to(device)
 
 # %% ../nbs/23_generate.ipynb #3fe37a8c
 class BackgroundWriter:
-    "Runs `fn(*args)` on `workers` threads, `submit` blocking while `max_pending` wait (`workers=0`: at once); errors surface."
+    """Runs `fn(*args)` on `workers` threads, `submit` blocking while `max_pending` wait (`workers=0`: at once);
+    errors surface."""
     def __init__(self, workers: int = 2, max_pending: int = 16):
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="mmmrs-writer") if workers else None
         self.pending, self.max_pending = deque(), max(1, max_pending)
@@ -162,7 +178,8 @@ class BackgroundWriter:
     def __enter__(self): return self
     def __exit__(self, error, *_):
         if self.pool is None: return
-        if error is not None: return self.pool.shutdown(cancel_futures=True)  # the caller's error wins; queued writes dropped
+        # the caller's error wins; queued writes dropped
+        if error is not None: return self.pool.shutdown(cancel_futures=True)
         try:
             while self.pending: self.pending.popleft().result()
         finally: self.pool.shutdown()
@@ -177,16 +194,19 @@ def _save_image(dest: Path, name: str, img: np.ndarray, record: dict):
 def generate_images(pipe, prompts: pd.DataFrame, dest, num_inference_steps: int = 30, guidance_scale: float = 7.5,
                     height: int = 512, width: int = 512, batch_size: int = 4, conditions=None, progress: bool = True,
                     write_workers: int = 2, provenance: dict | None = None) -> Path:
-    "Render `prompts` (from `benchmark_prompts`, or any with `prompt` and `seed`) into `dest`, writing on `write_workers` threads."
+    """Render `prompts` (from `benchmark_prompts`, or any with `prompt` and `seed`) into `dest`, writing on
+    `write_workers` threads."""
     import torch
     from tqdm.auto import tqdm
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
-    settings = {"sampler": type(pipe.scheduler).__name__, "karras": bool(getattr(pipe.scheduler.config, "use_karras_sigmas", False)),
+    settings = {"sampler": type(pipe.scheduler).__name__, "karras": bool(getattr(pipe.scheduler.config,
+                                                                                 "use_karras_sigmas", False)),
                 "num_inference_steps": num_inference_steps, "guidance_scale": guidance_scale, "height": height,
                 "width": width, "pipeline": type(pipe).__name__, "dtype": str(pipe.dtype).removeprefix("torch."),
                 **(getattr(pipe, "mmmrs_provenance", {}) if provenance is None else provenance),
                 **prompts.attrs.get("prompt_set", {})}
-    call = dict(num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, height=height, width=width, output_type="np")
+    call = dict(num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, height=height, width=width,
+                output_type="np")
     records = []
     with BackgroundWriter(write_workers, max_pending=2 * batch_size) as writer:
         for start in tqdm(range(0, len(prompts), batch_size), desc="generate", disable=not progress):
@@ -195,7 +215,8 @@ def generate_images(pipe, prompts: pd.DataFrame, dest, num_inference_steps: int 
             kw = {"image": [conditions[i] for i in part.index]} if conditions is not None else {}
             imgs = pipe(list(part.prompt), generator=gens, **call, **kw).images
             for (i, r), img in zip(part.iterrows(), imgs):
-                rec = {"file_name": f"{i:05d}.png", **{k: (None if pd.isna(v) else v) for k, v in r.items()}, **settings}
+                rec = {"file_name": f"{i:05d}.png", **{k: (None if pd.isna(v) else v) for k, v in r.items()},
+                       **settings}
                 writer.submit(_save_image, dest, f"{i:05d}", img, rec); records.append(rec)
     (dest / "metadata.jsonl").write_text("".join(json.dumps(r, default=str) + "\n" for r in records))
     return dest
@@ -209,7 +230,8 @@ def mmmrs_generate(
     num_prompts: int = 500,  # how many prompts (the paper: 500)
     prompt: str = None,  # a single prompt instead of a benchmark set
     lora: str = None,  # a LoRA folder from mmmrs-train-lora
-    controlnet: str = None,  # a ControlNet folder from mmmrs-train-controlnet (needs --data: its images are the conditions)
+    controlnet: str = None,
+                   # a ControlNet folder from mmmrs-train-controlnet (needs --data: its images are the conditions)
     modality: str = None,  # the modality generated, whose prompts are used: rgb, or the ControlNet's target (sar, nir)
     condition: str = "rgb",  # the ControlNet's input modality
     num_inference_steps: int = 30,  # DPM++ 2M Karras steps (the authors': 30)

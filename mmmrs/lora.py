@@ -15,7 +15,8 @@ import numpy as np
 from .data import ShardDataset
 from .prompts import compose_prompt
 from .train import (TrainArgs, TrainingRun, apply_speed_options, diffusion_loss, data_filters, encode_prompts,
-                         end_run, epoch_index, load_components, make_accelerator, micro_generator, precision, prepare_run,
+                         end_run, epoch_index, load_components, make_accelerator, micro_generator, precision,
+                         prepare_run,
                          run_training, to_device, training_main, unwrapped, vae_latents, weight_dtype)
 
 # %% auto #0
@@ -94,8 +95,10 @@ class LatentCache:
     def __init__(self, comps: dict, data: LoRATrainData, folder, batch: int = 8):
         from safetensors.torch import load_file, save_file
         a = data.args
-        if a.resolution != 512 or a.train_text_encoder: raise ValueError("cache_latents needs resolution 512 (no random crops) and a frozen text encoder")
-        name = _fingerprint(str(Path(a.pretrained_model_name_or_path).resolve()), data.ds.keys, a.modality, a.random_flip)
+        if a.resolution != 512 or a.train_text_encoder: raise ValueError("cache_latents needs resolution 512 (no random "
+                                                                         "crops) and a frozen text encoder")
+        name = _fingerprint(str(Path(a.pretrained_model_name_or_path).resolve()), data.ds.keys, a.modality,
+                            a.random_flip)
         self.path = Path(folder) / f"latents-{name}.safetensors"
         if self.path.exists(): self.t = load_file(str(self.path))
         else:
@@ -111,11 +114,13 @@ class LatentCache:
                 img = data.ds[i]["images"][data.args.modality]
                 img = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
                 for f in flips:
-                    px = torch.from_numpy(np.ascontiguousarray(img[:, ::-1] if f else img)).permute(2, 0, 1)[None].float() / 127.5 - 1
+                    px = torch.from_numpy(np.ascontiguousarray(img[:, ::-1] if f else img)).permute(2, 0,
+                        1)[None].float() / 127.5 - 1
                     d = comps["vae"].encode(px.to(comps["vae"].device, comps["vae"].dtype)).latent_dist
                     out[f"{i}.{int(f)}.mean"], out[f"{i}.{int(f)}.std"] = d.mean[0].float().cpu(), d.std[0].float().cpu()
             for j in range(0, len(prompts), batch):
-                for p, e in zip(prompts[j:j + batch], encode_prompts(comps, prompts[j:j + batch])): out[f"text.{_fingerprint(p)}"] = e.float().cpu()
+                for p, e in zip(prompts[j:j + batch], encode_prompts(comps,
+                    prompts[j:j + batch])): out[f"text.{_fingerprint(p)}"] = e.float().cpu()
         return out
 
     def latents(self, index, flip, scaling: float, g=None):
@@ -131,11 +136,16 @@ class LatentCache:
 
 # %% ../nbs/21_lora.ipynb #897f5ef7
 VALIDATION_PROMPTS = (
-    compose_prompt(gsd_level="High precision resolution", weather="clear", caption="a satellite image of a city with many buildings", satellite="GF2"),
-    compose_prompt(gsd_level="Low precision resolution", weather="snow", caption="a satellite image of farmland", satellite="Sentinel-2"),
-    compose_prompt(gsd_level="Ultra-low precision resolution", weather="clear", caption="a satellite image of a river", satellite="TG2"),
-    compose_prompt(gsd_level="Ordinary precision resolution", weather="fog", caption="a satellite image of a harbor", satellite="Google Earth"),
-    compose_prompt(gsd_level="Low precision resolution", weather="clear", caption="a satellite image of farmland", satellite="Sentinel-1"),
+    compose_prompt(gsd_level="High precision resolution", weather="clear",
+                   caption="a satellite image of a city with many buildings", satellite="GF2"),
+    compose_prompt(gsd_level="Low precision resolution", weather="snow", caption="a satellite image of farmland",
+                   satellite="Sentinel-2"),
+    compose_prompt(gsd_level="Ultra-low precision resolution", weather="clear", caption="a satellite image of a river",
+                   satellite="TG2"),
+    compose_prompt(gsd_level="Ordinary precision resolution", weather="fog", caption="a satellite image of a harbor",
+                   satellite="Google Earth"),
+    compose_prompt(gsd_level="Low precision resolution", weather="clear", caption="a satellite image of farmland",
+                   satellite="Sentinel-1"),
 )
 
 # %% ../nbs/21_lora.ipynb #bf08e032
@@ -160,13 +170,17 @@ def save_lora(comps: dict, output_dir, accelerator=None) -> Path:
 def pipeline_from(comps: dict, path, accelerator=None):
     "A StableDiffusionPipeline around the (LoRA-adapted) components, with DPM++ 2M Karras as in the paper's inference."
     from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
-    sched = DPMSolverMultistepScheduler.from_pretrained(path, subfolder="scheduler", use_karras_sigmas=True, local_files_only=True)
-    return StableDiffusionPipeline(vae=comps["vae"], text_encoder=unwrapped(comps["text_encoder"], accelerator), tokenizer=comps["tokenizer"],
-                                   unet=unwrapped(comps["unet"], accelerator), scheduler=sched, safety_checker=None, feature_extractor=None,
+    sched = DPMSolverMultistepScheduler.from_pretrained(path, subfolder="scheduler", use_karras_sigmas=True,
+                                                        local_files_only=True)
+    return StableDiffusionPipeline(vae=comps["vae"], text_encoder=unwrapped(comps["text_encoder"], accelerator),
+                                   tokenizer=comps["tokenizer"],
+                                   unet=unwrapped(comps["unet"], accelerator), scheduler=sched, safety_checker=None,
+                                   feature_extractor=None,
                                    requires_safety_checker=False)
 
 def validate(comps: dict, args: LoRAArgs, step: int, accelerator=None) -> Path:
-    "Render the validation prompts (seeded, in the run's precision) as one grid, `validation/step-<step>.png`; log it if tracking."
+    """Render the validation prompts (seeded, in the run's precision) as one grid, `validation/step-<step>.png`; log
+    it if tracking."""
     import torch
     from PIL import Image
     pipe = pipeline_from(comps, args.pretrained_model_name_or_path, accelerator)
@@ -174,7 +188,8 @@ def validate(comps: dict, args: LoRAArgs, step: int, accelerator=None) -> Path:
     prompts = list(args.validation_prompts or VALIDATION_PROMPTS)
     g = torch.Generator(device="cpu").manual_seed(args.seed)
     with torch.no_grad(), precision(args.mixed_precision, pipe.device):  # the pipeline is outside accelerate's autocast
-        imgs = pipe(prompts * args.num_validation_images, num_inference_steps=args.num_inference_steps, guidance_scale=7.5,
+        imgs = pipe(prompts * args.num_validation_images, num_inference_steps=args.num_inference_steps,
+                    guidance_scale=7.5,
                     height=args.resolution, width=args.resolution, generator=g, output_type="np").images
     grid = np.concatenate(list((imgs * 255).round().astype(np.uint8)), axis=1)
     path = Path(args.output_dir) / "validation" / f"step-{step:06d}.png"

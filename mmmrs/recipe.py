@@ -68,7 +68,8 @@ def generator_problem(path: str) -> str | None:
 
 # %% ../nbs/14_recipe.ipynb #a5ec9b85
 RECIPE_ARGS = ("upscaler", "captioner", "night_generator", "snow_generator", "gsd_threshold", "prompt_template",
-               "quality", "pyramid", "weather", "weather_count")  # build arguments a recipe may set: mmmrs-build's names
+               "quality", "pyramid", "weather",
+               "weather_count")  # build arguments a recipe may set: mmmrs-build's names
 
 def _same(arg: str, a, b) -> bool:
     names = lambda v: {w.strip() for w in str(v).split(",") if w.strip()}

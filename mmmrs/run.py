@@ -41,7 +41,8 @@ class ShardContent:
     rejects: list = field(default_factory=list)  # complete once `samples` is consumed
 
 class UnitOfWork:
-    "One unit of work: a named shard `run_shard` builds from this spec alone, in any process; subclasses say what is in it."
+    """One unit of work: a named shard `run_shard` builds from this spec alone, in any process; subclasses say what
+    is in it."""
     name: str
     counts_inputs = True  # its inputs are source files, counted in inputs.parquet
     def fingerprint(self, out) -> str: raise NotImplementedError  # hash of all the shard's bytes depend on
@@ -49,21 +50,25 @@ class UnitOfWork:
     def failure_rows(self, why: str) -> list[dict]: raise NotImplementedError  # rejects when the shard kept failing
 
 # %% ../nbs/12_run.ipynb #7e0e14b0
-BUILD_MODULES = ("core", "cards", "sources", "standardize", "superres", "gsd", "prompts", "weather", "cyclegan", "samples",
+BUILD_MODULES = ("core", "cards", "sources", "standardize", "superres", "gsd", "prompts", "weather", "cyclegan",
+                 "samples",
                  "shards", "run", "build")
 
 @functools.cache
 def code_version() -> str:
-    "The package version and a hash of the modules a shard's bytes depend on: a build with other code rebuilds its shards."
+    """The package version and a hash of the modules a shard's bytes depend on: a build with other code rebuilds its
+    shards."""
     h = hashlib.blake2b(digest_size=8)
     for m in BUILD_MODULES: h.update(package_data(f"{m}.py").read_bytes())
     return f"{__version__}+{h.hexdigest()}"
 
-def _hash(what) -> str: return hashlib.blake2b(json.dumps(what, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+def _hash(what) -> str: return hashlib.blake2b(json.dumps(what, sort_keys=True, default=str).encode(),
+                                               digest_size=16).hexdigest()
 
 # %% ../nbs/12_run.ipynb #5e6689e8
 def _metadata_of(card: Card, scene: Scene, root) -> str:
-    "What the card's adapter reads about `scene` from its sidecar files (XML, JSON), or why it cannot: part of the fingerprint."
+    """What the card's adapter reads about `scene` from its sidecar files (XML, JSON), or why it cannot: part of the
+    fingerprint."""
     if not card.adapter: return ""
     try: return repr(scene_metadata(card, scene, root))
     except Exception as e: return f"error: {_why(e)}"
@@ -78,10 +83,13 @@ class ShardSpec(UnitOfWork):
     options: BuildOptions
 
     def fingerprint(self, out=None) -> str:
-        "Hash of all a shard's bytes depend on: card content, options, code, dataset root, each input's path, content and metadata."
+        """Hash of all a shard's bytes depend on: card content, options, code, dataset root, each input's path,
+        content and metadata."""
         root = Path(self.root)
-        scenes = [(s.id, s.files, s.category, [content_digest(root / p) for p in s.paths], _metadata_of(self.card, s, root)) for s in self.scenes]
-        return _hash([repr(replace(self.card, path=None, body="")), asdict(self.options), code_version(), str(root.resolve()), scenes])
+        scenes = [(s.id, s.files, s.category, [content_digest(root / p) for p in s.paths],
+                   _metadata_of(self.card, s, root)) for s in self.scenes]
+        return _hash([repr(replace(self.card, path=None, body="")), asdict(self.options), code_version(),
+                      str(root.resolve()), scenes])
 
 # %% ../nbs/12_run.ipynb #f51e5593
 def _why(e: Exception) -> str: return str(e) if isinstance(e, SceneError) else f"{type(e).__name__}: {e}"
@@ -100,12 +108,14 @@ def _scene_encoded(scene: Scene, spec: ShardSpec, content: ShardContent) -> list
     tile_rejects, shard, opts = [], f"{spec.name}.tar", spec.options
     try:
         cap, made = get_captioner(opts.captioner), scene_samples(scene, spec.card, spec.root, opts, tile_rejects)
-        got = [encode_sample(s, shard, opts.quality) for chunk in _chunks(made, cap.batch_size) for s in caption_samples(chunk, cap, opts.template)]
+        got = [encode_sample(s, shard, opts.quality) for chunk in _chunks(made, cap.batch_size)
+               for s in caption_samples(chunk, cap, opts.template)]
         reason = None
     except Exception as e: got, reason = [], _why(e)
     content.rejects += tile_rejects
     for p in scene.paths:
-        content.inputs.append({"source": spec.card.name, "path": p, "status": "rejected" if reason else "accepted", "reason": reason, "samples": len(got)})
+        content.inputs.append({"source": spec.card.name, "path": p, "status": "rejected" if reason else "accepted",
+                               "reason": reason, "samples": len(got)})
         if reason: content.rejects.append(reject_row(spec.card.name, p, window=None, reason=reason))
     return got
 
@@ -124,7 +134,8 @@ def failure_rows(self: ShardSpec, why: str) -> list[dict]:
 
 # %% ../nbs/12_run.ipynb #fe097cda
 def unit_files(unit: str, has_tar: bool = True) -> list[str]:
-    "The files a unit of work writes besides its marker, relative to the output folder (its tar only if it made samples)."
+    """The files a unit of work writes besides its marker, relative to the output folder (its tar only if it made
+    samples)."""
     return [f"shards/{unit}.tar"] * has_tar + [f"parts/{unit}.{t}.parquet" for t in ("samples", "inputs", "rejects")]
 
 def _done(out, spec, fingerprint: str) -> dict | None:
@@ -145,11 +156,14 @@ def run_shard(spec: UnitOfWork, out) -> dict:
         rows = write_tar(tar, content.samples)
         inputs, rejects = content.inputs, content.rejects
         if not rows: tar.unlink()
-        for table, data, cols in (("samples", rows, MANIFEST_COLUMNS), ("inputs", inputs, INPUT_COLUMNS), ("rejects", rejects, REJECT_COLUMNS)):
+        for table, data, cols in (("samples", rows, MANIFEST_COLUMNS), ("inputs", inputs, INPUT_COLUMNS),
+                                  ("rejects", rejects, REJECT_COLUMNS)):
             write_table(layout.part(spec.name, table), data, cols)
         stats = {"shard": spec.name, "status": "done", "fingerprint": fingerprint, "pairs": len(rows),
-                 "samples": len({r["key"] for r in rows}), "inputs": len(inputs), "rejected": sum(i["status"] == "rejected" for i in inputs),
-                 "files": file_digests(out, unit_files(spec.name, bool(rows))), "members": member_digests(tar) if rows else {}}
+                 "samples": len({r["key"] for r in rows}), "inputs": len(inputs),
+                 "rejected": sum(i["status"] == "rejected" for i in inputs),
+                 "files": file_digests(out, unit_files(spec.name, bool(rows))),
+                 "members": member_digests(tar) if rows else {}}
         write_json(layout.part(spec.name, "stats"), stats)
         return stats
     except Exception as e:
@@ -158,7 +172,8 @@ def run_shard(spec: UnitOfWork, out) -> dict:
 # %% ../nbs/12_run.ipynb #6c1f3e28
 def _executor(executor, workers: int, resources: dict | None):
     "The executor to submit to and whether we own it (and must shut it down)."
-    if hasattr(executor, "get_executor"): return executor.get_executor(**({"resources": resources} if resources else {})), False
+    if hasattr(executor, "get_executor"): return executor.get_executor(**({"resources": resources} if resources
+                                                                          else {})), False
     if executor is None and workers > 0: return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")), True
     return executor, False
 
@@ -190,31 +205,38 @@ def run_shards(specs: list, out, workers: int = 0, executor=None, retries: int =
 # %% ../nbs/12_run.ipynb #a92ca48c
 def _write_rejected(out, unit: str, rejects: list, inputs: bool = True):
     "Record what was refused outside a shard's own work (discovery, a shard that kept failing) as a unit's parts."
-    rows = [{"source": r["source"], "path": r["path"], "status": "rejected", "reason": r["reason"], "samples": 0} for r in rejects]
+    rows = [{"source": r["source"], "path": r["path"], "status": "rejected", "reason": r["reason"], "samples": 0}
+            for r in rejects]
     layout = BuildLayout(out)
     write_table(layout.part(unit, "inputs"), rows if inputs else [], INPUT_COLUMNS)
     write_table(layout.part(unit, "rejects"), rejects, REJECT_COLUMNS)
 
 def _record_failures(out, specs: list, statuses: list):
-    "A failed shard's inputs become rejects with the error; what an earlier run made of it goes (it would contradict them)."
+    """A failed shard's inputs become rejects with the error; what an earlier run made of it goes (it would
+    contradict them)."""
     for spec, st in zip(specs, statuses):
         if st["status"] == "failed":
-            for rel in (f"shards/{spec.name}.tar", f"parts/{spec.name}.samples.parquet", f"parts/{spec.name}.stats.json"):
+            for rel in (f"shards/{spec.name}.tar", f"parts/{spec.name}.samples.parquet",
+                        f"parts/{spec.name}.stats.json"):
                 if (p := Path(out) / rel).is_file(): p.unlink()
             rows = spec.failure_rows(f"shard {spec.name} failed after {st['tries']} tries: {st['error']}")
             _write_rejected(out, spec.name, rows, inputs=spec.counts_inputs)
 
 # %% ../nbs/12_run.ipynb #632df781
 def plan_shards(sources, options: BuildOptions, limit: int | None = None) -> tuple[list[ShardSpec], dict]:
-    "Shard specs for `sources` (deterministic: scenes sorted by id; scenes lacking optional modalities in their own shard set), and each source's discovery rejects."
+    """Shard specs for `sources` (deterministic: scenes sorted by id; scenes lacking optional modalities in their own
+    shard set), and each source's discovery rejects."""
     specs, rejects = [], {}
     for card, root in sources:
         scenes, rejects[card.name] = discover(card, root)
         scenes, n = scenes[:limit] if limit else scenes, options.shard_size
-        for mods in dict.fromkeys(tuple(s.files) for s in scenes):  # one shard set per modality set: one member set per shard
+        for mods in dict.fromkeys(tuple(s.files)
+                                  for s in scenes):  # one shard set per modality set: one member set per shard
             part = [s for s in scenes if tuple(s.files) == mods]
-            name = slug(card.name) if len(mods) == len(card.modalities) else f"{slug(card.name)}-{'-'.join(mods)}"  # no dots in unit names
-            specs += [ShardSpec(f"{name}-{i // n:05d}", card, str(root), tuple(part[i:i + n]), options) for i in range(0, len(part), n)]
+            # no dots in unit names
+            name = slug(card.name) if len(mods) == len(card.modalities) else f"{slug(card.name)}-{'-'.join(mods)}"
+            specs += [ShardSpec(f"{name}-{i // n:05d}", card, str(root), tuple(part[i:i + n]), options)
+                      for i in range(0, len(part), n)]
     return specs, rejects
 
 # %% ../nbs/12_run.ipynb #82141356
@@ -226,7 +248,8 @@ class BuildOptions:
     quality: int = DEFAULT_QUALITY  # JPEG quality of stored RGB images, 1-100 (75: PIL's default, as MMM-RS)
     gsd_threshold: float = DEFAULT_T  # boundary in metres (finite, above 5) between the Low and Ultra-low GSD levels
     upscaler: str = "bicubic"  # super-resolution below 512 px: bicubic, esrgan (Real-ESRGAN x4plus) or esrgan:PATH
-    template: str = field(default=PAPER_TEMPLATE, metadata={"flag": "--prompt-template"})  # prompt fields (see mmmrs.prompts)
+    template: str = field(default=PAPER_TEMPLATE,
+                          metadata={"flag": "--prompt-template"})  # prompt fields (see mmmrs.prompts)
     split: tuple[float, ...] = (0.8, 0.1, 0.1)  # train,val,test fractions (of scene groups)
     shard_size: int = 64  # scenes per shard, >= 1 (one shard is one unit of work)
     captioner: str = "template"  # captions: template (from class labels) or hf:PATH (a local model folder, e.g. BLIP-2)
@@ -242,25 +265,32 @@ def check_options(o: BuildOptions):
     check_count("--shard-size", o.shard_size, 1)
     if isinstance(o.seed, bool) or not isinstance(o.seed, (int, np.integer)): bad_option("--seed", "an integer", o.seed)
     if isinstance(o.quality, bool) or not isinstance(o.quality, (int, np.integer)) or not 1 <= o.quality <= 100:
-        bad_option("--quality", "a JPEG quality from 1 to 100 (75 is PIL's default; above 95 only makes files larger)", o.quality)
-    if not (_finite(o.gsd_threshold) and o.gsd_threshold > 5): bad_option("--gsd-threshold", "a finite number of metres above 5 (the Low level starts at 5 m)", o.gsd_threshold)
+        bad_option("--quality", "a JPEG quality from 1 to 100 (75 is PIL's default; above 95 only makes files larger)",
+                   o.quality)
+    if not (_finite(o.gsd_threshold) and o.gsd_threshold > 5): bad_option("--gsd-threshold",
+        "a finite number of metres above 5 (the Low level starts at 5 m)", o.gsd_threshold)
     if len(o.split) != 3 or not all(_finite(x) and x >= 0 for x in o.split) or sum(o.split) <= 0:
         bad_option("--split", "three fractions TRAIN,VAL,TEST like 0.8,0.1,0.1", ",".join(map(str, o.split)))
     if o.pyramid not in (None, True, False): bad_option("pyramid", "True, False or None", o.pyramid)
     check_upscaler(o.upscaler)
-    if isinstance(o.captioner, str) and not (o.captioner == "template" or o.captioner.startswith("hf:") and Path(o.captioner[3:]).expanduser().is_dir()):
+    if isinstance(o.captioner, str) and not (o.captioner == "template" or o.captioner.startswith("hf:")
+                                             and Path(o.captioner[3:]).expanduser().is_dir()):
         bad_option("--captioner", "template or hf:PATH to a local model folder", o.captioner)
 
 def check_upscaler(spec):
     "Refuse an upscaler that `get_upscaler` cannot make: before any work, not as a reject per scene."
     if callable(spec) or spec == "bicubic": return
     if spec == "esrgan":
-        if importlib.util.find_spec("torch") is None: bad_option("--upscaler", "bicubic here: esrgan needs the torch and esrgan extras", spec)
-    elif not (isinstance(spec, str) and spec.startswith("esrgan:") and all(Path(p).expanduser().is_file() for p in _esrgan_files(spec))):
-        bad_option("--upscaler", "bicubic, esrgan, esrgan:PATH or esrgan:x2=PATH,x4=PATH naming existing checkpoint files", spec)
+        if importlib.util.find_spec("torch") is None: bad_option("--upscaler",
+            "bicubic here: esrgan needs the torch and esrgan extras", spec)
+    elif not (isinstance(spec, str) and spec.startswith("esrgan:") and all(Path(p).expanduser().is_file()
+                                                                           for p in _esrgan_files(spec))):
+        bad_option("--upscaler",
+                   "bicubic, esrgan, esrgan:PATH or esrgan:x2=PATH,x4=PATH naming existing checkpoint files", spec)
 
 def _esrgan_files(spec: str) -> list[str]:
-    "The checkpoint files an `esrgan:` upscaler names: one PATH, or one per factor (`x2=PATH,x4=PATH`, `mmmrs.superres`)."
+    """The checkpoint files an `esrgan:` upscaler names: one PATH, or one per factor (`x2=PATH,x4=PATH`,
+    `mmmrs.superres`)."""
     body = spec[len("esrgan:"):]
     return [p.partition("=")[2] for p in body.split(",") if p] if "=" in body else [body]
 
@@ -268,8 +298,10 @@ def _esrgan_files(spec: str) -> list[str]:
 @dataclass(frozen=True)
 class WeatherOptions:
     "Which weather variants to make (each field is a `mmmrs-build` option, its comment the help)."
-    weathers: tuple[str, ...] = field(default=(), metadata={"flag": "--weather"})  # variants of clear RGB, e.g. fog,night,snow
-    count: int = field(default=10_000, metadata={"flag": "--weather-count"})  # at most this many of each weather (MMM-RS: 10,000)
+    weathers: tuple[str, ...] = field(default=(),
+                                      metadata={"flag": "--weather"})  # variants of clear RGB, e.g. fog,night,snow
+    count: int = field(default=10_000,
+                       metadata={"flag": "--weather-count"})  # at most this many of each weather (MMM-RS: 10,000)
     seed: int = field(default=0, metadata={"cli": False})  # seed of the choice and of each variant: the build's --seed
     night_generator: str | None = None  # a CycleGAN/CUT/TPSeNCE generator checkpoint for night (default: low-light model)
     snow_generator: str | None = None  # a clear->snow CycleGAN generator checkpoint (default: the snow cover model)
@@ -283,7 +315,8 @@ def choose_for_weather(manifest: pd.DataFrame, weather: str, count: int, seed: i
     c["_h"] = [_hash01(seed, weather, k) for k in c.key]
     c = c.sort_values(["source", "gsd_level", "_h"])
     c["_turn"] = c.groupby(["source", "gsd_level"]).cumcount()
-    return c.sort_values(["_turn", "source", "gsd_level"]).head(count).drop(columns=["_h", "_turn"]).sort_values(["source", "key"])
+    return c.sort_values(["_turn", "source", "gsd_level"]).head(count).drop(columns=["_h",
+        "_turn"]).sort_values(["source", "key"])
 
 # %% ../nbs/12_run.ipynb #fb78c7c4
 @dataclass(frozen=True)
@@ -298,9 +331,11 @@ class WeatherShardSpec(UnitOfWork):
     counts_inputs = False  # its inputs are the clear samples, counted once already
 
     def fingerprint(self, out) -> str:
-        "Hash of the weather, the clear samples' recorded bytes (from their shards' markers), generator files, options and code."
+        """Hash of the weather, the clear samples' recorded bytes (from their shards' markers), generator files,
+        options and code."""
         gens = [content_digest(g) for g in (self.options.night_generator, self.options.snow_generator) if g]
-        what = [self.weather, list(self.rows), _source_digests(out, self.rows), gens, asdict(self.options), self.quality, self.template]
+        what = [self.weather, list(self.rows), _source_digests(out, self.rows), gens, asdict(self.options),
+                self.quality, self.template]
         return _hash([*what, code_version()])
 
     @property
@@ -311,7 +346,8 @@ def _source_digests(out, rows) -> list:
     markers = {}
     def member(shard, name):
         if shard not in markers:
-            try: markers[shard] = json.loads(BuildLayout(out).part(Path(shard).stem, "stats").read_text()).get("members", {})
+            try: markers[shard] = json.loads(BuildLayout(out).part(Path(shard).stem,
+                                                                   "stats").read_text()).get("members", {})
             except (OSError, ValueError): markers[shard] = {}
         return markers[shard].get(name)
     return [[member(shard, f"{key}.json"), member(shard, f"{key}.rgb.jpg")] for key, shard, *_ in rows]
@@ -330,8 +366,10 @@ def _variants(spec: WeatherShardSpec, out, rejects: list):
         try:
             seed = int(_hash01(spec.options.seed, spec.weather, key) * 2**63)
             s = make_weather(_stored_sample(out, key, shard), spec.weather, seed, spec.generator)
-            yield encode_sample({**s, "provenance": {**s["provenance"], "jpeg_quality": spec.quality}}, f"{spec.name}.tar", spec.quality)
-        except Exception as e: rejects.append({"source": source, "path": path, "window": window, "reason": f"{spec.weather}: {_why(e)}"})
+            yield encode_sample({**s, "provenance": {**s["provenance"], "jpeg_quality": spec.quality}},
+                                f"{spec.name}.tar", spec.quality)
+        except Exception as e: rejects.append({"source": source, "path": path, "window": window,
+                                               "reason": f"{spec.weather}: {_why(e)}"})
 
 @patch
 def encoded(self: WeatherShardSpec, out) -> ShardContent:
@@ -352,7 +390,8 @@ def plan_weather_shards(manifest: pd.DataFrame, weather: WeatherOptions, options
         chosen = choose_for_weather(manifest, w, weather.count, weather.seed)
         for source, part in chosen.groupby("source", sort=True):
             rows = list(part[["key", "shard", "source", "file", "window"]].itertuples(index=False, name=None))
-            specs += [WeatherShardSpec(f"{slug(source)}-{w}-{i // n:05d}", w, tuple(rows[i:i + n]), weather, options.quality, options.template)
+            specs += [WeatherShardSpec(f"{slug(source)}-{w}-{i // n:05d}", w, tuple(rows[i:i + n]), weather,
+                                       options.quality, options.template)
                       for i in range(0, len(rows), n)]
     return specs
 
@@ -360,10 +399,12 @@ def plan_weather_shards(manifest: pd.DataFrame, weather: WeatherOptions, options
 DASK_WORKER_ENV = {"MALLOC_TOP_PAD_": "67108864"}
 
 def dask_malloc_hint(client) -> str | None:
-    "A hint when the cluster's workers trim memory eagerly (Dask's default) without the heap-top padding this build wants."
+    """A hint when the cluster's workers trim memory eagerly (Dask's default) without the heap-top padding this build
+    wants."""
     envs = client.run(lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", *DASK_WORKER_ENV)})
     slow = [w for w, e in envs.items() if e["MALLOC_TRIM_THRESHOLD_"] and not all(e[k] for k in DASK_WORKER_ENV)]
     if not slow: return None
     env = " ".join(f"{k}={v}" for k, v in DASK_WORKER_ENV.items())
-    return (f"{len(slow)} of {len(envs)} Dask workers trim memory eagerly (MALLOC_TRIM_THRESHOLD_, Dask's default): shards cost about "
+    return (f"{len(slow)} of {len(envs)} Dask workers trim memory eagerly (MALLOC_TRIM_THRESHOLD_, Dask's default): "
+            f"shards cost about "
             f"1.6x the CPU there. Start the workers with {env} in their environment (e.g. `{env} dask worker ...`).")

@@ -32,31 +32,37 @@ def _bands(card: Card, m: str, info) -> list | None:
     "The 1-based bands to read for modality `m`, checked against the file's band count."
     bands, want = card.modalities[m].bands, 3 if m == "rgb" else 1
     name = Path(info.path).name
-    if bands and max(bands) > info.count: raise SceneError(f"{m}: the card asks for bands {list(bands)} but {name} has {info.count}")
+    if bands and max(bands) > info.count: raise SceneError(f"{m}: the card asks for bands {list(bands)} but {name} has "
+                                                           f"{info.count}")
     if not bands and info.count != want:
-        raise SceneError(f"{m} needs {want} band(s) but {name} has {info.count}; say which in the card (modalities.{m}.bands)")
+        raise SceneError(f"{m} needs {want} band(s) but {name} has {info.count}; say which in the card "
+                         f"(modalities.{m}.bands)")
     return list(bands or range(1, want + 1))
 
 def _scene_gsd(card: Card, info, meta: SceneMeta) -> tuple[float, str]:
     "The scene's GSD and where it came from: the dataset's metadata, the GeoTIFF transform, or the card."
     if meta.gsd: return meta.gsd, "metadata"
     if card.gsd != "georef": return card.gsd, "card"
-    if info.gsd is None: raise SceneError(f"{Path(info.path).name} has no projected CRS in metres to read the GSD from; set gsd in the card")
+    if info.gsd is None: raise SceneError(f"{Path(info.path).name} has no projected CRS in metres to read the GSD from; "
+                                          f"set gsd in the card")
     return info.gsd, "georef"
 
 # %% ../nbs/10_samples.ipynb #cb50dddc
 def _grid(info) -> tuple:
-    return (info.width, info.height) + ((info.crs, tuple(round(v, 6) for v in info.transform)) if info.crs and info.transform else ())
+    return (info.width, info.height) + ((info.crs, tuple(round(v, 6) for v in info.transform)) if info.crs
+                                        and info.transform else ())
 
 def _grid_words(info) -> str:
     return f"{info.width}x{info.height}" + (f" at {info.gsd:g} m in {info.crs}" if info.crs and info.gsd else "")
 
 # %% ../nbs/10_samples.ipynb #624c6ab7
 def scene_headers(card: Card, scene: Scene, root) -> tuple:
-    "The reference modality's `RasterInfo` and, per modality, its header, bands and the grid to align it to; checks all three."
+    """The reference modality's `RasterInfo` and, per modality, its header, bands and the grid to align it to; checks
+    all three."""
     mods = [m for m in card.modalities if m in scene.files]  # optional modalities may be missing
     for m in mods:
-        if (Path(root) / scene.files[m]).stat().st_size == 0: raise SceneError(f"{m} {scene.files[m]} is an empty file (0 bytes)")
+        if (Path(root) / scene.files[m]).stat().st_size == 0: raise SceneError(f"{m} {scene.files[m]} is an empty file "
+                                                                               f"(0 bytes)")
     infos = {m: raster_info(Path(root) / scene.files[m]) for m in mods}
     ref, heads = infos[mods[0]], {}
     if min(ref.width, ref.height) < card.min_size:
@@ -64,20 +70,25 @@ def scene_headers(card: Card, scene: Scene, root) -> tuple:
     for m, info in infos.items():
         align = ref if card.align == "georef" and m != mods[0] else None
         if align is None and _grid(info) != _grid(ref):
-            raise SceneError(f"{m} {Path(info.path).name} ({_grid_words(info)}) and {mods[0]} {Path(ref.path).name} ({_grid_words(ref)}) "
-                             f"are on different pixel grids: modalities must share one (or set align: georef in the card)")
+            raise SceneError(f"{m} {Path(info.path).name} ({_grid_words(info)}) and {mods[0]} {Path(ref.path).name} "
+                             f"({_grid_words(ref)}) "
+                             f"are on different pixel grids: modalities must share one (or set align: georef in the "
+                             f"card)")
         heads[m] = dict(path=info.path, bands=_bands(card, m, info), align_to=align)
     return ref, heads
 
 def read_plan(card: Card, scene: Scene, root) -> tuple:
-    "The reference modality's `RasterInfo` and, per modality, how to read it: path, bands, grid to align to, 8-bit conversion."
+    """The reference modality's `RasterInfo` and, per modality, how to read it: path, bands, grid to align to, 8-bit
+    conversion."""
     ref, heads = scene_headers(card, scene, root)
-    return ref, {m: {**h, "conversion": scene_conversion(h["path"], h["bands"], h["align_to"], card.percentiles, nodata=card.nodata)}
+    return ref, {m: {**h, "conversion": scene_conversion(h["path"], h["bands"], h["align_to"], card.percentiles,
+                                                         nodata=card.nodata)}
                  for m, h in heads.items()}
 
 # %% ../nbs/10_samples.ipynb #d35e6603
 def scene_cuts(card: Card, info, gsd: float, pyramid: bool | None = None) -> list:
-    "A pyramid when asked for (by the build, else by the card) and the scene is large enough; else the card's `cut` rule."
+    """A pyramid when asked for (by the build, else by the card) and the scene is large enough; else the card's `cut`
+    rule."""
     use = card.pyramid if pyramid is None else pyramid
     return (pyramid_cuts(info.width, info.height, gsd) if use else []) or card_cuts(card, info.width, info.height, gsd)
 
@@ -94,7 +105,8 @@ def _tile_images(pix: dict, valid, plan: dict, upscaler, factor: int) -> tuple[d
 def _provenance(card: Card, scene: Scene, cut, plan: dict, gsd: tuple, resize: dict, frac: float, opts,
                 meta: SceneMeta) -> dict:
     "Where a sample's pixels came from and how they were made."
-    return {"card": card.name, "license": card.license, "scene": scene.id, "files": dict(scene.files), "window": list(cut.window),
+    return {"card": card.name, "license": card.license, "scene": scene.id, "files": dict(scene.files),
+            "window": list(cut.window),
             "level": cut.level, "source_gsd": gsd[0], "gsd_source": gsd[1], "source_metadata": meta.extra,
             "resize": resize, "bands": {m: p["bands"] for m, p in plan.items()},
             "conversion": {m: p["conversion"] for m, p in plan.items()}, "percentiles": list(card.percentiles),
@@ -118,7 +130,8 @@ def scene_samples(scene: Scene, card: Card, root, opts, rejects: list | None = N
             "caption": template_caption(category), "split": split_of(group, opts.seed, opts.split)}
     upscaler, made, best, cuts = get_upscaler(opts.upscaler), 0, 0.0, scene_cuts(card, ref, gsd[0], opts.pyramid)
     for cut in cuts:
-        pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata) for m, p in plan.items()}
+        pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata)
+               for m, p in plan.items()}
         valid = functools.reduce(np.logical_and, [v for _, v in pix.values()])  # broadcast masks stay broadcast
         best = max(best, frac := float(valid.mean()))
         if why := _too_few_valid(frac, card):
@@ -130,5 +143,7 @@ def scene_samples(scene: Scene, card: Card, root, opts, rejects: list | None = N
         made += 1
         yield check_sample({**s, "prompt": sample_prompts(s, opts.template)})
     forget_decoded()  # the scene's decoded pixels are freed before the next scene is read
-    if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card min_valid)"
-                                  + ("; the scene has no valid pixel at all (nodata or NaN everywhere)" if best == 0 else ""))
+    if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card "
+                                  f"min_valid)"
+                                  + ("; the scene has no valid pixel at all (nodata or NaN everywhere)" if best == 0
+                                     else ""))

@@ -43,20 +43,24 @@ def sample_members(sample: dict, quality: int = DEFAULT_QUALITY) -> list[tuple[s
     k = sample["key"]
     out = [(f"{k}.json", json.dumps(sample_metadata(sample), sort_keys=True).encode())]
     for m, img in sample["images"].items():
-        out += [(f"{k}.{m}.{IMAGE_EXT[m]}", encode_image(img, m, quality)), (f"{k}.{m}.txt", sample["prompt"][m].encode())]
+        out += [(f"{k}.{m}.{IMAGE_EXT[m]}", encode_image(img, m, quality)),
+                (f"{k}.{m}.txt", sample["prompt"][m].encode())]
     return sorted(out)
 
 # %% ../nbs/11_shards.ipynb #a87ad323
-MANIFEST_COLUMNS = ["key", "group", "source", "modality", "gsd", "gsd_level", "satellite", "weather", "category", "caption",
+MANIFEST_COLUMNS = ["key", "group", "source", "modality", "gsd", "gsd_level", "satellite", "weather", "category",
+                    "caption",
                     "prompt", "split", "shard", "member", "file", "window", "level", "valid",
                     "caption_original", "prompt_original", "corrected_by"]  # the last three are set by hand corrections
 
 def manifest_rows(sample: dict, shard: str) -> list[dict]:
     "One manifest row per modality of `sample`, stored in `shard`."
     prov = sample["provenance"]
-    return [{"key": sample["key"], "group": sample["group"], "source": sample["source"], "modality": m, "gsd": sample["gsd"],
+    return [{"key": sample["key"], "group": sample["group"], "source": sample["source"], "modality": m,
+             "gsd": sample["gsd"],
              "gsd_level": sample["gsd_level"], "satellite": sample["satellite"][m], "weather": sample["weather"],
-             "category": sample["category"], "caption": sample["caption"], "prompt": sample["prompt"][m], "split": sample["split"],
+             "category": sample["category"], "caption": sample["caption"], "prompt": sample["prompt"][m],
+             "split": sample["split"],
              "shard": shard, "member": f"{sample['key']}.{m}.{IMAGE_EXT[m]}", "file": prov.get("files", {}).get(m),
              "window": ",".join(map(str, prov["window"])) if prov.get("window") else None, "level": prov.get("level"),
              "valid": prov.get("valid_fraction")}
@@ -103,7 +107,8 @@ def read_tar(path) -> list[tuple[str, bytes]]:
     with tarfile.open(path) as tar: return [(ti.name, tar.extractfile(ti).read()) for ti in tar if ti.isfile()]
 
 def rewrite_tar(path, edit) -> int:
-    "Rewrite the shard at `path` (atomically) with `edit(name, data) -> bytes | None`; return how many members changed or went."
+    """Rewrite the shard at `path` (atomically) with `edit(name, data) -> bytes | None`; return how many members
+    changed or went."""
     old = read_tar(path)
     new = [(n, e) for n, d in old if (e := edit(n, d)) is not None]
     if new != old: write_tar(path, [Encoded(new, [])])
@@ -165,14 +170,17 @@ def read_members(out, names_by_shard: dict) -> dict:
 # %% ../nbs/11_shards.ipynb #d044ea5a
 INPUT_COLUMNS = ["source", "path", "status", "reason", "samples"]
 REJECT_COLUMNS = ["source", "path", "window", "reason"]
-TABLES = {"manifest": ("samples", MANIFEST_COLUMNS), "inputs": ("inputs", INPUT_COLUMNS), "rejects": ("rejects", REJECT_COLUMNS)}
+TABLES = {"manifest": ("samples", MANIFEST_COLUMNS), "inputs": ("inputs", INPUT_COLUMNS),
+          "rejects": ("rejects", REJECT_COLUMNS)}
 
 # %% ../nbs/11_shards.ipynb #41b6d3b8
-OWNER_FILE, LOCK_FILE = ".mmmrs-build.json", ".mmmrs-build.lock"  # the build's ownership record and lock (`mmmrs.build`)
+# the build's ownership record and lock (`mmmrs.build`)
+OWNER_FILE, LOCK_FILE = ".mmmrs-build.json", ".mmmrs-build.lock"
 
 @dataclass(frozen=True)
 class BuildLayout:
-    "Where each file of the built folder `out` lives: shards, parts, merged tables, stats, ownership record, lock, view."
+    """Where each file of the built folder `out` lives: shards, parts, merged tables, stats, ownership record, lock,
+    view."""
     out: Path
     def __post_init__(self): object.__setattr__(self, "out", Path(self.out))
     shards = property(lambda self: self.out / "shards", doc="the WebDataset tars, one per unit of work")
@@ -200,18 +208,21 @@ def part_path(out, unit: str, table: str) -> Path:
 
 # %% ../nbs/11_shards.ipynb #ab06fd93
 def merge_tables(out, units: list[str], write: bool = True) -> dict:
-    "Concatenate the parts of `units` (in that order) into `manifest`, `inputs` and `rejects`; written to `out` unless `write=False`."
+    """Concatenate the parts of `units` (in that order) into `manifest`, `inputs` and `rejects`; written to `out`
+    unless `write=False`."""
     merged = {}
     for name, (part, cols) in TABLES.items():
         frames = [pd.read_parquet(p) for u in units if (p := part_path(out, u, part)).exists()]
         frames = [f for f in frames if len(f)]
         merged[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
-    if write: write_together({BuildLayout(out).table(n): table_bytes(df.to_dict("records"), TABLES[n][1]) for n, df in merged.items()})
+    if write: write_together({BuildLayout(out).table(n): table_bytes(df.to_dict("records"), TABLES[n][1])
+                              for n, df in merged.items()})
     return merged
 
 # %% ../nbs/11_shards.ipynb #be48ee02
 def write_together(files: dict) -> list[Path]:
-    "Write `{path: bytes}` as one: all to temporary names, then renamed in order, the last one after its old copy is gone."
+    """Write `{path: bytes}` as one: all to temporary names, then renamed in order, the last one after its old copy
+    is gone."""
     tmps = {Path(p): Path(p).with_name(f".{Path(p).name}.tmp") for p in files}
     try:
         for p, data in files.items(): tmps[Path(p)].write_bytes(data)
@@ -229,16 +240,20 @@ class ManifestError(ValueError):
     "A manifest row that names something no build makes: a key, member or shard that could reach outside its folder."
 
 def check_manifest(m: pd.DataFrame, origin="manifest") -> pd.DataFrame:
-    "`m` if every key, modality, member and shard name is one a build makes; else `ManifestError` naming the first bad row."
+    """`m` if every key, modality, member and shard name is one a build makes; else `ManifestError` naming the first
+    bad row."""
     def ok(key, modality, member, shard) -> bool:
-        return (isinstance(key, str) and bool(KEY_PATTERN.fullmatch(key)) and modality in IMAGE_EXT and isinstance(shard, str)
+        return (isinstance(key, str) and bool(KEY_PATTERN.fullmatch(key)) and modality in IMAGE_EXT
+                and isinstance(shard, str)
                 and member == f"{key}.{modality}.{IMAGE_EXT[modality]}" and bool(SHARD_PATTERN.fullmatch(shard)))
     cols = [m[c].astype(object).to_numpy() for c in ("key", "modality", "member", "shard")]
     bad = ~np.array([ok(*row) for row in zip(*cols)], dtype=bool)
     if bad.any():
         r = m[bad].iloc[0]
-        raise ManifestError(f"{origin}: row {m.index[bad][0]} (key {r.key!r}, modality {r.modality!r}, member {r.member!r}, shard {r.shard!r}) "
-                            f"is not a sample a build writes: keys are {KEY_PATTERN.pattern}, members <key>.<modality>.<ext>, "
+        raise ManifestError(f"{origin}: row {m.index[bad][0]} (key {r.key!r}, modality {r.modality!r}, member "
+                            f"{r.member!r}, shard {r.shard!r}) "
+                            f"is not a sample a build writes: keys are {KEY_PATTERN.pattern}, members "
+                            f"<key>.<modality>.<ext>, "
                             f"shards {SHARD_PATTERN.pattern}; rebuild the dataset or fix the manifest")
     return m
 

@@ -44,8 +44,10 @@ def printable(rel: str) -> str:
 
 # %% ../nbs/04_sources.ipynb #c8046991
 def _matches(card: Card, root: Path) -> tuple[dict, dict]:
-    "modality -> sorted relative paths of the files its glob matches under `root`; and the names refused outright, with why."
-    found = {m: {p.relative_to(root).as_posix() for g in spec.glob for p in root.glob(g) if p.is_file()} for m, spec in card.modalities.items()}
+    """modality -> sorted relative paths of the files its glob matches under `root`; and the names refused outright,
+    with why."""
+    found = {m: {p.relative_to(root).as_posix() for g in spec.glob for p in root.glob(g) if p.is_file()}
+             for m, spec in card.modalities.items()}
     bad = {printable(r): why for rels in found.values() for r in rels if (why := name_problem(r))}
     return {m: sorted(r for r in rels if not name_problem(r)) for m, rels in found.items()}, bad
 
@@ -57,17 +59,20 @@ def reject_row(source, path, reason, window=None) -> dict:
 def discover(card: Card, root) -> tuple[list[Scene], list[dict]]:
     "Complete scenes of `card` under `root`, sorted by id, and one reject row (with its reason) for every unused file."
     root = Path(root)
-    if not root.is_dir(): raise FileNotFoundError(f"{card.name}: dataset root {root} is not a folder; pass --source {card.name}=<folder>")
+    if not root.is_dir(): raise FileNotFoundError(f"{card.name}: dataset root {root} is not a folder; pass --source "
+                                                  f"{card.name}=<folder>")
     matches, bad = _matches(card, root)
     if not any(matches.values()) and not bad:
         globs = {m: s.glob for m, s in card.modalities.items()}
-        raise FileNotFoundError(f"{card.name}: no file under {root} matches the card's modalities {globs}; check the root or the globs")
+        raise FileNotFoundError(f"{card.name}: no file under {root} matches the card's modalities {globs}; check the "
+                                f"root or the globs")
     by_id, rejects = {}, dict(bad)
     for m, rels in matches.items():
         for rel in rels:
             sid = scene_id(card, rel)
             if sid is None: rejects[rel] = f"file name does not match the card's pair_by {card.pair_by.pattern!r}"
-            elif m in by_id.setdefault(sid, {}): rejects[rel] = f"a second {m} file for scene {sid!r} (first: {by_id[sid][m]})"
+            elif m in by_id.setdefault(sid,
+                {}): rejects[rel] = f"a second {m} file for scene {sid!r} (first: {by_id[sid][m]})"
             else: by_id[sid][m] = rel
     scenes = []
     for sid, files in sorted(by_id.items()):
@@ -76,7 +81,8 @@ def discover(card: Card, root) -> tuple[list[Scene], list[dict]]:
             for rel in set(files.values()): rejects.setdefault(rel, f"no {'/'.join(missing)} partner for scene {sid!r}")
             continue
         ref = files[next(m for m in card.modalities if m in files)]
-        scenes.append(Scene(card.name, sid, {m: files[m] for m in card.modalities if m in files}, category_of(card, ref)))
+        scenes.append(Scene(card.name, sid, {m: files[m] for m in card.modalities if m in files},
+                            category_of(card, ref)))
     used = {p for s in scenes for p in s.paths}
     return scenes, [reject_row(card.name, p, r) for p, r in sorted(rejects.items()) if p not in used]
 
@@ -98,17 +104,20 @@ def _sidecar(root: Path, scene: Scene, folder: str, suffix: str) -> Path:
     return img.parent.parent / folder / f"{img.stem}{suffix}"
 
 # %% ../nbs/04_sources.ipynb #bcadd4be
-HRSC_CLASSES = {"01": "ship", "02": "aircraft carrier", "03": "warship", "04": "merchant ship"}  # Class_ID = 1000000 + code; others: ship
+HRSC_CLASSES = {"01": "ship", "02": "aircraft carrier", "03": "warship",
+                "04": "merchant ship"}  # Class_ID = 1000000 + code; others: ship
 
 def hrsc2016(card, scene: Scene, root: Path) -> SceneMeta:
     "HRSC2016: GSD from `Img_Resolution` and the most frequent ship class in `Annotations/<id>.xml`."
     xml = _sidecar(root, scene, "Annotations", ".xml")
-    if not xml.exists(): raise SceneError(f"no annotation {xml.relative_to(root)}: HRSC2016's GSD (Img_Resolution) is per image")
+    if not xml.exists(): raise SceneError(f"no annotation {xml.relative_to(root)}: HRSC2016's GSD (Img_Resolution) is "
+                                          f"per image")
     t = ET.parse(xml).getroot()
     res = (t.findtext("Img_Resolution") or "").strip()
     try: gsd = float(res)
     except ValueError: gsd = 0.0
-    if not gsd > 0: raise SceneError(f"{xml.name} has no usable Img_Resolution ({res!r}): the GSD of this image is unknown")
+    if not gsd > 0: raise SceneError(f"{xml.name} has no usable Img_Resolution ({res!r}): the GSD of this image is "
+                                     f"unknown")
     codes = [c.strip()[-2:] for c in (o.findtext("Class_ID") or "" for o in t.iter("HRSC_Object")) if c.strip()]
     category = HRSC_CLASSES.get(Counter(codes).most_common(1)[0][0], "ship") if codes else None
     return SceneMeta(gsd=gsd, category=category, extra={"objects": len(codes)})
@@ -116,7 +125,8 @@ def hrsc2016(card, scene: Scene, root: Path) -> SceneMeta:
 def tgrs_hrrsd(card, scene: Scene, root: Path) -> SceneMeta:
     "TGRS-HRRSD: the most frequent object class in the VOC annotation `Annotations/<id>.xml` (no GSD is given)."
     xml = _sidecar(root, scene, "Annotations", ".xml")
-    names = [o.findtext("name").strip() for o in ET.parse(xml).getroot().iter("object") if o.findtext("name")] if xml.exists() else []
+    names = [o.findtext("name").strip() for o in ET.parse(xml).getroot().iter("object")
+             if o.findtext("name")] if xml.exists() else []
     return SceneMeta(category=Counter(names).most_common(1)[0][0] if names else None, extra={"objects": len(names)})
 
 # %% ../nbs/04_sources.ipynb #e09d2157
@@ -134,7 +144,8 @@ def fmow(card, scene: Scene, root: Path) -> SceneMeta:
     sensor = meta.get("sensor_platform_name")
     cloud = meta.get("cloud_cover")
     return SceneMeta(gsd=gsd, satellite=FMOW_SENSORS.get(sensor, sensor) if sensor else None,
-                     extra={"cloud_cover": float(cloud) if cloud is not None else None, "timestamp": meta.get("timestamp"), "sensor": sensor})
+                     extra={"cloud_cover": float(cloud) if cloud is not None else None,
+                            "timestamp": meta.get("timestamp"), "sensor": sensor})
 
 ADAPTERS = {"hrsc2016": hrsc2016, "tgrs-hrrsd": tgrs_hrrsd, "fmow": fmow}
 

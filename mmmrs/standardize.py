@@ -19,7 +19,8 @@ __all__ = ['CUTS', 'Cut', 'standard_cuts', 'tile_cuts', 'square_cuts', 'three_cr
 # %% ../nbs/06_standardize.ipynb #78dacfcd
 @dataclass(frozen=True)
 class Cut:
-    "One output sample: `window` `(x, y, w, h)` in source pixels, its `gsd` after resizing to 512, how it was cut (`level`)."
+    """One output sample: `window` `(x, y, w, h)` in source pixels, its `gsd` after resizing to 512, how it was cut
+    (`level`)."""
     window: tuple
     gsd: float
     level: str = "tile"
@@ -49,13 +50,15 @@ def tile_cuts(width: int, height: int, gsd: float, size: int = TILE, edge_tiles:
 def square_cuts(width: int, height: int, gsd: float, size: int = TILE) -> list[Cut]:
     "One centred square of side min(w, h), resized to `size` (down, or up through the upscaler)."
     side = min(width, height)
-    return [Cut(((width - side) // 2, (height - side) // 2, side, side), _gsd(side, gsd, size), "square" if side > size else "crop")]
+    return [Cut(((width - side) // 2, (height - side) // 2, side, side), _gsd(side, gsd, size),
+                "square" if side > size else "crop")]
 
 def three_crops(width: int, height: int, gsd: float, size: int = TILE) -> list[Cut]:
     "fMoW's rule: centre, bottom-left and top-right crops when both sides exceed `size`; else `square_cuts`."
     if width <= size or height <= size: return square_cuts(width, height, gsd, size)
     return [Cut(((width - size) // 2, (height - size) // 2, size, size), gsd, "center"),
-            Cut((0, height - size, size, size), gsd, "bottom-left"), Cut((width - size, 0, size, size), gsd, "top-right")]
+            Cut((0, height - size, size, size), gsd, "bottom-left"), Cut((width - size, 0, size, size), gsd,
+                                                                         "top-right")]
 
 CUTS = {"tiles": standard_cuts, "square": square_cuts, "three-crops": three_crops}
 
@@ -88,7 +91,8 @@ def to_tile(img: np.ndarray, upscaler=None, factor: int = 2, size: int = TILE) -
     "Standardize the square uint8 `img` to `size`×`size`; return it and a record of the resize."
     side = img.shape[0]
     if img.shape[1] != side: raise ValueError(f"to_tile needs a square image, got {img.shape[:2]}")
-    record = {"from": side, "to": size, "upscaler": "none", "weights": "", "factor": 1, "resample": "none" if side == size else "bicubic"}
+    record = {"from": side, "to": size, "upscaler": "none", "weights": "", "factor": 1,
+              "resample": "none" if side == size else "bicubic"}
     if side == size: return img, record
     if side < size:
         up = get_upscaler(upscaler or "bicubic")

