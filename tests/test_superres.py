@@ -45,7 +45,7 @@ def test_build_with_esrgan_records_the_weights(tmp_path):
     env_cache = tmp_path / "cache"
     os.environ["MMMRS_CACHE"] = str(env_cache)
     try:
-        src = f"demo-sen1-2={package_data('samples')}"
+        src = f"demo-sen1-2={package_data('demo_data')}"
         run_build("--source", src, "--upscaler", "esrgan", "--out", tmp_path / "esrgan")
         run_build("--source", src, "--out", tmp_path / "bicubic")
     finally:
