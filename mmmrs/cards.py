@@ -19,10 +19,11 @@ __all__ = ['REQUIRED', 'CUT_MODES', 'EDGE_TILES', 'ADAPTER_NAMES', 'PEOPLE_KEYS'
            'MAX_CARD', 'CardError', 'ModalitySpec', 'Card', 'parse_card', 'scene_id', 'category_of', 'cards_folder',
            'bundled_cards', 'load_card']
 
-# %% ../nbs/03_cards.ipynb #65d932ee
+# %% ../nbs/03_cards.ipynb #b46c27e4
 class CardError(ValueError):
     "A data card that cannot be used; the message names the card, the key and what was expected."
 
+# %% ../nbs/03_cards.ipynb #6ffde3c3
 @dataclass(frozen=True)
 class ModalitySpec:
     "Where one modality's files are (`glob`s, relative to the dataset root) and which 1-based `bands` to take."
@@ -226,7 +227,7 @@ def parse_card(text: str, origin: str = "<text>") -> Card:
                    "percentiles": tuple(v["percentiles"]), "optional": tuple(v["optional"]),
                    "path": None if origin == "<text>" else str(origin), "body": body})
 
-# %% ../nbs/03_cards.ipynb #795a0326
+# %% ../nbs/03_cards.ipynb #eb0779e7
 def scene_id(card: Card, rel: str) -> str | None:
     "The scene id of the file at relative path `rel`, or None when `pair_by` does not match it."
     if card.pair_by is None: return str(PurePosixPath(rel).with_suffix(""))
@@ -234,12 +235,13 @@ def scene_id(card: Card, rel: str) -> str | None:
     if not m: return None
     return "_".join(v for k, v in m.groupdict().items() if (k == "id" or k.startswith("id_")) and v)
 
+# %% ../nbs/03_cards.ipynb #54dcb767
 def category_of(card: Card, rel: str) -> str | None:
     "The class label of the file at relative path `rel` from the card's `category` regex, or None."
     m = card.category.search(rel) if card.category else None
     return m.group("category") if m else None
 
-# %% ../nbs/03_cards.ipynb #29b9185e
+# %% ../nbs/03_cards.ipynb #16332aab
 MAX_CARD = 1 << 20  # bytes: a card is a short Markdown file
 
 def cards_folder() -> Path:
@@ -247,10 +249,12 @@ def cards_folder() -> Path:
     installed = package_data("data_cards")
     return installed if installed.is_dir() else package_data().parent / "data_cards"
 
+# %% ../nbs/03_cards.ipynb #3744a4fe
 def bundled_cards() -> list[str]:
     "Names of the bundled cards (`cards_folder`)."
     return sorted(p.stem for p in cards_folder().glob("*.md"))
 
+# %% ../nbs/03_cards.ipynb #402ea8bc
 def load_card(name_or_path) -> Card:
     "Load and validate a bundled card by name, or any card file by path."
     p = Path(name_or_path)

@@ -59,17 +59,19 @@ def check_sample(s: dict, size: int = TILE) -> dict:
         raise ValueError(f"sample {s['key']!r}: needs one prompt and one satellite word per modality")
     return s
 
-# %% ../nbs/00_core.ipynb #4fd4a916
+# %% ../nbs/00_core.ipynb #97ac42ba
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,199}")  # what make_key makes: lower-case, no dots, no slashes
 
 def slug(s: str, max_len: int = 40) -> str:
     "Lower-case `s`, keep `[a-z0-9-]`, turn everything else into single dashes."
     return re.sub(r"[^a-z0-9]+", "-", str(s).lower()).strip("-")[:max_len].strip("-") or "x"
 
+# %% ../nbs/00_core.ipynb #e7fb4692
 def make_group(source: str, scene: str) -> str:
     "Id of the source scene `scene` of `source`; shared by all its pyramid levels, tiles, variants and modalities."
     return make_key(source, scene)
 
+# %% ../nbs/00_core.ipynb #612f6896
 def make_key(source: str, scene: str, window=None, level=None, variant: str = "clear") -> str:
     "Stable, dot-free key from `source`, the `scene` id (relative path or pair id), `window`, `level` and `variant`."
     ident = json.dumps([source, str(PurePosixPath(scene)), list(window) if window else None, level, variant])
@@ -81,7 +83,7 @@ def package_data(*parts) -> Path:
     "Path of a file or folder shipped inside the `mmmrs` package."
     return Path(str(resources.files("mmmrs"))).joinpath(*parts)
 
-# %% ../nbs/00_core.ipynb #7e4b2d90
+# %% ../nbs/00_core.ipynb #7efc1e8e
 class lazy_module:
     "Stands in for the module `name`, imported the first time one of its attributes is used."
     def __init__(self, name: str): self.__dict__["_name"] = name
@@ -90,8 +92,8 @@ class lazy_module:
         return getattr(importlib.import_module(self._name), attr)
     def __repr__(self): return f"<lazy module {self._name!r}>"
 
+# %% ../nbs/00_core.ipynb #23cf6f1d
 lazy_pandas = lazy_module("pandas")  # what the build's modules import as `pd`
-
 
 # %% ../nbs/00_core.ipynb #37a53927
 def file_sha256(path) -> str:
@@ -166,7 +168,7 @@ def raster_info(path) -> RasterInfo:
         return RasterInfo(str(path), src.width, src.height, src.count, src.dtypes[0], _gsd_of(src),
                           src.crs.to_string() if src.crs else None, tuple(src.transform)[:6])
 
-# %% ../nbs/00_core.ipynb #6a2f9c31
+# %% ../nbs/00_core.ipynb #542aea72
 STRIP = 256  # rows per strip when a view is copied into PIL
 PIL_PIXEL_BYTES = {"RGB": 4, "RGBA": 4, "L": 1}  # bytes a pixel in PIL's own memory (RGB's 4th byte is padding)
 
@@ -189,6 +191,7 @@ def pil_view(a: np.ndarray) -> Image.Image | None:
     im.readonly = 1  # PIL copies before it changes a pixel
     return im
 
+# %% ../nbs/00_core.ipynb #51c641ee
 def to_pil(a: np.ndarray) -> Image.Image:
     "A PIL image of the array `a` (as `Image.fromarray(a)`): over its memory when it can, else copied strip by strip."
     if a.flags.c_contiguous: return Image.fromarray(a)
@@ -199,7 +202,7 @@ def to_pil(a: np.ndarray) -> Image.Image:
                    STRIP): im.paste(first if y == 0 else Image.fromarray(np.ascontiguousarray(a[y:y + STRIP])), (0, y))
     return im
 
-# %% ../nbs/00_core.ipynb #c8d4dc78
+# %% ../nbs/00_core.ipynb #381b2c5c
 def decode_picture(im: Image.Image) -> np.ndarray:
     "Pixels `(H, W, C)` of the opened, not yet loaded picture `im`, decoded into numpy memory laid out as PIL's own."
     px, (w, h), mode = PIL_PIXEL_BYTES.get(im.mode), im.size, im.mode
@@ -212,6 +215,7 @@ def decode_picture(im: Image.Image) -> np.ndarray:
     if im.im is not core or im.size != (w, h): return np.asarray(im)  # PIL mapped the file itself instead
     return buf[:h, :, :3] if mode == "RGB" else buf[:h]
 
+# %% ../nbs/00_core.ipynb #a754bb89
 @functools.lru_cache(maxsize=len(MODALITIES))
 def _decode_pil(path: str, mtime_ns: int, size: int) -> tuple:
     "Whole-image pixels and validity of a picture file, read-only; cached so that tiling one scene decodes it once."
@@ -318,17 +322,19 @@ def read_raster(path, window=None, bands=None, align_to: RasterInfo | None = Non
     if nodata is not None: valid = valid & ~(a == nodata).all(-1)
     return a, valid
 
-# %% ../nbs/00_core.ipynb #cd12fd80
+# %% ../nbs/00_core.ipynb #c089a77e
 DEFAULT_PERCENTILES = (1.0, 99.0)
 
 def to_db(a: np.ndarray, floor: float = 1e-10) -> np.ndarray:
     "Power in decibels of real or complex `a`: `10·log10(|a|²)`, floored to avoid log(0)."
     return 10 * np.log10(np.maximum(np.abs(a).astype(np.float64) ** 2, floor))
 
+# %% ../nbs/00_core.ipynb #a444de51
 def identity_conversion(bands: int) -> dict:
     "The conversion of 8-bit data: a 0–255 stretch, which leaves every value as it is."
     return {"method": "identity", "db": False, "low": [0.0] * bands, "high": [255.0] * bands}
 
+# %% ../nbs/00_core.ipynb #62cfc2e4
 def conversion_for(a: np.ndarray, valid: np.ndarray, percentiles=DEFAULT_PERCENTILES) -> dict:
     "The 8-bit conversion of pixels like `a` (H, W, C): identity for uint8, else a per-band percentile stretch."
     if a.dtype == np.uint8: return identity_conversion(a.shape[-1])

@@ -10,7 +10,7 @@ from .standardize import Cut, _gsd
 # %% auto #0
 __all__ = ['DEFAULT_T', 'GSD_LEVELS', 'gsd_bounds', 'gsd_level', 'gsd_words', 'pyramid_cuts']
 
-# %% ../nbs/07_gsd.ipynb #de43e922
+# %% ../nbs/07_gsd.ipynb #c7d309ae
 DEFAULT_T = 10.0
 
 GSD_LEVELS = {  # level name -> prompt words, finest first
@@ -26,11 +26,13 @@ def gsd_bounds(threshold: float = DEFAULT_T) -> list[float]:
     if not threshold > 5: raise ValueError(f"the Low/Ultra-low threshold must be above 5 m, got {threshold}")
     return [0.5, 1.0, 5.0, float(threshold)]
 
+# %% ../nbs/07_gsd.ipynb #b1a39d76
 def gsd_level(gsd: float, threshold: float = DEFAULT_T) -> str:
     "The level name of `gsd` metres per pixel."
     if not gsd > 0: raise ValueError(f"GSD must be a positive number of metres per pixel, got {gsd}")
     return list(GSD_LEVELS)[sum(gsd >= b for b in gsd_bounds(threshold))]
 
+# %% ../nbs/07_gsd.ipynb #5fdb21e7
 def gsd_words(level: str) -> str:
     "The prompt words of a level name."
     return GSD_LEVELS[level]

@@ -30,7 +30,7 @@ class Scene:
         "The distinct input files of the scene (RGB and NIR may come from one file)."
         return sorted(set(self.files.values()))
 
-# %% ../nbs/04_sources.ipynb #5d08169d
+# %% ../nbs/04_sources.ipynb #0de8f668
 def name_problem(rel: str) -> str | None:
     "Why the relative path `rel` cannot be an input (a name that is not UTF-8, a path out of the root), or None."
     try: rel.encode("utf-8")
@@ -38,6 +38,7 @@ def name_problem(rel: str) -> str | None:
     if ".." in PurePosixPath(rel).parts or PurePosixPath(rel).is_absolute(): return "the path is outside the dataset root"
     return None
 
+# %% ../nbs/04_sources.ipynb #944c9b7d
 def printable(rel: str) -> str:
     "`rel` with undecodable bytes written as `\\xNN` escapes, so that Parquet and JSON can store it."
     return os.fsencode(rel).decode("utf-8", "backslashreplace")
@@ -86,10 +87,11 @@ def discover(card: Card, root) -> tuple[list[Scene], list[dict]]:
     used = {p for s in scenes for p in s.paths}
     return scenes, [reject_row(card.name, p, r) for p, r in sorted(rejects.items()) if p not in used]
 
-# %% ../nbs/04_sources.ipynb #b673ba2c
+# %% ../nbs/04_sources.ipynb #d7a57d02
 class SceneError(ValueError):
     "A scene that cannot be used; the message says why and what to change."
 
+# %% ../nbs/04_sources.ipynb #48fb503c
 @dataclass(frozen=True)
 class SceneMeta:
     "What an adapter read about a scene: GSD, class label, sensor word and other metadata kept with the sample."
@@ -103,7 +105,7 @@ def _sidecar(root: Path, scene: Scene, folder: str, suffix: str) -> Path:
     img = root / next(iter(scene.files.values()))
     return img.parent.parent / folder / f"{img.stem}{suffix}"
 
-# %% ../nbs/04_sources.ipynb #bcadd4be
+# %% ../nbs/04_sources.ipynb #db3f40a9
 HRSC_CLASSES = {"01": "ship", "02": "aircraft carrier", "03": "warship",
                 "04": "merchant ship"}  # Class_ID = 1000000 + code; others: ship
 
@@ -122,6 +124,7 @@ def hrsc2016(card, scene: Scene, root: Path) -> SceneMeta:
     category = HRSC_CLASSES.get(Counter(codes).most_common(1)[0][0], "ship") if codes else None
     return SceneMeta(gsd=gsd, category=category, extra={"objects": len(codes)})
 
+# %% ../nbs/04_sources.ipynb #56241dad
 def tgrs_hrrsd(card, scene: Scene, root: Path) -> SceneMeta:
     "TGRS-HRRSD: the most frequent object class in the VOC annotation `Annotations/<id>.xml` (no GSD is given)."
     xml = _sidecar(root, scene, "Annotations", ".xml")
@@ -129,7 +132,7 @@ def tgrs_hrrsd(card, scene: Scene, root: Path) -> SceneMeta:
              if o.findtext("name")] if xml.exists() else []
     return SceneMeta(category=Counter(names).most_common(1)[0][0] if names else None, extra={"objects": len(names)})
 
-# %% ../nbs/04_sources.ipynb #e09d2157
+# %% ../nbs/04_sources.ipynb #ed6f41e9
 FMOW_SENSORS = {"WORLDVIEW02": "WorldView-2", "WORLDVIEW03_VNIR": "WorldView-3", "WORLDVIEW03_SWIR": "WorldView-3",
                 "GEOEYE01": "GeoEye-1", "QUICKBIRD02": "QuickBird-2"}
 
@@ -147,6 +150,7 @@ def fmow(card, scene: Scene, root: Path) -> SceneMeta:
                      extra={"cloud_cover": float(cloud) if cloud is not None else None,
                             "timestamp": meta.get("timestamp"), "sensor": sensor})
 
+# %% ../nbs/04_sources.ipynb #003590f7
 ADAPTERS = {"hrsc2016": hrsc2016, "tgrs-hrrsd": tgrs_hrrsd, "fmow": fmow}
 
 def scene_metadata(card, scene: Scene, root) -> SceneMeta:

@@ -16,7 +16,7 @@ from .core import TILE, to_pil
 __all__ = ['CUTS', 'Cut', 'standard_cuts', 'tile_cuts', 'square_cuts', 'three_crops', 'card_cuts', 'Bicubic', 'get_upscaler',
            'to_tile']
 
-# %% ../nbs/06_standardize.ipynb #78dacfcd
+# %% ../nbs/06_standardize.ipynb #c44c3495
 @dataclass(frozen=True)
 class Cut:
     """One output sample: `window` `(x, y, w, h)` in source pixels, its `gsd` after resizing to 512, how it was cut
@@ -25,6 +25,7 @@ class Cut:
     gsd: float
     level: str = "tile"
 
+# %% ../nbs/06_standardize.ipynb #c469404a
 def _gsd(side: int, gsd: float, size: int = TILE) -> float: return round(side / size * gsd, 9)
 
 def standard_cuts(width: int, height: int, gsd: float, size: int = TILE, edge_tiles: str = "drop") -> list[Cut]:
@@ -46,13 +47,14 @@ def tile_cuts(width: int, height: int, gsd: float, size: int = TILE, edge_tiles:
     level = lambda x, y: "edge-tile" if x % size or y % size else "tile"
     return [Cut((x, y, size, size), gsd, level(x, y)) for y in ys for x in xs]
 
-# %% ../nbs/06_standardize.ipynb #b3bb931b
+# %% ../nbs/06_standardize.ipynb #5e7b07b3
 def square_cuts(width: int, height: int, gsd: float, size: int = TILE) -> list[Cut]:
     "One centred square of side min(w, h), resized to `size` (down, or up through the upscaler)."
     side = min(width, height)
     return [Cut(((width - side) // 2, (height - side) // 2, side, side), _gsd(side, gsd, size),
                 "square" if side > size else "crop")]
 
+# %% ../nbs/06_standardize.ipynb #89aec927
 def three_crops(width: int, height: int, gsd: float, size: int = TILE) -> list[Cut]:
     "fMoW's rule: centre, bottom-left and top-right crops when both sides exceed `size`; else `square_cuts`."
     if width <= size or height <= size: return square_cuts(width, height, gsd, size)
@@ -60,6 +62,7 @@ def three_crops(width: int, height: int, gsd: float, size: int = TILE) -> list[C
             Cut((0, height - size, size, size), gsd, "bottom-left"), Cut((width - size, 0, size, size), gsd,
                                                                          "top-right")]
 
+# %% ../nbs/06_standardize.ipynb #f0ff8f23
 CUTS = {"tiles": standard_cuts, "square": square_cuts, "three-crops": three_crops}
 
 def card_cuts(card, width: int, height: int, gsd: float, size: int = TILE) -> list[Cut]:
@@ -67,7 +70,7 @@ def card_cuts(card, width: int, height: int, gsd: float, size: int = TILE) -> li
     if card.cut == "tiles": return standard_cuts(width, height, gsd, size, card.edge_tiles)
     return CUTS[card.cut](width, height, gsd, size)
 
-# %% ../nbs/06_standardize.ipynb #d4495e1e
+# %% ../nbs/06_standardize.ipynb #d0823c28
 def _pil_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(to_pil(img).resize((width, height), Image.Resampling.BICUBIC))
 
@@ -77,6 +80,7 @@ class Bicubic:
     def __call__(self, img: np.ndarray, factor: int) -> np.ndarray:
         return _pil_resize(img, img.shape[1] * factor, img.shape[0] * factor)
 
+# %% ../nbs/06_standardize.ipynb #09accca7
 def get_upscaler(spec="bicubic"):
     "An upscaler from `bicubic`, `esrgan` (Real-ESRGAN x4plus) or `esrgan:PATH` (a checkpoint), or the given callable."
     if callable(spec): return spec

