@@ -52,12 +52,15 @@ EXIT_CODES = {
     EXIT_BUSY: "another mmmrs-build holds the output folder's lock",
 }
 
+# %% ../nbs/15_build.ipynb #7e3b5cdb
 class BuildBusy(UsageError):
     "Another build holds the output folder's lock."
 
+# %% ../nbs/15_build.ipynb #9eeadce4
 class BuildError(RuntimeError):
     "A build that could not write its outputs (a full disk, say); the message says what is kept and what to do."
 
+# %% ../nbs/15_build.ipynb #881f6f02
 def exit_code_of(e: BaseException) -> int | None:
     "The exit status of the command for the error `e`; None for an error that is a bug (and shows its traceback)."
     if isinstance(e, BuildBusy): return EXIT_BUSY
@@ -87,11 +90,13 @@ def resolve_sources(sources) -> list[tuple[Card, Path]]:
                          f"the cards another name")
     return out
 
+# %% ../nbs/15_build.ipynb #a1c0317e
 def demo_sources() -> list[tuple[Card, Path]]:
     "The demo cards over the real sample images shipped inside the package."
     return [(load_card(n), package_data("demo_data")) for n in ("demo-sen1-2", "demo-neon", "demo-landsat8",
                                                                 "demo-spacenet6")]
 
+# %% ../nbs/15_build.ipynb #8c2056f0
 def check_unit_names(units: list[str]):
     "Refuse a plan in which two units of work would write the same files."
     if dup := sorted(u for u, n in collections.Counter(units).items() if n > 1):
@@ -104,6 +109,7 @@ TOP_FILES = ("manifest.parquet", "inputs.parquet", "rejects.parquet", "flags.par
              "README.md",
              "croissant.json")  # the last two: the build as a Hugging Face and a Croissant dataset (`mmmrs.datacard`)
 
+# %% ../nbs/15_build.ipynb #8a070c9d
 @contextlib.contextmanager
 def folder_lock(out, shared: bool = False):
     """Hold the lock of the build folder `out`: exclusive to build into it, shared to check it. Released when the
@@ -131,6 +137,7 @@ def ownership(out) -> dict:
                          f"build's)")
     return rec
 
+# %% ../nbs/15_build.ipynb #c4ed99f5
 def _is_ours(rel: str, owned: set) -> bool:
     "A file a build wrote: an owned one, the record, the lock, or the temporary of an owned file."
     p, ours = PurePosixPath(rel), owned | {OWNER_FILE, LOCK_FILE}
@@ -166,6 +173,7 @@ def check_out(out, sources):
             raise UsageError(f"--out {out} is inside the dataset root of {card.name} ({root}): the build would read its "
                              f"own outputs; put it elsewhere")
 
+# %% ../nbs/15_build.ipynb #7d8139ae
 def claim_folder(out, sources, force: bool = False) -> tuple[set, list]:
     "The files in `out` builds own, and the others; refuses others' files or another build's sources unless `force`."
     check_out(out, sources)
@@ -184,6 +192,7 @@ def claim_folder(out, sources, force: bool = False) -> tuple[set, list]:
                          "(the shards of sources no longer listed are removed)")
     return owned, foreign
 
+# %% ../nbs/15_build.ipynb #46509938
 def _planned_files(units: list[str]) -> set:
     return {*TOP_FILES, *(f for u in units for f in [*unit_files(u), f"parts/{u}.stats.json"])}
 
@@ -219,6 +228,7 @@ def dataset_stats(manifest: pd.DataFrame, inputs: pd.DataFrame) -> dict:
                        "rejected": int(status.get("rejected", 0))},
             **{f"pairs_by_{c}": count(c) for c in ("source", "modality", "gsd_level", "weather", "split")}}
 
+# %% ../nbs/15_build.ipynb #3c7e20f9
 def split_leaks(manifest: pd.DataFrame) -> pd.DataFrame:
     "Groups (source scenes) whose samples are in more than one split: empty when nothing leaks."
     per = manifest.groupby("group").split.agg(lambda s: ",".join(sorted(set(s))))
@@ -257,6 +267,7 @@ def exit_code(self: BuildResult) -> int:
     if any(s["status"] == "failed" for s in self.shards): return EXIT_FAILED
     return EXIT_OK if len(self.manifest) else EXIT_EMPTY
 
+# %% ../nbs/15_build.ipynb #57ac89fb
 @patch
 def verdict(self: BuildResult) -> str:
     "The last line of the summary: what happened, in one line that agrees with the exit status."
@@ -268,6 +279,7 @@ def verdict(self: BuildResult) -> str:
     skipped = sum(s["status"] == "skipped" for s in self.shards)
     return f"OK: {len(m)} text-image pairs, {n} shards ({n - skipped} built, {skipped} already done) in {self.out}"
 
+# %% ../nbs/15_build.ipynb #27abc952
 @patch
 def summary(self: BuildResult) -> str:
     """The closing report: pairs per source and modality, per GSD level and split, inputs accounted for, rejects by
@@ -312,6 +324,7 @@ def shard_digests(stats: dict) -> dict:
     return {rel.split("/", 1)[1]: d for files in stats.get("units", {}).values() for rel, d in files.items()
             if rel.startswith("shards/")}
 
+# %% ../nbs/15_build.ipynb #a0192038
 def _publish(out, merged: dict, flags: bytes, failed: list, units: list[str]) -> dict:
     """Write the merged tables, flags and stats.json as one; stats.json vouches for every file of the build. Returns
     the stats."""
@@ -586,6 +599,7 @@ CORRECTIONS_MOVED = ("--corrections moved: run `mmmrs-review apply OUT FILE` aft
                      "(mmmrs.review.apply_corrections)")
 RENAMED = {"scenes": "weathers", "scene_count": "count"}  # old flags, still accepted with a note
 
+# %% ../nbs/15_build.ipynb #c984c854
 def build_parser(prog: str = "mmmrs-build") -> argparse.ArgumentParser:
     "The parser of a build (and of `plan`): the fields of `BuildCommand`, `BuildOptions` and `WeatherOptions`."
     objs = (BuildCommand, BuildOptions, WeatherOptions)

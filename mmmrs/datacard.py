@@ -37,10 +37,12 @@ HF_FEATURES = {"image": {"_type": "Image"},
                **{c: {"dtype": "float64" if c in FLOAT_COLUMNS else "string", "_type": "Value"}
                   for c in ["text", *VIEW_COLUMNS]}}
 
+# %% ../nbs/13_datacard.ipynb #8a981b2a
 def view_file(source: str, modality: str, split: str, part: int) -> str:
     "The Parquet view's file, relative to the build folder, for one source, modality, split and part."
     return f"data/{source}/{modality}/{HF_SPLIT[split]}-{part:05d}.parquet"
 
+# %% ../nbs/13_datacard.ipynb #fbeed97d
 # every `view_file` name
 VIEW_FILE = re.compile(r"data/[a-z0-9][a-z0-9.-]*/(rgb|sar|nir)/(train|validation|test)-\d{5}\.parquet")
 
@@ -48,6 +50,7 @@ VIEW_FILE = re.compile(r"data/[a-z0-9][a-z0-9.-]*/(rgb|sar|nir)/(train|validatio
 ROW_GROUP = 100
 DIGEST_KEY = b"mmmrs.inputs"  # what a view file was made from (see `view_digest`)
 
+# %% ../nbs/13_datacard.ipynb #113191bf
 class ViewWriter:
     "Parquet files of one (source, modality, split) of the view, at most `max_bytes` of images each, each atomic."
     def __init__(self, out, target: tuple, max_bytes: int, digest: str = ""):
@@ -79,6 +82,7 @@ def shard_hashes(out, shards) -> dict:
     "SHA-256 of each of the build's `shards` (names under `out/shards`)."
     return {s: file_sha256(Path(out) / "shards" / s) for s in sorted(set(shards))}
 
+# %% ../nbs/13_datacard.ipynb #2bc567f8
 def view_digest(rows: pd.DataFrame, shard_sha: dict, max_bytes: int) -> str:
     "What the view files of one target are made of: its manifest rows, their shards' hashes, the view's format."
     h = hashlib.sha256(rows[["prompt", *VIEW_COLUMNS]].to_json(orient="records").encode())
@@ -86,6 +90,7 @@ def view_digest(rows: pd.DataFrame, shard_sha: dict, max_bytes: int) -> str:
     for s in sorted(rows.shard.unique()): h.update(f"{s}:{shard_sha[s]}".encode())
     return h.hexdigest()
 
+# %% ../nbs/13_datacard.ipynb #4d62c94e
 def current_view(out, target: tuple, digest: str) -> list[str] | None:
     "The view files of `target` when they are complete and were made from `digest`; None when they must be written."
     names, i = [], 0
@@ -151,10 +156,12 @@ LICENSE_URLS = {"cc0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
 TERMS = {"attribution": r"\bcc[- ]by\b|attribution", "share-alike": r"\bsa\b|share[- ]alike",
          "non-commercial": r"\bnc\b|non[- ]commercial", "no derivatives": r"\bnd\b|no[- ]deriv"}
 
+# %% ../nbs/13_datacard.ipynb #7c3b1de0
 def hf_license(text: str) -> str:
     "The Hub's licence id for a card's `license` text: the identifier it starts with, else `other`."
     return next((lid for lid, pat in HF_LICENSES.items() if re.match(pat + r"(\b|$)", text.strip(), re.I)), "other")
 
+# %% ../nbs/13_datacard.ipynb #5e78f354
 def license_terms(text: str) -> list[str]:
     "What a card's licence text obliges a user to; `own terms` when it is not a standard open licence."
     terms = [t for t, pat in TERMS.items() if re.search(pat, text, re.I)]
@@ -165,6 +172,7 @@ def card_facts(card) -> dict:
     "The facts of a data card that the dataset card repeats."
     return {"name": card.name, "title": card.title, "url": card.url, "license": card.license, "citation": card.citation}
 
+# %% ../nbs/13_datacard.ipynb #7988284d
 def source_facts(out, sources=None) -> list[dict]:
     "Facts of each source in the manifest of `out`: from `sources` ((card, root) pairs or cards), else bundled."
     from mmmrs.cards import CardError, load_card
@@ -184,6 +192,7 @@ TERM_DUTIES = {"attribution": "credit {} (their licences require attribution: ci
                "no derivatives": "not distribute modified samples of {}",
                "own terms": "follow the own terms of {} (no standard open licence: see each source's page)"}
 
+# %% ../nbs/13_datacard.ipynb #98f823d7
 def license_summary(facts: list[dict]) -> str:
     "What a user of the whole dataset must honour, from every source's licence."
     by_term = {}
@@ -196,6 +205,7 @@ def license_summary(facts: list[dict]) -> str:
 # %% ../nbs/13_datacard.ipynb #dc000033
 DEMO_SOURCES = ("demo-landsat8", "demo-neon", "demo-sen1-2", "demo-spacenet6")
 
+# %% ../nbs/13_datacard.ipynb #e8b22d31
 def _as_dict(options) -> dict:
     return asdict(options) if is_dataclass(options) else dict(options or {})
 
@@ -225,10 +235,12 @@ SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_
 OTHER_LICENSE = {"license_name": "sources-own-terms",  # what the Hub asks for beside `other`
                  "license_details": "Some sources publish no standard open licence: see the licence notice below."}
 
+# %% ../nbs/13_datacard.ipynb #e0fd6859
 def recipe(options=None, weather=None) -> dict:
     "The build's options and weather options as plain YAML-able data (kept in the card, so a later rewrite keeps them)."
     return json.loads(json.dumps({"options": _as_dict(options), "weather": _as_dict(weather)}))
 
+# %% ../nbs/13_datacard.ipynb #6bff5b4e
 def card_header(facts: list[dict], configs: list[dict], pairs: int, pretty_name: str, made: dict | None = None) -> dict:
     "The dataset card's YAML front matter; `made` (a `recipe`) goes under the key `mmmrs`, which the Hub ignores."
     from mmmrs import __version__
@@ -238,6 +250,7 @@ def card_header(facts: list[dict], configs: list[dict], pairs: int, pretty_name:
             "size_categories": [next((s for n, s in SIZES if pairs < n), "n>1T")], "configs": configs,
             **(OTHER_LICENSE if "other" in licenses else {}), "mmmrs": {"version": __version__, **(made or recipe())}}
 
+# %% ../nbs/13_datacard.ipynb #0c74e4cb
 def recorded_recipe(out) -> tuple[dict, dict]:
     "The options and weather options recorded in the dataset card of `out` (empty when there is none)."
     card = Path(out) / "README.md"
@@ -374,6 +387,7 @@ CROISSANT_CONTEXT = {  # the standard Croissant 1.0 @context
     "transform": "cr:transform", "equivalentProperty": "cr:equivalentProperty", "samplingRate": "cr:samplingRate"}
 IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 
+# %% ../nbs/13_datacard.ipynb #b1a75d45
 def _column_fields(record_set: str, columns, source: dict) -> list[dict]:
     "Croissant fields reading `columns` from a Parquet `source`; the view's `image` struct gives its `bytes`."
     desc = {"image": "the stored image", "text": "the prompt", "modality": "rgb, sar or nir",

@@ -22,6 +22,7 @@ __all__ = ['RECIPE_ARGS', 'PAPER', 'RECIPES', 'RecipeError', 'RecipeInput', 'esr
 class RecipeError(ValueError):
     "A recipe that cannot run as asked: the message lists every missing, unusable or conflicting argument."
 
+# %% ../nbs/14_recipe.ipynb #c40528fc
 @dataclass(frozen=True)
 class RecipeInput:
     "A build argument a recipe needs: its name, how to give it, what it is, values that mean 'not given', its check."
@@ -59,6 +60,7 @@ def blip2_problem(spec: str) -> str | None:
     kind = json.loads(cfg.read_text()).get("model_type")
     if kind != "blip-2": return f"{cfg.parent} holds a {kind!r} model, not BLIP-2 (model_type 'blip-2')"
 
+# %% ../nbs/14_recipe.ipynb #6159c56c
 def generator_problem(path: str) -> str | None:
     "Why `path` is not a CycleGAN/CUT ResNet generator checkpoint (loaded strictly), or None."
     if not Path(path).expanduser().is_file(): return f"{path}: no such file"
@@ -71,6 +73,7 @@ RECIPE_ARGS = ("upscaler", "captioner", "night_generator", "snow_generator", "gs
                "quality", "pyramid", "weather",
                "weather_count")  # build arguments a recipe may set: mmmrs-build's names
 
+# %% ../nbs/14_recipe.ipynb #935d0f39
 def _same(arg: str, a, b) -> bool:
     names = lambda v: {w.strip() for w in str(v).split(",") if w.strip()}
     return names(a) == names(b) if arg == "weather" else a == b
@@ -142,11 +145,13 @@ PAPER = Recipe(
 
 RECIPES = {"paper": PAPER}
 
+# %% ../nbs/14_recipe.ipynb #cd71fc59
 def get_recipe(name: str) -> Recipe:
     "The recipe called `name`."
     if name not in RECIPES: raise RecipeError(f"no recipe {name!r}: choose one of {sorted(RECIPES)}")
     return RECIPES[name]
 
+# %% ../nbs/14_recipe.ipynb #15835711
 def paper_options(**inputs) -> RecipeOptions:
     "The paper recipe resolved with `inputs` (`upscaler`, `captioner`, `night_generator`, `snow_generator`)."
     return PAPER.resolve(**inputs)
@@ -159,6 +164,7 @@ def recipe_args(options, weather) -> dict:
             "prompt_template": options.template, "quality": options.quality, "pyramid": options.pyramid,
             "weather": ",".join(weather.weathers), "weather_count": weather.count}
 
+# %% ../nbs/14_recipe.ipynb #85fa588e
 def recipe_record(options, weather) -> dict:
     "What `recipe.json` holds: the recipe, its arguments (checked again against `options`, `weather`), both options."
     r = get_recipe(options.recipe).resolve(**recipe_args(options, weather))

@@ -40,6 +40,7 @@ class ShardContent:
     inputs: list = field(default_factory=list)  # complete once `samples` is consumed
     rejects: list = field(default_factory=list)  # complete once `samples` is consumed
 
+# %% ../nbs/12_run.ipynb #d38202fa
 class UnitOfWork:
     """One unit of work: a named shard `run_shard` builds from this spec alone, in any process; subclasses say what
     is in it."""
@@ -54,6 +55,7 @@ BUILD_MODULES = ("core", "cards", "sources", "standardize", "superres", "gsd", "
                  "samples",
                  "shards", "run", "build")
 
+# %% ../nbs/12_run.ipynb #9180c721
 @functools.cache
 def code_version() -> str:
     """The package version and a hash of the modules a shard's bytes depend on: a build with other code rebuilds its
@@ -127,6 +129,7 @@ def encoded(self: ShardSpec, out) -> ShardContent:
     content.samples = (e for scene in self.scenes for e in _scene_encoded(scene, self, content))
     return content
 
+# %% ../nbs/12_run.ipynb #94eb3976
 @patch
 def failure_rows(self: ShardSpec, why: str) -> list[dict]:
     "Reject rows for every input of the shard, when the shard itself could not be built."
@@ -138,6 +141,7 @@ def unit_files(unit: str, has_tar: bool = True) -> list[str]:
     samples)."""
     return [f"shards/{unit}.tar"] * has_tar + [f"parts/{unit}.{t}.parquet" for t in ("samples", "inputs", "rejects")]
 
+# %% ../nbs/12_run.ipynb #4f9ea3fe
 def _done(out, spec, fingerprint: str) -> dict | None:
     "The shard's done marker when it is for `fingerprint` and every file it vouches for still has its recorded bytes."
     try: stats = json.loads(BuildLayout(out).part(spec.name, "stats").read_text())
@@ -258,6 +262,7 @@ class BuildOptions:
 
     def __post_init__(self): check_options(self)
 
+# %% ../nbs/12_run.ipynb #a471a4e8
 def _finite(x) -> bool: return isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and math.isfinite(x)
 
 def check_options(o: BuildOptions):
@@ -277,6 +282,7 @@ def check_options(o: BuildOptions):
                                              and Path(o.captioner[3:]).expanduser().is_dir()):
         bad_option("--captioner", "template or hf:PATH to a local model folder", o.captioner)
 
+# %% ../nbs/12_run.ipynb #d02c86eb
 def check_upscaler(spec):
     "Refuse an upscaler that `get_upscaler` cannot make: before any work, not as a reject per scene."
     if callable(spec) or spec == "bicubic": return
@@ -306,6 +312,7 @@ class WeatherOptions:
     night_generator: str | None = None  # a CycleGAN/CUT/TPSeNCE generator checkpoint for night (default: low-light model)
     snow_generator: str | None = None  # a clear->snow CycleGAN generator checkpoint (default: the snow cover model)
 
+# %% ../nbs/12_run.ipynb #f66123b7
 def _hash01(*parts) -> float:
     return int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest(), "big") / 2**64
 
@@ -378,6 +385,7 @@ def encoded(self: WeatherShardSpec, out) -> ShardContent:
     content.samples = _variants(self, out, content.rejects)
     return content
 
+# %% ../nbs/12_run.ipynb #eb579444
 @patch
 def failure_rows(self: WeatherShardSpec, why: str) -> list[dict]:
     return [{"source": src, "path": path, "window": window, "reason": why} for _, _, src, path, window in self.rows]
@@ -398,6 +406,7 @@ def plan_weather_shards(manifest: pd.DataFrame, weather: WeatherOptions, options
 # %% ../nbs/12_run.ipynb #9932d48c
 DASK_WORKER_ENV = {"MALLOC_TOP_PAD_": "67108864"}
 
+# %% ../nbs/12_run.ipynb #ea0576a9
 def dask_malloc_hint(client) -> str | None:
     """A hint when the cluster's workers trim memory eagerly (Dask's default) without the heap-top padding this build
     wants."""

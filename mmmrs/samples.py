@@ -77,6 +77,7 @@ def scene_headers(card: Card, scene: Scene, root) -> tuple:
         heads[m] = dict(path=info.path, bands=_bands(card, m, info), align_to=align)
     return ref, heads
 
+# %% ../nbs/10_samples.ipynb #f5d27b61
 def read_plan(card: Card, scene: Scene, root) -> tuple:
     """The reference modality's `RasterInfo` and, per modality, how to read it: path, bands, grid to align to, 8-bit
     conversion."""

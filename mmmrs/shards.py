@@ -26,6 +26,7 @@ __all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 
 IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
 DEFAULT_QUALITY = 75  # PIL's default, as in the MMM-RS release
 
+# %% ../nbs/11_shards.ipynb #6254221e
 def encode_image(img: np.ndarray, modality: str, quality: int = DEFAULT_QUALITY) -> bytes:
     "Encode one uint8 modality image: RGB as JPEG at `quality`, single-band as PNG (compression level 1)."
     buf = io.BytesIO()
@@ -33,6 +34,7 @@ def encode_image(img: np.ndarray, modality: str, quality: int = DEFAULT_QUALITY)
     else: to_pil(img).save(buf, "PNG", compress_level=1)
     return buf.getvalue()
 
+# %% ../nbs/11_shards.ipynb #21170ad7
 def sample_metadata(sample: dict) -> dict:
     "The JSON-able part of a sample: everything but its pixels."
     return {k: v for k, v in sample.items() if k != "images"}
@@ -53,6 +55,7 @@ MANIFEST_COLUMNS = ["key", "group", "source", "modality", "gsd", "gsd_level", "s
                     "prompt", "split", "shard", "member", "file", "window", "level", "valid",
                     "caption_original", "prompt_original", "corrected_by"]  # the last three are set by hand corrections
 
+# %% ../nbs/11_shards.ipynb #c16390ae
 def manifest_rows(sample: dict, shard: str) -> list[dict]:
     "One manifest row per modality of `sample`, stored in `shard`."
     prov = sample["provenance"]
@@ -87,6 +90,7 @@ class Encoded:
     members: list
     rows: list
 
+# %% ../nbs/11_shards.ipynb #0b7b5cc0
 def encode_sample(sample: dict, shard: str, quality: int = DEFAULT_QUALITY) -> Encoded:
     "Encode `sample` for the shard named `shard`."
     return Encoded(sample_members(sample, quality), manifest_rows(sample, shard))
@@ -106,6 +110,7 @@ def read_tar(path) -> list[tuple[str, bytes]]:
     "All members `(name, bytes)` of a tar shard, in order."
     with tarfile.open(path) as tar: return [(ti.name, tar.extractfile(ti).read()) for ti in tar if ti.isfile()]
 
+# %% ../nbs/11_shards.ipynb #5fd52de7
 def rewrite_tar(path, edit) -> int:
     """Rewrite the shard at `path` (atomically) with `edit(name, data) -> bytes | None`; return how many members
     changed or went."""
@@ -121,16 +126,19 @@ def write_json(path, obj) -> Path:
     with atomic_path(path) as tmp: Path(tmp).write_bytes(json_bytes(obj))
     return Path(path)
 
+# %% ../nbs/11_shards.ipynb #f42d7e86
 def json_bytes(obj) -> bytes:
     "`obj` as sorted, indented JSON (NaN and infinity refused: they are not JSON)."
     return (json.dumps(obj, sort_keys=True, indent=1, allow_nan=False) + "\n").encode()
 
+# %% ../nbs/11_shards.ipynb #edb0dbf6
 def table_bytes(rows: list[dict], columns: list[str]) -> bytes:
     "`rows` as a Parquet table with `columns` (in that order)."
     buf = io.BytesIO()
     pd.DataFrame(rows, columns=columns).to_parquet(buf, index=False)
     return buf.getvalue()
 
+# %% ../nbs/11_shards.ipynb #fbb43a15
 def write_table(path, rows: list[dict], columns: list[str]) -> Path:
     "Write `rows` as a Parquet table with `columns` (in that order) to `path`, atomically."
     with atomic_path(path) as tmp: Path(tmp).write_bytes(table_bytes(rows, columns))
@@ -141,6 +149,7 @@ def member_digests(path) -> dict[str, str]:
     "The sha256 of every member of the tar shard at `path`, by name."
     return {name: hashlib.sha256(data).hexdigest() for name, data in read_tar(path)}
 
+# %% ../nbs/11_shards.ipynb #dcfadb68
 def file_digests(root, rels) -> dict[str, str | None]:
     "The sha256 of each file `root/rel` (None where it is missing), by relative path."
     return {rel: file_sha256(Path(root) / rel) if (Path(root) / rel).is_file() else None for rel in rels}
@@ -177,6 +186,7 @@ TABLES = {"manifest": ("samples", MANIFEST_COLUMNS), "inputs": ("inputs", INPUT_
 # the build's ownership record and lock (`mmmrs.build`)
 OWNER_FILE, LOCK_FILE = ".mmmrs-build.json", ".mmmrs-build.lock"
 
+# %% ../nbs/11_shards.ipynb #fa4f3b5a
 @dataclass(frozen=True)
 class BuildLayout:
     """Where each file of the built folder `out` lives: shards, parts, merged tables, stats, ownership record, lock,
@@ -236,9 +246,11 @@ def write_together(files: dict) -> list[Path]:
 # %% ../nbs/11_shards.ipynb #527db2df
 SHARD_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,199}\.tar")
 
+# %% ../nbs/11_shards.ipynb #82ed6f25
 class ManifestError(ValueError):
     "A manifest row that names something no build makes: a key, member or shard that could reach outside its folder."
 
+# %% ../nbs/11_shards.ipynb #ba75da2e
 def check_manifest(m: pd.DataFrame, origin="manifest") -> pd.DataFrame:
     """`m` if every key, modality, member and shard name is one a build makes; else `ManifestError` naming the first
     bad row."""
@@ -257,6 +269,7 @@ def check_manifest(m: pd.DataFrame, origin="manifest") -> pd.DataFrame:
                             f"shards {SHARD_PATTERN.pattern}; rebuild the dataset or fix the manifest")
     return m
 
+# %% ../nbs/11_shards.ipynb #6ceacdb1
 def read_manifest(out) -> pd.DataFrame:
     "The manifest of the dataset built in `out` (one row per text–image pair), its names checked by `check_manifest`."
     p = BuildLayout(out).manifest
@@ -265,6 +278,7 @@ def read_manifest(out) -> pd.DataFrame:
 # %% ../nbs/11_shards.ipynb #95b5fcb5
 FILTERS = ("source", "modality", "gsd_level", "weather", "split", "category", "satellite")
 
+# %% ../nbs/11_shards.ipynb #6e7fa231
 def select(out, **filters) -> pd.DataFrame:
     "Manifest rows of the dataset in `out` matching every filter (`column=value` or `column=[values]`)."
     m = read_manifest(out)
