@@ -14,7 +14,7 @@ from PIL import Image
 from .data import ShardIndex
 from .gsd import GSD_LEVELS
 from .review import Correction, record_correction
-from .shards import read_manifest
+from .shards import BuildLayout, read_manifest
 
 # %% auto #0
 __all__ = ['BROWSE_FILTERS', 'Catalog', 'query', 'siblings', 'variants', 'DatasetView', 'SampleBrowser', 'plot_grid',
@@ -108,7 +108,7 @@ class SampleBrowser:
     def __init__(self, out, page_size: int = 12, thumb: int = 128, corrections=None):
         import ipywidgets as W
         self.view, self.page_size, self.thumb, self.page, self.selected = DatasetView(out), page_size, thumb, 0, None
-        self.corrections = Path(corrections or Path(out) / "corrections.csv")
+        self.corrections = Path(corrections or BuildLayout(out).corrections)
         m = self.view.manifest
         order = lambda c, vals: [v for v in GSD_LEVELS if v in vals] if c == "gsd_level" else sorted(vals)
         self.filters = {c: W.SelectMultiple(options=order(c, set(m[c].dropna())), description=c, rows=4)

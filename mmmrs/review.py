@@ -18,7 +18,7 @@ from .cli import add_options, command_parser, run
 from .datacard import recorded_recipe
 from .gsd import DEFAULT_T, gsd_words
 from .prompts import PAPER_TEMPLATE, compose_prompt, flag_prompts, label_words
-from .shards import MANIFEST_COLUMNS, REJECT_COLUMNS, part_path, rewrite_tar, select, write_table
+from .shards import MANIFEST_COLUMNS, REJECT_COLUMNS, BuildLayout, rewrite_tar, select, write_table
 
 # %% auto #0
 __all__ = ['STATUSES', 'CORRECTION_COLUMNS', 'REVIEW_COLUMNS', 'COMMANDS', 'Correction', 'check_corrections', 'read_corrections',
@@ -141,11 +141,11 @@ def _member_edit(drop: set, members: dict):
 # %% ../nbs/16_review.ipynb #242eec35
 def _correct_unit(out, unit: str, corr: pd.DataFrame, template: str) -> list[dict]:
     "Apply corrections to one shard's manifest part, rejects part and tar; return what changed."
-    kept = ("caption_original", "prompt_original", "corrected_by")
-    rows = pd.read_parquet(part_path(out, unit, "samples")).astype({c: object for c in kept})
+    kept, layout = ("caption_original", "prompt_original", "corrected_by"), BuildLayout(out)
+    rows = pd.read_parquet(layout.part(unit, "samples")).astype({c: object for c in kept})
     hits = [k for k in dict.fromkeys(rows.key) if k in corr.index]
     if not hits: return []
-    changes, drop, members, rejects = [], set(), {}, pd.read_parquet(part_path(out, unit, "rejects")).to_dict("records")
+    changes, drop, members, rejects = [], set(), {}, pd.read_parquet(layout.part(unit, "rejects")).to_dict("records")
     for key in hits:
         c, mine, idx = corr.loc[key], rows[rows.key == key], rows.key == key
         by = c["reviewer"] or "corrections file"
@@ -161,9 +161,9 @@ def _correct_unit(out, unit: str, corr: pd.DataFrame, template: str) -> list[dic
             members[key] = (prompts, c["corrected_caption"], {"by": by, "note": c["note"]})
             changes.append({"key": key, "change": "caption", "by": by})
     if drop or members:
-        rewrite_tar(Path(out) / "shards" / f"{unit}.tar", _member_edit(drop, members))
-        write_table(part_path(out, unit, "samples"), rows[~rows.key.isin(drop)].to_dict("records"), MANIFEST_COLUMNS)
-        write_table(part_path(out, unit, "rejects"), rejects, REJECT_COLUMNS)
+        rewrite_tar(layout.shard(unit), _member_edit(drop, members))
+        write_table(layout.part(unit, "samples"), rows[~rows.key.isin(drop)].to_dict("records"), MANIFEST_COLUMNS)
+        write_table(layout.part(unit, "rejects"), rejects, REJECT_COLUMNS)
     return changes
 
 # %% ../nbs/16_review.ipynb #05896de0
@@ -171,7 +171,7 @@ def correct_parts(out, path, template: str | None = None) -> pd.DataFrame:
     "Apply a corrections file by key to every shard and its tables in `out` (not the merged tables); the changes."
     template = recorded_option(out, "template", PAPER_TEMPLATE) if template is None else template
     corr = read_corrections(path).drop_duplicates("key", keep="last").set_index("key")
-    units = sorted({p.name.split(".")[0] for p in (Path(out) / "parts").glob("*.samples.parquet")})
+    units = sorted({p.name.split(".")[0] for p in BuildLayout(out).parts.glob("*.samples.parquet")})
     changes = [c for u in units for c in _correct_unit(out, u, corr, template)]
     return pd.DataFrame(changes, columns=["key", "change", "by"])
 
@@ -185,7 +185,7 @@ def apply_corrections(out, path, template: str | None = None) -> pd.DataFrame:
 # %% ../nbs/16_review.ipynb #d97b8ce8
 def _built(out) -> Path:
     "`out`, refused (`CliError`) unless it is a folder written by mmmrs-build."
-    if not (Path(out) / "manifest.parquet").exists():
+    if not BuildLayout(out).manifest.exists():
         raise CliError(f"{out} is not a built dataset (no manifest.parquet)")
     return Path(out)
 
