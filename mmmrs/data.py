@@ -27,6 +27,7 @@ _all_ = ["FILTERS", "select"]  # mmmrs.shards' manifest filter: `from mmmrs.data
 # %% ../nbs/17_data.ipynb #2c6ca6f5
 EXPORT_MARKER = ".mmmrs-export.json"  # hidden: datasets' data-file patterns skip names starting with a dot
 
+# %% ../nbs/17_data.ipynb #f9ce111f
 def claim_export_folder(dest) -> Path:
     "`dest`, ready for an export: new, empty, or a previous export's (its files are removed); anything else is refused."
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
@@ -57,6 +58,7 @@ def write_export(out, dest, copies: list[tuple[str, str, str]], texts: dict[str,
 # %% ../nbs/17_data.ipynb #5a1e0c06
 META_COLUMNS = ["key", "group", "gsd", "gsd_level", "weather", "source", "category", "satellite"]
 
+# %% ../nbs/17_data.ipynb #5eb20a45
 def _meta(row) -> dict:
     return {c: None if pd.isna(v := row[c]) else v for c in META_COLUMNS}
 
@@ -124,6 +126,7 @@ def export_kohya(out, dest, modality: str = "rgb", split="train", repeats: int =
 # %% ../nbs/17_data.ipynb #5a1e0c15
 EXPORTS = {"imagefolder": export_imagefolder, "controlnet": export_controlnet, "kohya": export_kohya}
 
+# %% ../nbs/17_data.ipynb #cacee24a
 def _values(text: str | None):
     if text is None: return None
     vals = [v.strip() for v in text.split(",") if v.strip()]

@@ -28,6 +28,7 @@ __all__ = ['STATUSES', 'CORRECTION_COLUMNS', 'REVIEW_COLUMNS', 'COMMANDS', 'Corr
 # %% ../nbs/16_review.ipynb #ab17a678
 STATUSES = ("", "keep", "reject")  # "": not reviewed yet
 
+# %% ../nbs/16_review.ipynb #7aa346e5
 @dataclass(frozen=True)
 class Correction:
     "One row of a corrections file: a reviewer's decision on one sample, by key. The file's columns are these fields."
@@ -40,6 +41,7 @@ class Correction:
     def __post_init__(self):
         check_corrections(pd.DataFrame([{f.name: getattr(self, f.name) for f in fields(self)}]), "a correction")
 
+# %% ../nbs/16_review.ipynb #61fc25b4
 CORRECTION_COLUMNS = [f.name for f in fields(Correction)]
 
 # %% ../nbs/16_review.ipynb #6bc36d83
@@ -79,6 +81,7 @@ def record_correction(path, correction: Correction) -> Path:
 REVIEW_COLUMNS = ["key", "source", "category", "gsd", "gsd_level", "weather", "caption", "prompt", "flags",
                   *CORRECTION_COLUMNS[1:]]
 
+# %% ../nbs/16_review.ipynb #4f03c28b
 def recorded_option(out, name: str, default):
     "The build option `name` as the build in `out` recorded it in its dataset card, else `default`."
     value = recorded_recipe(out)[0].get(name)
@@ -200,6 +203,7 @@ def review_apply(out: str,  # the folder written by mmmrs-build
     return (f"{counts.get('caption', 0)} captions corrected, {counts.get('rejected', 0)} samples rejected in {out}"
             if len(changes) else f"nothing to change in {out}")
 
+# %% ../nbs/16_review.ipynb #435f9d69
 def review_export(out: str,  # the folder written by mmmrs-build
                   dest: str,  # the review sheet to write (.csv, else Parquet)
                   which: Literal["flagged", "all"] = "flagged",  # the samples whose prompts the checks flag, or all
@@ -212,6 +216,7 @@ def review_export(out: str,  # the folder written by mmmrs-build
 # %% ../nbs/16_review.ipynb #9bd3e9f4
 COMMANDS = {"apply": review_apply, "export": review_export}
 
+# %% ../nbs/16_review.ipynb #121a1ec1
 def review_parser() -> argparse.ArgumentParser:
     "The parser of `mmmrs-review`: one subcommand per entry of `COMMANDS`, its options from the function's parameters."
     about = "Review a built dataset: export the review sheet, apply corrections."
@@ -221,6 +226,7 @@ def review_parser() -> argparse.ArgumentParser:
         add_options(sub.add_parser(name, help=fn.__doc__, description=fn.__doc__), fn)
     return parser
 
+# %% ../nbs/16_review.ipynb #934dcdee
 def main(argv=None) -> int:
     "Entry point of `mmmrs-review`: 0 done, 2 bad usage (nothing changed)."
     return run(review_parser(), lambda values: COMMANDS[values.pop("command")](**values), argv, report=str)
