@@ -331,6 +331,7 @@ def resnet_block() -> type:
         def forward(self, x): return x + self.conv_block(x)
     return ResnetBlock
 
+# %% ../nbs/09_weather.ipynb #58aec0d0
 def _down(cin, cout, antialias):
     from torch import nn
     if not antialias: return [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.InstanceNorm2d(cout), nn.ReLU(True)]
@@ -343,7 +344,6 @@ def _up(cin, cout, antialias):
                 nn.ReLU(True)]
     return [blur_layers()[1](cin), nn.Conv2d(cin, cout, 3, padding=1), nn.InstanceNorm2d(cout), nn.ReLU(True)]
 
-# %% ../nbs/09_weather.ipynb #58aec0d0
 @functools.cache
 def resnet_generator_class() -> type:
     """`ResnetGenerator`: CycleGAN's ResNet generator (`antialias=False`) or CUT's (`antialias=True`), their
