@@ -93,6 +93,7 @@ class TemplateCaptioner:
 
 def _rgb(img: np.ndarray) -> np.ndarray: return np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
 
+# %% ../nbs/08_prompts.ipynb #f0ee4432
 def _model_hash(path: Path) -> str:
     "SHA-256 over a model folder's config and weight files (names and bytes), as its revision."
     h = hashlib.sha256()
@@ -100,7 +101,6 @@ def _model_hash(path: Path) -> str:
         h.update(f.name.encode()); h.update(f.read_bytes())
     return h.hexdigest()
 
-# %% ../nbs/08_prompts.ipynb #f0ee4432
 class HFCaptioner:
     "Captions from a local Hugging Face image-to-text model folder (BLIP-2, BLIP, GIT, ...)."
     name = "hf"
