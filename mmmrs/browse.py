@@ -14,7 +14,7 @@ from PIL import Image
 from .data import ShardIndex
 from .gsd import GSD_LEVELS
 from .review import Correction, record_correction
-from .shards import read_manifest
+from .shards import BuildLayout, read_manifest
 
 # %% auto #0
 __all__ = ['BROWSE_FILTERS', 'Catalog', 'query', 'siblings', 'variants', 'DatasetView', 'SampleBrowser', 'plot_grid',
@@ -64,10 +64,12 @@ def query(m: pd.DataFrame, text: str = "", **filters) -> pd.DataFrame:
     "One row per sample of manifest `m` matching the filters and text (see `Catalog.query`)."
     return Catalog(m).query(text, **filters)
 
+# %% ../nbs/18_browse.ipynb #b9f59a5e
 def siblings(m, key: str) -> pd.DataFrame:
     "The clear samples of `key`'s group (its pyramid levels, tiles), coarsest GSD first."
     return (m if isinstance(m, Catalog) else Catalog(m)).group(key, clear=True)
 
+# %% ../nbs/18_browse.ipynb #932b5aed
 def variants(m, key: str) -> pd.DataFrame:
     "The weather variants made from the same scene as `key`."
     return (m if isinstance(m, Catalog) else Catalog(m)).group(key, clear=False)
@@ -99,6 +101,7 @@ class DatasetView:
 # %% ../nbs/18_browse.ipynb #c6198714
 BROWSE_FILTERS = ("source", "modality", "gsd_level", "weather", "split", "category")
 
+# %% ../nbs/18_browse.ipynb #e74a8cb7
 def _img_widget(png: bytes, width: int, title: str = ""):
     import ipywidgets as W
     return W.VBox([W.Image(value=png, format="png", width=width), W.HTML(f"<small>{title}</small>")])
@@ -108,7 +111,7 @@ class SampleBrowser:
     def __init__(self, out, page_size: int = 12, thumb: int = 128, corrections=None):
         import ipywidgets as W
         self.view, self.page_size, self.thumb, self.page, self.selected = DatasetView(out), page_size, thumb, 0, None
-        self.corrections = Path(corrections or Path(out) / "corrections.csv")
+        self.corrections = Path(corrections or BuildLayout(out).corrections)
         m = self.view.manifest
         order = lambda c, vals: [v for v in GSD_LEVELS if v in vals] if c == "gsd_level" else sorted(vals)
         self.filters = {c: W.SelectMultiple(options=order(c, set(m[c].dropna())), description=c, rows=4)
@@ -142,6 +145,7 @@ def results(self: SampleBrowser) -> pd.DataFrame:
     "The samples the filters and the search select."
     return self.view.catalog.query(self.search.value, **{c: list(w.value) for c, w in self.filters.items()})
 
+# %% ../nbs/18_browse.ipynb #d4925f29
 @patch
 def refresh(self: SampleBrowser, reset: bool = False):
     "Redraw the page of thumbnails (from the first page when `reset`)."
@@ -160,6 +164,7 @@ def refresh(self: SampleBrowser, reset: bool = False):
     self.grid.children = cells
     self.shown = list(res.key.iloc[self.page * self.page_size:(self.page + 1) * self.page_size])
 
+# %% ../nbs/18_browse.ipynb #cbbe1a5c
 @patch
 def turn(self: SampleBrowser, step: int):
     "Go `step` pages forward (or back)."

@@ -14,7 +14,7 @@ from fastcore.script import CliError
 
 from .cli import command_parser, run
 from .datacard import HF_SPLIT
-from .shards import FILTERS, read_manifest, read_members, safe_path, select
+from .shards import FILTERS, BuildLayout, read_manifest, read_members, safe_path, select
 
 # %% auto #0
 __all__ = ['EXPORT_MARKER', 'META_COLUMNS', 'EXPORTS', 'claim_export_folder', 'write_export', 'split_folders',
@@ -27,6 +27,7 @@ _all_ = ["FILTERS", "select"]  # mmmrs.shards' manifest filter: `from mmmrs.data
 # %% ../nbs/17_data.ipynb #2c6ca6f5
 EXPORT_MARKER = ".mmmrs-export.json"  # hidden: datasets' data-file patterns skip names starting with a dot
 
+# %% ../nbs/17_data.ipynb #f9ce111f
 def claim_export_folder(dest) -> Path:
     "`dest`, ready for an export: new, empty, or a previous export's (its files are removed); anything else is refused."
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
@@ -57,6 +58,7 @@ def write_export(out, dest, copies: list[tuple[str, str, str]], texts: dict[str,
 # %% ../nbs/17_data.ipynb #5a1e0c06
 META_COLUMNS = ["key", "group", "gsd", "gsd_level", "weather", "source", "category", "satellite"]
 
+# %% ../nbs/17_data.ipynb #5eb20a45
 def _meta(row) -> dict:
     return {c: None if pd.isna(v := row[c]) else v for c in META_COLUMNS}
 
@@ -124,6 +126,7 @@ def export_kohya(out, dest, modality: str = "rgb", split="train", repeats: int =
 # %% ../nbs/17_data.ipynb #5a1e0c15
 EXPORTS = {"imagefolder": export_imagefolder, "controlnet": export_controlnet, "kohya": export_kohya}
 
+# %% ../nbs/17_data.ipynb #cacee24a
 def _values(text: str | None):
     if text is None: return None
     vals = [v.strip() for v in text.split(",") if v.strip()]
@@ -147,7 +150,7 @@ def mmmrs_export(
     "Export a built dataset for diffusers' or kohya's scripts: the training split unless --split says otherwise."
     if layout not in EXPORTS: raise CliError(f"unknown layout {layout!r}; choose from {sorted(EXPORTS)}")
     if not dest: raise CliError("--dest is required: the folder to export into")
-    if not (Path(data) / "manifest.parquet").exists():
+    if not BuildLayout(data).manifest.exists():
         raise CliError(f"{data} is not a built dataset (no manifest.parquet)")
     filters = {k: _values(v) for k, v in dict(gsd_level=gsd_level, weather=weather, source=source, category=category,
                                               satellite=satellite).items()}
@@ -187,7 +190,7 @@ def ShardStream(out, modalities=("rgb",), shuffle: int = 0, seed: int = 0, **fil
     modalities = tuple([modalities] if isinstance(modalities, str) else modalities)
     rows = select(out, modality=list(modalities), **filters)
     keys = set(rows.key[rows.groupby("key").modality.transform("nunique") == len(modalities)])
-    urls = sorted({str(Path(out) / "shards" / s) for s in rows.shard[rows.key.isin(keys)]})
+    urls = sorted({str(BuildLayout(out).shards / s) for s in rows.shard[rows.key.isin(keys)]})
     if not urls: raise ValueError(f"no sample in {out} has {modalities} with filters {filters}")
     ds = wds.WebDataset(urls, nodesplitter=wds.split_by_node, workersplitter=wds.split_by_worker, shardshuffle=False,
                         empty_check=False)
@@ -201,12 +204,12 @@ class ShardIndex:
     def __init__(self, out): self.out, self._idx = Path(out), {}
     def _members(self, shard: str) -> dict:
         if shard not in self._idx:
-            with tarfile.open(safe_path(self.out / "shards", shard)) as tar:
+            with tarfile.open(safe_path(BuildLayout(self.out).shards, shard)) as tar:
                 self._idx[shard] = {ti.name: (ti.offset_data, ti.size) for ti in tar}
         return self._idx[shard]
     def read(self, shard: str, member: str) -> bytes:
         off, size = self._members(shard)[member]
-        with open(safe_path(self.out / "shards", shard), "rb") as f:
+        with open(safe_path(BuildLayout(self.out).shards, shard), "rb") as f:
             f.seek(off); return f.read(size)
 
 # %% ../nbs/17_data.ipynb #b7f50515

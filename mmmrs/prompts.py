@@ -22,10 +22,12 @@ __all__ = ['NEUTRAL_CAPTION', 'PAPER_TEMPLATE', 'INFERENCE_TEMPLATE', 'ARTEFACTS
 # %% ../nbs/08_prompts.ipynb #3be73498
 NEUTRAL_CAPTION = "a satellite image"
 
+# %% ../nbs/08_prompts.ipynb #3769d1dc
 def label_words(category: str) -> str:
     "Class label as words: 'denseResidential' / 'dense_residential' -> 'dense residential'."
     return re.sub(r"[_\-\s]+", " ", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", category)).strip().lower()
 
+# %% ../nbs/08_prompts.ipynb #de05bbde
 def template_caption(category: str | None = None) -> str:
     "'a satellite image of a {category}', or the neutral caption when there is no category."
     if not category: return NEUTRAL_CAPTION
@@ -36,6 +38,7 @@ def template_caption(category: str | None = None) -> str:
 PAPER_TEMPLATE = "{gsd_level}, {weather}, {caption}, {satellite}"
 INFERENCE_TEMPLATE = "Satellite imagery, {gsd_level}, {weather}, {category}, {caption}, {satellite}, {dataset}"
 
+# %% ../nbs/08_prompts.ipynb #c3386ec4
 def compose_prompt(template: str = PAPER_TEMPLATE, **fields) -> str:
     "Fill `template`'s fields; 'clear' weather and empty fields are dropped with their commas."
     fields = {k: ("" if v is None or (k == "weather" and v == "clear") else v) for k, v in fields.items()}
@@ -69,6 +72,7 @@ OPENINGS = re.compile(r"^(an? |the )?(aerial|satellite|overhead|top[- ]down|bird
                       r"( view| image| photo| photograph| picture| shot)?( of| showing| shows)? ", re.I)
 TRAILING = re.compile(r"(?:(?:^|\s+)(?:a|an|the|of|with|and|in|on|at|to|for|by|from|near)\b)+\s*$", re.I)
 
+# %% ../nbs/08_prompts.ipynb #630330b8
 def clean_caption(text: str) -> str:
     "A model caption made consistent: artefacts, repeated words and trailing fragments removed, one opening."
     t = ARTEFACTS.sub("", " ".join(text.strip().split())).strip(" .,;")
@@ -89,6 +93,7 @@ class TemplateCaptioner:
 
 def _rgb(img: np.ndarray) -> np.ndarray: return np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
 
+# %% ../nbs/08_prompts.ipynb #f0ee4432
 def _model_hash(path: Path) -> str:
     "SHA-256 over a model folder's config and weight files (names and bytes), as its revision."
     h = hashlib.sha256()
@@ -96,7 +101,6 @@ def _model_hash(path: Path) -> str:
         h.update(f.name.encode()); h.update(f.read_bytes())
     return h.hexdigest()
 
-# %% ../nbs/08_prompts.ipynb #f0ee4432
 class HFCaptioner:
     "Captions from a local Hugging Face image-to-text model folder (BLIP-2, BLIP, GIT, ...)."
     name = "hf"

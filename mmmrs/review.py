@@ -18,7 +18,7 @@ from .cli import add_options, command_parser, run
 from .datacard import recorded_recipe
 from .gsd import DEFAULT_T, gsd_words
 from .prompts import PAPER_TEMPLATE, compose_prompt, flag_prompts, label_words
-from .shards import MANIFEST_COLUMNS, REJECT_COLUMNS, part_path, rewrite_tar, select, write_table
+from .shards import MANIFEST_COLUMNS, REJECT_COLUMNS, BuildLayout, rewrite_tar, select, write_table
 
 # %% auto #0
 __all__ = ['STATUSES', 'CORRECTION_COLUMNS', 'REVIEW_COLUMNS', 'COMMANDS', 'Correction', 'check_corrections', 'read_corrections',
@@ -28,6 +28,7 @@ __all__ = ['STATUSES', 'CORRECTION_COLUMNS', 'REVIEW_COLUMNS', 'COMMANDS', 'Corr
 # %% ../nbs/16_review.ipynb #ab17a678
 STATUSES = ("", "keep", "reject")  # "": not reviewed yet
 
+# %% ../nbs/16_review.ipynb #7aa346e5
 @dataclass(frozen=True)
 class Correction:
     "One row of a corrections file: a reviewer's decision on one sample, by key. The file's columns are these fields."
@@ -40,6 +41,7 @@ class Correction:
     def __post_init__(self):
         check_corrections(pd.DataFrame([{f.name: getattr(self, f.name) for f in fields(self)}]), "a correction")
 
+# %% ../nbs/16_review.ipynb #61fc25b4
 CORRECTION_COLUMNS = [f.name for f in fields(Correction)]
 
 # %% ../nbs/16_review.ipynb #6bc36d83
@@ -79,6 +81,7 @@ def record_correction(path, correction: Correction) -> Path:
 REVIEW_COLUMNS = ["key", "source", "category", "gsd", "gsd_level", "weather", "caption", "prompt", "flags",
                   *CORRECTION_COLUMNS[1:]]
 
+# %% ../nbs/16_review.ipynb #4f03c28b
 def recorded_option(out, name: str, default):
     "The build option `name` as the build in `out` recorded it in its dataset card, else `default`."
     value = recorded_recipe(out)[0].get(name)
@@ -141,11 +144,11 @@ def _member_edit(drop: set, members: dict):
 # %% ../nbs/16_review.ipynb #242eec35
 def _correct_unit(out, unit: str, corr: pd.DataFrame, template: str) -> list[dict]:
     "Apply corrections to one shard's manifest part, rejects part and tar; return what changed."
-    kept = ("caption_original", "prompt_original", "corrected_by")
-    rows = pd.read_parquet(part_path(out, unit, "samples")).astype({c: object for c in kept})
+    kept, layout = ("caption_original", "prompt_original", "corrected_by"), BuildLayout(out)
+    rows = pd.read_parquet(layout.part(unit, "samples")).astype({c: object for c in kept})
     hits = [k for k in dict.fromkeys(rows.key) if k in corr.index]
     if not hits: return []
-    changes, drop, members, rejects = [], set(), {}, pd.read_parquet(part_path(out, unit, "rejects")).to_dict("records")
+    changes, drop, members, rejects = [], set(), {}, pd.read_parquet(layout.part(unit, "rejects")).to_dict("records")
     for key in hits:
         c, mine, idx = corr.loc[key], rows[rows.key == key], rows.key == key
         by = c["reviewer"] or "corrections file"
@@ -161,9 +164,9 @@ def _correct_unit(out, unit: str, corr: pd.DataFrame, template: str) -> list[dic
             members[key] = (prompts, c["corrected_caption"], {"by": by, "note": c["note"]})
             changes.append({"key": key, "change": "caption", "by": by})
     if drop or members:
-        rewrite_tar(Path(out) / "shards" / f"{unit}.tar", _member_edit(drop, members))
-        write_table(part_path(out, unit, "samples"), rows[~rows.key.isin(drop)].to_dict("records"), MANIFEST_COLUMNS)
-        write_table(part_path(out, unit, "rejects"), rejects, REJECT_COLUMNS)
+        rewrite_tar(layout.shard(unit), _member_edit(drop, members))
+        write_table(layout.part(unit, "samples"), rows[~rows.key.isin(drop)].to_dict("records"), MANIFEST_COLUMNS)
+        write_table(layout.part(unit, "rejects"), rejects, REJECT_COLUMNS)
     return changes
 
 # %% ../nbs/16_review.ipynb #05896de0
@@ -171,7 +174,7 @@ def correct_parts(out, path, template: str | None = None) -> pd.DataFrame:
     "Apply a corrections file by key to every shard and its tables in `out` (not the merged tables); the changes."
     template = recorded_option(out, "template", PAPER_TEMPLATE) if template is None else template
     corr = read_corrections(path).drop_duplicates("key", keep="last").set_index("key")
-    units = sorted({p.name.split(".")[0] for p in (Path(out) / "parts").glob("*.samples.parquet")})
+    units = sorted({p.name.split(".")[0] for p in BuildLayout(out).parts.glob("*.samples.parquet")})
     changes = [c for u in units for c in _correct_unit(out, u, corr, template)]
     return pd.DataFrame(changes, columns=["key", "change", "by"])
 
@@ -185,7 +188,7 @@ def apply_corrections(out, path, template: str | None = None) -> pd.DataFrame:
 # %% ../nbs/16_review.ipynb #d97b8ce8
 def _built(out) -> Path:
     "`out`, refused (`CliError`) unless it is a folder written by mmmrs-build."
-    if not (Path(out) / "manifest.parquet").exists():
+    if not BuildLayout(out).manifest.exists():
         raise CliError(f"{out} is not a built dataset (no manifest.parquet)")
     return Path(out)
 
@@ -200,6 +203,7 @@ def review_apply(out: str,  # the folder written by mmmrs-build
     return (f"{counts.get('caption', 0)} captions corrected, {counts.get('rejected', 0)} samples rejected in {out}"
             if len(changes) else f"nothing to change in {out}")
 
+# %% ../nbs/16_review.ipynb #435f9d69
 def review_export(out: str,  # the folder written by mmmrs-build
                   dest: str,  # the review sheet to write (.csv, else Parquet)
                   which: Literal["flagged", "all"] = "flagged",  # the samples whose prompts the checks flag, or all
@@ -212,6 +216,7 @@ def review_export(out: str,  # the folder written by mmmrs-build
 # %% ../nbs/16_review.ipynb #9bd3e9f4
 COMMANDS = {"apply": review_apply, "export": review_export}
 
+# %% ../nbs/16_review.ipynb #121a1ec1
 def review_parser() -> argparse.ArgumentParser:
     "The parser of `mmmrs-review`: one subcommand per entry of `COMMANDS`, its options from the function's parameters."
     about = "Review a built dataset: export the review sheet, apply corrections."
@@ -221,6 +226,7 @@ def review_parser() -> argparse.ArgumentParser:
         add_options(sub.add_parser(name, help=fn.__doc__, description=fn.__doc__), fn)
     return parser
 
+# %% ../nbs/16_review.ipynb #934dcdee
 def main(argv=None) -> int:
     "Entry point of `mmmrs-review`: 0 done, 2 bad usage (nothing changed)."
     return run(review_parser(), lambda values: COMMANDS[values.pop("command")](**values), argv, report=str)

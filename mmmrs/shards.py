@@ -204,6 +204,7 @@ class BuildLayout:
     record = property(lambda self: self.out / OWNER_FILE, doc="the sources and every file the builds wrote")
     lock = property(lambda self: self.out / LOCK_FILE, doc="held by the build writing into the folder")
     view = property(lambda self: self.out / "data", doc="the Parquet view (`mmmrs.datacard`)")
+    corrections = property(lambda self: self.out / "corrections.csv", doc="the browser's review decisions")
 
     def table(self, name: str) -> Path: return self.out / f"{name}.parquet"
     def shard(self, unit: str) -> Path: return self.shards / f"{unit}.tar"

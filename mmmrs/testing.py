@@ -54,6 +54,7 @@ def make_tree(root, layout: dict) -> Path:
         else: shutil.copyfile(what, dst)
     return root
 
+# %% ../nbs/02_testing.ipynb #7eb9f02a
 def truncated(path, keep: float = 0.5) -> bytes:
     "The first `keep` fraction of the bytes of `path`: a file cut off mid-download."
     data = Path(path).read_bytes()
@@ -124,6 +125,7 @@ def tiny_generator(dest, seed: int = 0) -> Path:
     save_file(resnet_generator_class()(ngf=4, n_blocks=1).state_dict(), str(dest))
     return Path(dest)
 
+# %% ../nbs/02_testing.ipynb #926a9761
 def tiny_paper_inputs(dest, seed: int = 0) -> dict:
     """Tiny stand-ins for the paper recipe's inputs (ESRGAN x2, x4, BLIP-2, night and snow generators), as build
     arguments."""
@@ -290,6 +292,7 @@ def fake_mrssc2(root, S=None) -> Path:
     _save(root / "farmland/farmland_003.jpg", _img(src, (256, 256), 3), quality=90)
     return root
 
+# %% ../nbs/02_testing.ipynb #15859189
 def fake_nasc_tg2(root, S=None) -> Path:
     """NaSC-TG2: beach/ and desert/ 128x128 JPEGs, a 14-band TIFF beside them (not read), a broken JPEG. Build: 2
     samples at 25 m."""
@@ -302,6 +305,7 @@ def fake_nasc_tg2(root, S=None) -> Path:
     (root / "desert/desert_0002.jpg").write_bytes(truncated(root / "desert/desert_0002.jpg", 0.3))
     return root
 
+# %% ../nbs/02_testing.ipynb #0317ee21
 FAKE_TREES = {"sen1-2": fake_sen12, "whu-opt-sar": fake_whu_opt_sar, "gid": fake_gid, "inria": fake_inria,
               "hrsc2016": fake_hrsc2016,
               "tgrs-hrrsd": fake_tgrs_hrrsd, "fmow": fake_fmow, "mrssc2.0": fake_mrssc2, "nasc-tg2": fake_nasc_tg2,

@@ -44,6 +44,7 @@ def variant(sample: dict, weather: str, img: np.ndarray, record: dict) -> dict:
 FOG = {"light": (0.3, 0.6), "moderate": (0.7, 1.2), "dense": (1.4, 2.2)}
 AIRLIGHT = (0.75, 0.95)
 
+# %% ../nbs/09_weather.ipynb #67238ac4
 def fractal_noise(h: int, w: int, seed: int, octaves: int = 5, base: int = 3, persistence: float = 0.5) -> np.ndarray:
     "Smooth fractal noise in [-1, 1]: octaves of bicubically upsampled Gaussian fields, each half the weight."
     rng, acc, amp = np.random.default_rng(seed), np.zeros((h, w), np.float32), 1.0
@@ -59,6 +60,7 @@ def fog_mask(h: int, w: int, beta: float, noise_seed: int, depth_variation: floa
     t = np.exp(-beta * (1 + depth_variation * fractal_noise(res, res, noise_seed)))
     return Image.fromarray(np.rint(t * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC)
 
+# %% ../nbs/09_weather.ipynb #f9db4651
 def fog_transmission(h: int, w: int, beta: float, noise_seed: int, depth_variation: float = 0.3) -> np.ndarray:
     "The transmission map (0–1) that `fog` uses for these parameters."
     return np.asarray(fog_mask(h, w, beta, noise_seed, depth_variation), np.float32) / 255
@@ -277,6 +279,7 @@ def _by_generator(sample: dict, rng, weather: str, path, intensity: str) -> dict
 # %% ../nbs/09_weather.ipynb #8707ad9c
 WEATHER_MODELS = {"fog": (fog, FOG), "night": (night, NIGHT), "snow": (snow, SNOW)}
 
+# %% ../nbs/09_weather.ipynb #2fa2635e
 def make_weather(sample: dict, weather: str, seed: int, generator=None) -> dict:
     "The `weather` variant of `sample`: intensity drawn from the presets with `seed`, optional generator."
     fn, presets = WEATHER_MODELS[weather]
@@ -328,6 +331,7 @@ def resnet_block() -> type:
         def forward(self, x): return x + self.conv_block(x)
     return ResnetBlock
 
+# %% ../nbs/09_weather.ipynb #58aec0d0
 def _down(cin, cout, antialias):
     from torch import nn
     if not antialias: return [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.InstanceNorm2d(cout), nn.ReLU(True)]
@@ -340,7 +344,6 @@ def _up(cin, cout, antialias):
                 nn.ReLU(True)]
     return [blur_layers()[1](cin), nn.Conv2d(cin, cout, 3, padding=1), nn.InstanceNorm2d(cout), nn.ReLU(True)]
 
-# %% ../nbs/09_weather.ipynb #58aec0d0
 @functools.cache
 def resnet_generator_class() -> type:
     """`ResnetGenerator`: CycleGAN's ResNet generator (`antialias=False`) or CUT's (`antialias=True`), their
@@ -380,6 +383,7 @@ def generator_from_state_dict(sd: dict):
     g.load_state_dict(sd, strict=True)
     return g.eval()
 
+# %% ../nbs/09_weather.ipynb #45abd685
 def load_generator(path):
     "The CycleGAN/CUT ResNet generator saved at `path` (e.g. `latest_net_G_A.pth`, TPSeNCE's `latest_net_G.pth`)."
     return generator_from_state_dict(_state_dict(path))
@@ -390,8 +394,10 @@ def to_tensor(img: np.ndarray):
     import torch
     return torch.from_numpy(np.array(img)).permute(2, 0, 1).float() / 127.5 - 1
 
+# %% ../nbs/09_weather.ipynb #f993e49d
 def to_uint8(t) -> np.ndarray: return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
 
+# %% ../nbs/09_weather.ipynb #3993f94e
 def translate(gen, img: np.ndarray) -> np.ndarray:
     "Apply generator `gen` to the uint8 RGB image `img`."
     if img.shape[0] % 4 or img.shape[1] % 4:
