@@ -31,10 +31,15 @@ def keep_outputs(path: Path, timeout: int = 900) -> int:
     for cell in nb.cells:
         if cell.cell_type != "code": continue
         first = cell.source.splitlines()[0] if cell.source else ""
-        cell.outputs = [] if first.startswith("#| export") else [o for o in cell.outputs if teaches(o)]
+        kept, seen = [], set()
+        for o in ([] if first.startswith("#| export") else cell.outputs):
+            png = o.get("data", {}).get("image/png")
+            if teaches(o) and (png is None or png not in seen): kept.append(o); seen.add(png)  # a figure once
+        cell.outputs = kept
         for o in cell.outputs: o.pop("execution_count", None) if o.output_type == "execute_result" else None
         cell.execution_count = None
         kept += bool(cell.outputs)
+    nb.metadata.pop("widgets", None)  # ipywidgets' saved state (progress bars): not an output that teaches
     nbformat.write(nb, path)
     return kept
 
