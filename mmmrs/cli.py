@@ -82,6 +82,7 @@ def argument(spec: dict) -> dict:
 # %% ../nbs/01_cli.ipynb #ceba5845
 def dashed(name: str) -> str: return "--" + name.replace("_", "-")
 
+# %% ../nbs/01_cli.ipynb #953ecf95
 def command_words(argv=None) -> list[str]:
     "The words of a command line (default: `sys.argv`), diffusers' `--snake_case` option names hyphenated."
     words = sys.argv[1:] if argv is None else map(str, argv)
@@ -100,6 +101,7 @@ class Renamed(argparse.Action):
         elif self.append: values = [*(getattr(namespace, self.dest, None) or []), values]  # a repeatable option
         setattr(namespace, self.dest, values)
 
+# %% ../nbs/01_cli.ipynb #54051bd8
 def add_options(parser: argparse.ArgumentParser, obj, renamed: dict | None = None) -> argparse.ArgumentParser:
     "Add an argument for each option of `obj` (positional when it has no default) and the old names in `renamed`."
     specs = option_specs(obj)
@@ -119,6 +121,7 @@ def add_options(parser: argparse.ArgumentParser, obj, renamed: dict | None = Non
                             default=argparse.SUPPRESS, help=argparse.SUPPRESS, **flag)
     return parser
 
+# %% ../nbs/01_cli.ipynb #2b55e778
 def command_parser(prog: str, *objs, description: str | None = None,
                    renamed: dict | None = None) -> argparse.ArgumentParser:
     "A parser for the command `prog` whose options are those of `objs` (dataclasses or functions), in order."
@@ -133,6 +136,7 @@ def flag_of(field: dataclasses.Field) -> str:
     else its dashed name."""
     return field.metadata.get("flag") or dashed(field.name)
 
+# %% ../nbs/01_cli.ipynb #8ae22314
 def option_flags(*classes) -> dict[str, str]:
     "Each option field of the dataclasses `classes` and its flag (fields that are not options left out)."
     return {f.name: flag_of(f) for c in classes for f in dataclasses.fields(c) if f.init
@@ -148,10 +152,12 @@ def take(cls, values: dict):
 class UsageError(CliError, ValueError):
     "An option, card, source or output folder that cannot be used; raised before any work (exit status 2)."
 
+# %% ../nbs/01_cli.ipynb #b9c9f61e
 def bad_option(option: str, expected: str, got):
     "Refuse the value `got` of `option`, saying what it takes."
     raise UsageError(f"{option}: expected {expected}, got {got!r}")
 
+# %% ../nbs/01_cli.ipynb #b3e2528a
 def check_count(option: str, value, low: int, none_ok: bool = False):
     "Refuse a count option that is not an integer >= `low` (None allowed when `none_ok`)."
     if value is None and none_ok: return
@@ -163,6 +169,7 @@ def usage_exit(e: BaseException) -> int | None:
     "Exit status 2 for an error the user can fix (`CliError`); None (show the traceback) for anything else."
     return 2 if isinstance(e, CliError) else None
 
+# %% ../nbs/01_cli.ipynb #87bc517e
 def run(parser: argparse.ArgumentParser, command, argv=None, report=None, exit_code_of=usage_exit) -> int:
     "Parse `argv`, call `command(values)`, print `report(result)`; the exit status: the result's `exit_code`, else 0."
     values = vars(parser.parse_args(command_words(argv)))
