@@ -538,8 +538,8 @@ class BuildCommand:
     "The options of `mmmrs-build` itself: where to build, from what, and how to run the shards."
     out: str = "mmmrs-out"  # output folder: shards/, parts/, manifest.parquet, inputs/rejects.parquet, stats.json
     demo: bool = False  # build from the real sample images shipped inside the package
-    source: Annotated[list[str] | None,
-                      {"metavar": "NAME_OR_CARD=ROOT"}] = None  # a card (name or file) and its root; repeatable
+    source: Annotated[list[str] | None,  # a card (name or file) and its root; repeatable
+                      {"metavar": "NAME_OR_CARD=ROOT"}] = None
     limit: int | None = None  # at most this many scenes per source (>= 1)
     workers: int = 0  # local worker processes (0: build in this process)
     scheduler: str | None = None  # a Dask distributed scheduler to run the shards on (e.g. tcp://10.0.0.1:8786)

@@ -252,8 +252,8 @@ class BuildOptions:
     quality: int = DEFAULT_QUALITY  # JPEG quality of stored RGB images, 1-100 (75: PIL's default, as MMM-RS)
     gsd_threshold: float = DEFAULT_T  # boundary in metres (finite, above 5) between the Low and Ultra-low GSD levels
     upscaler: str = "bicubic"  # super-resolution below 512 px: bicubic, esrgan (Real-ESRGAN x4plus) or esrgan:PATH
-    template: str = field(default=PAPER_TEMPLATE,
-                          metadata={"flag": "--prompt-template"})  # prompt fields (see mmmrs.prompts)
+    template: str = field(default=PAPER_TEMPLATE,  # prompt fields (see mmmrs.prompts)
+                          metadata={"flag": "--prompt-template"})
     split: tuple[float, ...] = (0.8, 0.1, 0.1)  # train,val,test fractions (of scene groups)
     shard_size: int = 64  # scenes per shard, >= 1 (one shard is one unit of work)
     captioner: str = "template"  # captions: template (from class labels) or hf:PATH (a local model folder, e.g. BLIP-2)
@@ -304,10 +304,10 @@ def _esrgan_files(spec: str) -> list[str]:
 @dataclass(frozen=True)
 class WeatherOptions:
     "Which weather variants to make (each field is a `mmmrs-build` option, its comment the help)."
-    weathers: tuple[str, ...] = field(default=(),
-                                      metadata={"flag": "--weather"})  # variants of clear RGB, e.g. fog,night,snow
-    count: int = field(default=10_000,
-                       metadata={"flag": "--weather-count"})  # at most this many of each weather (MMM-RS: 10,000)
+    weathers: tuple[str, ...] = field(default=(),  # variants of clear RGB, e.g. fog,night,snow
+                                      metadata={"flag": "--weather"})
+    count: int = field(default=10_000,  # at most this many of each weather (MMM-RS: 10,000)
+                       metadata={"flag": "--weather-count"})
     seed: int = field(default=0, metadata={"cli": False})  # seed of the choice and of each variant: the build's --seed
     night_generator: str | None = None  # a CycleGAN/CUT/TPSeNCE generator checkpoint for night (default: low-light model)
     snow_generator: str | None = None  # a clear->snow CycleGAN generator checkpoint (default: the snow cover model)

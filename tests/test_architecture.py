@@ -93,3 +93,33 @@ def test_every_option_declared_once():
         for base in (b.id for b in c.bases if isinstance(b, ast.Name) and b.id in classes):
             again = set(_class_fields(c)) & set(_class_fields(classes[base]))
             assert not again, f"{c.name} declares {sorted(again)} again (already fields of {base})"
+
+
+def _commands() -> dict[str, str]:
+    import tomllib
+    return tomllib.loads((PKG.parent / "pyproject.toml").read_text())["project"]["scripts"]
+
+
+@pytest.mark.parametrize("command", sorted(_commands()))
+def test_every_option_has_its_help(command, monkeypatch, capsys):
+    "Each visible option of each console command says what it does (its help is the comment of its field or parameter)."
+    import argparse, importlib
+    import mmmrs.cli
+    made = []
+    real = mmmrs.cli.command_parser
+    def recording(*args, **kw):
+        made.append(parser := real(*args, **kw))
+        return parser
+    module, func = _commands()[command].split(":")
+    mod = importlib.import_module(module)
+    monkeypatch.setattr(mmmrs.cli, "command_parser", recording)
+    monkeypatch.setattr(mod, "command_parser", recording, raising=False)
+    argvs = [["--help"]] + ([["check", "--help"], ["plan", "--help"]] if command == "mmmrs-build" else [])
+    argvs += [["apply", "--help"], ["export", "--help"]] if command == "mmmrs-review" else []
+    for argv in argvs:
+        with pytest.raises(SystemExit): getattr(mod, func)(argv)
+    assert made, f"{command} does not build its parser with mmmrs.cli.command_parser"
+    silent = [f"{p.prog} {a.option_strings or a.dest}" for p in made for a in p._actions
+              if a.help != argparse.SUPPRESS and not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))
+              and not (a.help or "").strip()]
+    assert not silent, f"options without help: {silent}"
