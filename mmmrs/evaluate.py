@@ -398,14 +398,11 @@ def mmmrs_evaluate(
     generated: Annotated[str, {"action": "append"}] = None,  # a folder written by mmmrs-generate (repeatable); required
     names: str = None,  # comma-separated model names for the generated folders (default: folder names)
     split: str = "test",  # the real split to compare with
-    feature_model: str = None,
-                   # pytorch-fid's .pth (or .safetensors), or a TorchScript Inception (default: fid-helper's)
-    feature_resize: str = None,
-                   # for a weights file: tf or pytorch-fid (default: tf for torch-fidelity's, else pytorch-fid)
+    feature_model: str = None,  # pytorch-fid's .pth (or .safetensors), or a TorchScript Inception (default: fid-helper's)
+    feature_resize: str = None,  # for a weights file: tf or pytorch-fid (default: tf for torch-fidelity's, else pytorch-fid)
     clip_model: str = None,  # a local CLIP model folder for the CLIP score (default: no CLIP score)
     n_boot: int = 100,  # bootstrap resamples for the confidence intervals
-    max_real: int = 2000,
-                   # at most this many real images per split and modality (a seeded draw), reference and classifiers
+    max_real: int = 2000,  # at most this many real images per split and modality (a seeded draw), reference and classifiers
     out: str = "benchmark",  # where table.md, table.csv, per_condition.csv, settings.json and the plots go
     seed: int = 0,  # seed of the bootstrap and KID subsets
 ):

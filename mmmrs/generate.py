@@ -234,8 +234,7 @@ def mmmrs_generate(
     num_prompts: int = 500,  # how many prompts (the paper: 500)
     prompt: str = None,  # a single prompt instead of a benchmark set
     lora: str = None,  # a LoRA folder from mmmrs-train-lora
-    controlnet: str = None,
-                   # a ControlNet folder from mmmrs-train-controlnet (needs --data: its images are the conditions)
+    controlnet: str = None,  # a ControlNet folder from mmmrs-train-controlnet (needs --data: its images are the conditions)
     modality: str = None,  # the modality generated, whose prompts are used: rgb, or the ControlNet's target (sar, nir)
     condition: str = "rgb",  # the ControlNet's input modality
     num_inference_steps: int = 30,  # DPM++ 2M Karras steps (the authors': 30)
