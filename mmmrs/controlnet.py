@@ -41,6 +41,7 @@ class ControlNetArgs(TrainArgs):
             raise OptionError("source_modality and target_modality must be two different modalities; "
                               f"both are {self.source_modality}")
 
+# %% ../nbs/22_controlnet.ipynb #a2fce79d
 # The paper: "lr 5e-5, Adam, batch 4; RGB-SAR 80k iterations, RGB-NIR 20k" (Adam = AdamW without weight decay)
 PAPER_PRESETS = {"rgb-sar": dict(learning_rate=5e-5, adam_weight_decay=0.0, train_batch_size=4, max_train_steps=80_000),
                  "rgb-nir": dict(learning_rate=5e-5, adam_weight_decay=0.0, train_batch_size=4, max_train_steps=20_000)}
@@ -54,6 +55,7 @@ def to_rgb(img: np.ndarray) -> np.ndarray:
     "Single-band (H, W) images replicated to (H, W, 3); RGB as it is."
     return np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
 
+# %% ../nbs/22_controlnet.ipynb #666c2adc
 class PairData:
     "Aligned (condition, target, target prompt) examples of a built dataset, deterministic per (seed, epoch, index)."
     def __init__(self, args: ControlNetArgs):
@@ -104,6 +106,7 @@ def controlnet_components(args: ControlNetArgs, device="cpu", dtype=None) -> dic
                                 weight_dtype("no")).train()  # trained weights in fp32, whatever the frozen ones use
     return comps
 
+# %% ../nbs/22_controlnet.ipynb #d58019ed
 def cond_channels(unet, vae) -> tuple:
     """The conditioning encoder's channels: SD1.5's (16, 32, 96, 256) (small ones for test UNets), one stride-2 stage
     per halving in the VAE."""
@@ -167,6 +170,7 @@ def controlnet_pipeline(comps: dict, path, accelerator=None):
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
+# %% ../nbs/22_controlnet.ipynb #59edbb05
 def generate_from(pipe, cond: np.ndarray, prompt: str, steps: int, seed: int, size: int) -> np.ndarray:
     "One image from condition `cond` (uint8) and `prompt`."
     import torch
@@ -187,6 +191,7 @@ def outputs_in(model, dtype):
     try: yield model
     finally: hook.remove()
 
+# %% ../nbs/22_controlnet.ipynb #550ca702
 def validate_controlnet(comps: dict, args: ControlNetArgs, step: int, accelerator=None) -> dict:
     """Grid of condition | generated | ground truth for the first validation pairs (in the run's precision), and
     their structure metrics."""
@@ -216,6 +221,7 @@ def save_controlnet(comps: dict, output_dir, accelerator=None) -> Path:
     unwrapped(comps["controlnet"], accelerator).save_pretrained(Path(output_dir) / "controlnet")
     return Path(output_dir) / "controlnet"
 
+# %% ../nbs/22_controlnet.ipynb #115686a7
 def train_controlnet(args: ControlNetArgs) -> dict:
     "Train a ControlNet from `args.source_modality` to `args.target_modality` (again and again, any precision)."
     import torch

@@ -56,6 +56,7 @@ class Gram:
         aa, bb, ab = self.full
         return aa[np.ix_(i, i)], bb[np.ix_(j, j)], ab[np.ix_(i, j)]
 
+# %% ../nbs/25_evaluate.ipynb #4c960788
 def fid_gram(g: Gram, i=None, j=None, blocks=None) -> float:
     """FID of rows `i` of the real and `j` of the generated features, from inner products (`blocks`: `g(i, j)` if
     already read)."""
@@ -67,6 +68,7 @@ def fid_gram(g: Gram, i=None, j=None, blocks=None) -> float:
     ev = np.linalg.eigvalsh(c @ c.T if na <= nb else c.T @ c) / ((na - 1) * (nb - 1))
     return float(mean_term + tr_a + tr_b - 2 * np.sqrt(np.clip(ev, 0, None)).sum())
 
+# %% ../nbs/25_evaluate.ipynb #0fbcc41a
 def _distinct(p: np.ndarray) -> np.ndarray:
     """Pairs (s, t) of positions that hold different samples: a bootstrap resample repeats samples, and a sample is
     not its own neighbour."""
@@ -89,6 +91,7 @@ def kid_gram(g: Gram, i=None, j=None, subsets: int = 100, subset_size: int = 100
         vals.append((kxx * mp).sum() / mp.sum() + (kyy * mq).sum() / mq.sum() - 2 * kxy.mean())
     return float(np.mean(vals)), float(np.std(vals))
 
+# %% ../nbs/25_evaluate.ipynb #4b0c698f
 def precision_recall_gram(g: Gram, i=None, j=None, k: int = 3, blocks=None) -> tuple[float, float]:
     """Improved precision (generated inside the real k-NN balls) and recall (real inside the generated ones) of rows
     `i`, `j`."""
@@ -111,15 +114,18 @@ def fid(a: np.ndarray, b: np.ndarray) -> float:
     ev = np.linalg.eigvals(sa @ sb).real
     return float(mu @ mu + np.trace(sa) + np.trace(sb) - 2 * np.sqrt(np.clip(ev, 0, None)).sum())
 
+# %% ../nbs/25_evaluate.ipynb #f0336f5b
 def kid(a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float,
                                                                                                            float]:
     "Kernel Inception Distance (polynomial kernel, degree 3): mean and standard deviation over random subsets."
     return kid_gram(Gram(a, b, cache_max=0), subsets=subsets, subset_size=subset_size, seed=seed)
 
+# %% ../nbs/25_evaluate.ipynb #9affb3e2
 def precision_recall(real: np.ndarray, gen: np.ndarray, k: int = 3) -> tuple[float, float]:
     "Improved precision (generated inside the real manifold) and recall (real inside the generated one), k-NN balls."
     return precision_recall_gram(Gram(real, gen), k=k)
 
+# %% ../nbs/25_evaluate.ipynb #771db4c2
 def inception_score(logits: np.ndarray, splits: int = 10) -> tuple[float, float]:
     "Inception Score exp(E[KL(p(y|x) || p(y))]) over `splits` parts: mean and standard deviation."
     p = np.exp(logits - logits.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
@@ -179,6 +185,7 @@ class CentroidClassifier:
         z = (x - self.mu) / self.sd
         return np.asarray(self.classes)[np.argmin(((z[:, None] - self.centroids[None]) ** 2).sum(-1), 1)]
 
+# %% ../nbs/25_evaluate.ipynb #9af991c6
 def adherence(clf: CentroidClassifier, feats: np.ndarray, asked) -> float:
     "Share of images whose predicted condition is the one asked for."
     return float((clf.predict(feats) == np.asarray(asked)).mean())
@@ -205,6 +212,7 @@ class Lazy:
         if not -self.n <= i < self.n: raise IndexError(i)
         return self.get(i % self.n)
 
+# %% ../nbs/25_evaluate.ipynb #c797cb9d
 def real_images(out, split: str = "test", modality: str = "rgb", limit: int | None = None, seed: int = 0):
     "The real images of a split (at most `limit`, a seeded random draw) and their manifest rows (conditions)."
     ds = ShardDataset(out, modalities=(modality,), split=split)
@@ -215,6 +223,7 @@ def real_images(out, split: str = "test", modality: str = "rgb", limit: int | No
     rows = pd.DataFrame([ds.rows[k].loc[modality] for k in ds.keys]).reset_index(drop=True).assign(modality=modality)
     return Lazy(len(ds), lambda i: ds[i]["images"][modality]), rows
 
+# %% ../nbs/25_evaluate.ipynb #a370f5f3
 def generated_images(folder):
     "The images of a generated set and their metadata rows (modality `rgb` unless the metadata says otherwise)."
     from PIL import Image
@@ -222,6 +231,7 @@ def generated_images(folder):
     if "modality" not in meta: meta["modality"] = "rgb"
     return Lazy(len(meta), lambda i: np.asarray(Image.open(Path(folder) / meta.file_name[i]).convert("RGB"))), meta
 
+# %% ../nbs/25_evaluate.ipynb #a139cdb5
 class RealFeatures:
     """Features and manifest rows of a built dataset's real images (at most `limit` per split and modality),
     extracted once."""
@@ -252,6 +262,7 @@ def condition_classifiers(real: RealFeatures, conditions=("gsd_level", "weather"
         res["modality", None] = fit(*cat(0), *cat(1))
     return res
 
+# %% ../nbs/25_evaluate.ipynb #89786f43
 def evaluate_sets(real_out, generated: dict, extractor, split: str = "test", n_boot: int = 100, seed: int = 0,
                   clip=None, max_real: int | None = 2000) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Table rows (one per generated set) and per-condition rows, comparing each set with (at most `max_real`) real
@@ -313,6 +324,7 @@ def table2(table: pd.DataFrame) -> pd.DataFrame:
     rows = [_table2_row(p["model"], ours.pop(_name(p["model"]), None), p) for p in PAPER_TABLE2.to_dict("records")]
     return pd.DataFrame(rows + [_table2_row(r["model"], r) for r in ours.values()])
 
+# %% ../nbs/25_evaluate.ipynb #e5f7cda3
 def column_sources(extractor, clip=None) -> dict:
     """Which model gave which column: the extractor's features, its classifier head for IS (or why no IS), the CLIP
     model."""
@@ -349,6 +361,7 @@ def plot_per_condition(per: pd.DataFrame, metric: str = "FID"):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/25_evaluate.ipynb #12fabbc2
 def write_report(table: pd.DataFrame, per_condition: pd.DataFrame, dest, settings: dict | None = None,
                  columns: dict | None = None) -> Path:
     """`table.md`, `table.csv`, `per_condition.csv`, `settings.json` and plots of FID with intervals in `dest`; the
@@ -385,14 +398,11 @@ def mmmrs_evaluate(
     generated: Annotated[str, {"action": "append"}] = None,  # a folder written by mmmrs-generate (repeatable); required
     names: str = None,  # comma-separated model names for the generated folders (default: folder names)
     split: str = "test",  # the real split to compare with
-    feature_model: str = None,
-                   # pytorch-fid's .pth (or .safetensors), or a TorchScript Inception (default: fid-helper's)
-    feature_resize: str = None,
-                   # for a weights file: tf or pytorch-fid (default: tf for torch-fidelity's, else pytorch-fid)
+    feature_model: str = None,  # pytorch-fid's .pth (or .safetensors), or a TorchScript Inception (default: fid-helper's)
+    feature_resize: str = None,  # for a weights file: tf or pytorch-fid (default: tf for torch-fidelity's, else pytorch-fid)
     clip_model: str = None,  # a local CLIP model folder for the CLIP score (default: no CLIP score)
     n_boot: int = 100,  # bootstrap resamples for the confidence intervals
-    max_real: int = 2000,
-                   # at most this many real images per split and modality (a seeded draw), reference and classifiers
+    max_real: int = 2000,  # at most this many real images per split and modality (a seeded draw), reference and classifiers
     out: str = "benchmark",  # where table.md, table.csv, per_condition.csv, settings.json and the plots go
     seed: int = 0,  # seed of the bootstrap and KID subsets
 ):
@@ -408,6 +418,7 @@ def mmmrs_evaluate(
                 **features.info}
     return write_report(table, per, out, settings, column_sources(features, clip))
 
+# %% ../nbs/25_evaluate.ipynb #1663368e
 def main(argv=None) -> int:
     "Entry point of `mmmrs-evaluate`: options from `mmmrs_evaluate`'s parameters (underscore names too); exit status."
     parser = command_parser("mmmrs-evaluate", mmmrs_evaluate)

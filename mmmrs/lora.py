@@ -159,6 +159,7 @@ def lora_state(comps: dict, accelerator=None) -> dict:
     if getattr(te, "peft_config", None): out["text_encoder_lora_layers"] = layers(te)
     return out
 
+# %% ../nbs/21_lora.ipynb #0eababa2
 def save_lora(comps: dict, output_dir, accelerator=None) -> Path:
     "Write `pytorch_lora_weights.safetensors` to `output_dir` (diffusers' LoRA format)."
     from diffusers import StableDiffusionPipeline
@@ -178,6 +179,7 @@ def pipeline_from(comps: dict, path, accelerator=None):
                                    feature_extractor=None,
                                    requires_safety_checker=False)
 
+# %% ../nbs/21_lora.ipynb #78a35c21
 def validate(comps: dict, args: LoRAArgs, step: int, accelerator=None) -> Path:
     """Render the validation prompts (seeded, in the run's precision) as one grid, `validation/step-<step>.png`; log
     it if tracking."""
