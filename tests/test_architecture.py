@@ -112,8 +112,10 @@ def test_every_option_has_its_help(command, monkeypatch, capsys):
         return parser
     module, func = _commands()[command].split(":")
     mod = importlib.import_module(module)
-    monkeypatch.setattr(mmmrs.cli, "command_parser", recording)
-    monkeypatch.setattr(mod, "command_parser", recording, raising=False)
+    import sys
+    for name, m in list(sys.modules.items()):  # every module that imported it (the command's, mmmrs.train's, ...)
+        if name.startswith("mmmrs") and getattr(m, "command_parser", None) is real:
+            monkeypatch.setattr(m, "command_parser", recording)
     argvs = [["--help"]] + ([["check", "--help"], ["plan", "--help"]] if command == "mmmrs-build" else [])
     argvs += [["apply", "--help"], ["export", "--help"]] if command == "mmmrs-review" else []
     for argv in argvs:
