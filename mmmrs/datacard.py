@@ -16,7 +16,7 @@ import yaml
 from .core import SAMPLE_FIELDS, file_sha256
 from .cli import option_flags
 from .run import BuildOptions, WeatherOptions
-from .shards import atomic_path, read_manifest, read_tar, write_json
+from .shards import BuildLayout, atomic_path, read_manifest, read_tar, write_json
 
 # %% auto #0
 __all__ = ['HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'VIEW_SCHEMA', 'HF_FEATURES', 'VIEW_FILE', 'ROW_GROUP', 'DIGEST_KEY',
@@ -80,7 +80,7 @@ class ViewWriter:
 # %% ../nbs/13_datacard.ipynb #dc000015
 def shard_hashes(out, shards) -> dict:
     "SHA-256 of each of the build's `shards` (names under `out/shards`)."
-    return {s: file_sha256(Path(out) / "shards" / s) for s in sorted(set(shards))}
+    return {s: file_sha256(BuildLayout(out).shards / s) for s in sorted(set(shards))}
 
 # %% ../nbs/13_datacard.ipynb #2bc567f8
 def view_digest(rows: pd.DataFrame, shard_sha: dict, max_bytes: int) -> str:
@@ -116,7 +116,7 @@ def write_parquet_view(out, shard_sha: dict | None = None, max_bytes: int = 256 
         else: writers[t] = ViewWriter(out, t, max_bytes, digest)
     stale = m[pd.Series([t in writers for t in zip(m.source, m.modality, m.split)], index=m.index, dtype=bool)]
     for shard, rows in stale.groupby("shard", sort=True):
-        blobs = dict(read_tar(out / "shards" / shard))
+        blobs = dict(read_tar(BuildLayout(out).shards / shard))
         for r in rows.sort_values(["key", "modality"]).itertuples():
             writers[(r.source, r.modality, r.split)].add(_view_row(r, blobs[r.member]))
     files = dict(sorted({**files, **{t: w.close() for t, w in writers.items()}}.items()))
@@ -253,7 +253,7 @@ def card_header(facts: list[dict], configs: list[dict], pairs: int, pretty_name:
 # %% ../nbs/13_datacard.ipynb #0c74e4cb
 def recorded_recipe(out) -> tuple[dict, dict]:
     "The options and weather options recorded in the dataset card of `out` (empty when there is none)."
-    card = Path(out) / "README.md"
+    card = BuildLayout(out).card
     front = yaml.safe_load(card.read_text(encoding="utf-8").split("---\n")[1]) if card.exists() else {}
     made = (front or {}).get("mmmrs") or {}
     return made.get("options") or {}, made.get("weather") or made.get("scenes") or {}  # "scenes": older cards
@@ -429,7 +429,7 @@ def croissant(out, facts: list[dict], pretty_name: str = None, shard_sha: dict |
     member_sets, member_records = _member_sets(m)
     manifest = {"@type": "cr:FileObject", "@id": "manifest.parquet", "name": "manifest.parquet",
                 "contentUrl": "manifest.parquet",
-                "encodingFormat": "application/x-parquet", "sha256": file_sha256(out / "manifest.parquet"),
+                "encodingFormat": "application/x-parquet", "sha256": file_sha256(BuildLayout(out).manifest),
                 "description": "one row per text–image pair"}
     view = {"@type": "cr:FileSet", "@id": "parquet-view", "name": "parquet-view", "includes": "data/*/*/*.parquet",
             "encodingFormat": "application/x-parquet",
@@ -461,7 +461,7 @@ def write_dataset_metadata(out, sources=None, options=None, scenes=None, pretty_
     facts = source_facts(out, sources)
     files = write_parquet_view(out, shard_sha)
     card = dataset_card(out, facts, files, options, scenes, pretty_name)
-    with atomic_path(out / "README.md") as tmp: Path(tmp).write_text(card, encoding="utf-8")
-    write_json(out / "croissant.json", croissant(out, facts, pretty_name, shard_sha))
+    with atomic_path(BuildLayout(out).card) as tmp: Path(tmp).write_text(card, encoding="utf-8")
+    write_json(BuildLayout(out).croissant, croissant(out, facts, pretty_name, shard_sha))
     view = [out / f for fs in files.values() for f in fs]
-    return {"card": out / "README.md", "croissant": out / "croissant.json", "view": view}
+    return {"card": BuildLayout(out).card, "croissant": BuildLayout(out).croissant, "view": view}

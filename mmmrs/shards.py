@@ -205,6 +205,8 @@ class BuildLayout:
     lock = property(lambda self: self.out / LOCK_FILE, doc="held by the build writing into the folder")
     view = property(lambda self: self.out / "data", doc="the Parquet view (`mmmrs.datacard`)")
     corrections = property(lambda self: self.out / "corrections.csv", doc="the browser's review decisions")
+    card = property(lambda self: self.out / "README.md", doc="the Hugging Face dataset card (`mmmrs.datacard`)")
+    croissant = property(lambda self: self.out / "croissant.json", doc="the Croissant description (`mmmrs.datacard`)")
 
     def table(self, name: str) -> Path: return self.out / f"{name}.parquet"
     def shard(self, unit: str) -> Path: return self.shards / f"{unit}.tar"
