@@ -11,8 +11,17 @@ from fastcore.docments import docments
 from fastcore.script import CliError
 
 # %% auto #0
-__all__ = ['option_specs', 'value_parser', 'argument', 'dashed', 'command_words', 'Renamed', 'add_options', 'command_parser',
-           'flag_of', 'option_flags', 'take', 'UsageError', 'bad_option', 'check_count', 'usage_exit', 'run']
+__all__ = ['flag_of', 'dashed', 'option_specs', 'value_parser', 'argument', 'command_words', 'Renamed', 'add_options',
+           'command_parser', 'option_flags', 'take', 'UsageError', 'bad_option', 'check_count', 'usage_exit', 'run']
+
+# %% ../nbs/01_cli.ipynb #c9ac2723
+def flag_of(field: dataclasses.Field) -> str:
+    """The command-line flag of a dataclass field: the one its metadata names (`field(metadata={'flag': '--x'})`),
+    else its dashed name."""
+    return field.metadata.get("flag") or dashed(field.name)
+
+# %% ../nbs/01_cli.ipynb #ceba5845
+def dashed(name: str) -> str: return "--" + name.replace("_", "-")
 
 # %% ../nbs/01_cli.ipynb #9875c0c8
 def _default(f: dataclasses.Field):
@@ -29,10 +38,9 @@ def option_specs(obj) -> dict:
                 docs |= {k: d for k, d in docments(base, full=True).items() if k not in docs
                          or docs[k]["docment"] is None}
         return {f.name: {"anno": hints[f.name], "default": _default(f), "help": docs[f.name]["docment"],
-                         "flag": f.metadata.get("flag")}  # a field may name its flag: field(metadata={"flag": "--x"})
-                for f in dataclasses.fields(obj) if f.init and f.metadata.get("cli", True)}
-    return {k: {"anno": hints.get(k, str), "default": d["default"], "help": d["docment"]} for k, d in docs.items()
-            if k != "return"}
+                         "flag": flag_of(f)} for f in dataclasses.fields(obj) if f.init and f.metadata.get("cli", True)}
+    return {k: {"anno": hints.get(k, str), "default": d["default"], "help": d["docment"], "flag": dashed(k)}
+            for k, d in docs.items() if k != "return"}
 
 # %% ../nbs/01_cli.ipynb #6882abb7
 def _named(fn, name: str):
@@ -79,9 +87,6 @@ def argument(spec: dict) -> dict:
         kw["help"] += f" (default: {shown})"  # as typed on the command line: a tuple as its comma list
     return kw | (extra if isinstance(extra, dict) else {})
 
-# %% ../nbs/01_cli.ipynb #ceba5845
-def dashed(name: str) -> str: return "--" + name.replace("_", "-")
-
 # %% ../nbs/01_cli.ipynb #953ecf95
 def command_words(argv=None) -> list[str]:
     "The words of a command line (default: `sys.argv`), diffusers' `--snake_case` option names hyphenated."
@@ -108,15 +113,14 @@ def add_options(parser: argparse.ArgumentParser, obj, renamed: dict | None = Non
     for name, spec in specs.items():
         kw = argument(spec)
         if "default" not in kw: parser.add_argument(name, **kw)
-        elif not spec.get("flag"): parser.add_argument(dashed(name), dest=name, **kw)
-        else: parser.add_argument(spec["flag"], dest=name, **{"metavar": spec["flag"][2:].upper().replace("-",
-                                                                                                          "_")} | kw)
+        else:  # the value's placeholder named after the flag: --prompt-template PROMPT_TEMPLATE
+            parser.add_argument(spec["flag"], dest=name, **{"metavar": spec["flag"][2:].upper().replace("-", "_")} | kw)
     for old, new in (renamed or {}).items():
         if new not in specs: continue
         kw = argument(specs[new])
         flag = {"nargs": 0} if kw.get("action") is argparse.BooleanOptionalAction else {"type": kw.get("type"),
                                                                                         "metavar": new.upper()}
-        parser.add_argument(dashed(old), dest=new, action=Renamed, new=specs[new].get("flag") or dashed(new),
+        parser.add_argument(dashed(old), dest=new, action=Renamed, new=specs[new]["flag"],
                             append=kw.get("action") == "append",
                             default=argparse.SUPPRESS, help=argparse.SUPPRESS, **flag)
     return parser
@@ -129,12 +133,6 @@ def command_parser(prog: str, *objs, description: str | None = None,
     parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     for o in objs: add_options(parser, o, renamed)
     return parser
-
-# %% ../nbs/01_cli.ipynb #c9ac2723
-def flag_of(field: dataclasses.Field) -> str:
-    """The command-line flag of a dataclass field: the one its metadata names (`field(metadata={'flag': '--x'})`),
-    else its dashed name."""
-    return field.metadata.get("flag") or dashed(field.name)
 
 # %% ../nbs/01_cli.ipynb #8ae22314
 def option_flags(*classes) -> dict[str, str]:

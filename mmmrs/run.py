@@ -51,9 +51,8 @@ class UnitOfWork:
     def failure_rows(self, why: str) -> list[dict]: raise NotImplementedError  # rejects when the shard kept failing
 
 # %% ../nbs/12_run.ipynb #7e0e14b0
-BUILD_MODULES = ("core", "cards", "sources", "standardize", "superres", "gsd", "prompts", "weather", "cyclegan",
-                 "samples",
-                 "shards", "run", "build")
+BUILD_MODULES = ("core", "cards", "sources", "standardize", "superres", "gsd", "prompts", "weather", "samples",
+                 "shards", "run", "build")  # the learned weather generators live in weather, not cyclegan (training)
 
 # %% ../nbs/12_run.ipynb #9180c721
 @functools.cache

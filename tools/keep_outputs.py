@@ -36,7 +36,8 @@ def keep_outputs(path: Path, timeout: int = 900) -> int:
             png = o.get("data", {}).get("image/png")
             if teaches(o) and (png is None or png not in seen): kept.append(o); seen.add(png)  # a figure once
         cell.outputs = kept
-        for o in cell.outputs: o.pop("execution_count", None) if o.output_type == "execute_result" else None
+        for o in cell.outputs:
+            if o.output_type == "execute_result": o.execution_count = None
         cell.execution_count = None
         kept += bool(cell.outputs)
     nb.metadata.pop("widgets", None)  # ipywidgets' saved state (progress bars): not an output that teaches
