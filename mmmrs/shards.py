@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_shards.ipynb #24a22dd5
 from __future__ import annotations
-import hashlib, io, json, os, re, tarfile
+import functools, hashlib, io, json, os, re, tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -15,11 +15,11 @@ from PIL import Image
 from .core import KEY_PATTERN, file_sha256, to_pil
 
 # %% auto #0
-__all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'OWNER_FILE',
-           'LOCK_FILE', 'SHARD_PATTERN', 'FILTERS', 'encode_image', 'sample_metadata', 'sample_members',
+__all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'COLUMN_KINDS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES',
+           'OWNER_FILE', 'LOCK_FILE', 'SHARD_PATTERN', 'FILTERS', 'encode_image', 'sample_metadata', 'sample_members',
            'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'write_tar', 'read_tar', 'rewrite_tar',
-           'write_json', 'json_bytes', 'table_bytes', 'write_table', 'member_digests', 'file_digests', 'safe_path',
-           'read_members', 'BuildLayout', 'part_path', 'merge_tables', 'write_together', 'ManifestError',
+           'write_json', 'json_bytes', 'column_kind', 'table_bytes', 'write_table', 'member_digests', 'file_digests',
+           'safe_path', 'read_members', 'BuildLayout', 'part_path', 'merge_tables', 'write_together', 'ManifestError',
            'check_manifest', 'read_manifest', 'select']
 
 # %% ../nbs/11_shards.ipynb #84a6c513
@@ -131,11 +131,61 @@ def json_bytes(obj) -> bytes:
     "`obj` as sorted, indented JSON (NaN and infinity refused: they are not JSON)."
     return (json.dumps(obj, sort_keys=True, indent=1, allow_nan=False) + "\n").encode()
 
-# %% ../nbs/11_shards.ipynb #edb0dbf6
-def table_bytes(rows: list[dict], columns: list[str]) -> bytes:
-    "`rows` as a Parquet table with `columns` (in that order)."
+# %% ../nbs/11_shards.ipynb #039fb215
+# how pandas 3 writes a column of each kind: (Arrow type, `pandas_type`, `numpy_type` in the schema's pandas metadata)
+COLUMN_KINDS = {"empty": ("null", "empty", "object"), "str": ("large_string", "object", "str"),
+                "int": ("int64", "int64", "int64"), "float": ("float64", "float64", "float64"),
+                "bool": ("bool_", "bool", "bool"), "bool?": ("bool_", "bool", "object")}
+
+def _is_nan(v) -> bool: return type(v) is float and v != v
+
+def column_kind(values: list) -> str | None:
+    """The key of `COLUMN_KINDS` that pandas 3 infers for a column of these plain Python values (NaN or None where
+    one is missing); None when the values are of another kind."""
+    nan, none = any(map(_is_nan, values)), any(v is None for v in values)
+    types = {type(v) for v in values if v is not None and not _is_nan(v)}
+    ints = [v for v in values if type(v) is int]
+    if not types: return "float" if nan else "empty"
+    if types == {str}: return "str"
+    if types == {int} and not (nan or none) and all(-2**63 <= v < 2**63 for v in ints): return "int"
+    if types <= {int, float} and all(abs(v) <= 2**53 for v in ints): return "float"  # ints that a float holds exactly
+    if types == {bool} and not nan: return "bool?" if none else "bool"
+    return None
+
+# %% ../nbs/11_shards.ipynb #796247fc
+def _table_by_pandas(rows: list[dict], columns: list[str]) -> bytes:
     buf = io.BytesIO()
     pd.DataFrame(rows, columns=columns).to_parquet(buf, index=False)
+    return buf.getvalue()
+
+@functools.cache
+def _pandas_version() -> str:
+    import importlib.metadata  # the installed pandas, not imported
+    return importlib.metadata.version("pandas")
+
+def _pandas_metadata(names: list[str], kinds: list[str]) -> bytes:
+    "The schema's `pandas` metadata, as pyarrow's `Table.from_pandas` writes it for a DataFrame without index."
+    import pyarrow as pa
+    cols = [{"name": n, "field_name": n, "pandas_type": COLUMN_KINDS[k][1], "numpy_type": COLUMN_KINDS[k][2],
+             "metadata": None} for n, k in zip(names, kinds)]
+    return json.dumps({"index_columns": [], "column_indexes": [], "columns": cols, "attributes": {},
+                       "creator": {"library": "pyarrow", "version": pa.__version__},
+                       "pandas_version": _pandas_version()}).encode()
+
+def table_bytes(rows: list[dict], columns: list[str]) -> bytes:
+    """`rows` as a Parquet table with `columns` (in that order): the bytes `pd.DataFrame(rows, columns=columns)
+    .to_parquet(index=False)` writes, without importing pandas when every column is of a kind `column_kind` knows."""
+    import pyarrow as pa, pyarrow.parquet as pq
+    values = [[r.get(c, float("nan")) for r in rows] for c in columns]  # a missing key is NaN, as in pandas
+    kinds = [column_kind(v) for v in values]
+    if None in kinds or len(set(columns)) < len(columns) or not all(type(c) is str for c in columns) or \
+            _pandas_version().split(".")[0] != "3": return _table_by_pandas(rows, columns)
+    types = [getattr(pa, COLUMN_KINDS[k][0])() for k in kinds]
+    arrays = [pa.array([None if v is None or _is_nan(v) else v for v in vs], type=t) for vs, t in zip(values, types)]
+    schema = pa.schema([pa.field(c, t) for c, t in zip(columns, types)], metadata={"pandas": _pandas_metadata(columns,
+                                                                                                                kinds)})
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), buf)
     return buf.getvalue()
 
 # %% ../nbs/11_shards.ipynb #fbb43a15
