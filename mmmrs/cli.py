@@ -4,15 +4,15 @@
 
 # %% ../nbs/01_cli.ipynb #fdbfffb2
 from __future__ import annotations
-import argparse, dataclasses, inspect, sys, types, typing
+import argparse, dataclasses, functools, inspect, sys, types, typing
 from pathlib import Path
 import numpy as np
-from fastcore.docments import docments
 from fastcore.script import CliError
 
 # %% auto #0
-__all__ = ['flag_of', 'dashed', 'option_specs', 'value_parser', 'argument', 'command_words', 'Renamed', 'add_options',
-           'command_parser', 'option_flags', 'take', 'UsageError', 'bad_option', 'check_count', 'usage_exit', 'run']
+__all__ = ['flag_of', 'dashed', 'option_comments', 'option_specs', 'OptionHelp', 'value_parser', 'argument', 'command_words',
+           'Renamed', 'CommandParser', 'add_options', 'command_parser', 'option_flags', 'take', 'UsageError',
+           'bad_option', 'check_count', 'usage_exit', 'run']
 
 # %% ../nbs/01_cli.ipynb #c9ac2723
 def flag_of(field: dataclasses.Field) -> str:
@@ -29,18 +29,42 @@ def _default(f: dataclasses.Field):
     if f.default_factory is not dataclasses.MISSING: return f.default_factory()
     return inspect.Parameter.empty
 
-def option_specs(obj) -> dict:
-    "Each option of `obj` (a dataclass or a function) by name: its annotation, default and help (the comment after it)."
-    docs, hints = docments(obj, full=True), typing.get_type_hints(obj, include_extras=True)
-    if dataclasses.is_dataclass(obj):  # an inherited field's comment is in the base class that declares it
-        for base in obj.__mro__[1:]:
-            if dataclasses.is_dataclass(base):
-                docs |= {k: d for k, d in docments(base, full=True).items() if k not in docs
-                         or docs[k]["docment"] is None}
-        return {f.name: {"anno": hints[f.name], "default": _default(f), "help": docs[f.name]["docment"],
-                         "flag": flag_of(f)} for f in dataclasses.fields(obj) if f.init and f.metadata.get("cli", True)}
-    return {k: {"anno": hints.get(k, str), "default": d["default"], "help": d["docment"], "flag": dashed(k)}
-            for k, d in docs.items() if k != "return"}
+@functools.cache
+def option_comments(obj) -> dict:
+    """The comment after each field or parameter of `obj` (a dataclass or a function), by name; an inherited field's
+    is in the base class that declares it. Read from the source, so only when a help text is shown."""
+    from fastcore.docments import docments  # parses the module's source: ~0.2 s for the build's three classes
+    docs = docments(obj, full=True)
+    for base in obj.__mro__[1:] if dataclasses.is_dataclass(obj) else []:
+        if dataclasses.is_dataclass(base):
+            docs |= {k: d for k, d in docments(base, full=True).items() if k not in docs or docs[k]["docment"] is None}
+    return {k: d["docment"] for k, d in docs.items() if k != "return"}
+
+def option_specs(obj, comments: bool = True) -> dict:
+    """Each option of `obj` (a dataclass or a function) by name: its annotation, default, flag and help (the comment
+    after it; with `comments=False` an `OptionHelp` that reads it when help is shown)."""
+    hints = typing.get_type_hints(obj, include_extras=True)
+    helps = option_comments(obj) if comments else None
+    text = lambda k: helps.get(k) if comments else OptionHelp(obj, k)
+    if dataclasses.is_dataclass(obj):
+        return {f.name: {"anno": hints[f.name], "default": _default(f), "help": text(f.name), "flag": flag_of(f)}
+                for f in dataclasses.fields(obj) if f.init and f.metadata.get("cli", True)}
+    from fastcore.basics import signature_ex  # what docments reads the parameters with
+    return {k: {"anno": hints.get(k, str), "default": p.default, "help": text(k), "flag": dashed(k)}
+            for k, p in signature_ex(obj).parameters.items()}
+
+# %% ../nbs/01_cli.ipynb #324a7f90
+class OptionHelp(str):
+    """The help of option `name` of `obj` before it is read: a placeholder; `text()` is the comment after the field
+    or parameter, with the default it shows (`shown`) appended."""
+    def __new__(cls, obj, name: str, shown: str | None = None):
+        self = super().__new__(cls, f"(the comment after {name})")
+        self.obj, self.name, self.shown = obj, name, shown
+        return self
+    def showing(self, shown: str | None) -> OptionHelp: return OptionHelp(self.obj, self.name, shown)
+    def text(self) -> str:
+        comment = option_comments(self.obj).get(self.name) or ""
+        return comment + (f" (default: {self.shown})" if comment and self.shown is not None else "")
 
 # %% ../nbs/01_cli.ipynb #6882abb7
 def _named(fn, name: str):
@@ -71,6 +95,11 @@ def _base(anno):
                                                                    if a is not type(None)]) == 1: return _base(inner[0])
     return anno
 
+def _shown(default) -> str | None:
+    "The default as the help text shows it (as typed on the command line: a tuple as its comma list); None: not shown."
+    if default in (None, inspect.Parameter.empty, False, True, "", ()): return None
+    return ",".join(map(str, default)) if isinstance(default, tuple) else str(default).replace("%", "%%")
+
 def argument(spec: dict) -> dict:
     "The `add_argument` keywords of one option: bools as --x/--no-x, lists repeatable, literals as choices."
     anno, default = spec["anno"], spec["default"]
@@ -82,9 +111,8 @@ def argument(spec: dict) -> dict:
         kw["type"] = value_parser(anno, default if default is not inspect.Parameter.empty else None)
         if typing.get_origin(base) is list: kw["action"] = "append"
         if typing.get_origin(base) is typing.Literal: kw["choices"] = typing.get_args(base)
-    if kw.get("default") not in (None, inspect.Parameter.empty, False, True, "", ()) and kw["help"]:
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else str(default).replace("%", "%%")
-        kw["help"] += f" (default: {shown})"  # as typed on the command line: a tuple as its comma list
+    if isinstance(kw["help"], OptionHelp): kw["help"] = kw["help"].showing(_shown(default))
+    elif kw["help"] and (shown := _shown(default)) is not None: kw["help"] += f" (default: {shown})"
     return kw | (extra if isinstance(extra, dict) else {})
 
 # %% ../nbs/01_cli.ipynb #953ecf95
@@ -106,10 +134,19 @@ class Renamed(argparse.Action):
         elif self.append: values = [*(getattr(namespace, self.dest, None) or []), values]  # a repeatable option
         setattr(namespace, self.dest, values)
 
+# %% ../nbs/01_cli.ipynb #7a3c06bf
+class CommandParser(argparse.ArgumentParser):
+    "An `ArgumentParser` that reads its options' help texts (`OptionHelp`) when it formats its help, not before."
+    def format_help(self) -> str:
+        for a in self._actions:
+            if isinstance(a.help, OptionHelp): a.help = a.help.text()
+        return super().format_help()
+
 # %% ../nbs/01_cli.ipynb #54051bd8
 def add_options(parser: argparse.ArgumentParser, obj, renamed: dict | None = None) -> argparse.ArgumentParser:
-    "Add an argument for each option of `obj` (positional when it has no default) and the old names in `renamed`."
-    specs = option_specs(obj)
+    """Add an argument for each option of `obj` (positional when it has no default) and the old names in `renamed`;
+    a `CommandParser` reads the help texts only when it shows them."""
+    specs = option_specs(obj, comments=not isinstance(parser, CommandParser))
     for name, spec in specs.items():
         kw = argument(spec)
         if "default" not in kw: parser.add_argument(name, **kw)
@@ -130,7 +167,7 @@ def command_parser(prog: str, *objs, description: str | None = None,
                    renamed: dict | None = None) -> argparse.ArgumentParser:
     "A parser for the command `prog` whose options are those of `objs` (dataclasses or functions), in order."
     doc = description or next((inspect.getdoc(o) for o in objs if inspect.isfunction(o) and o.__doc__), None)
-    parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CommandParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     for o in objs: add_options(parser, o, renamed)
     return parser
 
