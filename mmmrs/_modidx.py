@@ -544,6 +544,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'mmmrs.shards._pandas_version': ('shards.html#_pandas_version', 'mmmrs/shards.py'),
                               'mmmrs.shards._table_by_pandas': ('shards.html#_table_by_pandas', 'mmmrs/shards.py'),
                               'mmmrs.shards._tarinfo': ('shards.html#_tarinfo', 'mmmrs/shards.py'),
+                              'mmmrs.shards._validity': ('shards.html#_validity', 'mmmrs/shards.py'),
+                              'mmmrs.shards.arrow_column': ('shards.html#arrow_column', 'mmmrs/shards.py'),
                               'mmmrs.shards.atomic_path': ('shards.html#atomic_path', 'mmmrs/shards.py'),
                               'mmmrs.shards.atomic_path.__enter__': ('shards.html#atomic_path.__enter__', 'mmmrs/shards.py'),
                               'mmmrs.shards.atomic_path.__exit__': ('shards.html#atomic_path.__exit__', 'mmmrs/shards.py'),

@@ -18,9 +18,9 @@ from .core import KEY_PATTERN, file_sha256, to_pil
 __all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'COLUMN_KINDS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES',
            'OWNER_FILE', 'LOCK_FILE', 'SHARD_PATTERN', 'FILTERS', 'encode_image', 'sample_metadata', 'sample_members',
            'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'write_tar', 'read_tar', 'rewrite_tar',
-           'write_json', 'json_bytes', 'column_kind', 'table_bytes', 'write_table', 'member_digests', 'file_digests',
-           'safe_path', 'read_members', 'BuildLayout', 'part_path', 'merge_tables', 'write_together', 'ManifestError',
-           'check_manifest', 'read_manifest', 'select']
+           'write_json', 'json_bytes', 'column_kind', 'arrow_column', 'table_bytes', 'write_table', 'member_digests',
+           'file_digests', 'safe_path', 'read_members', 'BuildLayout', 'part_path', 'merge_tables', 'write_together',
+           'ManifestError', 'check_manifest', 'read_manifest', 'select']
 
 # %% ../nbs/11_shards.ipynb #84a6c513
 IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
@@ -172,6 +172,30 @@ def _pandas_metadata(names: list[str], kinds: list[str]) -> bytes:
                        "creator": {"library": "pyarrow", "version": pa.__version__},
                        "pandas_version": _pandas_version()}).encode()
 
+# %% ../nbs/11_shards.ipynb #174271c3
+def _validity(present: list[bool]):
+    import pyarrow as pa
+    return None if all(present) else pa.py_buffer(np.packbits(np.array(present, dtype=bool), bitorder="little"))
+
+def arrow_column(kind: str, values: list):
+    """The Arrow array of a column of `kind` (see `column_kind`; None and NaN are missing), made from its buffers:
+    `pa.array` would import pandas (pyarrow checks whether the values are a pandas object)."""
+    import pyarrow as pa
+    n, present = len(values), [not (v is None or _is_nan(v)) for v in values]
+    typ, valid = getattr(pa, COLUMN_KINDS[kind][0])(), _validity(present)
+    if kind == "empty": return pa.Array.from_buffers(typ, n, [None])
+    if kind == "str":
+        data = [v.encode() if ok else b"" for v, ok in zip(values, present)]
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum([len(d) for d in data], out=offsets[1:])
+        return pa.Array.from_buffers(typ, n, [valid, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+    if kind in ("bool", "bool?"):
+        bits = np.packbits(np.array([ok and v for v, ok in zip(values, present)], dtype=bool), bitorder="little")
+        return pa.Array.from_buffers(typ, n, [valid, pa.py_buffer(bits)])
+    numbers = np.array([v if ok else 0 for v, ok in zip(values, present)], dtype=np.int64 if kind == "int" else float)
+    return pa.Array.from_buffers(typ, n, [valid, pa.py_buffer(numbers)])
+
+# %% ../nbs/11_shards.ipynb #90e2b61c
 def table_bytes(rows: list[dict], columns: list[str]) -> bytes:
     """`rows` as a Parquet table with `columns` (in that order): the bytes `pd.DataFrame(rows, columns=columns)
     .to_parquet(index=False)` writes, without importing pandas when every column is of a kind `column_kind` knows."""
@@ -180,12 +204,10 @@ def table_bytes(rows: list[dict], columns: list[str]) -> bytes:
     kinds = [column_kind(v) for v in values]
     if None in kinds or len(set(columns)) < len(columns) or not all(type(c) is str for c in columns) or \
             _pandas_version().split(".")[0] != "3": return _table_by_pandas(rows, columns)
-    types = [getattr(pa, COLUMN_KINDS[k][0])() for k in kinds]
-    arrays = [pa.array([None if v is None or _is_nan(v) else v for v in vs], type=t) for vs, t in zip(values, types)]
-    schema = pa.schema([pa.field(c, t) for c, t in zip(columns, types)], metadata={"pandas": _pandas_metadata(columns,
-                                                                                                                kinds)})
+    schema = pa.schema([pa.field(c, getattr(pa, COLUMN_KINDS[k][0])()) for c, k in zip(columns, kinds)],
+                       metadata={"pandas": _pandas_metadata(columns, kinds)})
     buf = io.BytesIO()
-    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), buf)
+    pq.write_table(pa.Table.from_arrays([arrow_column(k, v) for k, v in zip(kinds, values)], schema=schema), buf)
     return buf.getvalue()
 
 # %% ../nbs/11_shards.ipynb #fbb43a15
