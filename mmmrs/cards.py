@@ -10,13 +10,12 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, TypeAdapter, ValidationError
 
 from .core import MODALITIES, package_data
 
 # %% auto #0
-__all__ = ['REQUIRED', 'CUT_MODES', 'EDGE_TILES', 'ADAPTER_NAMES', 'PEOPLE_KEYS', 'SCHEMA', 'MAX_FRONT_MATTER', 'MAX_DEPTH',
-           'MAX_CARD', 'CardError', 'ModalitySpec', 'Card', 'parse_card', 'scene_id', 'category_of', 'cards_folder',
+__all__ = ['REQUIRED', 'CUT_MODES', 'EDGE_TILES', 'ADAPTER_NAMES', 'PEOPLE_KEYS', 'MAX_FRONT_MATTER', 'MAX_DEPTH', 'MAX_CARD',
+           'CardError', 'ModalitySpec', 'Card', 'card_schema', 'parse_card', 'scene_id', 'category_of', 'cards_folder',
            'bundled_cards', 'load_card']
 
 # %% ../nbs/03_cards.ipynb #b46c27e4
@@ -82,47 +81,55 @@ def _regex(origin, key, pattern, group):
     return rx
 
 # %% ../nbs/03_cards.ipynb #8e907c15
-def _finite(**bounds): return Annotated[float, Field(strict=True, allow_inf_nan=False, **bounds)]
-def _int_in(*allowed): return Annotated[int, Field(strict=True), AfterValidator(lambda v: v if v in allowed
-                                                                                else _no(v))]
-def _no(v): raise ValueError(v)
-_Text = Annotated[str, Field(strict=True, min_length=1)]
-_Words = _Text | StrictInt | _finite()  # a title, licence or citation; YAML reads `citation: 2018` as a number
-
-SCHEMA = {  # key: (type, default, what a person is told it expects); required keys have no default
-    "name": (Annotated[str, Field(strict=True, pattern=r"^[a-z0-9][a-z0-9.-]*$", max_length=100)], ...,
-             "lower-case letters, digits, '-' and '.'"),
-    "title": (_Words, ..., "a title"), "url": (_Text, ..., "a URL"), "license": (_Words, ..., "a licence name"),
-    "citation": (_Words, ..., "a citation"),
-          "modalities": (dict, ..., f"a mapping of modality ({', '.join(MODALITIES)}) to a glob"),
-    "satellite": (_Text | dict[str, _Text], ..., "a sensor word, or a mapping with one word for each modality"),
-    "gsd": (Literal["georef"] | _finite(gt=0), ..., "a positive number of metres per pixel, or 'georef'"),
-    "pair_by": (StrictStr | None, None, "a regex with a named group 'id'"),
-    "category": (StrictStr | None, None, "a regex with a named group 'category'"),
-    "upscale": (_int_in(1, 2, 4, 8), 2, "a super-resolution factor of 1, 2, 4 or 8"),
-    "pyramid": (StrictBool, False, "true or false (unquoted)"),
-    "align": (Literal["pixel", "georef"], "pixel", "'pixel' or 'georef'"),
-    "percentiles": (tuple[_finite(ge=0, le=100), _finite(ge=0, le=100)], (1.0, 99.0),
-                    "[low, high] with 0 <= low < high <= 100"),
-    "min_valid": (_finite(ge=0, le=1), 0.5, "a fraction between 0 and 1"),
-    "min_size": (Annotated[int, Field(strict=True, ge=1)], 64, "a positive number of pixels"),
-    "optional": (list[Literal[MODALITIES]], [], "a list of some (not all) of the card's modalities"),
-    "cut": (Literal[CUT_MODES], "tiles", f"one of {CUT_MODES}"),
-    "edge_tiles": (Literal[EDGE_TILES], "drop", f"one of {EDGE_TILES}"),
-    "adapter": (Literal[ADAPTER_NAMES] | None, None, f"one of {ADAPTER_NAMES}"),
-    "count": (Annotated[int, Field(strict=True, ge=0)] | None, None,
-              "the number of pairs the paper counts (an integer)"),
-    "nodata": (_finite() | None, None, "a finite number (NaN is nodata in float rasters anyway)"),
-    **{k: (Any, None, "notes for people") for k in PEOPLE_KEYS},
-}
 @functools.cache
-def _adapter(key: str) -> TypeAdapter:
+def card_schema() -> dict:
+    """key: (type, default, what a person is told it expects); required keys have no default. Built the first time a
+    card is read: pydantic and its types cost a start-up (and `--help`) about 0.1 s."""
+    from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr
+    def _finite(**bounds): return Annotated[float, Field(strict=True, allow_inf_nan=False, **bounds)]
+    def _int_in(*allowed): return Annotated[int, Field(strict=True), AfterValidator(lambda v: v if v in allowed
+                                                                                    else _no(v))]
+    _Text = Annotated[str, Field(strict=True, min_length=1)]
+    _Words = _Text | StrictInt | _finite()  # a title, licence or citation; YAML reads `citation: 2018` as a number
+    return {
+        "name": (Annotated[str, Field(strict=True, pattern=r"^[a-z0-9][a-z0-9.-]*$", max_length=100)], ...,
+                 "lower-case letters, digits, '-' and '.'"),
+        "title": (_Words, ..., "a title"), "url": (_Text, ..., "a URL"), "license": (_Words, ..., "a licence name"),
+        "citation": (_Words, ..., "a citation"),
+        "modalities": (dict, ..., f"a mapping of modality ({', '.join(MODALITIES)}) to a glob"),
+        "satellite": (_Text | dict[str, _Text], ..., "a sensor word, or a mapping with one word for each modality"),
+        "gsd": (Literal["georef"] | _finite(gt=0), ..., "a positive number of metres per pixel, or 'georef'"),
+        "pair_by": (StrictStr | None, None, "a regex with a named group 'id'"),
+        "category": (StrictStr | None, None, "a regex with a named group 'category'"),
+        "upscale": (_int_in(1, 2, 4, 8), 2, "a super-resolution factor of 1, 2, 4 or 8"),
+        "pyramid": (StrictBool, False, "true or false (unquoted)"),
+        "align": (Literal["pixel", "georef"], "pixel", "'pixel' or 'georef'"),
+        "percentiles": (tuple[_finite(ge=0, le=100), _finite(ge=0, le=100)], (1.0, 99.0),
+                        "[low, high] with 0 <= low < high <= 100"),
+        "min_valid": (_finite(ge=0, le=1), 0.5, "a fraction between 0 and 1"),
+        "min_size": (Annotated[int, Field(strict=True, ge=1)], 64, "a positive number of pixels"),
+        "optional": (list[Literal[MODALITIES]], [], "a list of some (not all) of the card's modalities"),
+        "cut": (Literal[CUT_MODES], "tiles", f"one of {CUT_MODES}"),
+        "edge_tiles": (Literal[EDGE_TILES], "drop", f"one of {EDGE_TILES}"),
+        "adapter": (Literal[ADAPTER_NAMES] | None, None, f"one of {ADAPTER_NAMES}"),
+        "count": (Annotated[int, Field(strict=True, ge=0)] | None, None,
+                  "the number of pairs the paper counts (an integer)"),
+        "nodata": (_finite() | None, None, "a finite number (NaN is nodata in float rasters anyway)"),
+        **{k: (Any, None, "notes for people") for k in PEOPLE_KEYS},
+    }
+
+def _no(v): raise ValueError(v)
+
+@functools.cache
+def _adapter(key: str):
     "The validator of `key`, built the first time a card has it (building all of them costs a build's start-up 0.05 s)."
-    return TypeAdapter(SCHEMA[key][0])
+    from pydantic import TypeAdapter
+    return TypeAdapter(card_schema()[key][0])
 
 def _value(origin, meta: dict, key: str):
     "The validated value of `key` (its default when absent); the card error when it does not fit the schema."
-    _, default, expected = SCHEMA[key]
+    from pydantic import ValidationError
+    _, default, expected = card_schema()[key]
     if key not in meta or meta[key] is None:
         if default is ...: _fail(origin, key, "a value (required key)", meta.get(key))
         return default
@@ -130,11 +137,15 @@ def _value(origin, meta: dict, key: str):
     except ValidationError: _fail(origin, key, expected, meta[key])
 
 # %% ../nbs/03_cards.ipynb #e6254a70
-class _ModalityFields(BaseModel):
-    "The long form of a modality: `{glob: ..., bands: [...]}`."
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)  # its schema is built when first used
-    glob: StrictStr | list[StrictStr]
-    bands: list[Annotated[int, Field(strict=True, ge=1)]] | None = None
+@functools.cache
+def _modality_fields():
+    "The pydantic model of a modality's long form, `{glob: ..., bands: [...]}`, defined the first time a card has one."
+    from pydantic import BaseModel, ConfigDict, Field, StrictStr
+    class _ModalityFields(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        glob: StrictStr | list[StrictStr]
+        bands: list[Annotated[int, Field(strict=True, ge=1)]] | None = None
+    return _ModalityFields
 
 def _glob_inside_root(origin, key: str, g: str) -> str:
     "A glob relative to the dataset root that cannot leave it: not absolute, no '..', no '~'."
@@ -148,9 +159,10 @@ def _modality(origin, m: str, v) -> ModalitySpec:
     if m not in MODALITIES: _fail(origin, key, f"a modality name in {MODALITIES}", m)
     if isinstance(v, (str, list)): v = {"glob": v}
     if not isinstance(v, dict): _fail(origin, key, "a glob string, a list of globs, or {glob: ..., bands: [...]}", v)
-    if unknown := sorted(set(map(str, v)) - set(_ModalityFields.model_fields)): _unknown(origin, f"{key}.{unknown[0]}",
-                                                                                         _ModalityFields.model_fields)
-    try: spec = _ModalityFields.model_validate(v)
+    from pydantic import ValidationError
+    fields = _modality_fields().model_fields
+    if unknown := sorted(set(map(str, v)) - set(fields)): _unknown(origin, f"{key}.{unknown[0]}", fields)
+    try: spec = _modality_fields().model_validate(v)
     except ValidationError as e:
         where = e.errors()[0]["loc"][0]
         _fail(origin, f"{key}.{where}", "a glob string or a list of globs" if where == "glob"
@@ -164,7 +176,7 @@ def _modality(origin, m: str, v) -> ModalitySpec:
                         tuple(spec.bands) if spec.bands else None)
 
 def _modalities(origin, value) -> dict:
-    if not isinstance(value, dict) or not value: _fail(origin, "modalities", SCHEMA["modalities"][2], value)
+    if not isinstance(value, dict) or not value: _fail(origin, "modalities", card_schema()["modalities"][2], value)
     return {str(m): _modality(origin, str(m), v) for m, v in value.items()}
 
 # %% ../nbs/03_cards.ipynb #0716deac
@@ -210,13 +222,13 @@ def _front_matter(text, origin):
 # %% ../nbs/03_cards.ipynb #b4a560c4
 def parse_card(text: str, origin: str = "<text>") -> Card:
     "Validate the Markdown card `text` (from `origin`, used in messages) into a `Card`."
-    meta, body = _front_matter(text, origin)
-    if unknown := sorted(set(map(str, meta)) - set(SCHEMA)): _unknown(origin, unknown[0], SCHEMA)
-    v = {k: _value(origin, meta, k) for k in SCHEMA if k not in PEOPLE_KEYS and k != "modalities"}
+    (meta, body), schema = _front_matter(text, origin), card_schema()
+    if unknown := sorted(set(map(str, meta)) - set(schema)): _unknown(origin, unknown[0], schema)
+    v = {k: _value(origin, meta, k) for k in schema if k not in PEOPLE_KEYS and k != "modalities"}
     mods = _modalities(origin, meta["modalities"])
     if len(mods) > 1 and v["pair_by"] is None: _fail(origin, "pair_by",
         "a regex with a named group 'id' (the card has several modalities)", None)
-    if not v["percentiles"][0] < v["percentiles"][1]: _fail(origin, "percentiles", SCHEMA["percentiles"][2],
+    if not v["percentiles"][0] < v["percentiles"][1]: _fail(origin, "percentiles", schema["percentiles"][2],
                                                             list(v["percentiles"]))
     if set(v["optional"]) - set(mods) or set(v["optional"]) >= set(mods):
         _fail(origin, "optional", f"a list of some (not all) of the card's modalities {list(mods)}", v["optional"])
