@@ -15,10 +15,9 @@ except ImportError: fcntl = None  # Windows: no lock; one build at a time per fo
 import numpy as np
 from .core import lazy_pandas as pd  # imported when first used: not by --help, not during pixel work
 from fastcore.basics import patch
-from fastcore.script import CliError
 
 from .cards import Card, CardError, load_card
-from .cli import UsageError, bad_option, check_count, command_parser, run, take
+from .cli import CliError, UsageError, bad_option, check_count, command_parser, run, take
 from .core import package_data, slug
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level
 from .prompts import PAPER_TEMPLATE, flag_prompts

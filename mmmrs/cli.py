@@ -7,12 +7,11 @@ from __future__ import annotations
 import argparse, dataclasses, functools, inspect, sys, types, typing
 from pathlib import Path
 import numpy as np
-from fastcore.script import CliError
 
 # %% auto #0
 __all__ = ['flag_of', 'dashed', 'option_comments', 'option_specs', 'OptionHelp', 'value_parser', 'argument', 'command_words',
-           'Renamed', 'CommandParser', 'add_options', 'command_parser', 'option_flags', 'take', 'UsageError',
-           'bad_option', 'check_count', 'usage_exit', 'run']
+           'Renamed', 'CommandParser', 'add_options', 'command_parser', 'option_flags', 'take', 'CliError',
+           'UsageError', 'bad_option', 'check_count', 'is_cli_error', 'usage_exit', 'run']
 
 # %% ../nbs/01_cli.ipynb #c9ac2723
 def flag_of(field: dataclasses.Field) -> str:
@@ -184,6 +183,10 @@ def take(cls, values: dict):
     return cls(**{n: values.pop(n) for n in names})
 
 # %% ../nbs/01_cli.ipynb #9f0b0a75
+class CliError(Exception):
+    """An error a command reports as its message and an exit status, not a traceback: fastcore.script's `CliError`,
+    declared here because importing fastcore.script (and asyncio with it) costs every start about 0.05 s."""
+
 class UsageError(CliError, ValueError):
     "An option, card, source or output folder that cannot be used; raised before any work (exit status 2)."
 
@@ -200,9 +203,14 @@ def check_count(option: str, value, low: int, none_ok: bool = False):
         bad_option(option, f"an integer >= {low}" + (" (or leave it out)" if none_ok else ""), value)
 
 # %% ../nbs/01_cli.ipynb #010c5745
+def is_cli_error(e: BaseException) -> bool:
+    "True for a `CliError`, this module's or fastcore.script's (which some commands raise), without importing the latter."
+    script = sys.modules.get("fastcore.script")
+    return isinstance(e, CliError) or (script is not None and isinstance(e, script.CliError))
+
 def usage_exit(e: BaseException) -> int | None:
     "Exit status 2 for an error the user can fix (`CliError`); None (show the traceback) for anything else."
-    return 2 if isinstance(e, CliError) else None
+    return 2 if is_cli_error(e) else None
 
 # %% ../nbs/01_cli.ipynb #87bc517e
 def run(parser: argparse.ArgumentParser, command, argv=None, report=None, exit_code_of=usage_exit) -> int:
