@@ -204,7 +204,7 @@ def check_count(option: str, value, low: int, none_ok: bool = False):
 
 # %% ../nbs/01_cli.ipynb #010c5745
 def is_cli_error(e: BaseException) -> bool:
-    "True for a `CliError`, this module's or fastcore.script's (which some commands raise), without importing the latter."
+    "True for a `CliError`: this module's, or fastcore.script's (some commands raise it), without importing that."
     script = sys.modules.get("fastcore.script")
     return isinstance(e, CliError) or (script is not None and isinstance(e, script.CliError))
 

@@ -91,7 +91,8 @@ def test_one_tile_build(tmp_path):
     from PIL import Image
     import numpy as np
     (tmp_path / "in").mkdir()
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (512, 512, 3), dtype=np.uint8)).save(tmp_path / "in/a.jpg")
+    pixels = np.random.default_rng(0).integers(0, 255, (512, 512, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "in/a.jpg")
     (tmp_path / "card.md").write_text(CARD)
     cmd = [sys.executable, "-c", f"{REPORT}\n{BUILD}", "--source", f"{tmp_path / 'card.md'}={tmp_path / 'in'}",
            "--out", str(tmp_path / "out"), "--no-progress"]
