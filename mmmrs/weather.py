@@ -4,13 +4,13 @@
 
 # %% ../nbs/09_weather.ipynb #58fdb90a
 from __future__ import annotations
-import copy, functools
+import copy, functools, threading
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter
 
-from .core import make_key
+from .core import make_key, to_pil
 from .prompts import sample_prompts
 
 # %% auto #0
@@ -44,6 +44,27 @@ def variant(sample: dict, weather: str, img: np.ndarray, record: dict) -> dict:
 FOG = {"light": (0.3, 0.6), "moderate": (0.7, 1.2), "dense": (1.4, 2.2)}
 AIRLIGHT = (0.75, 0.95)
 
+# %% ../nbs/09_weather.ipynb #a1c0de02
+def _pixels(img: Image.Image) -> np.ndarray:
+    """The pixels of `img` as a read-only NumPy view of PIL's memory, no copy (an RGB pixel is 4 bytes there: viewed as
+    3); a copy when PIL keeps the image in several blocks or lacks the Arrow export."""
+    import pyarrow as pa
+    try: buf = pa.array(img).buffers()[-1]
+    except (ValueError, TypeError): return np.asarray(img)
+    (w, h), dtype = img.size, {"F": np.float32, "I": np.int32}.get(img.mode, np.uint8)
+    a = np.frombuffer(buf, dtype)
+    return a.reshape(h, w) if len(img.getbands()) == 1 else a.reshape(h, w, 4)[..., :len(img.getbands())]
+
+# %% ../nbs/09_weather.ipynb #a1c0de04
+_WORK = threading.local()
+
+def _scratch(name: str, shape, dtype=np.float32) -> np.ndarray:
+    "A work array of this thread, reused from tile to tile: its content is whatever the last user left."
+    pool = _WORK.__dict__.setdefault("pool", {})
+    a = pool.get(name)
+    if a is None or a.shape != tuple(shape) or a.dtype != dtype: a = pool[name] = np.empty(shape, dtype)
+    return a
+
 # %% ../nbs/09_weather.ipynb #67238ac4
 def fractal_noise(h: int, w: int, seed: int, octaves: int = 5, base: int = 3, persistence: float = 0.5) -> np.ndarray:
     "Smooth fractal noise in [-1, 1]: octaves of bicubically upsampled Gaussian fields, each half the weight."
@@ -51,7 +72,7 @@ def fractal_noise(h: int, w: int, seed: int, octaves: int = 5, base: int = 3, pe
     for o in range(octaves):
         g = base * 2 ** o + 1
         field = Image.fromarray(rng.standard_normal((g, g)).astype(np.float32), mode="F")
-        acc += amp * np.asarray(field.resize((w, h), Image.Resampling.BICUBIC)); amp *= persistence
+        acc += amp * _pixels(field.resize((w, h), Image.Resampling.BICUBIC)); amp *= persistence
     return acc / max(float(np.abs(acc).max()), 1e-6)
 
 # %% ../nbs/09_weather.ipynb #52526224
@@ -75,7 +96,7 @@ def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = Non
         a = r.uniform(*AIRLIGHT)
         airlight = [a, a + r.uniform(0, 0.015), min(1.0, a + r.uniform(0.01, 0.03))]
     noise_seed = int(r.integers(2**31))
-    J = Image.fromarray(sample["images"]["rgb"])
+    J = to_pil(sample["images"]["rgb"])
     I = Image.new("RGB", J.size, tuple(int(round(255 * x)) for x in airlight))  # A, then J pasted through t:
     I.paste(J, None, fog_mask(J.height, J.width, beta, noise_seed, depth_variation))  # J·t + A·(1 − t), in C
     record = {"model": "atmospheric scattering I = J t + A (1 - t), t = exp(-beta (1 + v n))", "intensity": intensity,
@@ -107,7 +128,7 @@ def _local_std(lum: np.ndarray, radius: int = 1) -> np.ndarray:
 # %% ../nbs/09_weather.ipynb #afbbc4de
 def _quarter(img) -> np.ndarray:
     "A 4× smaller copy (area average, 0–1 floats) of an RGB array or image, for the masks: smooth at that scale."
-    img = img if isinstance(img, Image.Image) else Image.fromarray(img)
+    img = img if isinstance(img, Image.Image) else to_pil(img)
     return np.asarray(img.reduce(4)).astype(np.float32) / 255
 
 def _mean_rgb(x: np.ndarray) -> np.ndarray:
@@ -125,8 +146,9 @@ def built_up(rgb) -> np.ndarray:
     return np.clip((1 - 2 * sat), 0, 1) * np.clip(_local_std(lum) / 0.08, 0, 1) * (green < 0.06) * ~water
 
 # %% ../nbs/09_weather.ipynb #fc08d449
-def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> np.ndarray | None:
-    "Linear-light image of point lights placed with probability ∝ `prob` (quarter resolution): cores and glow."
+def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float, out=None) -> np.ndarray | None:
+    """Linear-light image of point lights placed with probability ∝ `prob` (quarter resolution): cores and glow, in
+    `out` (float32, `shape` × 3) if given."""
     h, w = shape
     n, f = int(density * prob.sum() * 16 / 150), h // prob.shape[0]
     if n == 0: return None
@@ -138,8 +160,8 @@ def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> 
     np.add.at(halo, (ys // f, xs // f), colours)
     glow = Image.fromarray(np.rint(np.clip(halo / 4, 0, 1) * 255).astype(np.uint8))
     glow = glow.filter(ImageFilter.GaussianBlur(1.25))
-    glow = np.asarray(glow.resize((w, h), Image.Resampling.BICUBIC))  # glow: computed at quarter size
-    light = np.divide(glow, np.float32(255), dtype=np.float32)  # float32(glow) / 255 in one pass
+    glow = _pixels(glow.resize((w, h), Image.Resampling.BICUBIC))  # glow: computed at quarter size
+    light = np.divide(glow, np.float32(255), out=out, dtype=np.float32)  # float32(glow) / 255 in one pass
     pixels, which = np.unique(ys * w + xs, return_inverse=True)  # cores: summed per pixel in draw order, then added
     cores = np.zeros((len(pixels), 3), np.float32)
     np.add.at(cores, which, colours)
@@ -160,22 +182,24 @@ def _normal(shape, r: np.random.Generator) -> np.ndarray:
     return n[::-1] if r.random() < 0.5 else n
 
 # %% ../nbs/09_weather.ipynb #747ec46e
-def _linear(rgb: np.ndarray, gain) -> np.ndarray:
+def _linear(rgb: np.ndarray, gain, out=None) -> np.ndarray:
     """`TO_LINEAR[rgb] * gain` (a gain per channel), looked up by PIL's `point` on a one-band view of width w·3, faster
     than NumPy's indexing; the gain is tiled along that row so NumPy multiplies long runs, not triples."""
     (h, w), gain = rgb.shape[:2], np.asarray(gain, np.float32)
-    lin = np.asarray(Image.fromarray(np.ascontiguousarray(rgb).reshape(h, -1)).point(TO_LINEAR.tolist(), "F"))
-    return (lin * np.tile(gain, w)).reshape(rgb.shape)
+    lin = _pixels(Image.fromarray(np.ascontiguousarray(rgb).reshape(h, -1)).point(TO_LINEAR.tolist(), "F"))
+    return np.multiply(lin.reshape(rgb.shape), np.tile(gain, w).reshape(w, 3), out=out)
 
 # %% ../nbs/09_weather.ipynb #7153386e
-def night_linear(rgb: np.ndarray, exposure: float, tint, lights, r: np.random.Generator) -> tuple:
-    "Noise-free and noisy linear night images of uint8 sRGB `rgb`, and the noise parameters `a`, `b` (σ² = a·x + b)."
-    clean = _linear(rgb, exposure * np.asarray(tint, np.float32))
+def night_linear(rgb: np.ndarray, exposure: float, tint, lights, r: np.random.Generator, out=None) -> tuple:
+    """Noise-free and noisy linear night images of uint8 sRGB `rgb` (in the two arrays `out`, if given), and the noise
+    parameters `a`, `b` (σ² = a·x + b)."""
+    clean, noisy = out or (None, None)
+    clean = _linear(rgb, exposure * np.asarray(tint, np.float32), out=clean)
     if lights is not None: clean += lights  # lights emit: they are not dimmed with the scene
     np.minimum(clean, 1, out=clean)  # clip to [0, 1]: both terms are >= 0
     g = 1 / exposure
     a, b = SHOT * g, (READ * g) ** 2
-    noisy = np.multiply(clean, a)  # clean + n·sqrt(a·clean + b), in place
+    noisy = np.multiply(clean, a, out=noisy)  # clean + n·sqrt(a·clean + b), in place
     noisy += b
     np.sqrt(noisy, out=noisy)
     noisy *= _normal(clean.shape, r)
@@ -183,11 +207,13 @@ def night_linear(rgb: np.ndarray, exposure: float, tint, lights, r: np.random.Ge
     return clean, noisy, a, b
 
 # %% ../nbs/09_weather.ipynb #d03f42b0
-def _to_srgb(linear: np.ndarray) -> np.ndarray:
-    "uint8 sRGB of a linear image through the 12-bit table (`TO_SRGB[rint(clip(x, 0, 1)·4095)]`); overwrites `linear`."
+def _to_srgb(linear: np.ndarray, index=None) -> np.ndarray:
+    """uint8 sRGB of a linear image through the 12-bit table (`TO_SRGB[rint(clip(x, 0, 1)·4095)]`); overwrites `linear`
+    (and `index`, an intp work array of its shape, if given)."""
     np.clip(linear, 0, 1, out=linear)
     linear *= 4095
-    return TO_SRGB[np.rint(linear, out=np.empty(linear.shape, np.intp), casting="unsafe")]  # intp: no index cast
+    index = np.empty(linear.shape, np.intp) if index is None else index  # intp: no index cast
+    return TO_SRGB[np.rint(linear, out=index, casting="unsafe")]
 
 # %% ../nbs/09_weather.ipynb #565fd708
 def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
@@ -195,13 +221,14 @@ def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
     if generator is not None: return _by_generator(sample, rng, "night", generator, intensity)
     r, p, rgb = np.random.default_rng(seed := _seed(rng)), NIGHT[intensity], sample["images"]["rgb"]
     exposure = float(r.uniform(*p["exposure"]))
-    lights = _lights(rgb.shape[:2], built_up(rgb) + 1e-4, r, p["lights"])
-    _, noisy, a, b = night_linear(rgb, exposure, p["tint"], lights, r)
+    work = [_scratch(name, rgb.shape) for name in ("light", "clean")]  # noisy overwrites light once added
+    lights = _lights(rgb.shape[:2], built_up(rgb) + 1e-4, r, p["lights"], out=work[0])
+    _, noisy, a, b = night_linear(rgb, exposure, p["tint"], lights, r, out=(work[1], work[0]))
     record = {"model": "low-light camera: exposure, tint, lights on built-up pixels, "
                        "noise var = a x + b in linear light",
               "intensity": intensity, "seed": seed, "exposure": exposure, "tint": list(p["tint"]), "noise_a": a,
               "noise_b": b, "gamma": 2.2, "light_density": p["lights"]}
-    return variant(sample, "night", _to_srgb(noisy), record)
+    return variant(sample, "night", _to_srgb(noisy, _scratch("index", rgb.shape, np.intp)), record)
 
 # %% ../nbs/09_weather.ipynb #fc28fe6f
 SNOW = {"light": (0.25, 0.4), "moderate": (0.45, 0.65), "heavy": (0.7, 0.9)}
@@ -253,7 +280,7 @@ def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict
     if generator is not None: return _by_generator(sample, rng, "snow", generator, intensity)
     r = np.random.default_rng(seed := _seed(rng))
     cover, noise_seed = float(r.uniform(*SNOW[intensity])), int(r.integers(2**31))
-    img = Image.fromarray(sample["images"]["rgb"])
+    img = to_pil(sample["images"]["rgb"])
     lum = img.convert("L")
     grey = lum.convert("RGB")
     white = grey.point(_white_lut(max(lum.getextrema()[1], 1)))

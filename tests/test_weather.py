@@ -116,6 +116,20 @@ def test_synthesis_is_pinned(samples):
     assert {k: v for k, v in got.items() if v != PINNED[k]} == {} and got.keys() == PINNED.keys()
 
 
+
+def test_threads_do_not_share_work_arrays(samples):
+    "Night reuses its large work arrays per thread: eight threads at once give the pinned bytes, tile by tile."
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+    from mmmrs.weather import night
+    tiles = [_pinned_tile(samples, t) for t in PINNED_TILES] * 4
+    def digest(s):
+        v = night(s, 3, "deep")
+        rec = json.dumps(v["provenance"]["scene_synthesis"], sort_keys=True)
+        return s["provenance"]["scene"], hashlib.sha256(v["images"]["rgb"].tobytes() + rec.encode()).hexdigest()
+    with ThreadPoolExecutor(8) as ex: got = list(ex.map(digest, tiles))
+    assert all(h == PINNED[f"{t} night deep 3"] for t, h in got) and len(got) == 12
+
 def test_unknown_weather_is_refused(tmp_path):
     res = run_build("--demo", "--weather", "rain", "--out", tmp_path / "out", check=False)
     assert res.returncode == 2 and "--weather: unknown weather ['rain']" in res.stderr and "Traceback" not in res.stderr
