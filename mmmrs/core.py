@@ -17,7 +17,7 @@ __all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PAT
            'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug',
            'make_group', 'make_key', 'package_data', 'lazy_module', 'file_sha256', 'content_digest', 'RasterInfo',
            'raster_info', 'pil_view', 'to_pil', 'decode_picture', 'forget_decoded', 'read_raster', 'to_db',
-           'identity_conversion', 'conversion_for', 'apply_conversion', 'scene_conversion']
+           'identity_conversion', 'conversion_for', 'valid_fraction', 'apply_conversion', 'scene_conversion']
 
 # %% ../nbs/00_core.ipynb #cede8736
 MODALITIES = ("rgb", "sar", "nir")
@@ -345,12 +345,19 @@ def conversion_for(a: np.ndarray, valid: np.ndarray, percentiles=DEFAULT_PERCENT
     return {"method": "percentile", "db": db, "low": [round(float(v), 6) for v in lo],
             "high": [round(float(v), 6) for v in hi]}
 
+# %% ../nbs/00_core.ipynb #7381cadd
+def valid_fraction(valid: np.ndarray) -> float:
+    """The fraction of valid pixels in the mask `valid` (1.0 when empty); read off one value when the mask is one
+    value broadcast, as a read with every pixel valid gives: no pass over a tile's pixels to learn that."""
+    if valid.size and not any(valid.strides): return float(valid.flat[0])
+    return float(valid.mean()) if valid.size else 1.0
+
 # %% ../nbs/00_core.ipynb #595f9907
 def apply_conversion(a: np.ndarray, valid: np.ndarray, conv: dict) -> np.ndarray:
     "Apply a `conversion_for` result to pixels `a` (H, W, C); invalid pixels become 0."
     if conv["method"] == "identity":
         if a.dtype != np.uint8: raise ValueError(f"identity conversion needs uint8 pixels, got {a.dtype}")
-        if valid.all(): return a  # nothing to change: no copy of a large window
+        if valid_fraction(valid) == 1: return a  # nothing to change: no copy of a large window
         out = a.copy()
     else:
         x = to_db(a) if conv["db"] else a.astype(np.float64)

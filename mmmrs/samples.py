@@ -11,7 +11,7 @@ import numpy as np
 
 from .cards import Card
 from .core import (SPLITS, apply_conversion, check_sample, forget_decoded, make_group, make_key, raster_info,
-                        read_raster, scene_conversion)
+                        read_raster, scene_conversion, valid_fraction)
 from .gsd import gsd_level, pyramid_cuts
 from .prompts import sample_prompts, template_caption
 from .sources import Scene, SceneError, SceneMeta, reject_row, scene_metadata
@@ -134,7 +134,7 @@ def scene_samples(scene: Scene, card: Card, root, opts, rejects: list | None = N
         pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata)
                for m, p in plan.items()}
         valid = functools.reduce(np.logical_and, [v for _, v in pix.values()])  # broadcast masks stay broadcast
-        best = max(best, frac := float(valid.mean()))
+        best = max(best, frac := valid_fraction(valid))
         if why := _too_few_valid(frac, card):
             rejects.append(reject_row(card.name, first, window=cut.window, reason=why)); continue
         images, resize = _tile_images(pix, valid, plan, upscaler, card.upscale)

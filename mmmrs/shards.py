@@ -17,9 +17,9 @@ from .core import KEY_PATTERN, file_sha256, to_pil
 # %% auto #0
 __all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'OWNER_FILE',
            'LOCK_FILE', 'SHARD_PATTERN', 'FILTERS', 'encode_image', 'sample_metadata', 'sample_members',
-           'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'write_tar', 'read_tar', 'rewrite_tar',
-           'write_json', 'json_bytes', 'table_bytes', 'write_table', 'member_digests', 'file_digests', 'safe_path',
-           'read_members', 'BuildLayout', 'part_path', 'merge_tables', 'write_together', 'ManifestError',
+           'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'WrittenShard', 'write_tar', 'read_tar',
+           'rewrite_tar', 'write_json', 'json_bytes', 'table_bytes', 'write_table', 'member_digests', 'file_digests',
+           'safe_path', 'read_members', 'BuildLayout', 'part_path', 'merge_tables', 'write_together', 'ManifestError',
            'check_manifest', 'read_manifest', 'select']
 
 # %% ../nbs/11_shards.ipynb #84a6c513
@@ -96,14 +96,32 @@ def encode_sample(sample: dict, shard: str, quality: int = DEFAULT_QUALITY) -> E
     return Encoded(sample_members(sample, quality), manifest_rows(sample, shard))
 
 # %% ../nbs/11_shards.ipynb #8d758104
-def write_tar(path, encoded) -> list[dict]:
-    "Write `encoded` samples (an iterable of `Encoded`) to the tar shard `path` atomically; return their manifest rows."
-    rows = []
-    with atomic_path(path) as tmp, tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
-        for e in encoded:
-            for name, data in e.members: tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
-            rows += e.rows
-    return rows
+@dataclass(frozen=True)
+class WrittenShard:
+    "What `write_tar` wrote: the samples' manifest rows, each member's sha256 by name, and the whole file's sha256."
+    rows: list
+    members: dict
+    sha256: str
+
+class _HashedFile:
+    "A binary file that hashes every byte written through it."
+    def __init__(self, f): self.f, self.h = f, hashlib.sha256()
+    def write(self, data) -> int: self.h.update(data); return self.f.write(data)
+    def tell(self) -> int: return self.f.tell()
+
+def write_tar(path, encoded) -> WrittenShard:
+    """Write `encoded` samples (an iterable of `Encoded`) to the tar shard `path` atomically; return their manifest
+    rows and the sha256 of each member and of the file, computed as they are written (not read back)."""
+    rows, members = [], {}
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        out = _HashedFile(f)
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for e in encoded:
+                for name, data in e.members:
+                    tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
+                    members[name] = hashlib.sha256(data).hexdigest()
+                rows += e.rows
+    return WrittenShard(rows, members, out.h.hexdigest())
 
 # %% ../nbs/11_shards.ipynb #0715901c
 def read_tar(path) -> list[tuple[str, bytes]]:
