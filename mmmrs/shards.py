@@ -18,9 +18,9 @@ from .core import KEY_PATTERN, file_sha256, to_pil
 __all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'OWNER_FILE',
            'LOCK_FILE', 'SHARD_PATTERN', 'FILTERS', 'encode_image', 'sample_metadata', 'sample_members',
            'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'WrittenShard', 'write_tar', 'read_tar',
-           'rewrite_tar', 'write_json', 'json_bytes', 'table_bytes', 'write_table', 'member_digests', 'file_digests',
-           'safe_path', 'read_members', 'BuildLayout', 'part_path', 'merge_tables', 'write_together', 'ManifestError',
-           'check_manifest', 'read_manifest', 'select']
+           'TarMembers', 'rewrite_tar', 'write_json', 'json_bytes', 'table_bytes', 'write_table', 'member_digests',
+           'file_digests', 'safe_path', 'read_members', 'BuildLayout', 'part_path', 'merge_tables', 'write_together',
+           'ManifestError', 'check_manifest', 'read_manifest', 'select']
 
 # %% ../nbs/11_shards.ipynb #84a6c513
 IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
@@ -127,6 +127,24 @@ def write_tar(path, encoded) -> WrittenShard:
 def read_tar(path) -> list[tuple[str, bytes]]:
     "All members `(name, bytes)` of a tar shard, in order."
     with tarfile.open(path) as tar: return [(ti.name, tar.extractfile(ti).read()) for ti in tar if ti.isfile()]
+
+# %% ../nbs/11_shards.ipynb #13770f0a
+class TarMembers:
+    """The members of the tar shard at `path`, by name (the last of a repeated name, as `dict(read_tar(path))`): its
+    headers are read once, each member's bytes when asked for."""
+    def __init__(self, path):
+        self.path = Path(path)
+        with tarfile.open(self.path) as tar: self.where = {ti.name: (ti.offset_data, ti.size) for ti in tar
+                                                           if ti.isfile()}
+    def __len__(self) -> int: return len(self.where)
+    def __iter__(self): return iter(self.where)
+    def __contains__(self, name) -> bool: return name in self.where
+    def __getitem__(self, name: str) -> bytes:
+        offset, size = self.where[name]
+        with open(self.path, "rb") as f:
+            f.seek(offset)
+            if len(data := f.read(size)) != size: raise tarfile.ReadError(f"{self.path.name}: {name} is truncated")
+        return data
 
 # %% ../nbs/11_shards.ipynb #5fd52de7
 def rewrite_tar(path, edit) -> int:
