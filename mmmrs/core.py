@@ -16,8 +16,8 @@ from PIL import Image
 __all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PATTERN', 'lazy_pandas', 'FULL_HASH_LIMIT',
            'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug',
            'make_group', 'make_key', 'package_data', 'lazy_module', 'file_sha256', 'content_digest', 'RasterInfo',
-           'raster_info', 'pil_view', 'to_pil', 'decode_picture', 'forget_decoded', 'read_raster', 'to_db',
-           'identity_conversion', 'conversion_for', 'valid_fraction', 'apply_conversion', 'scene_conversion']
+           'raster_info', 'pil_view', 'to_pil', 'decode_picture', 'forget_decoded', 'close_rasters', 'read_raster',
+           'to_db', 'identity_conversion', 'conversion_for', 'valid_fraction', 'apply_conversion', 'scene_conversion']
 
 # %% ../nbs/00_core.ipynb #cede8736
 MODALITIES = ("rgb", "sar", "nir")
@@ -261,8 +261,7 @@ def _dataset(path, align_to: RasterInfo | None = None, keep: int = 4):
     if key in cache:
         cache[key] = cache.pop(key)  # most recently used last
         return cache[key][-1]
-    while len(cache) >= keep:
-        for d in reversed(cache.pop(next(iter(cache)))): d.close()
+    while len(cache) >= keep: _close(cache.pop(next(iter(cache))))
     with _quiet(): src = rasterio.open(path)
     opened = (src,)
     if align_to is not None:
@@ -272,6 +271,14 @@ def _dataset(path, align_to: RasterInfo | None = None, keep: int = 4):
                              width=align_to.width, height=align_to.height, resampling=Resampling.bilinear),)
     cache[key] = opened
     return opened[-1]
+
+def _close(opened: tuple):
+    for d in reversed(opened): d.close()  # a warped view before the file under it
+
+def close_rasters():
+    """Close the rasters this thread keeps open: their blocks leave GDAL's cache. A finished scene's, before the next
+    scene is read."""
+    for opened in _OPEN.__dict__.pop("datasets", {}).values(): _close(opened)
 
 def _all_valid(ds) -> bool:
     "True when GDAL knows every pixel of `ds` is valid (no nodata, mask or alpha band): there is no mask to compute."

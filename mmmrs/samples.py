@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from .cards import Card
-from .core import (SPLITS, apply_conversion, check_sample, forget_decoded, make_group, make_key, raster_info,
-                        read_raster, scene_conversion, valid_fraction)
+from .core import (SPLITS, apply_conversion, check_sample, close_rasters, forget_decoded, make_group, make_key,
+                        raster_info, read_raster, scene_conversion, valid_fraction)
 from .gsd import gsd_level, pyramid_cuts
 from .prompts import sample_prompts, template_caption
 from .sources import Scene, SceneError, SceneMeta, reject_row, scene_metadata
@@ -143,7 +143,7 @@ def scene_samples(scene: Scene, card: Card, root, opts, rejects: list | None = N
              "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts, meta)}
         made += 1
         yield check_sample({**s, "prompt": sample_prompts(s, opts.template)})
-    forget_decoded()  # the scene's decoded pixels are freed before the next scene is read
+    forget_decoded(); close_rasters()  # the scene's pixels and blocks are freed before the next is read
     if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card "
                                   f"min_valid)"
                                   + ("; the scene has no valid pixel at all (nodata or NaN everywhere)" if best == 0

@@ -15,8 +15,8 @@ from PIL import Image
 from .core import KEY_PATTERN, file_sha256, to_pil
 
 # %% auto #0
-__all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES', 'OWNER_FILE',
-           'LOCK_FILE', 'SHARD_PATTERN', 'FILTERS', 'encode_image', 'sample_metadata', 'sample_members',
+__all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'COPY_BUFFER', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES',
+           'OWNER_FILE', 'LOCK_FILE', 'SHARD_PATTERN', 'FILTERS', 'encode_image', 'sample_metadata', 'sample_members',
            'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'WrittenShard', 'write_tar', 'read_tar',
            'TarMembers', 'rewrite_tar', 'write_json', 'json_bytes', 'table_bytes', 'write_table', 'member_digests',
            'file_digests', 'safe_path', 'read_members', 'BuildLayout', 'part_path', 'merge_tables', 'write_together',
@@ -103,6 +103,8 @@ class WrittenShard:
     members: dict
     sha256: str
 
+COPY_BUFFER = 16 << 20  # a member is copied into the tar in one piece up to this size (tarfile's default: 16 KiB)
+
 class _HashedFile:
     "A binary file that hashes every byte written through it."
     def __init__(self, f): self.f, self.h = f, hashlib.sha256()
@@ -115,7 +117,7 @@ def write_tar(path, encoded) -> WrittenShard:
     rows, members = [], {}
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         out = _HashedFile(f)
-        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT, copybufsize=COPY_BUFFER) as tar:
             for e in encoded:
                 for name, data in e.members:
                     tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
