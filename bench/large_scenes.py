@@ -1,6 +1,7 @@
 """Large scenes: the kit's build against the authors' scripts, side by side, alternating runs.
 
   python bench/large_scenes.py [--scene inria|gid|whu] [--tiles 3] [--runs 5] [--format jpg|tif-striped|tif-tiled]
+                               [--before DIR]
 
 `--scene inria` (default): 5000x5000 tiles at 0.3 m through a pyramid. `--scene gid` (7200x6800) and `--scene whu`
 (5556x3704): plain 512 tiling (Algorithm 1), against the tiling loop of the released `GID.py` / `WHU_OPT_SAR.py` (open,
@@ -17,6 +18,10 @@ alone, and the authors' loop over an empty folder gives Python's own start-up: t
 start-up excluded, which is what a build of thousands of scenes per process pays. Each run is a fresh process (wall
 time; CPU time and peak RSS from `wait4`); runs alternate so that the machine's noise hits each side alike. Ratios, not
 absolute times, are what compare across machines.
+
+`--before DIR` also runs the kit (and its start-up) with the package found in DIR first on PYTHONPATH, e.g. an older
+commit (`git archive OLD | tar -x -C DIR`), in the same alternating runs: a change's effect measured side by side, with
+the machine's noise shared, instead of from two sessions.
 """
 import argparse, os, shutil, statistics, subprocess, sys, tempfile, textwrap, time
 from pathlib import Path
@@ -108,10 +113,10 @@ def make_tiles(folder: Path, n: int, fmt: str, size=(5000, 5000)) -> list[Path]:
     return paths
 
 
-def timed(cmd: list[str], cwd=None) -> tuple[float, float, float]:
-    "Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one fresh process."
+def timed(cmd: list[str], cwd=None, env=None) -> tuple[float, float, float]:
+    "Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one fresh process (in `env`, if given)."
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t
     if os.waitstatus_to_exitcode(status) != 0: raise RuntimeError(f"{cmd[:3]} failed: {p.stderr.read().decode()[-2000:]}")
@@ -122,6 +127,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scene", default="inria", choices=list(SIZES)); ap.add_argument("--tiles", type=int, default=3); ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--format", default="jpg", choices=["jpg", "tif-striped", "tif-tiled"])
+    ap.add_argument("--before", help="also time the kit with the package in this folder first on PYTHONPATH")
     ap.add_argument("--make-tiles", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.make_tiles: return make_tiles(Path(a.make_tiles), a.tiles, a.format, SIZES[a.scene])
@@ -142,22 +148,28 @@ def main():
             kit: lambda o: build + ["--source", f"{tmp / 'card.md'}={data}", "--out", str(o)],
             "mmmrs-build, one 512 tile (start-up)": lambda o: build + ["--source", f"{tmp / 'tiny.md'}={tiny}", "--out", str(o)],
             "authors' loop, no scene (start-up)": lambda o: [py, str(tmp / "baseline.py"), str(empty), str(o), ext]}
+    envs = {}
+    if a.before:  # the same two kit runs with the other package
+        path = os.pathsep.join([str(Path(a.before).resolve()), os.environ.get("PYTHONPATH", "")])
+        for k in (kit, "mmmrs-build, one 512 tile (start-up)"):
+            runs[f"{k} [before]"], envs[f"{k} [before]"] = runs[k], {**os.environ, "PYTHONPATH": path}
     res = {k: [] for k in runs}
     for r in range(a.runs):
         for name, cmd in runs.items():
             out = tmp / f"out-{r}-{len(res[name])}-{abs(hash(name))}"
-            res[name].append(timed(cmd(out)))
+            res[name].append(timed(cmd(out), env=envs.get(name)))
             shutil.rmtree(out, ignore_errors=True)
     med = {k: tuple(statistics.median(r[i] for r in v) for i in range(3)) for k, v in res.items()}
     base_w, base_m, base_c = med[authors]
     print(f"{a.tiles} scenes {'x'.join(map(str, SIZES[a.scene]))} ({a.format}), {a.runs} alternating runs each, medians:")
-    print(f"{'':36} {'wall s':>7} {'ratio':>6} {'peak MiB':>9} {'ratio':>6} {'cpu s':>6} {'ratio':>6}")
+    print(f"{'':47} {'wall s':>7} {'ratio':>6} {'peak MiB':>9} {'ratio':>6} {'cpu s':>6} {'ratio':>6}")
     for k, (w, m, c) in med.items():
-        print(f"{k:36} {w:7.2f} {w / base_w:5.2f}x {m:9.0f} {m / base_m:5.2f}x {c:6.2f} {c / base_c:5.2f}x")
-    (kw, _, kc), (sw, _, sc) = med[kit], med["mmmrs-build, one 512 tile (start-up)"]
+        print(f"{k:47} {w:7.2f} {w / base_w:5.2f}x {m:9.0f} {m / base_m:5.2f}x {c:6.2f} {c / base_c:5.2f}x")
     (_, _, _), (aw, _, ac) = med[authors], med["authors' loop, no scene (start-up)"]
-    print(f"per scene, start-up excluded: kit {(kw - sw) / a.tiles:.2f} s, authors {(base_w - aw) / a.tiles:.2f} s wall "
-          f"({(kw - sw) / (base_w - aw):.2f}x); CPU {(kc - sc) / (base_c - ac):.2f}x")
+    for tag in ["", " [before]"] if a.before else [""]:
+        (kw, _, kc), (sw, _, sc) = med[kit + tag], med["mmmrs-build, one 512 tile (start-up)" + tag]
+        print(f"per scene, start-up excluded{tag}: kit {(kw - sw) / a.tiles:.2f} s, authors {(base_w - aw) / a.tiles:.2f} s "
+              f"wall ({(kw - sw) / (base_w - aw):.2f}x); CPU {(kc - sc) / (base_c - ac):.2f}x")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -16,8 +16,8 @@ from PIL import Image
 __all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PATTERN', 'lazy_pandas', 'FULL_HASH_LIMIT',
            'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug',
            'make_group', 'make_key', 'package_data', 'lazy_module', 'file_sha256', 'content_digest', 'RasterInfo',
-           'raster_info', 'pil_view', 'to_pil', 'decode_picture', 'forget_decoded', 'read_raster', 'to_db',
-           'identity_conversion', 'conversion_for', 'apply_conversion', 'scene_conversion']
+           'raster_info', 'pil_view', 'to_pil', 'decode_picture', 'forget_decoded', 'close_rasters', 'read_raster',
+           'to_db', 'identity_conversion', 'conversion_for', 'valid_fraction', 'apply_conversion', 'scene_conversion']
 
 # %% ../nbs/00_core.ipynb #cede8736
 MODALITIES = ("rgb", "sar", "nir")
@@ -261,8 +261,7 @@ def _dataset(path, align_to: RasterInfo | None = None, keep: int = 4):
     if key in cache:
         cache[key] = cache.pop(key)  # most recently used last
         return cache[key][-1]
-    while len(cache) >= keep:
-        for d in reversed(cache.pop(next(iter(cache)))): d.close()
+    while len(cache) >= keep: _close(cache.pop(next(iter(cache))))
     with _quiet(): src = rasterio.open(path)
     opened = (src,)
     if align_to is not None:
@@ -272,6 +271,14 @@ def _dataset(path, align_to: RasterInfo | None = None, keep: int = 4):
                              width=align_to.width, height=align_to.height, resampling=Resampling.bilinear),)
     cache[key] = opened
     return opened[-1]
+
+def _close(opened: tuple):
+    for d in reversed(opened): d.close()  # a warped view before the file under it
+
+def close_rasters():
+    """Close the rasters this thread keeps open: their blocks leave GDAL's cache. A finished scene's, before the next
+    scene is read."""
+    for opened in _OPEN.__dict__.pop("datasets", {}).values(): _close(opened)
 
 def _all_valid(ds) -> bool:
     "True when GDAL knows every pixel of `ds` is valid (no nodata, mask or alpha band): there is no mask to compute."
@@ -345,12 +352,19 @@ def conversion_for(a: np.ndarray, valid: np.ndarray, percentiles=DEFAULT_PERCENT
     return {"method": "percentile", "db": db, "low": [round(float(v), 6) for v in lo],
             "high": [round(float(v), 6) for v in hi]}
 
+# %% ../nbs/00_core.ipynb #7381cadd
+def valid_fraction(valid: np.ndarray) -> float:
+    """The fraction of valid pixels in the mask `valid` (1.0 when empty); read off one value when the mask is one
+    value broadcast, as a read with every pixel valid gives: no pass over a tile's pixels to learn that."""
+    if valid.size and not any(valid.strides): return float(valid.flat[0])
+    return float(valid.mean()) if valid.size else 1.0
+
 # %% ../nbs/00_core.ipynb #595f9907
 def apply_conversion(a: np.ndarray, valid: np.ndarray, conv: dict) -> np.ndarray:
     "Apply a `conversion_for` result to pixels `a` (H, W, C); invalid pixels become 0."
     if conv["method"] == "identity":
         if a.dtype != np.uint8: raise ValueError(f"identity conversion needs uint8 pixels, got {a.dtype}")
-        if valid.all(): return a  # nothing to change: no copy of a large window
+        if valid_fraction(valid) == 1: return a  # nothing to change: no copy of a large window
         out = a.copy()
     else:
         x = to_db(a) if conv["db"] else a.astype(np.float64)

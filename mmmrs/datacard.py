@@ -16,7 +16,7 @@ import yaml
 from .core import SAMPLE_FIELDS, file_sha256
 from .cli import option_flags
 from .run import BuildOptions, WeatherOptions
-from .shards import BuildLayout, atomic_path, read_manifest, read_tar, write_json
+from .shards import BuildLayout, TarMembers, atomic_path, read_manifest, write_json
 
 # %% auto #0
 __all__ = ['HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'VIEW_SCHEMA', 'HF_FEATURES', 'VIEW_FILE', 'ROW_GROUP', 'DIGEST_KEY',
@@ -116,7 +116,7 @@ def write_parquet_view(out, shard_sha: dict | None = None, max_bytes: int = 256 
         else: writers[t] = ViewWriter(out, t, max_bytes, digest)
     stale = m[pd.Series([t in writers for t in zip(m.source, m.modality, m.split)], index=m.index, dtype=bool)]
     for shard, rows in stale.groupby("shard", sort=True):
-        blobs = dict(read_tar(BuildLayout(out).shards / shard))
+        blobs = TarMembers(BuildLayout(out).shards / shard)  # each member read when its row is written
         for r in rows.sort_values(["key", "modality"]).itertuples():
             writers[(r.source, r.modality, r.split)].add(_view_row(r, blobs[r.member]))
     files = dict(sorted({**files, **{t: w.close() for t, w in writers.items()}}.items()))

@@ -86,7 +86,8 @@ def clean_caption(text: str) -> str:
 # %% ../nbs/08_prompts.ipynb #7e7f6734
 class TemplateCaptioner:
     "Captions from category labels: 'a satellite image of a {category}'."
-    name, batch_size = "template", 64
+    # it reads no pixels, so one sample at a time: a scene's tiles are encoded, and their pixels let go, as they are cut
+    name, batch_size, reads_pixels = "template", 1, False
     provenance = {"name": "template", "model": "", "sha256": "", "settings": {}}
     def __call__(self, images: list, categories: list | None = None) -> list[str]:
         return [template_caption(c) for c in (categories or [None] * len(images))]
@@ -157,7 +158,8 @@ def _first_image(sample: dict) -> np.ndarray:
 
 def caption_samples(samples: list[dict], captioner, template: str = PAPER_TEMPLATE) -> list[dict]:
     "The samples with captions from `captioner` (cleaned), their prompts recomposed and the captioner recorded."
-    caps = captioner([_first_image(s) for s in samples], [s.get("category") for s in samples])
+    see = getattr(captioner, "reads_pixels", True)  # the template captioner does not: no RGB copy of a SAR tile for it
+    caps = captioner([_first_image(s) if see else None for s in samples], [s.get("category") for s in samples])
     out = []
     for s, c in zip(samples, caps):
         t = {**s, "caption": clean_caption(c) if captioner.name != "template" else c,

@@ -24,7 +24,7 @@ from .core import content_digest, package_data, slug
 from .prompts import PAPER_TEMPLATE, caption_samples, get_captioner
 from .samples import scene_samples
 from .shards import (DEFAULT_QUALITY, BuildLayout, INPUT_COLUMNS, MANIFEST_COLUMNS, REJECT_COLUMNS, encode_sample,
-                          file_digests, member_digests, part_path, read_members, write_json, write_table, write_tar)
+                          file_digests, part_path, read_members, write_json, write_table, write_tar)
 from .sources import Scene, SceneError, discover, reject_row, scene_metadata
 
 # %% auto #0
@@ -156,17 +156,18 @@ def run_shard(spec: UnitOfWork, out) -> dict:
         layout = BuildLayout(out)
         layout.part(spec.name, "stats").unlink(missing_ok=True)  # it vouched for the files about to be replaced
         content, tar = spec.encoded(out), layout.shard(spec.name)
-        rows = write_tar(tar, content.samples)
-        inputs, rejects = content.inputs, content.rejects
+        written = write_tar(tar, content.samples)  # the shard's and its members' sha256 come with it: never read back
+        rows, inputs, rejects = written.rows, content.inputs, content.rejects
         if not rows: tar.unlink()
         for table, data, cols in (("samples", rows, MANIFEST_COLUMNS), ("inputs", inputs, INPUT_COLUMNS),
                                   ("rejects", rejects, REJECT_COLUMNS)):
             write_table(layout.part(spec.name, table), data, cols)
+        tar_file, *tables = unit_files(spec.name)
         stats = {"shard": spec.name, "status": "done", "fingerprint": fingerprint, "pairs": len(rows),
                  "samples": len({r["key"] for r in rows}), "inputs": len(inputs),
                  "rejected": sum(i["status"] == "rejected" for i in inputs),
-                 "files": file_digests(out, unit_files(spec.name, bool(rows))),
-                 "members": member_digests(tar) if rows else {}}
+                 "files": {**({tar_file: written.sha256} if rows else {}), **file_digests(out, tables)},
+                 "members": written.members if rows else {}}
         write_json(layout.part(spec.name, "stats"), stats)
         return stats
     except Exception as e:

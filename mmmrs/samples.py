@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from .cards import Card
-from .core import (SPLITS, apply_conversion, check_sample, forget_decoded, make_group, make_key, raster_info,
-                        read_raster, scene_conversion)
+from .core import (SPLITS, apply_conversion, check_sample, close_rasters, forget_decoded, make_group, make_key,
+                        raster_info, read_raster, scene_conversion, valid_fraction)
 from .gsd import gsd_level, pyramid_cuts
 from .prompts import sample_prompts, template_caption
 from .sources import Scene, SceneError, SceneMeta, reject_row, scene_metadata
@@ -134,7 +134,7 @@ def scene_samples(scene: Scene, card: Card, root, opts, rejects: list | None = N
         pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata)
                for m, p in plan.items()}
         valid = functools.reduce(np.logical_and, [v for _, v in pix.values()])  # broadcast masks stay broadcast
-        best = max(best, frac := float(valid.mean()))
+        best = max(best, frac := valid_fraction(valid))
         if why := _too_few_valid(frac, card):
             rejects.append(reject_row(card.name, first, window=cut.window, reason=why)); continue
         images, resize = _tile_images(pix, valid, plan, upscaler, card.upscale)
@@ -143,7 +143,7 @@ def scene_samples(scene: Scene, card: Card, root, opts, rejects: list | None = N
              "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts, meta)}
         made += 1
         yield check_sample({**s, "prompt": sample_prompts(s, opts.template)})
-    forget_decoded()  # the scene's decoded pixels are freed before the next scene is read
+    forget_decoded(); close_rasters()  # the scene's pixels and blocks are freed before the next is read
     if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card "
                                   f"min_valid)"
                                   + ("; the scene has no valid pixel at all (nodata or NaN everywhere)" if best == 0

@@ -15,12 +15,12 @@ from PIL import Image
 from .core import KEY_PATTERN, file_sha256, to_pil
 
 # %% auto #0
-__all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'COLUMN_KINDS', 'INPUT_COLUMNS', 'REJECT_COLUMNS', 'TABLES',
-           'OWNER_FILE', 'LOCK_FILE', 'SHARD_PATTERN', 'FILTERS', 'encode_image', 'sample_metadata', 'sample_members',
-           'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'write_tar', 'read_tar', 'rewrite_tar',
-           'write_json', 'json_bytes', 'column_kind', 'arrow_column', 'table_bytes', 'write_table', 'member_digests',
-           'file_digests', 'safe_path', 'read_members', 'BuildLayout', 'part_path', 'merge_tables', 'write_together',
-           'ManifestError', 'check_manifest', 'read_manifest', 'select']
+__all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'COPY_BUFFER', 'COLUMN_KINDS', 'INPUT_COLUMNS', 'REJECT_COLUMNS',
+           'TABLES', 'OWNER_FILE', 'LOCK_FILE', 'SHARD_PATTERN', 'FILTERS', 'encode_image', 'sample_metadata',
+           'sample_members', 'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'WrittenShard', 'write_tar',
+           'read_tar', 'TarMembers', 'rewrite_tar', 'write_json', 'json_bytes', 'column_kind', 'arrow_column',
+           'table_bytes', 'write_table', 'member_digests', 'file_digests', 'safe_path', 'read_members', 'BuildLayout',
+           'part_path', 'merge_tables', 'write_together', 'ManifestError', 'check_manifest', 'read_manifest', 'select']
 
 # %% ../nbs/11_shards.ipynb #84a6c513
 IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
@@ -96,19 +96,57 @@ def encode_sample(sample: dict, shard: str, quality: int = DEFAULT_QUALITY) -> E
     return Encoded(sample_members(sample, quality), manifest_rows(sample, shard))
 
 # %% ../nbs/11_shards.ipynb #8d758104
-def write_tar(path, encoded) -> list[dict]:
-    "Write `encoded` samples (an iterable of `Encoded`) to the tar shard `path` atomically; return their manifest rows."
-    rows = []
-    with atomic_path(path) as tmp, tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
-        for e in encoded:
-            for name, data in e.members: tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
-            rows += e.rows
-    return rows
+@dataclass(frozen=True)
+class WrittenShard:
+    "What `write_tar` wrote: the samples' manifest rows, each member's sha256 by name, and the whole file's sha256."
+    rows: list
+    members: dict
+    sha256: str
+
+COPY_BUFFER = 16 << 20  # a member is copied into the tar in one piece up to this size (tarfile's default: 16 KiB)
+
+class _HashedFile:
+    "A binary file that hashes every byte written through it."
+    def __init__(self, f): self.f, self.h = f, hashlib.sha256()
+    def write(self, data) -> int: self.h.update(data); return self.f.write(data)
+    def tell(self) -> int: return self.f.tell()
+
+def write_tar(path, encoded) -> WrittenShard:
+    """Write `encoded` samples (an iterable of `Encoded`) to the tar shard `path` atomically; return their manifest
+    rows and the sha256 of each member and of the file, computed as they are written (not read back)."""
+    rows, members = [], {}
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        out = _HashedFile(f)
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT, copybufsize=COPY_BUFFER) as tar:
+            for e in encoded:
+                for name, data in e.members:
+                    tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
+                    members[name] = hashlib.sha256(data).hexdigest()
+                rows += e.rows
+    return WrittenShard(rows, members, out.h.hexdigest())
 
 # %% ../nbs/11_shards.ipynb #0715901c
 def read_tar(path) -> list[tuple[str, bytes]]:
     "All members `(name, bytes)` of a tar shard, in order."
     with tarfile.open(path) as tar: return [(ti.name, tar.extractfile(ti).read()) for ti in tar if ti.isfile()]
+
+# %% ../nbs/11_shards.ipynb #13770f0a
+class TarMembers:
+    """The members of the tar shard at `path`, by name (the last of a repeated name, as `dict(read_tar(path))`): its
+    headers are read once, each member's bytes when asked for."""
+    def __init__(self, path):
+        self.path = Path(path)
+        with tarfile.open(self.path) as tar: self.where = {ti.name: (ti.offset_data, ti.size) for ti in tar
+                                                           if ti.isfile()}
+    def __len__(self) -> int: return len(self.where)
+    def __iter__(self): return iter(self.where)
+    def __contains__(self, name) -> bool: return name in self.where
+    def __getitem__(self, name: str) -> bytes:
+        offset, size = self.where[name]
+        with open(self.path, "rb") as f:
+            f.seek(offset)
+            if len(data := f.read(size)) != size: raise tarfile.ReadError(f"{self.path.name}: {name} is truncated")
+        return data
 
 # %% ../nbs/11_shards.ipynb #5fd52de7
 def rewrite_tar(path, edit) -> int:
