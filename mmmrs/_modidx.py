@@ -136,7 +136,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'mmmrs.cli.command_words': ('cli.html#command_words', 'mmmrs/cli.py'),
                            'mmmrs.cli.dashed': ('cli.html#dashed', 'mmmrs/cli.py'),
                            'mmmrs.cli.flag_of': ('cli.html#flag_of', 'mmmrs/cli.py'),
-                           'mmmrs.cli.is_cli_error': ('cli.html#is_cli_error', 'mmmrs/cli.py'),
                            'mmmrs.cli.option_comments': ('cli.html#option_comments', 'mmmrs/cli.py'),
                            'mmmrs.cli.option_flags': ('cli.html#option_flags', 'mmmrs/cli.py'),
                            'mmmrs.cli.option_specs': ('cli.html#option_specs', 'mmmrs/cli.py'),

@@ -11,7 +11,7 @@ import numpy as np
 # %% auto #0
 __all__ = ['flag_of', 'dashed', 'option_comments', 'option_specs', 'OptionHelp', 'value_parser', 'argument', 'command_words',
            'Renamed', 'CommandParser', 'add_options', 'command_parser', 'option_flags', 'take', 'CliError',
-           'UsageError', 'bad_option', 'check_count', 'is_cli_error', 'usage_exit', 'run']
+           'UsageError', 'bad_option', 'check_count', 'usage_exit', 'run']
 
 # %% ../nbs/01_cli.ipynb #c9ac2723
 def flag_of(field: dataclasses.Field) -> str:
@@ -184,8 +184,8 @@ def take(cls, values: dict):
 
 # %% ../nbs/01_cli.ipynb #9f0b0a75
 class CliError(Exception):
-    """An error a command reports as its message and an exit status, not a traceback: fastcore.script's `CliError`,
-    declared here because importing fastcore.script (and asyncio with it) costs every start about 0.05 s."""
+    """An error a command reports as its message and an exit status, not a traceback. Every mmmrs command raises this
+    one (fastcore.script has its own, but importing it, and asyncio with it, costs every start about 0.05 s)."""
 
 class UsageError(CliError, ValueError):
     "An option, card, source or output folder that cannot be used; raised before any work (exit status 2)."
@@ -203,14 +203,9 @@ def check_count(option: str, value, low: int, none_ok: bool = False):
         bad_option(option, f"an integer >= {low}" + (" (or leave it out)" if none_ok else ""), value)
 
 # %% ../nbs/01_cli.ipynb #010c5745
-def is_cli_error(e: BaseException) -> bool:
-    "True for a `CliError`: this module's, or fastcore.script's (some commands raise it), without importing that."
-    script = sys.modules.get("fastcore.script")
-    return isinstance(e, CliError) or (script is not None and isinstance(e, script.CliError))
-
 def usage_exit(e: BaseException) -> int | None:
     "Exit status 2 for an error the user can fix (`CliError`); None (show the traceback) for anything else."
-    return 2 if is_cli_error(e) else None
+    return 2 if isinstance(e, CliError) else None
 
 # %% ../nbs/01_cli.ipynb #87bc517e
 def run(parser: argparse.ArgumentParser, command, argv=None, report=None, exit_code_of=usage_exit) -> int:

@@ -10,9 +10,8 @@ from pathlib import Path, PurePath
 
 import numpy as np
 import pandas as pd
-from fastcore.script import CliError
 
-from .cli import command_parser, run
+from .cli import CliError, command_parser, run
 from .datacard import HF_SPLIT
 from .shards import FILTERS, BuildLayout, read_manifest, read_members, safe_path, select
 

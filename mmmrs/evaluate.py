@@ -11,9 +11,8 @@ from typing import Annotated
 
 import numpy as np
 import pandas as pd
-from fastcore.script import CliError
 
-from .cli import command_parser, run
+from .cli import CliError, command_parser, run
 from .data import ShardDataset
 from .shards import read_manifest
 

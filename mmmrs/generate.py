@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from fastcore.script import CliError
 
-from .cli import command_parser, run
+from .cli import CliError, command_parser, run
 from .core import file_sha256
 from .data import ShardDataset, select
 from .gsd import GSD_LEVELS, gsd_words

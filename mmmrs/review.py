@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from fastcore.script import CliError
 
 from .build import republish
-from .cli import add_options, command_parser, run
+from .cli import CliError, add_options, command_parser, run
 from .datacard import recorded_recipe
 from .gsd import DEFAULT_T, gsd_words
 from .prompts import PAPER_TEMPLATE, compose_prompt, flag_prompts, label_words

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
-from fastcore.script import CliError
 
-from .cli import command_parser, command_words, run, take
+from .cli import CliError, command_parser, command_words, run, take
 from .core import file_sha256
 
 # %% auto #0
