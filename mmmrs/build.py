@@ -4,7 +4,8 @@
 
 # %% ../nbs/15_build.ipynb #bd371654
 from __future__ import annotations
-import argparse, collections, contextlib, hashlib, importlib.util, inspect, json, math, os, sys, tarfile, warnings
+import argparse, collections, contextlib, functools, hashlib, importlib.util, inspect, json, math, os, sys, tarfile
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Annotated
@@ -20,10 +21,10 @@ from .cards import Card, CardError, load_card
 from .cli import CliError, UsageError, bad_option, check_count, command_parser, run, take
 from .core import package_data, slug
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level
-from .prompts import PAPER_TEMPLATE, flag_prompts
-from .shards import (LOCK_FILE, OWNER_FILE, DEFAULT_QUALITY, TABLES, BuildLayout, ManifestError, check_manifest,
-                          file_digests, json_bytes, member_digests, merge_tables, table_bytes, write_json,
-                          write_together)
+from .prompts import FLAG_COLUMNS, PAPER_TEMPLATE, prompt_flag_rows
+from .shards import (LOCK_FILE, OWNER_FILE, DEFAULT_QUALITY, MANIFEST_COLUMNS, TABLES, BuildLayout, ManifestError,
+                          check_manifest, file_digests, json_bytes, member_digests, merge_tables, present_values,
+                          read_rows, table_bytes, tally, write_json, write_together)
 from .samples import _scene_gsd, scene_cuts, scene_headers
 from .sources import scene_metadata
 from .run import (BuildOptions, ShardSpec, WeatherOptions, _record_failures, _why, _write_rejected,
@@ -34,11 +35,11 @@ from .recipe import RecipeError, get_recipe, recipe_args, recipe_record
 
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY', 'EXIT_BUSY', 'EXIT_CODES', 'USER_FILES',
-           'TOP_FILES', 'CORRECTIONS_MOVED', 'RENAMED', 'mmmrs_build', 'BuildBusy', 'BuildError', 'exit_code_of',
-           'resolve_sources', 'demo_sources', 'check_unit_names', 'folder_lock', 'ownership', 'foreign_files',
-           'check_out', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks', 'BuildResult',
-           'shard_digests', 'republish', 'build', 'verify', 'dry_run_report', 'check_weather', 'BuildCommand',
-           'options_of', 'CheckResult', 'check_build', 'plan', 'build_parser', 'main']
+           'TOP_FILES', 'TABLE_COLUMNS', 'ACCOUNTING', 'CORRECTIONS_MOVED', 'RENAMED', 'mmmrs_build', 'BuildBusy',
+           'BuildError', 'exit_code_of', 'resolve_sources', 'demo_sources', 'check_unit_names', 'folder_lock',
+           'ownership', 'foreign_files', 'check_out', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks',
+           'accounting', 'BuildResult', 'text_table', 'shard_digests', 'republish', 'build', 'verify', 'dry_run_report',
+           'check_weather', 'BuildCommand', 'options_of', 'CheckResult', 'check_build', 'plan', 'build_parser', 'main']
 
 # %% ../nbs/15_build.ipynb #38c8b025
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED, EXIT_EMPTY, EXIT_BUSY = 0, 1, 2, 3, 4, 5
@@ -217,40 +218,59 @@ def _prune(out, units: list[str], owned: set):
         if p.is_file() and _is_ours(p.relative_to(out).as_posix(), owned): p.unlink()
 
 # %% ../nbs/15_build.ipynb #c1c4ab34
-def dataset_stats(manifest: pd.DataFrame, inputs: pd.DataFrame) -> dict:
-    """Totals of a built dataset that add up: inputs seen = accepted + rejected; pairs by source, modality, GSD
-    level, split."""
-    count = lambda col: {str(k): int(v) for k, v in manifest[col].value_counts().sort_index().items()}
-    status = inputs.status.value_counts()
-    return {"pairs": len(manifest), "samples": int(manifest.key.nunique()),
-            "inputs": {"seen": len(inputs), "accepted": int(status.get("accepted", 0)),
-                       "rejected": int(status.get("rejected", 0))},
-            **{f"pairs_by_{c}": count(c) for c in ("source", "modality", "gsd_level", "weather", "split")}}
+def dataset_stats(manifest: list[dict], inputs: list[dict]) -> dict:
+    """Totals of a built dataset (the rows of its manifest and inputs tables) that add up: inputs seen = accepted +
+    rejected; pairs by source, modality, GSD level, split."""
+    status = tally(inputs, "status")
+    return {"pairs": len(manifest), "samples": len(set(present_values(manifest, "key"))),
+            "inputs": {"seen": len(inputs), "accepted": status.get("accepted", 0),
+                       "rejected": status.get("rejected", 0)},
+            **{f"pairs_by_{c}": {str(k): n for k, n in tally(manifest, c).items()}
+               for c in ("source", "modality", "gsd_level", "weather", "split")}}
 
 # %% ../nbs/15_build.ipynb #3c7e20f9
-def split_leaks(manifest: pd.DataFrame) -> pd.DataFrame:
-    "Groups (source scenes) whose samples are in more than one split: empty when nothing leaks."
-    per = manifest.groupby("group").split.agg(lambda s: ",".join(sorted(set(s))))
-    return per[per.str.contains(",")].to_frame("splits")
+def split_leaks(manifest: list[dict]) -> dict:
+    "Groups (source scenes) of the manifest rows whose samples are in more than one split, with those splits."
+    splits = collections.defaultdict(set)
+    for g, s in tally(manifest, "group", "split"): splits[g].add(s)
+    return {g: ",".join(sorted(s)) for g, s in splits.items() if len(s) > 1}
 
 # %% ../nbs/15_build.ipynb #fb9c8d9b
+TABLE_COLUMNS = {**{n: cols for n, (_, cols) in TABLES.items()}, "flags": FLAG_COLUMNS}
+ACCOUNTING = ["seen", "accepted", "rejected"]
+
+def accounting(inputs: list[dict]) -> dict:
+    "Per source (sorted), of the inputs table's rows: [seen, accepted, rejected], where seen = accepted + rejected."
+    t = tally(inputs, "source", "status")
+    return {s: [a + r, a, r] for s in sorted({s for s, _ in t})
+            for a, r in [(t.get((s, "accepted"), 0), t.get((s, "rejected"), 0))]}
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    "`rows` as a DataFrame with `columns`, the types as read back from their Parquet table."
+    return pd.DataFrame(rows, columns=columns)
+
 @dataclass
 class BuildResult:
-    "What a build made: the merged tables and each shard's status."
+    """What a build made: each shard's status, and the rows (dicts) of the merged tables `manifest`, `inputs`,
+    `rejects` and `flags`, which the properties of those names give as DataFrames (made when first asked for)."""
     out: Path
-    manifest: pd.DataFrame = field(repr=False)
-    inputs: pd.DataFrame = field(repr=False)
-    rejects: pd.DataFrame = field(repr=False)
+    rows: dict = field(repr=False)
     shards: list = field(repr=False)
-    flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(), repr=False)
+
+    manifest = functools.cached_property(lambda self: self.frame("manifest"))
+    inputs = functools.cached_property(lambda self: self.frame("inputs"))
+    rejects = functools.cached_property(lambda self: self.frame("rejects"))
+    flags = functools.cached_property(lambda self: self.frame("flags"))
+
+    def frame(self, name: str) -> pd.DataFrame:
+        "The merged table `name` ('manifest', 'inputs', 'rejects' or 'flags') as a DataFrame."
+        return _frame(self.rows.get(name, []), TABLE_COLUMNS[name])
 
     @property
     def accounting(self) -> pd.DataFrame:
         "Per source: inputs seen, accepted and rejected (seen = accepted + rejected)."
-        t = self.inputs.groupby(["source", "status"]).size().unstack(fill_value=0).reindex(columns=["accepted",
-            "rejected"], fill_value=0)
-        t.columns.name = None
-        return t.assign(seen=t.sum(axis=1))[["seen", "accepted", "rejected"]]
+        return pd.DataFrame.from_dict(accounting(self.rows["inputs"]), orient="index", columns=ACCOUNTING,
+                                      dtype="int64").rename_axis("source")
 
     def pairs_by(self, *cols) -> pd.DataFrame:
         "Text–image pairs counted by the manifest columns `cols` (e.g. 'source', 'modality'); GSD levels finest first."
@@ -264,38 +284,59 @@ class BuildResult:
 def exit_code(self: BuildResult) -> int:
     "The command's exit status: EXIT_FAILED if a shard failed, EXIT_EMPTY if no pair was written, else EXIT_OK."
     if any(s["status"] == "failed" for s in self.shards): return EXIT_FAILED
-    return EXIT_OK if len(self.manifest) else EXIT_EMPTY
+    return EXIT_OK if self.rows["manifest"] else EXIT_EMPTY
 
 # %% ../nbs/15_build.ipynb #57ac89fb
 @patch
 def verdict(self: BuildResult) -> str:
     "The last line of the summary: what happened, in one line that agrees with the exit status."
-    n, failed, m = len(self.shards), [s["shard"] for s in self.shards if s["status"] == "failed"], self.manifest
+    n, pairs = len(self.shards), len(self.rows["manifest"])
+    failed = [s["shard"] for s in self.shards if s["status"] == "failed"]
     if failed: return (f"FAILED: {len(failed)} of {n} shards failed "
                        f"({', '.join(failed[:3])}{', ...' if len(failed) > 3 else ''}); "
-                       f"{len(m)} pairs written; run the same command again to retry them (exit {EXIT_FAILED})")
-    if not len(m): return f"NOTHING BUILT: all {len(self.inputs)} inputs were rejected, see rejects.parquet (exit {EXIT_EMPTY})"
+                       f"{pairs} pairs written; run the same command again to retry them (exit {EXIT_FAILED})")
+    if not pairs: return (f"NOTHING BUILT: all {len(self.rows['inputs'])} inputs were rejected, see rejects.parquet "
+                          f"(exit {EXIT_EMPTY})")
     skipped = sum(s["status"] == "skipped" for s in self.shards)
-    return f"OK: {len(m)} text-image pairs, {n} shards ({n - skipped} built, {skipped} already done) in {self.out}"
+    return f"OK: {pairs} text-image pairs, {n} shards ({n - skipped} built, {skipped} already done) in {self.out}"
 
 # %% ../nbs/15_build.ipynb #27abc952
+def text_table(labels: list[str], columns: list[str], body: list[tuple]) -> str:
+    """A plain-text table: `body` is (row labels, values) pairs; labels left-aligned under `labels`, values
+    right-aligned under `columns`."""
+    cells = [[*labels, *columns], *([*map(str, ls), *map(str, vs)] for ls, vs in body)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
+    line = lambda r: "  ".join(c.ljust(w) if i < len(labels) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+    return "\n".join(line(r).rstrip() for r in cells)
+
+def _pairs_table(rows: list[dict]) -> str:
+    t = tally(rows, "source", "modality")
+    mods = sorted({m for _, m in t})
+    return text_table(["source"], mods, [((s,), [t.get((s, m), 0) for m in mods]) for s in sorted({s for s, _ in t})])
+
+def _levels_table(rows: list[dict]) -> str:
+    t = tally(rows, "gsd_level")
+    return text_table(["gsd_level"], ["pairs"], [((k,), [t[k]]) for k in GSD_LEVELS if k in t])  # finest first
+
+def _rejects_table(rows: list[dict]) -> str:
+    return text_table(["source", "reason"], ["count"], [(k, [n]) for k, n in tally(rows, "source", "reason").items()])
+
 @patch
 def summary(self: BuildResult) -> str:
     """The closing report: pairs per source and modality, per GSD level and split, inputs accounted for, rejects by
-    reason."""
-    m, failed, leaks = self.manifest, [s for s in self.shards if s["status"] == "failed"], split_leaks(self.manifest)
-    parts = [f"{len(m)} text-image pairs ({m['key'].nunique() if len(m) else 0} samples) in {self.out}",
-             "pairs per source and modality:", self.pairs_by("source", "modality").to_string(),
-             "pairs per GSD level:", self.pairs_by("gsd_level").to_string(),
-             "pairs per split: " + ", ".join(f"{k} {v}" for k, v in m.split.value_counts().sort_index().items())
-             + ("; no scene in two splits" if leaks.empty else f"; LEAK: {len(leaks)} scenes in several splits"),
-             "inputs:", self.accounting.to_string()]
-    parts += ["rejects by reason:",
-        self.rejects.groupby(["source",
-                              "reason"]).size().to_frame("count").to_string()] if len(self.rejects) else ["no rejects"]
-    parts += [f"prompt checks: {self.flags.key.nunique()} samples flagged (flags.parquet), e.g.",
-        *[f"  {r.key} {r.modality}: {r.flag}"
-          for r in self.flags.head(5).itertuples()]] if len(self.flags) else ["prompt checks: nothing flagged"]
+    reason; made from the rows, without pandas."""
+    m, flags, leaks = self.rows["manifest"], self.rows.get("flags", []), split_leaks(self.rows["manifest"])
+    failed = [s for s in self.shards if s["status"] == "failed"]
+    parts = [f"{len(m)} text-image pairs ({len(set(present_values(m, 'key')))} samples) in {self.out}",
+             "pairs per source and modality:", _pairs_table(m), "pairs per GSD level:", _levels_table(m),
+             "pairs per split: " + ", ".join(f"{k} {v}" for k, v in tally(m, "split").items())
+             + ("; no scene in two splits" if not leaks else f"; LEAK: {len(leaks)} scenes in several splits"),
+             "inputs:", text_table(["source"], ACCOUNTING,
+                                   [((s,), v) for s, v in accounting(self.rows["inputs"]).items()])]
+    parts += ["rejects by reason:", _rejects_table(self.rows["rejects"])] if self.rows["rejects"] else ["no rejects"]
+    parts += [f"prompt checks: {len(set(present_values(flags, 'key')))} samples flagged (flags.parquet), e.g.",
+        *[f"  {r['key']} {r['modality']}: {r['flag']}" for r in flags[:5]]] if flags else [
+        "prompt checks: nothing flagged"]
     if failed: parts += ["FAILED shards (run the same command again to retry):",
                          *[f"  {s['shard']}: {s['error']}" for s in failed]]
     return "\n".join(parts + [self.verdict()])
@@ -325,10 +366,9 @@ def shard_digests(stats: dict) -> dict:
 
 # %% ../nbs/15_build.ipynb #a0192038
 def _publish(out, merged: dict, flags: bytes, failed: list, units: list[str]) -> dict:
-    """Write the merged tables, flags and stats.json as one; stats.json vouches for every file of the build. Returns
-    the stats."""
-    out, tables = Path(out), {f"{n}.parquet": table_bytes(df.to_dict("records"), TABLES[n][1])
-                              for n, df in merged.items()}
+    """Write the merged tables (`merge_tables`' rows), flags and stats.json as one; stats.json vouches for every file
+    of the build. Returns the stats."""
+    out, tables = Path(out), {f"{n}.parquet": table_bytes(rows, TABLES[n][1]) for n, rows in merged.items()}
     tables["flags.parquet"] = flags
     stats = {**dataset_stats(merged["manifest"], merged["inputs"]), "outputs": {n: hashlib.sha256(b).hexdigest()
                                                                                 for n, b in tables.items()},
@@ -349,9 +389,10 @@ def republish(out):
         units = sorted(stats.get("units") or {p.name.split(".")[0] for p in layout.parts.glob("*.parquet")})
         _refresh_markers(out, units)
         flags = layout.flags.read_bytes() if layout.flags.exists() else table_bytes([], ["key", "modality", "flag"])
-        stats = _publish(out, merge_tables(out, units, write=False), flags, stats.get("failed", []), units)
-        write_dataset_metadata(out,
-            shard_sha=shard_digests(stats))  # the card and the Parquet view follow the corrected prompts
+        merged = merge_tables(out, units, write=False)
+        stats = _publish(out, merged, flags, stats.get("failed", []), units)
+        # the card and the Parquet view follow the corrected prompts
+        write_dataset_metadata(out, shard_sha=shard_digests(stats), manifest=merged["manifest"])
 
 # %% ../nbs/15_build.ipynb #d7aa542d
 def _resolved(options: BuildOptions) -> BuildOptions:
@@ -404,14 +445,14 @@ def build(sources, out, options: BuildOptions = BuildOptions(), limit: int | Non
             statuses += _run_planned(out, sspecs, run)
         _prune(out, units, owned)
         merged = merge_tables(out, sorted(units), write=False)
-        flags = flag_prompts(merged["manifest"], options.gsd_threshold)
+        flags = prompt_flag_rows(merged["manifest"], options.gsd_threshold)
         failed = [s["shard"] for s in statuses if s["status"] == "failed"]
-        stats = _publish(out, merged, table_bytes(flags.to_dict("records"), list(flags.columns)), failed, sorted(units))
-        write_dataset_metadata(out, sources, options, weather,
-                               shard_sha=shard_digests(stats))  # HF card, croissant.json, view
+        stats = _publish(out, merged, table_bytes(flags, FLAG_COLUMNS), failed, sorted(units))
+        write_dataset_metadata(out, sources, options, weather, shard_sha=shard_digests(stats),
+                               manifest=merged["manifest"])  # HF card, croissant.json, view
         present = _present(out)  # others' files stay theirs, unless this build replaced them under its own names
         write_ownership(out, sources, (present - set(foreign)) | (present & _planned_files(units)))
-    return BuildResult(out, merged["manifest"], merged["inputs"], merged["rejects"], statuses, flags)
+    return BuildResult(out, {**merged, "flags": flags}, statuses)
 
 # %% ../nbs/15_build.ipynb #3d798f0d
 def _damage(out, unit: str, rel: str) -> str:
@@ -437,22 +478,23 @@ def _file_problems(out, stats: dict) -> list[str]:
 def _table_problems(out, stats: dict) -> list[str]:
     "Totals that do not add up, inputs counted twice, manifest members missing from their shards, scenes in two splits."
     layout = BuildLayout(out)
-    m, inputs, problems = pd.read_parquet(layout.manifest), pd.read_parquet(layout.inputs), []
+    m, inputs, problems = read_rows(layout.manifest), read_rows(layout.inputs), []
     ds = dataset_stats(m, inputs)
     if {k: stats.get(k) for k in ds} != ds: problems.append("stats.json does not match the manifest and inputs tables")
     try: check_manifest(m, "manifest.parquet")
     except ManifestError as e: problems.append(str(e))
-    if not inputs.path.groupby(inputs.source).apply(lambda p: p.is_unique).all(): problems.append("an input is counted "
-                                                                                                  "twice")
+    if max(tally(inputs, "source", "path").values(), default=1) > 1: problems.append("an input is counted twice")
     recorded = {Path(rel).name for files in stats.get("units", {}).values() for rel in files if rel.endswith(".tar")}
-    for shard, names in m.groupby("shard").member.apply(set).items():
+    members = collections.defaultdict(set)
+    for shard, member in tally(m, "shard", "member"): members[shard].add(member)
+    for shard, names in members.items():
         if shard not in recorded: problems.append(f"{shard}: in the manifest but not among the build's recorded shards")
         p = layout.shards / shard
         try: have = set(tarfile.open(p).getnames()) if p.is_file() else set()
         except (tarfile.TarError, OSError) as e: problems.append(f"{shard}: unreadable ({type(e).__name__})"); continue
         if missing := names - have: problems.append(f"{shard}: {len(missing)} manifest members missing, e.g. "
                                                     f"{sorted(missing)[0]}")
-    return problems + [f"scene group {g} is in splits {s}" for g, s in split_leaks(m).splits.items()]
+    return problems + [f"scene group {g} is in splits {s}" for g, s in split_leaks(m).items()]
 
 # %% ../nbs/15_build.ipynb #0283abb9
 def verify(out) -> list[str]:

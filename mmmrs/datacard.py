@@ -4,11 +4,10 @@
 
 # %% ../nbs/13_datacard.ipynb #dc000002
 from __future__ import annotations
-import hashlib, json, os, re
+import hashlib, json, math, os, re
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
-from .core import lazy_pandas as pd  # imported when first used: not by --help, not during pixel work
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
@@ -16,15 +15,16 @@ import yaml
 from .core import SAMPLE_FIELDS, file_sha256
 from .cli import option_flags
 from .run import BuildOptions, WeatherOptions
-from .shards import BuildLayout, TarMembers, atomic_path, read_manifest, write_json
+from .shards import (BuildLayout, TarMembers, arrow_column, atomic_path, read_manifest_rows, tally,
+                          variable_width_array, write_json)
 
 # %% auto #0
 __all__ = ['HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'VIEW_SCHEMA', 'HF_FEATURES', 'VIEW_FILE', 'ROW_GROUP', 'DIGEST_KEY',
            'HF_LICENSES', 'LICENSE_URLS', 'TERMS', 'TERM_DUTIES', 'DEMO_SOURCES', 'MMMRS_CITATION', 'SIZES',
-           'OTHER_LICENSE', 'CARD', 'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_file', 'ViewWriter', 'shard_hashes',
-           'view_digest', 'current_view', 'write_parquet_view', 'hf_configs', 'hf_license', 'license_terms',
-           'card_facts', 'source_facts', 'license_summary', 'build_command', 'recipe', 'card_header', 'recorded_recipe',
-           'config_rows', 'dataset_card', 'croissant', 'write_dataset_metadata']
+           'OTHER_LICENSE', 'CARD', 'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_file', 'view_table', 'ViewWriter',
+           'shard_hashes', 'records_json', 'view_digest', 'current_view', 'write_parquet_view', 'hf_configs',
+           'hf_license', 'license_terms', 'card_facts', 'source_facts', 'license_summary', 'build_command', 'recipe',
+           'card_header', 'recorded_recipe', 'config_rows', 'dataset_card', 'croissant', 'write_dataset_metadata']
 
 # %% ../nbs/13_datacard.ipynb #dc000009
 HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}  # the kit's split names -> the Hub's
@@ -51,6 +51,20 @@ ROW_GROUP = 100
 DIGEST_KEY = b"mmmrs.inputs"  # what a view file was made from (see `view_digest`)
 
 # %% ../nbs/13_datacard.ipynb #113191bf
+def _view_column(typ, values: list):
+    "One column of the view from its values (None: missing), made from its buffers."
+    if typ == pa.float64(): return arrow_column("float", values)
+    return variable_width_array(typ, [v if v is None or isinstance(v, bytes) else v.encode() for v in values])
+
+def view_table(rows: list[dict]) -> pa.Table:
+    """The view's `rows` as an Arrow table of `VIEW_SCHEMA`: the table `pa.Table.from_pylist(rows, VIEW_SCHEMA)` makes,
+    without the pandas that `pa.array` imports."""
+    image = VIEW_SCHEMA.field("image").type
+    images = pa.StructArray.from_arrays([_view_column(f.type, [r["image"][f.name] for r in rows]) for f in image],
+                                        fields=list(image))
+    rest = [_view_column(f.type, [r.get(f.name) for r in rows]) for f in list(VIEW_SCHEMA)[1:]]
+    return pa.Table.from_arrays([images, *rest], schema=VIEW_SCHEMA)
+
 class ViewWriter:
     "Parquet files of one (source, modality, split) of the view, at most `max_bytes` of images each, each atomic."
     def __init__(self, out, target: tuple, max_bytes: int, digest: str = ""):
@@ -68,7 +82,7 @@ class ViewWriter:
         self.rows.append(row); self.size += len(row["image"]["bytes"])
         if len(self.rows) == ROW_GROUP: self._flush()
     def _flush(self):
-        if self.rows: self.writer.write_table(pa.Table.from_pylist(self.rows, VIEW_SCHEMA)); self.rows = []
+        if self.rows: self.writer.write_table(view_table(self.rows)); self.rows = []
     def _finish(self):
         if self.writer is None: return
         self._flush(); self.writer.close(); self.writer = None
@@ -83,12 +97,51 @@ def shard_hashes(out, shards) -> dict:
     return {s: file_sha256(BuildLayout(out).shards / s) for s in sorted(set(shards))}
 
 # %% ../nbs/13_datacard.ipynb #2bc567f8
-def view_digest(rows: pd.DataFrame, shard_sha: dict, max_bytes: int) -> str:
+_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+def _json_char(m: re.Match) -> str:
+    c = m.group()
+    if c in _JSON_ESCAPES: return _JSON_ESCAPES[c]
+    o = ord(c)
+    if o > 0xFFFF: return f"\\u{0xD800 + ((o - 0x10000) >> 10):04x}\\u{0xDC00 + ((o - 0x10000) & 0x3FF):04x}"
+    return f"\\u{o:04x}"
+
+def _json_float(v: float) -> str:
+    "`v` as pandas' `to_json` writes it (its ujson: 10 decimals, halves rounded its way); NaN and infinities are null."
+    if math.isnan(v) or math.isinf(v): return "null"
+    neg, a = v < 0, abs(v)
+    if a > 1e16 - 1 or (a != 0 and a < 1e-15): return "%.10g" % v
+    whole = int(a)
+    tmp = (a - whole) * 1e10
+    frac = int(tmp)
+    if tmp - frac > 0.5 or (tmp - frac == 0.5 and (frac == 0 or frac & 1)): frac += 1
+    if frac >= 1e10: frac, whole = 0, whole + 1
+    return f"{'-' if neg else ''}{whole}.{f'{frac:010d}'.rstrip('0') or '0'}"
+
+def _json_value(v) -> str:
+    if v is None: return "null"
+    if isinstance(v, bool): return "true" if v else "false"
+    if isinstance(v, int): return str(v)
+    if isinstance(v, float): return _json_float(v)
+    return '"' + re.sub(r'["\\/\x00-\x1f]|[^\x00-\x7f]', _json_char, str(v)) + '"'
+
+def records_json(rows: list[dict], columns: list[str]) -> str:
+    """`pd.DataFrame(rows)[columns].to_json(orient="records")`, the very text, without pandas (what `view_digest`
+    hashes)."""
+    return "[" + ",".join("{" + ",".join(f"{_json_value(c)}:{_json_value(r.get(c))}" for c in columns) + "}"
+                          for r in rows) + "]"
+
+# %% ../nbs/13_datacard.ipynb #a5cde3cf
+def view_digest(rows: list[dict], shard_sha: dict, max_bytes: int) -> str:
     "What the view files of one target are made of: its manifest rows, their shards' hashes, the view's format."
-    h = hashlib.sha256(rows[["prompt", *VIEW_COLUMNS]].to_json(orient="records").encode())
+    h = hashlib.sha256(records_json(rows, ["prompt", *VIEW_COLUMNS]).encode())
     h.update(f"{VIEW_SCHEMA}|{ROW_GROUP}|{max_bytes}".encode())
-    for s in sorted(rows.shard.unique()): h.update(f"{s}:{shard_sha[s]}".encode())
+    for s in sorted({r["shard"] for r in rows}): h.update(f"{s}:{shard_sha[s]}".encode())
     return h.hexdigest()
+
+def _manifest(out, manifest: list[dict] | None) -> list[dict]:
+    "The manifest rows a caller passed, else those of the build in `out`."
+    return read_manifest_rows(out) if manifest is None else manifest
 
 # %% ../nbs/13_datacard.ipynb #4d62c94e
 def current_view(out, target: tuple, digest: str) -> list[str] | None:
@@ -100,25 +153,35 @@ def current_view(out, target: tuple, digest: str) -> list[str] | None:
     return names if ok else None
 
 # %% ../nbs/13_datacard.ipynb #dc000018
-def _view_row(r, blob: bytes) -> dict:
-    value = lambda c, v: None if pd.isna(v) else float(v) if c in FLOAT_COLUMNS else str(v)  # the view's types, always
-    return {"image": {"bytes": blob, "path": r.member}, "text": r.prompt, **{c: value(c, getattr(r, c))
-                                                                             for c in VIEW_COLUMNS}}
+def _view_row(r: dict, blob: bytes) -> dict:
+    value = lambda c, v: None if v is None or v != v else float(v) if c in FLOAT_COLUMNS else str(v)  # the view's types
+    return {"image": {"bytes": blob, "path": r["member"]}, "text": r["prompt"], **{c: value(c, r.get(c))
+                                                                                 for c in VIEW_COLUMNS}}
 
-def write_parquet_view(out, shard_sha: dict | None = None, max_bytes: int = 256 * 2**20) -> dict:
-    "Bring the Parquet view of the build in `out` up to date (stale targets only): `{(source, modality, split): files}`"
-    out, m = Path(out), read_manifest(out)
-    shard_sha = shard_sha or shard_hashes(out, m.shard)
+def _by(rows: list[dict], *cols) -> dict:
+    "`rows` grouped by the values of `cols` (a tuple for several), sorted by them; rows missing one are left out."
+    groups = {}
+    for r in rows:
+        k = tuple(r.get(c) for c in cols)
+        if all(v is not None and v == v for v in k): groups.setdefault(k if len(cols) > 1 else k[0], []).append(r)
+    return dict(sorted(groups.items()))
+
+def write_parquet_view(out, shard_sha: dict | None = None, max_bytes: int = 256 * 2**20,
+                       manifest: list[dict] | None = None) -> dict:
+    """Bring the Parquet view of the build in `out` (whose `manifest` rows a caller may pass) up to date, stale targets
+    only: `{(source, modality, split): files}`"""
+    out, m = Path(out), _manifest(out, manifest)
+    shard_sha = shard_sha or shard_hashes(out, [r["shard"] for r in m])
     files, writers = {}, {}
-    for t, rows in m.groupby(["source", "modality", "split"], sort=True):
+    for t, rows in _by(m, "source", "modality", "split").items():
         digest = view_digest(rows, shard_sha, max_bytes)
         if (have := current_view(out, t, digest)) is not None: files[t] = have
         else: writers[t] = ViewWriter(out, t, max_bytes, digest)
-    stale = m[pd.Series([t in writers for t in zip(m.source, m.modality, m.split)], index=m.index, dtype=bool)]
-    for shard, rows in stale.groupby("shard", sort=True):
+    stale = [r for r in m if (r["source"], r["modality"], r["split"]) in writers]
+    for shard, rows in _by(stale, "shard").items():
         blobs = TarMembers(BuildLayout(out).shards / shard)  # each member read when its row is written
-        for r in rows.sort_values(["key", "modality"]).itertuples():
-            writers[(r.source, r.modality, r.split)].add(_view_row(r, blobs[r.member]))
+        for r in sorted(rows, key=lambda r: (r["key"], r["modality"])):
+            writers[(r["source"], r["modality"], r["split"])].add(_view_row(r, blobs[r["member"]]))
     files = dict(sorted({**files, **{t: w.close() for t, w in writers.items()}}.items()))
     written = {f for fs in files.values() for f in fs}
     for p in sorted((out / "data").rglob("*.parquet")):
@@ -173,12 +236,13 @@ def card_facts(card) -> dict:
     return {"name": card.name, "title": card.title, "url": card.url, "license": card.license, "citation": card.citation}
 
 # %% ../nbs/13_datacard.ipynb #7988284d
-def source_facts(out, sources=None) -> list[dict]:
-    "Facts of each source in the manifest of `out`: from `sources` ((card, root) pairs or cards), else bundled."
+def source_facts(out, sources=None, manifest: list[dict] | None = None) -> list[dict]:
+    """Facts of each source in the manifest of `out` (or its rows, `manifest`): from `sources` ((card, root) pairs or
+    cards), else bundled."""
     from mmmrs.cards import CardError, load_card
     given = {c.name: c for c in (s[0] if isinstance(s, tuple) else s for s in sources or [])}
     facts = []
-    for name in sorted(read_manifest(out).source.unique()):
+    for name in sorted({r["source"] for r in _manifest(out, manifest)}):
         try: facts.append(card_facts(given.get(name) or load_card(name)))
         except CardError:
             facts.append({"name": name, "title": name, "url": "", "license": "not recorded: the card is not bundled",
@@ -259,25 +323,24 @@ def recorded_recipe(out) -> tuple[dict, dict]:
     return made.get("options") or {}, made.get("weather") or made.get("scenes") or {}  # "scenes": older cards
 
 # %% ../nbs/13_datacard.ipynb #dc000038
-def _table(df: pd.DataFrame) -> str:
+def _table(columns: list, rows: list[list]) -> str:
     "A Markdown table."
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + " --- |" * len(df.columns)]
-    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in df.itertuples(index=False)])
+    lines = ["| " + " | ".join(map(str, columns)) + " |", "|" + " --- |" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows])
 
-def config_rows(out, configs: list[dict], files: dict) -> pd.DataFrame:
-    "Pairs per config and split, counted from the Parquet footers of the view's `files`."
+def config_rows(out, configs: list[dict], files: dict) -> tuple[list, list[list]]:
+    "Pairs per config and split, counted from the Parquet footers of the view's `files`: (columns, rows)."
     from fnmatch import fnmatch
-    if not configs: return pd.DataFrame(columns=["config"])
-    names = [f for fs in files.values() for f in fs]
-    count = lambda pat: sum(pq.read_metadata(Path(out) / f).num_rows for f in names if fnmatch(f, pat))
-    df = pd.DataFrame([{"config": c["config_name"], **{d["split"]: count(d["path"]) for d in c["data_files"]}}
-                       for c in configs])
-    splits = [s for s in HF_SPLIT.values() if s in df]
-    return df.fillna(0).astype({s: int for s in splits})[["config", *splits]]
+    rows = {f: pq.read_metadata(Path(out) / f).num_rows for fs in files.values() for f in fs}  # each footer read once
+    count = lambda pat: sum(n for f, n in rows.items() if fnmatch(f, pat))
+    counts = [{"config": c["config_name"], **{d["split"]: count(d["path"]) for d in c["data_files"]}} for c in configs]
+    splits = [s for s in HF_SPLIT.values() if any(s in c for c in counts)]
+    return ["config", *splits], [[c["config"], *(c.get(s, 0) for s in splits)] for c in counts]
 
 # %% ../nbs/13_datacard.ipynb #dc000041
-def _counts(m: pd.DataFrame) -> str:
-    by = lambda *cols: _table(m.groupby(list(cols)).size().rename("pairs").reset_index())
+def _counts(m: list[dict]) -> str:
+    by = lambda *cols: _table([*cols, "pairs"], [[*(k if len(cols) > 1 else (k,)), n]
+                                                 for k, n in tally(m, *cols).items()])
     return "\n\n".join([by("source", "modality", "split"), by("gsd_level"), by("weather")])
 
 def _source_section(f: dict) -> str:
@@ -285,16 +348,17 @@ def _source_section(f: dict) -> str:
             f"- licence: {f['license']}\n\n"
             f"```\n{f['citation']}\n```")
 
-def _licence_table(facts: list[dict], m: pd.DataFrame) -> str:
-    return _table(pd.DataFrame([{"source": f["name"], "licence": f["license"], "Hub id": hf_license(f["license"]),
-                                 "pairs": int((m.source == f["name"]).sum())} for f in facts]))
+def _licence_table(facts: list[dict], m: list[dict]) -> str:
+    pairs = tally(m, "source")
+    return _table(["source", "licence", "Hub id", "pairs"], [[f["name"], f["license"], hf_license(f["license"]),
+                                                              pairs.get(f["name"], 0)] for f in facts])
 
 def _text(v) -> str: return ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
 
 def _options_table(options, scenes) -> str:
     opts = {**_as_dict(options), **{f"scenes.{k}": v for k, v in _as_dict(scenes).items()}}
     if not opts: return "(not recorded)"
-    return _table(pd.DataFrame({"option": list(opts), "value": [_text(v) for v in opts.values()]}))
+    return _table(["option", "value"], [[k, _text(v)] for k, v in opts.items()])
 
 # %% ../nbs/13_datacard.ipynb #dc000042
 CARD = """---
@@ -357,17 +421,18 @@ modalities of a sample share its `key`; `mmmrs-export controlnet` writes them as
 """
 
 # %% ../nbs/13_datacard.ipynb #dc000043
-def dataset_card(out, facts: list[dict], files: dict, options=None, scenes=None, pretty_name: str = None) -> str:
-    "The `README.md` dataset card of the build in `out`, whose Parquet view is `files`."
+def dataset_card(out, facts: list[dict], files: dict, options=None, scenes=None, pretty_name: str = None,
+                 manifest: list[dict] | None = None) -> str:
+    "The `README.md` dataset card of the build in `out` (or of its `manifest` rows), whose Parquet view is `files`."
     from mmmrs import __version__
-    m, configs = read_manifest(out), hf_configs(files)
+    m, configs = _manifest(out, manifest), hf_configs(files)
     names = f" ({', '.join(f['name'] for f in facts)})" if facts else ""
     name = pretty_name or f"MMM-RS-format remote-sensing text-to-image pairs{names}"
     header = card_header(facts, configs, len(m), name, recipe(options, scenes))
     front = yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=1000)
-    return CARD.format(front=front, name=name, pairs=len(m), samples=m.key.nunique(), n_sources=len(facts),
+    return CARD.format(front=front, name=name, pairs=len(m), samples=len({r["key"] for r in m}), n_sources=len(facts),
                        version=__version__, summary=license_summary(facts), mmmrs=MMMRS_CITATION,
-                       licences=_licence_table(facts, m), configs=_table(config_rows(out, configs, files)),
+                       licences=_licence_table(facts, m), configs=_table(*config_rows(out, configs, files)),
                        command=build_command([f["name"] for f in facts], options, scenes),
                        options=_options_table(options, scenes), counts=_counts(m),
                        sources="\n\n".join(_source_section(f) for f in facts))
@@ -403,13 +468,19 @@ def _column_fields(record_set: str, columns, source: dict) -> list[dict]:
     return fields
 
 # %% ../nbs/13_datacard.ipynb #dc000048
-def _member_sets(m: pd.DataFrame) -> tuple[list, list]:
+def _manifest_columns(out) -> list[str]:
+    "The columns of the manifest table of `out`, read from its schema (an index pandas stored is not one)."
+    schema = pq.read_schema(BuildLayout(out).manifest)
+    index = json.loads((schema.metadata or {}).get(b"pandas", b"{}")).get("index_columns", [])
+    return [n for n in schema.names if n not in index]
+
+def _member_sets(m: list[dict]) -> tuple[list, list]:
     "Per modality, a FileSet of its image members inside the shards, and a record set reading them."
     sets, records = [], []
-    for mod, rows in m.groupby("modality"):
-        ext, fs, rs = rows.member.iloc[0].rsplit(".", 1)[1], f"{mod}-files", f"{mod}-members"  # ids must differ
+    for mod, rows in _by(m, "modality").items():
+        ext, fs, rs = rows[0]["member"].rsplit(".", 1)[1], f"{mod}-files", f"{mod}-members"  # ids must differ
         sets.append({"@type": "cr:FileSet", "@id": fs, "name": fs, "includes": f"*.{mod}.{ext}",
-                     "containedIn": [{"@id": f"shards/{s}"} for s in sorted(rows.shard.unique())],
+                     "containedIn": [{"@id": f"shards/{s}"} for s in sorted({r["shard"] for r in rows})],
                      "encodingFormat": IMAGE_TYPES[ext], "description": f"the {mod} images inside the shards"})
         prop = lambda name, p, t: {"@type": "cr:Field", "@id": f"{rs}/{name}", "name": name, "dataType": t,
                                    "source": {"fileSet": {"@id": fs}, "extract": {"fileProperty": p}}}
@@ -418,14 +489,17 @@ def _member_sets(m: pd.DataFrame) -> tuple[list, list]:
                         "field": [prop("image", "content", "sc:ImageObject"), prop("member", "filename", "sc:Text")]})
     return sets, records
 
-def croissant(out, facts: list[dict], pretty_name: str = None, shard_sha: dict | None = None) -> dict:
-    "Croissant 1.0 metadata of the build in `out` (with its Parquet view), from the same facts as its dataset card."
+def croissant(out, facts: list[dict], pretty_name: str = None, shard_sha: dict | None = None,
+              manifest: list[dict] | None = None) -> dict:
+    """Croissant 1.0 metadata of the build in `out` (or of its `manifest` rows; with its Parquet view), from the same
+    facts as its dataset card."""
     from mmmrs import __version__
-    out, m = Path(out), read_manifest(out)
-    shard_sha = shard_sha or shard_hashes(out, m.shard)
+    out, m = Path(out), _manifest(out, manifest)
+    shards = sorted({r["shard"] for r in m})
+    shard_sha = shard_sha or shard_hashes(out, shards)
     shard_files = [{"@type": "cr:FileObject", "@id": f"shards/{s}", "name": s, "contentUrl": f"shards/{s}",
                     "encodingFormat": "application/x-tar", "contentSize": f"{(out / 'shards' / s).stat().st_size} B",
-                    "sha256": shard_sha[s]} for s in sorted(m.shard.unique())]
+                    "sha256": shard_sha[s]} for s in shards]
     member_sets, member_records = _member_sets(m)
     manifest = {"@type": "cr:FileObject", "@id": "manifest.parquet", "name": "manifest.parquet",
                 "contentUrl": "manifest.parquet",
@@ -436,7 +510,7 @@ def croissant(out, facts: list[dict], pretty_name: str = None, shard_sha: dict |
             "description": "every pair with its image: the Hugging Face configs' files"}
     records = [{"@type": "cr:RecordSet", "@id": "pairs", "name": "pairs",
                 "description": "the manifest: one record per text–image pair",
-                "field": _column_fields("pairs", list(m.columns), {"fileObject": {"@id": "manifest.parquet"}})},
+                "field": _column_fields("pairs", _manifest_columns(out), {"fileObject": {"@id": "manifest.parquet"}})},
                {"@type": "cr:RecordSet", "@id": "images", "name": "images", "description": "every pair with its image",
                 "field": _column_fields("images", VIEW_SCHEMA.names, {"fileSet": {"@id": "parquet-view"}})}]
     return {"@context": CROISSANT_CONTEXT, "@type": "sc:Dataset", "conformsTo": "http://mlcommons.org/croissant/1.0",
@@ -450,18 +524,18 @@ def croissant(out, facts: list[dict], pretty_name: str = None, shard_sha: dict |
 
 # %% ../nbs/13_datacard.ipynb #dc000051
 def write_dataset_metadata(out, sources=None, options=None, scenes=None, pretty_name: str = None,
-                           shard_sha: dict | None = None) -> dict:
+                           shard_sha: dict | None = None, manifest: list[dict] | None = None) -> dict:
     """Write the Parquet view, the dataset card `README.md` and `croissant.json` of the build in `out`; their paths.
-    `shard_sha`: the shards' sha256 the build has just recorded (only shards it does not name are read and hashed here)."""
-    out = Path(out)
+    `shard_sha`: the shards' sha256 the build has just recorded (only shards it does not name are read and hashed here);
+    `manifest`: the rows of its manifest, when the caller has them (else read)."""
+    out, m = Path(out), _manifest(out, manifest)
     if options is None and scenes is None: options, scenes = recorded_recipe(out)  # a later rewrite keeps the recipe
     known = shard_sha or {}
-    shard_sha = {**shard_hashes(out, set(read_manifest(out).shard) - set(known)),
-                 **known}  # each shard hashed at most once
-    facts = source_facts(out, sources)
-    files = write_parquet_view(out, shard_sha)
-    card = dataset_card(out, facts, files, options, scenes, pretty_name)
+    shard_sha = {**shard_hashes(out, {r["shard"] for r in m} - set(known)), **known}  # each shard hashed at most once
+    facts = source_facts(out, sources, m)
+    files = write_parquet_view(out, shard_sha, manifest=m)
+    card = dataset_card(out, facts, files, options, scenes, pretty_name, manifest=m)
     with atomic_path(BuildLayout(out).card) as tmp: Path(tmp).write_text(card, encoding="utf-8")
-    write_json(BuildLayout(out).croissant, croissant(out, facts, pretty_name, shard_sha))
+    write_json(BuildLayout(out).croissant, croissant(out, facts, pretty_name, shard_sha, manifest=m))
     view = [out / f for fs in files.values() for f in fs]
     return {"card": BuildLayout(out).card, "croissant": BuildLayout(out).croissant, "view": view}

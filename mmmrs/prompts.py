@@ -15,9 +15,9 @@ from .gsd import GSD_LEVELS, gsd_level, gsd_words
 
 # %% auto #0
 __all__ = ['NEUTRAL_CAPTION', 'PAPER_TEMPLATE', 'INFERENCE_TEMPLATE', 'ARTEFACTS', 'FILLER', 'OPENINGS', 'TRAILING',
-           'WEATHER_WORDS', 'SYNONYMS', 'EXCLUSIVE', 'label_words', 'template_caption', 'compose_prompt',
-           'sample_prompts', 'sensor_word_issue', 'clean_caption', 'TemplateCaptioner', 'HFCaptioner', 'get_captioner',
-           'caption_samples', 'prompt_flags', 'flag_prompts']
+           'WEATHER_WORDS', 'SYNONYMS', 'EXCLUSIVE', 'FLAG_COLUMNS', 'label_words', 'template_caption',
+           'compose_prompt', 'sample_prompts', 'sensor_word_issue', 'clean_caption', 'TemplateCaptioner', 'HFCaptioner',
+           'get_captioner', 'caption_samples', 'prompt_flags', 'prompt_flag_rows', 'flag_prompts']
 
 # %% ../nbs/08_prompts.ipynb #3be73498
 NEUTRAL_CAPTION = "a satellite image"
@@ -208,8 +208,13 @@ def prompt_flags(row, threshold: float = 10.0) -> list[str]:
     return flags
 
 # %% ../nbs/08_prompts.ipynb #8cfff40d
+FLAG_COLUMNS = ["key", "modality", "source", "flag"]
+
+def prompt_flag_rows(rows: list[dict], threshold: float = 10.0) -> list[dict]:
+    "The rows of `flags.parquet` for manifest `rows` (dicts): one per flagged prompt, with key, modality, source, flag."
+    return [{"key": r["key"], "modality": r["modality"], "source": r["source"], "flag": f}
+            for r in rows for f in prompt_flags(r, threshold)]
+
 def flag_prompts(manifest: pd.DataFrame, threshold: float = 10.0) -> pd.DataFrame:
-    "One row per flagged prompt: key, modality, source and the flag."
-    rows = [{"key": r["key"], "modality": r["modality"], "source": r["source"], "flag": f}
-            for r in manifest.to_dict("records") for f in prompt_flags(r, threshold)]
-    return pd.DataFrame(rows, columns=["key", "modality", "source", "flag"])
+    "`prompt_flag_rows` of a manifest DataFrame, as a DataFrame."
+    return pd.DataFrame(prompt_flag_rows(manifest.to_dict("records"), threshold), columns=FLAG_COLUMNS)

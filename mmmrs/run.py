@@ -4,14 +4,13 @@
 
 # %% ../nbs/12_run.ipynb #44275e8e
 from __future__ import annotations
-import functools, hashlib, importlib.util, io, json, math, multiprocessing as mp, os
+import collections, functools, hashlib, importlib.util, io, itertools, json, math, multiprocessing as mp, os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from .core import lazy_pandas as pd  # imported when first used: not by --help, not during pixel work
 from fastcore.basics import patch
 from PIL import Image
 from tqdm.auto import tqdm
@@ -316,14 +315,16 @@ class WeatherOptions:
 def _hash01(*parts) -> float:
     return int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest(), "big") / 2**64
 
-def choose_for_weather(manifest: pd.DataFrame, weather: str, count: int, seed: int = 0) -> pd.DataFrame:
-    "Up to `count` clear RGB rows of `manifest`, seeded, taking turns over (source, GSD level) strata."
-    c = manifest[(manifest.modality == "rgb") & (manifest.weather == "clear")].copy()
-    c["_h"] = [_hash01(seed, weather, k) for k in c.key]
-    c = c.sort_values(["source", "gsd_level", "_h"])
-    c["_turn"] = c.groupby(["source", "gsd_level"]).cumcount()
-    return c.sort_values(["_turn", "source", "gsd_level"]).head(count).drop(columns=["_h",
-        "_turn"]).sort_values(["source", "key"])
+def choose_for_weather(manifest: list[dict], weather: str, count: int, seed: int = 0) -> list[dict]:
+    """Up to `count` clear RGB rows of `manifest` (dicts), seeded, taking turns over (source, GSD level) strata; in
+    order of source and key."""
+    clear = [r for r in manifest if r["modality"] == "rgb" and r["weather"] == "clear"]
+    ranked, turns = [], collections.Counter()
+    for r in sorted(clear, key=lambda r: (r["source"], r["gsd_level"], _hash01(seed, weather, r["key"]))):
+        ranked.append(((turns[r["source"], r["gsd_level"]], r["source"], r["gsd_level"]), r))
+        turns[r["source"], r["gsd_level"]] += 1
+    chosen = [r for _, r in sorted(ranked, key=lambda t: t[0])[:count]]
+    return sorted(chosen, key=lambda r: (r["source"], r["key"]))
 
 # %% ../nbs/12_run.ipynb #fb78c7c4
 @dataclass(frozen=True)
@@ -391,13 +392,14 @@ def failure_rows(self: WeatherShardSpec, why: str) -> list[dict]:
     return [{"source": src, "path": path, "window": window, "reason": why} for _, _, src, path, window in self.rows]
 
 # %% ../nbs/12_run.ipynb #513ffb5d
-def plan_weather_shards(manifest: pd.DataFrame, weather: WeatherOptions, options) -> list[WeatherShardSpec]:
-    "Weather shard specs for every weather of `weather`, per source, `options.shard_size` samples a shard."
+def plan_weather_shards(manifest: list[dict], weather: WeatherOptions, options) -> list[WeatherShardSpec]:
+    """Weather shard specs for every weather of `weather`, from the clear `manifest` rows (dicts), per source,
+    `options.shard_size` samples a shard."""
     specs, n = [], options.shard_size
     for w in weather.weathers:
         chosen = choose_for_weather(manifest, w, weather.count, weather.seed)
-        for source, part in chosen.groupby("source", sort=True):
-            rows = list(part[["key", "shard", "source", "file", "window"]].itertuples(index=False, name=None))
+        for source, part in itertools.groupby(chosen, key=lambda r: r["source"]):
+            rows = [(r["key"], r["shard"], r["source"], r["file"], r["window"]) for r in part]
             specs += [WeatherShardSpec(f"{slug(source)}-{w}-{i // n:05d}", w, tuple(rows[i:i + n]), weather,
                                        options.quality, options.template)
                       for i in range(0, len(rows), n)]

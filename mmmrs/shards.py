@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_shards.ipynb #24a22dd5
 from __future__ import annotations
-import functools, hashlib, io, json, os, re, tarfile
+import collections, functools, hashlib, io, json, os, re, tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -16,11 +16,13 @@ from .core import KEY_PATTERN, file_sha256, to_pil
 
 # %% auto #0
 __all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'COPY_BUFFER', 'COLUMN_KINDS', 'INPUT_COLUMNS', 'REJECT_COLUMNS',
-           'TABLES', 'OWNER_FILE', 'LOCK_FILE', 'SHARD_PATTERN', 'FILTERS', 'encode_image', 'sample_metadata',
-           'sample_members', 'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample', 'WrittenShard', 'write_tar',
-           'read_tar', 'TarMembers', 'rewrite_tar', 'write_json', 'json_bytes', 'column_kind', 'arrow_column',
-           'table_bytes', 'write_table', 'member_digests', 'file_digests', 'safe_path', 'read_members', 'BuildLayout',
-           'part_path', 'merge_tables', 'write_together', 'ManifestError', 'check_manifest', 'read_manifest', 'select']
+           'TABLES', 'OWNER_FILE', 'LOCK_FILE', 'SHARD_PATTERN', 'NAME_COLUMNS', 'FILTERS', 'encode_image',
+           'sample_metadata', 'sample_members', 'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample',
+           'WrittenShard', 'write_tar', 'read_tar', 'TarMembers', 'rewrite_tar', 'write_json', 'json_bytes',
+           'column_kind', 'variable_width_array', 'arrow_column', 'table_bytes', 'write_table', 'member_digests',
+           'file_digests', 'safe_path', 'read_members', 'BuildLayout', 'part_path', 'read_rows', 'present_values',
+           'tally', 'merge_tables', 'write_together', 'ManifestError', 'check_manifest', 'read_manifest',
+           'read_manifest_rows', 'select']
 
 # %% ../nbs/11_shards.ipynb #84a6c513
 IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
@@ -215,6 +217,17 @@ def _validity(present: list[bool]):
     import pyarrow as pa
     return None if all(present) else pa.py_buffer(np.packbits(np.array(present, dtype=bool), bitorder="little"))
 
+def variable_width_array(typ, values: list):
+    """An Arrow string or binary array of type `typ` holding the bytes `values` (None: missing), made from its buffers
+    (`pa.array` would import pandas)."""
+    import pyarrow as pa
+    large = typ in (pa.large_string(), pa.large_binary())
+    offsets = np.zeros(len(values) + 1, dtype=np.int64 if large else np.int32)
+    np.cumsum([0 if v is None else len(v) for v in values], out=offsets[1:])
+    data = pa.py_buffer(b"".join(v for v in values if v is not None))
+    return pa.Array.from_buffers(typ, len(values), [_validity([v is not None for v in values]), pa.py_buffer(offsets),
+                                                    data])
+
 def arrow_column(kind: str, values: list):
     """The Arrow array of a column of `kind` (see `column_kind`; None and NaN are missing), made from its buffers:
     `pa.array` would import pandas (pyarrow checks whether the values are a pandas object)."""
@@ -222,11 +235,7 @@ def arrow_column(kind: str, values: list):
     n, present = len(values), [not (v is None or _is_nan(v)) for v in values]
     typ, valid = getattr(pa, COLUMN_KINDS[kind][0])(), _validity(present)
     if kind == "empty": return pa.Array.from_buffers(typ, n, [None])
-    if kind == "str":
-        data = [v.encode() if ok else b"" for v, ok in zip(values, present)]
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum([len(d) for d in data], out=offsets[1:])
-        return pa.Array.from_buffers(typ, n, [valid, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+    if kind == "str": return variable_width_array(typ, [v.encode() if ok else None for v, ok in zip(values, present)])
     if kind in ("bool", "bool?"):
         bits = np.packbits(np.array([ok and v for v, ok in zip(values, present)], dtype=bool), bitorder="little")
         return pa.Array.from_buffers(typ, n, [valid, pa.py_buffer(bits)])
@@ -329,17 +338,51 @@ def part_path(out, unit: str, table: str) -> Path:
     "Path of one unit of work's `table` ('samples', 'inputs', 'rejects' or 'stats') under `out/parts`."
     return BuildLayout(out).part(unit, table)
 
+# %% ../nbs/11_shards.ipynb #57055a7c
+def _missing_to_nan(values: list) -> list: return [float("nan") if v is None else v for v in values]
+
+def _pandas_values(column) -> list | None:
+    """One Arrow column's values as pandas 3 reads them and `to_dict("records")` gives them: a missing string or float
+    is NaN, a missing bool (an object column) or a null column None. None for a type `table_bytes` never writes."""
+    import pyarrow as pa
+    t = column.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_floating(t):
+        return _missing_to_nan(column.to_pylist())
+    if pa.types.is_boolean(t) or pa.types.is_null(t) or (pa.types.is_integer(t) and not column.null_count):
+        return column.to_pylist()
+    return None  # a missing int (pandas: float), a date, a list...: let pandas say
+
+def read_rows(path) -> list[dict]:
+    """The rows of the Parquet table at `path`, as `pd.read_parquet(path).to_dict("records")` gives them; read by
+    pyarrow alone unless a column is of a type `table_bytes` never writes, or the table has a pandas index."""
+    import pyarrow.parquet as pq
+    with pq.ParquetFile(path) as f: t = f.read()  # `pq.read_table` would load pyarrow.dataset, and with it pandas
+    columns = [_pandas_values(c) for c in t.columns]
+    indexed = [c for c in json.loads((t.schema.metadata or {}).get(b"pandas", b"{}")).get("index_columns", [])
+               if isinstance(c, str)]  # an index stored as a column (a RangeIndex is only metadata)
+    if None in columns or indexed or len(set(t.column_names)) < t.num_columns:
+        return pd.read_parquet(path).to_dict("records")
+    return [dict(zip(t.column_names, r)) for r in zip(*columns)]
+
+# %% ../nbs/11_shards.ipynb #ee3af3d0
+def present_values(rows: list[dict], col: str) -> list:
+    "The values of `col` in `rows` that are there (not None or NaN), in order."
+    return [v for r in rows if (v := r.get(col)) is not None and v == v]
+
+def tally(rows: list[dict], *cols) -> dict:
+    """How many `rows` (dicts) have each value of `cols` (a tuple of values for several columns), by sorted value;
+    rows missing one of them are not counted, as in pandas' `groupby`."""
+    keys = [k if len(cols) > 1 else k[0] for r in rows if all((v := r.get(c)) is not None and v == v for c in cols)
+            for k in [tuple(r[c] for c in cols)]]
+    return dict(sorted(collections.Counter(keys).items()))
+
 # %% ../nbs/11_shards.ipynb #ab06fd93
 def merge_tables(out, units: list[str], write: bool = True) -> dict:
-    """Concatenate the parts of `units` (in that order) into `manifest`, `inputs` and `rejects`; written to `out`
-    unless `write=False`."""
-    merged = {}
-    for name, (part, cols) in TABLES.items():
-        frames = [pd.read_parquet(p) for u in units if (p := part_path(out, u, part)).exists()]
-        frames = [f for f in frames if len(f)]
-        merged[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
-    if write: write_together({BuildLayout(out).table(n): table_bytes(df.to_dict("records"), TABLES[n][1])
-                              for n, df in merged.items()})
+    """Concatenate the parts of `units` (in that order) into the rows of `manifest`, `inputs` and `rejects`; written
+    to `out` unless `write=False`."""
+    merged = {name: [r for u in units if (p := part_path(out, u, part)).exists() for r in read_rows(p)]
+              for name, (part, _) in TABLES.items()}
+    if write: write_together({BuildLayout(out).table(n): table_bytes(rows, TABLES[n][1]) for n, rows in merged.items()})
     return merged
 
 # %% ../nbs/11_shards.ipynb #be48ee02
@@ -364,19 +407,22 @@ class ManifestError(ValueError):
     "A manifest row that names something no build makes: a key, member or shard that could reach outside its folder."
 
 # %% ../nbs/11_shards.ipynb #ba75da2e
-def check_manifest(m: pd.DataFrame, origin="manifest") -> pd.DataFrame:
-    """`m` if every key, modality, member and shard name is one a build makes; else `ManifestError` naming the first
-    bad row."""
-    def ok(key, modality, member, shard) -> bool:
-        return (isinstance(key, str) and bool(KEY_PATTERN.fullmatch(key)) and modality in IMAGE_EXT
-                and isinstance(shard, str)
-                and member == f"{key}.{modality}.{IMAGE_EXT[modality]}" and bool(SHARD_PATTERN.fullmatch(shard)))
-    cols = [m[c].astype(object).to_numpy() for c in ("key", "modality", "member", "shard")]
-    bad = ~np.array([ok(*row) for row in zip(*cols)], dtype=bool)
-    if bad.any():
-        r = m[bad].iloc[0]
-        raise ManifestError(f"{origin}: row {m.index[bad][0]} (key {r.key!r}, modality {r.modality!r}, member "
-                            f"{r.member!r}, shard {r.shard!r}) "
+NAME_COLUMNS = ("key", "modality", "member", "shard")  # what a reader trusts to name files
+
+def _names_ok(key, modality, member, shard) -> bool:
+    return (isinstance(key, str) and bool(KEY_PATTERN.fullmatch(key)) and modality in IMAGE_EXT
+            and isinstance(shard, str)
+            and member == f"{key}.{modality}.{IMAGE_EXT[modality]}" and bool(SHARD_PATTERN.fullmatch(shard)))
+
+def check_manifest(m, origin="manifest"):
+    """`m` (a DataFrame or a list of row dicts) if every key, modality, member and shard name is one a build makes;
+    else `ManifestError` naming the first bad row."""
+    rows = m if isinstance(m, list) else m[list(NAME_COLUMNS)].astype(object).to_dict("records")
+    bad = next((i for i, r in enumerate(rows) if not _names_ok(*(r.get(c) for c in NAME_COLUMNS))), None)
+    if bad is not None:
+        key, modality, member, shard = (rows[bad].get(c) for c in NAME_COLUMNS)
+        raise ManifestError(f"{origin}: row {bad if isinstance(m, list) else m.index[bad]} (key {key!r}, modality "
+                            f"{modality!r}, member {member!r}, shard {shard!r}) "
                             f"is not a sample a build writes: keys are {KEY_PATTERN.pattern}, members "
                             f"<key>.<modality>.<ext>, "
                             f"shards {SHARD_PATTERN.pattern}; rebuild the dataset or fix the manifest")
@@ -387,6 +433,11 @@ def read_manifest(out) -> pd.DataFrame:
     "The manifest of the dataset built in `out` (one row per text–image pair), its names checked by `check_manifest`."
     p = BuildLayout(out).manifest
     return check_manifest(pd.read_parquet(p), str(p))
+
+def read_manifest_rows(out) -> list[dict]:
+    "The rows of `read_manifest`, read without pandas (`read_rows`)."
+    p = BuildLayout(out).manifest
+    return check_manifest(read_rows(p), str(p))
 
 # %% ../nbs/11_shards.ipynb #95b5fcb5
 FILTERS = ("source", "modality", "gsd_level", "weather", "split", "category", "satellite")
