@@ -14,9 +14,9 @@ import yaml
 from .core import MODALITIES, package_data
 
 # %% auto #0
-__all__ = ['REQUIRED', 'CUT_MODES', 'EDGE_TILES', 'ADAPTER_NAMES', 'PEOPLE_KEYS', 'MAX_FRONT_MATTER', 'MAX_DEPTH', 'MAX_CARD',
-           'CardError', 'ModalitySpec', 'Card', 'card_schema', 'parse_card', 'scene_id', 'category_of', 'cards_folder',
-           'bundled_cards', 'load_card']
+__all__ = ['REQUIRED', 'CUT_MODES', 'EDGE_TILES', 'ADAPTER_NAMES', 'PEOPLE_KEYS', 'MODALITY_FIELDS', 'MAX_FRONT_MATTER',
+           'MAX_DEPTH', 'MAX_CARD', 'CardError', 'ModalitySpec', 'Card', 'card_schema', 'parse_card', 'scene_id',
+           'category_of', 'cards_folder', 'bundled_cards', 'load_card']
 
 # %% ../nbs/03_cards.ipynb #b46c27e4
 class CardError(ValueError):
@@ -83,69 +83,72 @@ def _regex(origin, key, pattern, group):
 # %% ../nbs/03_cards.ipynb #8e907c15
 @functools.cache
 def card_schema() -> dict:
-    """key: (type, default, what a person is told it expects); required keys have no default. Built the first time a
-    card is read: pydantic and its types cost a start-up (and `--help`) about 0.1 s."""
-    from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr
-    def _finite(**bounds): return Annotated[float, Field(strict=True, allow_inf_nan=False, **bounds)]
-    def _int_in(*allowed): return Annotated[int, Field(strict=True), AfterValidator(lambda v: v if v in allowed
-                                                                                    else _no(v))]
-    _Text = Annotated[str, Field(strict=True, min_length=1)]
-    _Words = _Text | StrictInt | _finite()  # a title, licence or citation; YAML reads `citation: 2018` as a number
+    """key: (pydantic-core schema, default, what a person is told it expects); required keys have no default. Built the
+    first time a card is read."""
+    from pydantic_core import core_schema as cs
+    finite = lambda **bounds: cs.float_schema(strict=True, allow_inf_nan=False, **bounds)
+    text = cs.str_schema(strict=True, min_length=1)
+    words = cs.union_schema([text, cs.int_schema(strict=True), finite()])  # YAML reads `citation: 2018` as a number
+    one_of = lambda *allowed: cs.literal_schema(list(allowed))
+    int_in = lambda *allowed: cs.no_info_after_validator_function(lambda v: v if v in allowed else _no(v),
+                                                                  cs.int_schema(strict=True))
     return {
-        "name": (Annotated[str, Field(strict=True, pattern=r"^[a-z0-9][a-z0-9.-]*$", max_length=100)], ...,
+        "name": (cs.str_schema(strict=True, pattern=r"^[a-z0-9][a-z0-9.-]*$", max_length=100), ...,
                  "lower-case letters, digits, '-' and '.'"),
-        "title": (_Words, ..., "a title"), "url": (_Text, ..., "a URL"), "license": (_Words, ..., "a licence name"),
-        "citation": (_Words, ..., "a citation"),
-        "modalities": (dict, ..., f"a mapping of modality ({', '.join(MODALITIES)}) to a glob"),
-        "satellite": (_Text | dict[str, _Text], ..., "a sensor word, or a mapping with one word for each modality"),
-        "gsd": (Literal["georef"] | _finite(gt=0), ..., "a positive number of metres per pixel, or 'georef'"),
-        "pair_by": (StrictStr | None, None, "a regex with a named group 'id'"),
-        "category": (StrictStr | None, None, "a regex with a named group 'category'"),
-        "upscale": (_int_in(1, 2, 4, 8), 2, "a super-resolution factor of 1, 2, 4 or 8"),
-        "pyramid": (StrictBool, False, "true or false (unquoted)"),
-        "align": (Literal["pixel", "georef"], "pixel", "'pixel' or 'georef'"),
-        "percentiles": (tuple[_finite(ge=0, le=100), _finite(ge=0, le=100)], (1.0, 99.0),
+        "title": (words, ..., "a title"), "url": (text, ..., "a URL"), "license": (words, ..., "a licence name"),
+        "citation": (words, ..., "a citation"),
+        "modalities": (cs.dict_schema(), ..., f"a mapping of modality ({', '.join(MODALITIES)}) to a glob"),
+        "satellite": (cs.union_schema([text, cs.dict_schema(cs.str_schema(), text)]), ...,
+                      "a sensor word, or a mapping with one word for each modality"),
+        "gsd": (cs.union_schema([one_of("georef"), finite(gt=0)]), ...,
+                "a positive number of metres per pixel, or 'georef'"),
+        "pair_by": (cs.nullable_schema(cs.str_schema(strict=True)), None, "a regex with a named group 'id'"),
+        "category": (cs.nullable_schema(cs.str_schema(strict=True)), None, "a regex with a named group 'category'"),
+        "upscale": (int_in(1, 2, 4, 8), 2, "a super-resolution factor of 1, 2, 4 or 8"),
+        "pyramid": (cs.bool_schema(strict=True), False, "true or false (unquoted)"),
+        "align": (one_of("pixel", "georef"), "pixel", "'pixel' or 'georef'"),
+        "percentiles": (cs.tuple_schema([finite(ge=0, le=100), finite(ge=0, le=100)]), (1.0, 99.0),
                         "[low, high] with 0 <= low < high <= 100"),
-        "min_valid": (_finite(ge=0, le=1), 0.5, "a fraction between 0 and 1"),
-        "min_size": (Annotated[int, Field(strict=True, ge=1)], 64, "a positive number of pixels"),
-        "optional": (list[Literal[MODALITIES]], [], "a list of some (not all) of the card's modalities"),
-        "cut": (Literal[CUT_MODES], "tiles", f"one of {CUT_MODES}"),
-        "edge_tiles": (Literal[EDGE_TILES], "drop", f"one of {EDGE_TILES}"),
-        "adapter": (Literal[ADAPTER_NAMES] | None, None, f"one of {ADAPTER_NAMES}"),
-        "count": (Annotated[int, Field(strict=True, ge=0)] | None, None,
+        "min_valid": (finite(ge=0, le=1), 0.5, "a fraction between 0 and 1"),
+        "min_size": (cs.int_schema(strict=True, ge=1), 64, "a positive number of pixels"),
+        "optional": (cs.list_schema(one_of(*MODALITIES)), [], "a list of some (not all) of the card's modalities"),
+        "cut": (one_of(*CUT_MODES), "tiles", f"one of {CUT_MODES}"),
+        "edge_tiles": (one_of(*EDGE_TILES), "drop", f"one of {EDGE_TILES}"),
+        "adapter": (cs.nullable_schema(one_of(*ADAPTER_NAMES)), None, f"one of {ADAPTER_NAMES}"),
+        "count": (cs.nullable_schema(cs.int_schema(strict=True, ge=0)), None,
                   "the number of pairs the paper counts (an integer)"),
-        "nodata": (_finite() | None, None, "a finite number (NaN is nodata in float rasters anyway)"),
-        **{k: (Any, None, "notes for people") for k in PEOPLE_KEYS},
+        "nodata": (cs.nullable_schema(finite()), None, "a finite number (NaN is nodata in float rasters anyway)"),
+        **{k: (cs.any_schema(), None, "notes for people") for k in PEOPLE_KEYS},
     }
 
 def _no(v): raise ValueError(v)
 
 @functools.cache
-def _adapter(key: str):
-    "The validator of `key`, built the first time a card has it (building all of them costs a build's start-up 0.05 s)."
-    from pydantic import TypeAdapter
-    return TypeAdapter(card_schema()[key][0])
+def _validator(schema_key: str):
+    "The validator of a card key (or of 'modalities.*', a modality's long form), built the first time a card needs it."
+    from pydantic_core import SchemaValidator
+    return SchemaValidator(_modality_schema() if schema_key == "modalities.*" else card_schema()[schema_key][0])
 
 def _value(origin, meta: dict, key: str):
     "The validated value of `key` (its default when absent); the card error when it does not fit the schema."
-    from pydantic import ValidationError
+    from pydantic_core import ValidationError
     _, default, expected = card_schema()[key]
     if key not in meta or meta[key] is None:
         if default is ...: _fail(origin, key, "a value (required key)", meta.get(key))
         return default
-    try: return _adapter(key).validate_python(meta[key])
+    try: return _validator(key).validate_python(meta[key])
     except ValidationError: _fail(origin, key, expected, meta[key])
 
 # %% ../nbs/03_cards.ipynb #e6254a70
-@functools.cache
-def _modality_fields():
-    "The pydantic model of a modality's long form, `{glob: ..., bands: [...]}`, defined the first time a card has one."
-    from pydantic import BaseModel, ConfigDict, Field, StrictStr
-    class _ModalityFields(BaseModel):
-        model_config = ConfigDict(extra="forbid", strict=True)
-        glob: StrictStr | list[StrictStr]
-        bands: list[Annotated[int, Field(strict=True, ge=1)]] | None = None
-    return _ModalityFields
+MODALITY_FIELDS = ("glob", "bands")  # a modality's long form, `{glob: ..., bands: [...]}`
+
+def _modality_schema():
+    "The schema of a modality's long form: strict, no other key."
+    from pydantic_core import core_schema as cs
+    globs = cs.union_schema([cs.str_schema(strict=True), cs.list_schema(cs.str_schema(strict=True), strict=True)])
+    bands = cs.nullable_schema(cs.list_schema(cs.int_schema(strict=True, ge=1), strict=True))
+    fields = {"glob": cs.typed_dict_field(globs), "bands": cs.typed_dict_field(bands, required=False)}
+    return cs.typed_dict_schema(fields, extra_behavior="forbid", strict=True)
 
 def _glob_inside_root(origin, key: str, g: str) -> str:
     "A glob relative to the dataset root that cannot leave it: not absolute, no '..', no '~'."
@@ -159,21 +162,20 @@ def _modality(origin, m: str, v) -> ModalitySpec:
     if m not in MODALITIES: _fail(origin, key, f"a modality name in {MODALITIES}", m)
     if isinstance(v, (str, list)): v = {"glob": v}
     if not isinstance(v, dict): _fail(origin, key, "a glob string, a list of globs, or {glob: ..., bands: [...]}", v)
-    from pydantic import ValidationError
-    fields = _modality_fields().model_fields
-    if unknown := sorted(set(map(str, v)) - set(fields)): _unknown(origin, f"{key}.{unknown[0]}", fields)
-    try: spec = _modality_fields().model_validate(v)
+    from pydantic_core import ValidationError
+    if unknown := sorted(set(map(str, v)) - set(MODALITY_FIELDS)): _unknown(origin, f"{key}.{unknown[0]}",
+                                                                            MODALITY_FIELDS)
+    try: spec = _validator("modalities.*").validate_python(v)
     except ValidationError as e:
         where = e.errors()[0]["loc"][0]
         _fail(origin, f"{key}.{where}", "a glob string or a list of globs" if where == "glob"
               else "a list of 1-based band numbers", v.get(where))
-    globs = [spec.glob] if isinstance(spec.glob, str) else spec.glob
-    if not globs: _fail(origin, f"{key}.glob", "at least one glob", spec.glob)
+    globs, bands = [spec["glob"]] if isinstance(spec["glob"], str) else spec["glob"], spec.get("bands")
+    if not globs: _fail(origin, f"{key}.glob", "at least one glob", spec["glob"])
     want = 3 if m == "rgb" else 1
-    if spec.bands is not None and len(spec.bands) != want: _fail(origin, f"{key}.bands", f"{want} band(s) for {m}",
-                                                                 spec.bands)
+    if bands is not None and len(bands) != want: _fail(origin, f"{key}.bands", f"{want} band(s) for {m}", bands)
     return ModalitySpec(tuple(_glob_inside_root(origin, f"{key}.glob", g) for g in globs),
-                        tuple(spec.bands) if spec.bands else None)
+                        tuple(bands) if bands else None)
 
 def _modalities(origin, value) -> dict:
     if not isinstance(value, dict) or not value: _fail(origin, "modalities", card_schema()["modalities"][2], value)
