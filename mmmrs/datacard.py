@@ -4,35 +4,40 @@
 
 # %% ../nbs/13_datacard.ipynb #dc000002
 from __future__ import annotations
-import hashlib, json, math, os, re
+import functools, hashlib, json, math, os, re
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
 
-from .core import SAMPLE_FIELDS, file_sha256
+from .core import SAMPLE_FIELDS, file_sha256, lazy_module
 from .cli import option_flags
 from .run import BuildOptions, WeatherOptions
 from .shards import (BuildLayout, TarMembers, arrow_column, atomic_path, read_manifest_rows, tally,
                           variable_width_array, write_json)
 
+pa, pq = lazy_module("pyarrow"), lazy_module("pyarrow.parquet")  # imported when first used: after the pixels
+
+
 # %% auto #0
-__all__ = ['HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'VIEW_SCHEMA', 'HF_FEATURES', 'VIEW_FILE', 'ROW_GROUP', 'DIGEST_KEY',
+__all__ = ['pa', 'pq', 'HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'HF_FEATURES', 'VIEW_FILE', 'ROW_GROUP', 'DIGEST_KEY',
            'HF_LICENSES', 'LICENSE_URLS', 'TERMS', 'TERM_DUTIES', 'DEMO_SOURCES', 'MMMRS_CITATION', 'SIZES',
-           'OTHER_LICENSE', 'CARD', 'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_file', 'view_table', 'ViewWriter',
-           'shard_hashes', 'records_json', 'view_digest', 'current_view', 'write_parquet_view', 'hf_configs',
-           'hf_license', 'license_terms', 'card_facts', 'source_facts', 'license_summary', 'build_command', 'recipe',
-           'card_header', 'recorded_recipe', 'config_rows', 'dataset_card', 'croissant', 'write_dataset_metadata']
+           'OTHER_LICENSE', 'CARD', 'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_schema', 'view_file', 'view_table',
+           'ViewWriter', 'shard_hashes', 'records_json', 'view_digest', 'current_view', 'write_parquet_view',
+           'hf_configs', 'hf_license', 'license_terms', 'card_facts', 'source_facts', 'license_summary',
+           'build_command', 'recipe', 'card_header', 'recorded_recipe', 'config_rows', 'dataset_card', 'croissant',
+           'write_dataset_metadata']
 
 # %% ../nbs/13_datacard.ipynb #dc000009
 HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}  # the kit's split names -> the Hub's
 VIEW_COLUMNS = ["key", "group", "source", "modality", "gsd", "gsd_level", "satellite", "weather", "category", "caption",
                 "split", "shard", "member"]
 FLOAT_COLUMNS = ("gsd", "valid")
-VIEW_SCHEMA = pa.schema([("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])), ("text", pa.string()),
-                         *[(c, pa.float64() if c in FLOAT_COLUMNS else pa.string()) for c in VIEW_COLUMNS]])
+@functools.cache
+def view_schema():
+    "The Arrow schema of the Parquet view: the image (bytes and member name), the prompt and the metadata columns."
+    return pa.schema([("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])), ("text", pa.string()),
+                      *[(c, pa.float64() if c in FLOAT_COLUMNS else pa.string()) for c in VIEW_COLUMNS]])
 HF_FEATURES = {"image": {"_type": "Image"},
                **{c: {"dtype": "float64" if c in FLOAT_COLUMNS else "string", "_type": "Value"}
                   for c in ["text", *VIEW_COLUMNS]}}
@@ -57,13 +62,13 @@ def _view_column(typ, values: list):
     return variable_width_array(typ, [v if v is None or isinstance(v, bytes) else v.encode() for v in values])
 
 def view_table(rows: list[dict]) -> pa.Table:
-    """The view's `rows` as an Arrow table of `VIEW_SCHEMA`: the table `pa.Table.from_pylist(rows, VIEW_SCHEMA)` makes,
-    without the pandas that `pa.array` imports."""
-    image = VIEW_SCHEMA.field("image").type
+    """The view's `rows` as an Arrow table of `view_schema()`: the table `pa.Table.from_pylist` makes of them, without
+    the pandas that `pa.array` imports."""
+    image = view_schema().field("image").type
     images = pa.StructArray.from_arrays([_view_column(f.type, [r["image"][f.name] for r in rows]) for f in image],
                                         fields=list(image))
-    rest = [_view_column(f.type, [r.get(f.name) for r in rows]) for f in list(VIEW_SCHEMA)[1:]]
-    return pa.Table.from_arrays([images, *rest], schema=VIEW_SCHEMA)
+    rest = [_view_column(f.type, [r.get(f.name) for r in rows]) for f in list(view_schema())[1:]]
+    return pa.Table.from_arrays([images, *rest], schema=view_schema())
 
 class ViewWriter:
     "Parquet files of one (source, modality, split) of the view, at most `max_bytes` of images each, each atomic."
@@ -76,13 +81,15 @@ class ViewWriter:
         self.tmp = final.with_name(f".{final.name}.tmp"); self.tmp.parent.mkdir(parents=True, exist_ok=True)
         meta = {b"huggingface": json.dumps({"info": {"features": HF_FEATURES}}).encode(),
                 DIGEST_KEY: self.digest.encode()}
-        self.writer, self.size = pq.ParquetWriter(self.tmp, VIEW_SCHEMA.with_metadata(meta)), 0
+        self.writer, self.size = pq.ParquetWriter(self.tmp, view_schema().with_metadata(meta)), 0
     def add(self, row: dict):
         if self.writer is None or self.size >= self.max_bytes: self._finish(); self._open()
         self.rows.append(row); self.size += len(row["image"]["bytes"])
         if len(self.rows) == ROW_GROUP: self._flush()
     def _flush(self):
-        if self.rows: self.writer.write_table(view_table(self.rows)); self.rows = []
+        if not self.rows: return
+        table, self.rows = view_table(self.rows), []  # the rows' image bytes are let go before Parquet encodes them
+        self.writer.write_table(table)
     def _finish(self):
         if self.writer is None: return
         self._flush(); self.writer.close(); self.writer = None
@@ -135,7 +142,7 @@ def records_json(rows: list[dict], columns: list[str]) -> str:
 def view_digest(rows: list[dict], shard_sha: dict, max_bytes: int) -> str:
     "What the view files of one target are made of: its manifest rows, their shards' hashes, the view's format."
     h = hashlib.sha256(records_json(rows, ["prompt", *VIEW_COLUMNS]).encode())
-    h.update(f"{VIEW_SCHEMA}|{ROW_GROUP}|{max_bytes}".encode())
+    h.update(f"{view_schema()}|{ROW_GROUP}|{max_bytes}".encode())
     for s in sorted({r["shard"] for r in rows}): h.update(f"{s}:{shard_sha[s]}".encode())
     return h.hexdigest()
 
@@ -512,7 +519,7 @@ def croissant(out, facts: list[dict], pretty_name: str = None, shard_sha: dict |
                 "description": "the manifest: one record per text–image pair",
                 "field": _column_fields("pairs", _manifest_columns(out), {"fileObject": {"@id": "manifest.parquet"}})},
                {"@type": "cr:RecordSet", "@id": "images", "name": "images", "description": "every pair with its image",
-                "field": _column_fields("images", VIEW_SCHEMA.names, {"fileSet": {"@id": "parquet-view"}})}]
+                "field": _column_fields("images", view_schema().names, {"fileSet": {"@id": "parquet-view"}})}]
     return {"@context": CROISSANT_CONTEXT, "@type": "sc:Dataset", "conformsTo": "http://mlcommons.org/croissant/1.0",
             "name": pretty_name or "mmmrs-" + "-".join(f["name"] for f in facts),
             "description": f"{len(m)} MMM-RS-format remote-sensing text-to-image pairs. {license_summary(facts)}",

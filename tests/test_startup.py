@@ -40,8 +40,9 @@ def check_budget(mods: list[str], what: str, never=NEVER, ceiling=CEILING):
 
 
 def test_import_build():
+    "pyarrow too waits for the first table: a build's first scenes are decoded without its 35 MiB."
     mods = loaded_modules("import mmmrs.build")
-    check_budget(mods, "import mmmrs.build")
+    check_budget(mods, "import mmmrs.build", NEVER + ("pyarrow",))
     assert "mmmrs.build" in mods  # the count is of a real import, not of an interpreter that failed early
 
 
@@ -50,7 +51,7 @@ def test_help():
     exe = shutil.which("mmmrs-build", path=str(Path(sys.executable).parent))
     if exe is None: pytest.skip("the mmmrs-build console script is not installed in this environment")
     mods = loaded_modules(f"import runpy; sys.argv = [{exe!r}, '--help']; runpy.run_path({exe!r}, run_name='__main__')")
-    check_budget(mods, "mmmrs-build --help")
+    check_budget(mods, "mmmrs-build --help", NEVER + ("pyarrow",))
     assert "mmmrs.build" in mods
 
 
