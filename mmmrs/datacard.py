@@ -125,18 +125,33 @@ def _json_float(v: float) -> str:
     if frac >= 1e10: frac, whole = 0, whole + 1
     return f"{'-' if neg else ''}{whole}.{f'{frac:010d}'.rstrip('0') or '0'}"
 
+_JSON_SPECIAL = re.compile(r'["\\/\x00-\x1f]|[^\x00-\x7f]')  # what ujson escapes (not \x7f)
+
+def _json_str(s: str) -> str: return '"' + (_JSON_SPECIAL.sub(_json_char, s) if _JSON_SPECIAL.search(s) else s) + '"'
+
 def _json_value(v) -> str:
     if v is None: return "null"
     if isinstance(v, bool): return "true" if v else "false"
     if isinstance(v, int): return str(v)
     if isinstance(v, float): return _json_float(v)
-    return '"' + re.sub(r'["\\/\x00-\x1f]|[^\x00-\x7f]', _json_char, str(v)) + '"'
+    return _json_str(str(v))
+
+def _column_json(values: list) -> list[str]:
+    "Each value's JSON text; a string that repeats (a source, a split, a shard) is encoded once."
+    memo, out = {}, []
+    for v in values:
+        if type(v) is str:
+            t = memo.get(v)
+            if t is None: t = memo[v] = _json_str(v)
+        else: t = _json_value(v)
+        out.append(t)
+    return out
 
 def records_json(rows: list[dict], columns: list[str]) -> str:
     """`pd.DataFrame(rows)[columns].to_json(orient="records")`, the very text, without pandas (what `view_digest`
-    hashes)."""
-    return "[" + ",".join("{" + ",".join(f"{_json_value(c)}:{_json_value(r.get(c))}" for c in columns) + "}"
-                          for r in rows) + "]"
+    hashes); built column by column, about as fast as pandas."""
+    cols = [[f"{_json_str(c)}:{t}" for t in _column_json([r.get(c) for r in rows])] for c in columns]
+    return "[" + ",".join("{" + ",".join(vals) + "}" for vals in zip(*cols)) + "]"
 
 # %% ../nbs/13_datacard.ipynb #a5cde3cf
 def view_digest(rows: list[dict], shard_sha: dict, max_bytes: int) -> str:
