@@ -13,11 +13,12 @@ import numpy as np
 from PIL import Image
 
 # %% auto #0
-__all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PATTERN', 'lazy_pandas', 'FULL_HASH_LIMIT',
-           'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug',
-           'make_group', 'make_key', 'package_data', 'lazy_module', 'file_sha256', 'content_digest', 'RasterInfo',
-           'raster_info', 'pil_view', 'to_pil', 'decode_picture', 'forget_decoded', 'close_rasters', 'read_raster',
-           'to_db', 'identity_conversion', 'conversion_for', 'valid_fraction', 'apply_conversion', 'scene_conversion']
+__all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PATTERN', 'lazy_pandas', 'lazy_pyarrow',
+           'lazy_parquet', 'FULL_HASH_LIMIT', 'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'GDAL_CACHE_MB',
+           'DEFAULT_PERCENTILES', 'check_sample', 'slug', 'make_group', 'make_key', 'package_data', 'lazy_module',
+           'file_sha256', 'content_digest', 'RasterInfo', 'raster_info', 'pil_view', 'to_pil', 'decode_picture',
+           'forget_decoded', 'close_rasters', 'read_raster', 'to_db', 'identity_conversion', 'conversion_for',
+           'valid_fraction', 'apply_conversion', 'scene_conversion']
 
 # %% ../nbs/00_core.ipynb #cede8736
 MODALITIES = ("rgb", "sar", "nir")
@@ -94,6 +95,7 @@ class lazy_module:
 
 # %% ../nbs/00_core.ipynb #23cf6f1d
 lazy_pandas = lazy_module("pandas")  # what the build's modules import as `pd`
+lazy_pyarrow, lazy_parquet = lazy_module("pyarrow"), lazy_module("pyarrow.parquet")  # `pa`, `pq`: at the first table
 
 # %% ../nbs/00_core.ipynb #37a53927
 def file_sha256(path) -> str:

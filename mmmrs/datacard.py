@@ -10,23 +10,20 @@ from pathlib import Path
 
 import yaml
 
-from .core import SAMPLE_FIELDS, file_sha256, lazy_module
+from .core import SAMPLE_FIELDS, file_sha256, lazy_parquet as pq, lazy_pyarrow as pa
 from .cli import option_flags
 from .run import BuildOptions, WeatherOptions
 from .shards import (BuildLayout, TarMembers, arrow_column, atomic_path, read_manifest_rows, tally,
                           variable_width_array, write_json)
 
-pa, pq = lazy_module("pyarrow"), lazy_module("pyarrow.parquet")  # imported when first used: after the pixels
-
 
 # %% auto #0
-__all__ = ['pa', 'pq', 'HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'HF_FEATURES', 'VIEW_FILE', 'ROW_GROUP', 'DIGEST_KEY',
-           'HF_LICENSES', 'LICENSE_URLS', 'TERMS', 'TERM_DUTIES', 'DEMO_SOURCES', 'MMMRS_CITATION', 'SIZES',
-           'OTHER_LICENSE', 'CARD', 'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_schema', 'view_file', 'view_table',
-           'ViewWriter', 'shard_hashes', 'records_json', 'view_digest', 'current_view', 'write_parquet_view',
-           'hf_configs', 'hf_license', 'license_terms', 'card_facts', 'source_facts', 'license_summary',
-           'build_command', 'recipe', 'card_header', 'recorded_recipe', 'config_rows', 'dataset_card', 'croissant',
-           'write_dataset_metadata']
+__all__ = ['HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'HF_FEATURES', 'VIEW_FILE', 'ROW_GROUP', 'DIGEST_KEY', 'HF_LICENSES',
+           'LICENSE_URLS', 'TERMS', 'TERM_DUTIES', 'DEMO_SOURCES', 'MMMRS_CITATION', 'SIZES', 'OTHER_LICENSE', 'CARD',
+           'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_schema', 'view_file', 'view_table', 'ViewWriter', 'shard_hashes',
+           'records_json', 'view_digest', 'current_view', 'write_parquet_view', 'hf_configs', 'hf_license',
+           'license_terms', 'card_facts', 'source_facts', 'license_summary', 'build_command', 'recipe', 'card_header',
+           'recorded_recipe', 'config_rows', 'dataset_card', 'croissant', 'write_dataset_metadata']
 
 # %% ../nbs/13_datacard.ipynb #dc000009
 HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}  # the kit's split names -> the Hub's
