@@ -102,7 +102,7 @@ def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = Non
     record = {"model": "atmospheric scattering I = J t + A (1 - t), t = exp(-beta (1 + v n))", "intensity": intensity,
               "seed": seed, "beta": beta, "airlight": [round(int(round(255 * x)) / 255, 6) for x in airlight],
               "noise_seed": noise_seed, "depth_variation": depth_variation}
-    return variant(sample, "fog", np.asarray(I), record)
+    return variant(sample, "fog", _pixels(I), record)  # a view of PIL's memory: the JPEG encoder reads it as is
 
 # %% ../nbs/09_weather.ipynb #d1261a44
 NIGHT = {"moderate": dict(exposure=(0.15, 0.3), tint=(1.0, 0.88, 0.92), lights=0.3),  # intensities of weather "night"
@@ -288,7 +288,7 @@ def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict
     out.paste(white, None, _snow_cover(img, cover, noise_seed))  # white where covered, in C
     record = {"model": "weights-free snow cover: open, bright, not water; fractal patches", "intensity": intensity,
               "seed": seed, "cover": cover, "noise_seed": noise_seed}
-    return variant(sample, "snow", np.asarray(out), record)
+    return variant(sample, "snow", _pixels(out), record)  # a view of PIL's memory, no copy
 
 # %% ../nbs/09_weather.ipynb #1248008e
 _GENERATORS = {}
