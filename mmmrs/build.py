@@ -22,9 +22,9 @@ from .cli import CliError, UsageError, bad_option, check_count, command_parser, 
 from .core import package_data, slug
 from .gsd import DEFAULT_T, GSD_LEVELS, gsd_level
 from .prompts import FLAG_COLUMNS, PAPER_TEMPLATE, prompt_flag_rows
-from .shards import (LOCK_FILE, OWNER_FILE, DEFAULT_QUALITY, MANIFEST_COLUMNS, TABLES, BuildLayout, ManifestError,
-                          check_manifest, file_digests, json_bytes, member_digests, merge_tables, present_values,
-                          read_rows, table_bytes, tally, write_json, write_together)
+from .shards import (LOCK_FILE, OWNER_FILE, DEFAULT_QUALITY, TABLES, BuildLayout, ManifestError, check_manifest,
+                          file_digests, json_bytes, member_digests, merge_tables, present_values,
+                          read_rows, group_rows, table_bytes, tally, write_json, write_together)
 from .samples import _scene_gsd, scene_cuts, scene_headers
 from .sources import scene_metadata
 from .run import (BuildOptions, ShardSpec, WeatherOptions, _record_failures, _why, _write_rejected,
@@ -38,8 +38,9 @@ __all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'EXIT_FAILED', 'EXIT_EMPTY'
            'TOP_FILES', 'TABLE_COLUMNS', 'ACCOUNTING', 'CORRECTIONS_MOVED', 'RENAMED', 'mmmrs_build', 'BuildBusy',
            'BuildError', 'exit_code_of', 'resolve_sources', 'demo_sources', 'check_unit_names', 'folder_lock',
            'ownership', 'foreign_files', 'check_out', 'claim_folder', 'write_ownership', 'dataset_stats', 'split_leaks',
-           'accounting', 'BuildResult', 'text_table', 'shard_digests', 'republish', 'build', 'verify', 'dry_run_report',
-           'check_weather', 'BuildCommand', 'options_of', 'CheckResult', 'check_build', 'plan', 'build_parser', 'main']
+           'input_counts', 'BuildResult', 'text_table', 'shard_digests', 'republish', 'build', 'verify',
+           'dry_run_report', 'check_weather', 'BuildCommand', 'options_of', 'CheckResult', 'check_build', 'plan',
+           'build_parser', 'main']
 
 # %% ../nbs/15_build.ipynb #38c8b025
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED, EXIT_EMPTY, EXIT_BUSY = 0, 1, 2, 3, 4, 5
@@ -231,23 +232,18 @@ def dataset_stats(manifest: list[dict], inputs: list[dict]) -> dict:
 # %% ../nbs/15_build.ipynb #3c7e20f9
 def split_leaks(manifest: list[dict]) -> dict:
     "Groups (source scenes) of the manifest rows whose samples are in more than one split, with those splits."
-    splits = collections.defaultdict(set)
-    for g, s in tally(manifest, "group", "split"): splits[g].add(s)
-    return {g: ",".join(sorted(s)) for g, s in splits.items() if len(s) > 1}
+    splits = {g: sorted(set(present_values(rows, "split"))) for g, rows in group_rows(manifest, "group").items()}
+    return {g: ",".join(s) for g, s in splits.items() if len(s) > 1}
 
 # %% ../nbs/15_build.ipynb #fb9c8d9b
 TABLE_COLUMNS = {**{n: cols for n, (_, cols) in TABLES.items()}, "flags": FLAG_COLUMNS}
 ACCOUNTING = ["seen", "accepted", "rejected"]
 
-def accounting(inputs: list[dict]) -> dict:
+def input_counts(inputs: list[dict]) -> dict:
     "Per source (sorted), of the inputs table's rows: [seen, accepted, rejected], where seen = accepted + rejected."
     t = tally(inputs, "source", "status")
     return {s: [a + r, a, r] for s in sorted({s for s, _ in t})
             for a, r in [(t.get((s, "accepted"), 0), t.get((s, "rejected"), 0))]}
-
-def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
-    "`rows` as a DataFrame with `columns`, the types as read back from their Parquet table."
-    return pd.DataFrame(rows, columns=columns)
 
 @dataclass
 class BuildResult:
@@ -264,12 +260,12 @@ class BuildResult:
 
     def frame(self, name: str) -> pd.DataFrame:
         "The merged table `name` ('manifest', 'inputs', 'rejects' or 'flags') as a DataFrame."
-        return _frame(self.rows.get(name, []), TABLE_COLUMNS[name])
+        return pd.DataFrame(self.rows.get(name, []), columns=TABLE_COLUMNS[name])
 
     @property
     def accounting(self) -> pd.DataFrame:
         "Per source: inputs seen, accepted and rejected (seen = accepted + rejected)."
-        return pd.DataFrame.from_dict(accounting(self.rows["inputs"]), orient="index", columns=ACCOUNTING,
+        return pd.DataFrame.from_dict(input_counts(self.rows["inputs"]), orient="index", columns=ACCOUNTING,
                                       dtype="int64").rename_axis("source")
 
     def pairs_by(self, *cols) -> pd.DataFrame:
@@ -332,7 +328,7 @@ def summary(self: BuildResult) -> str:
              "pairs per split: " + ", ".join(f"{k} {v}" for k, v in tally(m, "split").items())
              + ("; no scene in two splits" if not leaks else f"; LEAK: {len(leaks)} scenes in several splits"),
              "inputs:", text_table(["source"], ACCOUNTING,
-                                   [((s,), v) for s, v in accounting(self.rows["inputs"]).items()])]
+                                   [((s,), v) for s, v in input_counts(self.rows["inputs"]).items()])]
     parts += ["rejects by reason:", _rejects_table(self.rows["rejects"])] if self.rows["rejects"] else ["no rejects"]
     parts += [f"prompt checks: {len(set(present_values(flags, 'key')))} samples flagged (flags.parquet), e.g.",
         *[f"  {r['key']} {r['modality']}: {r['flag']}" for r in flags[:5]]] if flags else [
@@ -485,9 +481,8 @@ def _table_problems(out, stats: dict) -> list[str]:
     except ManifestError as e: problems.append(str(e))
     if max(tally(inputs, "source", "path").values(), default=1) > 1: problems.append("an input is counted twice")
     recorded = {Path(rel).name for files in stats.get("units", {}).values() for rel in files if rel.endswith(".tar")}
-    members = collections.defaultdict(set)
-    for shard, member in tally(m, "shard", "member"): members[shard].add(member)
-    for shard, names in members.items():
+    for shard, rows in group_rows(m, "shard").items():
+        names = set(present_values(rows, "member"))
         if shard not in recorded: problems.append(f"{shard}: in the manifest but not among the build's recorded shards")
         p = layout.shards / shard
         try: have = set(tarfile.open(p).getnames()) if p.is_file() else set()

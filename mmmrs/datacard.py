@@ -13,8 +13,8 @@ import yaml
 from .core import SAMPLE_FIELDS, file_sha256, lazy_parquet as pq, lazy_pyarrow as pa
 from .cli import option_flags
 from .run import BuildOptions, WeatherOptions
-from .shards import (BuildLayout, TarMembers, arrow_column, atomic_path, read_manifest_rows, tally,
-                          variable_width_array, write_json)
+from .shards import (BuildLayout, TarMembers, arrow_column, atomic_path, check_manifest, group_rows,
+                          read_manifest_rows, stored_index, tally, variable_width_array, write_json)
 
 
 # %% auto #0
@@ -159,8 +159,9 @@ def view_digest(rows: list[dict], shard_sha: dict, max_bytes: int) -> str:
     return h.hexdigest()
 
 def _manifest(out, manifest: list[dict] | None) -> list[dict]:
-    "The manifest rows a caller passed, else those of the build in `out`."
-    return read_manifest_rows(out) if manifest is None else manifest
+    """The manifest rows a caller passed, else those of the build in `out`; checked either way (`check_manifest`): their
+    shard and member names become paths."""
+    return read_manifest_rows(out) if manifest is None else check_manifest(manifest, "the manifest rows passed")
 
 # %% ../nbs/13_datacard.ipynb #4d62c94e
 def current_view(out, target: tuple, digest: str) -> list[str] | None:
@@ -177,14 +178,6 @@ def _view_row(r: dict, blob: bytes) -> dict:
     return {"image": {"bytes": blob, "path": r["member"]}, "text": r["prompt"], **{c: value(c, r.get(c))
                                                                                  for c in VIEW_COLUMNS}}
 
-def _by(rows: list[dict], *cols) -> dict:
-    "`rows` grouped by the values of `cols` (a tuple for several), sorted by them; rows missing one are left out."
-    groups = {}
-    for r in rows:
-        k = tuple(r.get(c) for c in cols)
-        if all(v is not None and v == v for v in k): groups.setdefault(k if len(cols) > 1 else k[0], []).append(r)
-    return dict(sorted(groups.items()))
-
 def write_parquet_view(out, shard_sha: dict | None = None, max_bytes: int = 256 * 2**20,
                        manifest: list[dict] | None = None) -> dict:
     """Bring the Parquet view of the build in `out` (whose `manifest` rows a caller may pass) up to date, stale targets
@@ -192,12 +185,12 @@ def write_parquet_view(out, shard_sha: dict | None = None, max_bytes: int = 256 
     out, m = Path(out), _manifest(out, manifest)
     shard_sha = shard_sha or shard_hashes(out, [r["shard"] for r in m])
     files, writers = {}, {}
-    for t, rows in _by(m, "source", "modality", "split").items():
+    for t, rows in group_rows(m, "source", "modality", "split").items():
         digest = view_digest(rows, shard_sha, max_bytes)
         if (have := current_view(out, t, digest)) is not None: files[t] = have
         else: writers[t] = ViewWriter(out, t, max_bytes, digest)
     stale = [r for r in m if (r["source"], r["modality"], r["split"]) in writers]
-    for shard, rows in _by(stale, "shard").items():
+    for shard, rows in group_rows(stale, "shard").items():
         blobs = TarMembers(BuildLayout(out).shards / shard)  # each member read when its row is written
         for r in sorted(rows, key=lambda r: (r["key"], r["modality"])):
             writers[(r["source"], r["modality"], r["split"])].add(_view_row(r, blobs[r["member"]]))
@@ -490,13 +483,12 @@ def _column_fields(record_set: str, columns, source: dict) -> list[dict]:
 def _manifest_columns(out) -> list[str]:
     "The columns of the manifest table of `out`, read from its schema (an index pandas stored is not one)."
     schema = pq.read_schema(BuildLayout(out).manifest)
-    index = json.loads((schema.metadata or {}).get(b"pandas", b"{}")).get("index_columns", [])
-    return [n for n in schema.names if n not in index]
+    return [n for n in schema.names if n not in stored_index(schema)]
 
 def _member_sets(m: list[dict]) -> tuple[list, list]:
     "Per modality, a FileSet of its image members inside the shards, and a record set reading them."
     sets, records = [], []
-    for mod, rows in _by(m, "modality").items():
+    for mod, rows in group_rows(m, "modality").items():
         ext, fs, rs = rows[0]["member"].rsplit(".", 1)[1], f"{mod}-files", f"{mod}-members"  # ids must differ
         sets.append({"@type": "cr:FileSet", "@id": fs, "name": fs, "includes": f"*.{mod}.{ext}",
                      "containedIn": [{"@id": f"shards/{s}"} for s in sorted({r["shard"] for r in rows})],

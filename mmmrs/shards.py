@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_shards.ipynb #24a22dd5
 from __future__ import annotations
-import collections, functools, hashlib, io, json, os, re, tarfile
+import functools, hashlib, io, json, os, re, tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -20,9 +20,9 @@ __all__ = ['IMAGE_EXT', 'DEFAULT_QUALITY', 'MANIFEST_COLUMNS', 'COPY_BUFFER', 'C
            'sample_metadata', 'sample_members', 'manifest_rows', 'atomic_path', 'Encoded', 'encode_sample',
            'WrittenShard', 'write_tar', 'read_tar', 'TarMembers', 'rewrite_tar', 'write_json', 'json_bytes',
            'column_kind', 'variable_width_array', 'arrow_column', 'table_bytes', 'write_table', 'member_digests',
-           'file_digests', 'safe_path', 'read_members', 'BuildLayout', 'part_path', 'read_rows', 'present_values',
-           'tally', 'merge_tables', 'write_together', 'ManifestError', 'check_manifest', 'read_manifest',
-           'read_manifest_rows', 'select']
+           'file_digests', 'safe_path', 'read_members', 'BuildLayout', 'part_path', 'stored_index', 'read_rows',
+           'present_values', 'group_rows', 'tally', 'merge_tables', 'write_together', 'ManifestError', 'check_manifest',
+           'read_manifest', 'read_manifest_rows', 'select']
 
 # %% ../nbs/11_shards.ipynb #84a6c513
 IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
@@ -352,15 +352,18 @@ def _pandas_values(column) -> list | None:
         return column.to_pylist()
     return None  # a missing int (pandas: float), a date, a list...: let pandas say
 
+def stored_index(schema) -> list[str]:
+    "The columns of a Parquet `schema` that hold the pandas index it was written with (a RangeIndex is only metadata)."
+    index = json.loads((schema.metadata or {}).get(b"pandas", b"{}")).get("index_columns", [])
+    return [c for c in index if isinstance(c, str)]
+
 def read_rows(path) -> list[dict]:
     """The rows of the Parquet table at `path`, as `pd.read_parquet(path).to_dict("records")` gives them; read by
     pyarrow alone unless a column is of a type `table_bytes` never writes, or the table has a pandas index."""
     import pyarrow.parquet as pq
     with pq.ParquetFile(path) as f: t = f.read()  # `pq.read_table` would load pyarrow.dataset, and with it pandas
     columns = [_pandas_values(c) for c in t.columns]
-    indexed = [c for c in json.loads((t.schema.metadata or {}).get(b"pandas", b"{}")).get("index_columns", [])
-               if isinstance(c, str)]  # an index stored as a column (a RangeIndex is only metadata)
-    if None in columns or indexed or len(set(t.column_names)) < t.num_columns:
+    if None in columns or stored_index(t.schema) or len(set(t.column_names)) < t.num_columns:
         return pd.read_parquet(path).to_dict("records")
     return [dict(zip(t.column_names, r)) for r in zip(*columns)]
 
@@ -369,12 +372,18 @@ def present_values(rows: list[dict], col: str) -> list:
     "The values of `col` in `rows` that are there (not None or NaN), in order."
     return [v for r in rows if (v := r.get(col)) is not None and v == v]
 
+def group_rows(rows: list[dict], *cols) -> dict:
+    """`rows` (dicts) grouped by their values of `cols` (a tuple of values for several columns), in order of those
+    values; rows missing one of them are left out, as in pandas' `groupby`."""
+    groups = {}
+    for r in rows:
+        k = tuple(r.get(c) for c in cols)
+        if all(v is not None and v == v for v in k): groups.setdefault(k if len(cols) > 1 else k[0], []).append(r)
+    return dict(sorted(groups.items()))
+
 def tally(rows: list[dict], *cols) -> dict:
-    """How many `rows` (dicts) have each value of `cols` (a tuple of values for several columns), by sorted value;
-    rows missing one of them are not counted, as in pandas' `groupby`."""
-    keys = [k if len(cols) > 1 else k[0] for r in rows if all((v := r.get(c)) is not None and v == v for c in cols)
-            for k in [tuple(r[c] for c in cols)]]
-    return dict(sorted(collections.Counter(keys).items()))
+    "How many `rows` have each value of `cols` (`group_rows`' groups, counted)."
+    return {k: len(g) for k, g in group_rows(rows, *cols).items()}
 
 # %% ../nbs/11_shards.ipynb #ab06fd93
 def merge_tables(out, units: list[str], write: bool = True) -> dict:
