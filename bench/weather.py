@@ -6,7 +6,9 @@ The I/O cost of a tile is decoding its stored JPEG and encoding the result as JP
 does for every variant anyway. Goal: synthesis costs at most that I/O (ratio <= 1). The runs alternate (one I/O, one
 call of each model, then the next round) and each figure is a median over rounds, so a slow moment of a shared machine
 lands on every column alike. `bench/weather_before.py` is the implementation before issue 19, timed in the same rounds
-and checked to give the same bytes on the benchmark tiles (with `--thorough`, on 28 varied tiles too).
+and checked to give the same bytes on the benchmark tiles (with `--thorough`, on 28 varied tiles too). Night and snow
+are timed twice: by their NumPy/Pillow steps and by the compiled kernels (`mmmrs.kernels`, numba; the fast extra),
+which are checked to give those same bytes.
 """
 import argparse, io, statistics, sys, time
 from pathlib import Path
@@ -60,15 +62,28 @@ def proof_tiles():
              "provenance": {"scene": f"t{i}", "level": "tile"}} for i, t in enumerate(tiles)]
 
 
+def by(path: str, fn):
+    "`fn` by the NumPy/Pillow steps (`path` 'numpy') or by the compiled kernels ('compiled')."
+    def run(*args):
+        new.COMPILED_AFTER = None if path == "numpy" else 0
+        return fn(*args)
+    return run
+
+
+PATHS = {"fog": ["numpy"], "night": ["numpy", "compiled"], "snow": ["numpy", "compiled"]}
+
+
 def same_bytes(sample, seeds=range(4)):
-    "Whether the new and the old models give the same image and record for every preset and a few seeds."
-    for name in new.WEATHER_MODELS:
+    "Whether the new models, by each path, and the old ones give the same image and record, every preset, a few seeds."
+    for name, paths in PATHS.items():
         fn_new, presets = new.WEATHER_MODELS[name]
         for preset in presets:
             for seed in seeds:
-                a, b = fn_new(sample, seed, preset), getattr(old, name)(sample, seed, preset)
-                if a["images"]["rgb"].tobytes() != b["images"]["rgb"].tobytes(): return False
-                if a["provenance"]["scene_synthesis"] != b["provenance"]["scene_synthesis"]: return False
+                b = getattr(old, name)(sample, seed, preset)
+                for path in paths:
+                    a = by(path, fn_new)(sample, seed, preset)
+                    if a["images"]["rgb"].tobytes() != b["images"]["rgb"].tobytes(): return False
+                    if a["provenance"]["scene_synthesis"] != b["provenance"]["scene_synthesis"]: return False
     return True
 
 
@@ -92,8 +107,8 @@ def main(argv=None):
         Image.fromarray(sample["images"]["rgb"]).save(buf, "JPEG", quality=75)
         jpeg = buf.getvalue()
         runs = {"io": lambda: jpeg_round_trip(jpeg)}
-        for name in new.WEATHER_MODELS:
-            runs[name] = lambda fn=new.WEATHER_MODELS[name][0]: fn(sample, 0)
+        for name, paths in PATHS.items():
+            for path in paths: runs[f"{name} {path}"] = lambda f=by(path, new.WEATHER_MODELS[name][0]): f(sample, 0)
             runs[name + " before"] = lambda fn=getattr(old, name): fn(sample, 0)
         times = {k: [] for k in runs}
         for f in runs.values(): f()  # warm caches (the noise field, PIL's tables)
@@ -102,10 +117,12 @@ def main(argv=None):
         med = {k: statistics.median(v) for k, v in times.items()}
         print(f"{sample['provenance']['scene']}: I/O per tile (JPEG decode + encode) {med['io'] * 1e3:.2f} ms "
               f"(median of {args.rounds} alternating rounds, one core)")
-        for name in new.WEATHER_MODELS:
-            t, t0 = med[name], med[name + " before"]
-            print(f"  {name:5s} {t * 1e3:6.2f} ms = {t / med['io']:.2f}x the I/O   (before: {t0 * 1e3:6.2f} ms = "
-                  f"{t0 / med['io']:.2f}x; now {t0 / t:.2f}x faster)")
+        for name, paths in PATHS.items():
+            t0 = med[name + " before"]
+            for path in paths:
+                t = med[f"{name} {path}"]
+                print(f"  {name:5s} {path:8s} {t * 1e3:6.2f} ms = {t / med['io']:.2f}x the I/O   (before: "
+                      f"{t0 * 1e3:6.2f} ms = {t0 / med['io']:.2f}x; now {t0 / t:.2f}x faster)")
 
 
 if __name__ == "__main__":

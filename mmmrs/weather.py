@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_weather.ipynb #58fdb90a
 from __future__ import annotations
-import copy, functools, threading
+import copy, functools, itertools, os, threading, types
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +14,11 @@ from .core import make_key, to_pil
 from .prompts import sample_prompts
 
 # %% auto #0
-__all__ = ['FOG', 'AIRLIGHT', 'NIGHT', 'SHOT', 'READ', 'TO_LINEAR', 'TO_SRGB', 'SNOW', 'WEATHER_MODELS', 'variant',
-           'fractal_noise', 'fog_mask', 'fog_transmission', 'fog', 'built_up', 'night_linear', 'night', 'water_mask',
-           'snow_cover', 'desaturate', 'snow', 'make_weather', 'binomial_filter', 'blur_layers', 'resnet_block',
-           'resnet_generator_class', 'generator_from_state_dict', 'load_generator', 'to_tensor', 'to_uint8',
-           'translate']
+__all__ = ['FOG', 'AIRLIGHT', 'COMPILED_AFTER', 'NIGHT', 'SHOT', 'READ', 'TO_LINEAR', 'TO_SRGB', 'SNOW', 'KEEP', 'WEATHER_MODELS',
+           'variant', 'fractal_noise', 'fog_mask', 'fog_transmission', 'fog', 'built_up', 'night_linear', 'night',
+           'water_mask', 'snow_cover', 'desaturate', 'snow', 'make_weather', 'binomial_filter', 'blur_layers',
+           'resnet_block', 'resnet_generator_class', 'generator_from_state_dict', 'load_generator', 'to_tensor',
+           'to_uint8', 'translate']
 
 # %% ../nbs/09_weather.ipynb #b6c1c1ee
 def _seed(rng) -> int:
@@ -104,6 +104,22 @@ def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = Non
               "noise_seed": noise_seed, "depth_variation": depth_variation}
     return variant(sample, "fog", _pixels(I), record)  # a view of PIL's memory: the JPEG encoder reads it as is
 
+# %% ../nbs/09_weather.ipynb #c1bb3271
+COMPILED_AFTER = int(os.environ.get("MMMRS_COMPILED_AFTER", 100))  # NumPy variants per process before the kernels
+_MADE = itertools.count()
+
+def _compiled():
+    "The compiled kernels for this variant: when numba is installed and this process made `COMPILED_AFTER` before it."
+    if COMPILED_AFTER is None or next(_MADE) < COMPILED_AFTER: return None
+    return _kernels()
+
+@functools.cache
+def _kernels():
+    "Night's and snow's compiled passes (`mmmrs.kernels`, numba), or None without numba."
+    try: from mmmrs import kernels
+    except ImportError: return None
+    return kernels
+
 # %% ../nbs/09_weather.ipynb #d1261a44
 NIGHT = {"moderate": dict(exposure=(0.15, 0.3), tint=(1.0, 0.88, 0.92), lights=0.3),  # intensities of weather "night"
          "deep": dict(exposure=(0.03, 0.07), tint=(0.78, 0.88, 1.1), lights=1.0)}
@@ -146,9 +162,10 @@ def built_up(rgb) -> np.ndarray:
     return np.clip((1 - 2 * sat), 0, 1) * np.clip(_local_std(lum) / 0.08, 0, 1) * (green < 0.06) * ~water
 
 # %% ../nbs/09_weather.ipynb #fc08d449
-def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float, out=None) -> np.ndarray | None:
-    """Linear-light image of point lights placed with probability ∝ `prob` (quarter resolution): cores and glow, in
-    `out` (float32, `shape` × 3) if given."""
+def _light_sources(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> tuple | None:
+    """Point lights for an image of `shape`, placed with probability ∝ `prob` (quarter resolution): their glow (a
+    blurred quarter-size RGB image), and their cores summed per pixel in draw order (sorted flat pixel indices and
+    linear colours); None when there are none."""
     h, w = shape
     n, f = int(density * prob.sum() * 16 / 150), h // prob.shape[0]
     if n == 0: return None
@@ -159,12 +176,18 @@ def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float, out
     halo = np.zeros((*prob.shape, 3), np.float32)
     np.add.at(halo, (ys // f, xs // f), colours)
     glow = Image.fromarray(np.rint(np.clip(halo / 4, 0, 1) * 255).astype(np.uint8))
-    glow = glow.filter(ImageFilter.GaussianBlur(1.25))
-    glow = _pixels(glow.resize((w, h), Image.Resampling.BICUBIC))  # glow: computed at quarter size
-    light = np.divide(glow, np.float32(255), out=out, dtype=np.float32)  # float32(glow) / 255 in one pass
-    pixels, which = np.unique(ys * w + xs, return_inverse=True)  # cores: summed per pixel in draw order, then added
+    pixels, which = np.unique(ys * w + xs, return_inverse=True)
     cores = np.zeros((len(pixels), 3), np.float32)
     np.add.at(cores, which, colours)
+    return glow.filter(ImageFilter.GaussianBlur(1.25)), pixels, cores
+
+def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float, out=None) -> np.ndarray | None:
+    """Linear-light image of `_light_sources`' lights: the glow stretched to `shape`, plus the cores; in `out`
+    (float32, `shape` × 3) if given."""
+    if (sources := _light_sources(shape, prob, r, density)) is None: return None
+    (h, w), (glow, pixels, cores) = shape, sources
+    glow = _pixels(glow.resize((w, h), Image.Resampling.BICUBIC))  # glow: computed at quarter size
+    light = np.divide(glow, np.float32(255), out=out, dtype=np.float32)  # float32(glow) / 255 in one pass
     light.reshape(-1, 3)[pixels] += cores
     return light
 
@@ -173,13 +196,18 @@ def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float, out
 def _normal_field(size: int = 1024) -> np.ndarray:
     return np.random.default_rng(20241127).standard_normal((size, size, 3), dtype=np.float32)
 
-def _normal(shape, r: np.random.Generator) -> np.ndarray:
+def _normal_window(shape, r: np.random.Generator) -> tuple:
+    "Where the draws for an image of `shape` are read: (field, top row, left column, rows reversed)."
     field = _normal_field()
     h, w = shape[:2]
-    if h > field.shape[0] or w > field.shape[1]: return r.standard_normal(shape, dtype=np.float32)
+    if h > field.shape[0] or w > field.shape[1]: return r.standard_normal(shape, dtype=np.float32), 0, 0, False
     y, x = int(r.integers(field.shape[0] - h + 1)), int(r.integers(field.shape[1] - w + 1))
-    n = field[y:y + h, x:x + w]
-    return n[::-1] if r.random() < 0.5 else n
+    return field, y, x, bool(r.random() < 0.5)
+
+def _normal(shape, r: np.random.Generator) -> np.ndarray:
+    field, y, x, flip = _normal_window(shape, r)
+    n = field[y:y + shape[0], x:x + shape[1]]
+    return n[::-1] if flip else n
 
 # %% ../nbs/09_weather.ipynb #747ec46e
 def _linear(rgb: np.ndarray, gain, out=None) -> np.ndarray:
@@ -190,6 +218,11 @@ def _linear(rgb: np.ndarray, gain, out=None) -> np.ndarray:
     return np.multiply(lin.reshape(rgb.shape), np.tile(gain, w).reshape(w, 3), out=out)
 
 # %% ../nbs/09_weather.ipynb #7153386e
+def _noise_params(exposure: float) -> tuple:
+    "The noise model's `a` and `b` (σ² = a·x + b) at the gain `g = 1 / exposure`."
+    g = 1 / exposure
+    return SHOT * g, (READ * g) ** 2
+
 def night_linear(rgb: np.ndarray, exposure: float, tint, lights, r: np.random.Generator, out=None) -> tuple:
     """Noise-free and noisy linear night images of uint8 sRGB `rgb` (in the two arrays `out`, if given), and the noise
     parameters `a`, `b` (σ² = a·x + b)."""
@@ -197,8 +230,7 @@ def night_linear(rgb: np.ndarray, exposure: float, tint, lights, r: np.random.Ge
     clean = _linear(rgb, exposure * np.asarray(tint, np.float32), out=clean)
     if lights is not None: clean += lights  # lights emit: they are not dimmed with the scene
     np.minimum(clean, 1, out=clean)  # clip to [0, 1]: both terms are >= 0
-    g = 1 / exposure
-    a, b = SHOT * g, (READ * g) ** 2
+    a, b = _noise_params(exposure)
     noisy = np.multiply(clean, a, out=noisy)  # clean + n·sqrt(a·clean + b), in place
     noisy += b
     np.sqrt(noisy, out=noisy)
@@ -216,19 +248,37 @@ def _to_srgb(linear: np.ndarray, index=None) -> np.ndarray:
     return TO_SRGB[np.rint(linear, out=index, casting="unsafe")]
 
 # %% ../nbs/09_weather.ipynb #565fd708
+def _night_compiled(k, rgb: np.ndarray, exposure: float, tint, sources, r: np.random.Generator) -> np.ndarray:
+    "`night`'s sRGB image by the compiled pass (`k.night_srgb`): the same draws, the same bytes."
+    h, w = rgb.shape[:2]
+    glow, pixels, cores = sources or (None, np.empty(0, np.int64), np.empty((0, 3), np.float32))
+    rows = np.empty((0, 0), np.uint8) if glow is None else \
+        np.asarray(glow.resize((w, glow.height), Image.Resampling.BICUBIC)).reshape(glow.height, -1)  # horizontal pass
+    field, y, x, flip = _normal_window(rgb.shape, r)
+    a, b = _noise_params(exposure)
+    return k.night_srgb(rgb, TO_LINEAR, exposure * np.asarray(tint, np.float32), rows, *k.bicubic_taps(max(len(rows), 1), h),
+                        pixels, cores, np.float32(a), np.float32(b), field.reshape(len(field), -1), y, x, flip, TO_SRGB,
+                        np.empty(rgb.shape, np.uint8))
+
 def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
     "Night (`moderate` or `deep`) by the low-light camera model; with `generator` (a CycleGAN/CUT checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "night", generator, intensity)
     r, p, rgb = np.random.default_rng(seed := _seed(rng)), NIGHT[intensity], sample["images"]["rgb"]
     exposure = float(r.uniform(*p["exposure"]))
-    work = [_scratch(name, rgb.shape) for name in ("light", "clean")]  # noisy overwrites light once added
-    lights = _lights(rgb.shape[:2], built_up(rgb) + 1e-4, r, p["lights"], out=work[0])
-    _, noisy, a, b = night_linear(rgb, exposure, p["tint"], lights, r, out=(work[1], work[0]))
+    if k := _compiled():
+        img = _night_compiled(k, rgb, exposure, p["tint"], _light_sources(rgb.shape[:2], built_up(rgb) + 1e-4, r,
+                                                                           p["lights"]), r)
+    else:
+        work = [_scratch(name, rgb.shape) for name in ("light", "clean")]  # noisy overwrites light once added
+        lights = _lights(rgb.shape[:2], built_up(rgb) + 1e-4, r, p["lights"], out=work[0])
+        noisy = night_linear(rgb, exposure, p["tint"], lights, r, out=(work[1], work[0]))[1]
+        img = _to_srgb(noisy, _scratch("index", rgb.shape, np.intp))
+    a, b = _noise_params(exposure)
     record = {"model": "low-light camera: exposure, tint, lights on built-up pixels, "
                        "noise var = a x + b in linear light",
               "intensity": intensity, "seed": seed, "exposure": exposure, "tint": list(p["tint"]), "noise_a": a,
               "noise_b": b, "gamma": 2.2, "light_density": p["lights"]}
-    return variant(sample, "night", _to_srgb(noisy, _scratch("index", rgb.shape, np.intp)), record)
+    return variant(sample, "night", img, record)
 
 # %% ../nbs/09_weather.ipynb #fc28fe6f
 SNOW = {"light": (0.25, 0.4), "moderate": (0.45, 0.65), "heavy": (0.7, 0.9)}
@@ -250,20 +300,27 @@ def water_mask(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(_water(*_quarter_lum(rgb), rgb.shape[1::-1]))
 
 # %% ../nbs/09_weather.ipynb #409775a7
-def _snow_cover(img: Image.Image, cover: float, noise_seed: int) -> Image.Image:
-    "`snow_cover` of an RGB image, as an L image."
+def _cover_parts(img: Image.Image, cover: float, noise_seed: int) -> tuple:
+    "The snow cover of an RGB image at quarter size (an L image), and its water mask at full size (mode 1)."
     x, lum, std = _quarter_lum(img)
     field = (1 - np.clip(std / 0.1, 0, 1)) * 0.6 + lum * 0.4 + 0.35 * fractal_noise(*lum.shape, noise_seed)
     s = np.clip((field - np.quantile(field, 1 - cover)) / 0.08 + 0.5, 0, 1)
-    up = Image.fromarray(np.rint(s * 255).astype(np.uint8)).resize(img.size, Image.Resampling.BICUBIC)
-    return ImageChops.subtract(up, _water(x, lum, std, img.size).convert("L"))  # none on water (255 there, else 0)
+    return Image.fromarray(np.rint(s * 255).astype(np.uint8)), _water(x, lum, std, img.size)
+
+def _snow_cover(img: Image.Image, cover: float, noise_seed: int) -> Image.Image:
+    "`snow_cover` of an RGB image, as an L image."
+    quarter, water = _cover_parts(img, cover, noise_seed)
+    up = quarter.resize(img.size, Image.Resampling.BICUBIC)
+    return ImageChops.subtract(up, water.convert("L"))  # none on water (255 there, else 0)
 
 def snow_cover(rgb: np.ndarray, cover: float, noise_seed: int) -> np.ndarray:
     "Snow fraction per pixel as uint8 (0–255): open and bright ground first, patchy, none on water."
     return np.asarray(_snow_cover(Image.fromarray(rgb), cover, noise_seed))
 
 # %% ../nbs/09_weather.ipynb #c809db1e
-def desaturate(img: Image.Image, keep: float = 0.85, grey: Image.Image | None = None) -> Image.Image:
+KEEP = 0.85  # the colour a snowy scene keeps
+
+def desaturate(img: Image.Image, keep: float = KEEP, grey: Image.Image | None = None) -> Image.Image:
     "`keep`·colour + (1 − `keep`)·grey: the washed-out look of a snowy scene (`grey`: `img` as grey RGB, if at hand)."
     return Image.blend(img.convert("L").convert("RGB") if grey is None else grey, img, keep)
 
@@ -275,20 +332,32 @@ def _white_lut(top: int) -> list:
     return lut.astype(int).tolist()
 
 # %% ../nbs/09_weather.ipynb #9a44ebf5
+def _snow_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
+    "`snow`'s image by the compiled passes (`k.grey`, `k.snow_rgb`): the same bytes."
+    (h, w), (quarter, water) = rgb.shape[:2], _cover_parts(img, cover, noise_seed)
+    lum = np.empty((h, w), np.uint8)
+    white = np.minimum(_white_lut(max(k.grey(rgb, lum), 1)), 255).astype(np.uint8).reshape(3, 256)  # > top: unused
+    rows = np.asarray(quarter.resize((w, quarter.height), Image.Resampling.BICUBIC))  # Pillow's horizontal pass
+    return k.snow_rgb(rgb, lum, rows, *k.bicubic_taps(quarter.height, h), np.asarray(water), white, np.float32(KEEP),
+                      np.empty(rgb.shape, np.uint8))
+
 def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict:
     "Snow cover by the weights-free cover model; with `generator` (a clear → snow CycleGAN checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "snow", generator, intensity)
     r = np.random.default_rng(seed := _seed(rng))
     cover, noise_seed = float(r.uniform(*SNOW[intensity])), int(r.integers(2**31))
-    img = to_pil(sample["images"]["rgb"])
-    lum = img.convert("L")
-    grey = lum.convert("RGB")
-    white = grey.point(_white_lut(max(lum.getextrema()[1], 1)))
-    out = desaturate(img, grey=grey)
-    out.paste(white, None, _snow_cover(img, cover, noise_seed))  # white where covered, in C
+    img = to_pil(rgb := sample["images"]["rgb"])
+    if k := _compiled(): out = _snow_compiled(k, rgb, img, cover, noise_seed)
+    else:
+        lum = img.convert("L")
+        grey = lum.convert("RGB")
+        white = grey.point(_white_lut(max(lum.getextrema()[1], 1)))
+        out = desaturate(img, grey=grey)
+        out.paste(white, None, _snow_cover(img, cover, noise_seed))  # white where covered, in C
+        out = _pixels(out)  # a view of PIL's memory, no copy
     record = {"model": "weights-free snow cover: open, bright, not water; fractal patches", "intensity": intensity,
               "seed": seed, "cover": cover, "noise_seed": noise_seed}
-    return variant(sample, "snow", _pixels(out), record)  # a view of PIL's memory, no copy
+    return variant(sample, "snow", out, record)
 
 # %% ../nbs/09_weather.ipynb #1248008e
 _GENERATORS = {}

