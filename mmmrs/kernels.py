@@ -13,7 +13,7 @@ import numpy as np
 jit = numba.njit(cache="__file__" in globals(), nogil=True)  # compiled once and cached beside the module file
 
 # %% auto #0
-__all__ = ['jit', 'bicubic_taps', 'clip8', 'stretch_row', 'night_srgb', 'grey', 'snow_rgb']
+__all__ = ['jit', 'bicubic_taps', 'clip8', 'stretch_row', 'night_srgb', 'grey', 'blend_table', 'snow_rgb']
 
 # %% ../nbs/09a_kernels.ipynb #b0d98048
 def _cubic(x: float) -> float:
@@ -64,14 +64,14 @@ def night_srgb(rgb, to_linear, gain, glow, bounds, taps, pixels, cores, a, b, fi
     h, w = rgb.shape[0], rgb.shape[1]
     n, one, zero = 3 * w, np.float32(1), np.float32(0)
     acc, g = np.empty(n, np.int32), np.empty(n, np.uint8)
-    clean, index = np.empty(n, np.float32), np.empty(n, np.int32)
+    clean, light, index = np.empty(n, np.float32), np.empty(n, np.float32), np.empty(n, np.int32)
     p = 0
     for y in range(h):
         for x in range(w):
             for c in range(3): clean[3 * x + c] = to_linear[rgb[y, x, c]] * gain[c]
         if glow.shape[0]:
             stretch_row(glow, bounds, taps, y, acc, g)
-            light = g.astype(np.float32) / np.float32(255)
+            for j in range(n): light[j] = np.float32(g[j]) / np.float32(255)
             while p < len(pixels) and pixels[p] < (y + 1) * w:  # the cores of this row
                 for c in range(3): light[3 * (pixels[p] - y * w) + c] += cores[p, c]
                 p += 1
@@ -99,8 +99,20 @@ def grey(rgb, out):
     return top
 
 @jit
-def snow_rgb(rgb, lum, cover, bounds, taps, water, white, keep, out):
-    """`snow`'s image: `desaturate` by `keep` (Pillow's blend: float32, truncated), then `white` pasted through the
+def _blend_table(keep):
+    t = np.empty(65536, np.uint8)
+    for v in range(256):
+        for c in range(256): t[v * 256 + c] = np.int32(np.float32(v) + keep * np.float32(c - v))
+    return t
+
+@functools.lru_cache(maxsize=4)
+def blend_table(keep: float) -> np.ndarray:
+    "Pillow's `Image.blend(grey, colour, keep)` of every byte pair, at `256·grey + colour`: in float32, truncated."
+    return _blend_table(np.float32(keep))
+
+@jit
+def snow_rgb(rgb, lum, cover, bounds, taps, water, white, washed, out):
+    """`snow`'s image: the `washed` colour (`blend_table`, as `desaturate` makes it), then `white` pasted through the
     cover (Pillow's paste: x·(255 − m) + w·m, divided by 255 its way), none on `water`. `cover`: the quarter-size
     cover after Pillow's horizontal pass."""
     h, w = rgb.shape[0], rgb.shape[1]
@@ -108,9 +120,8 @@ def snow_rgb(rgb, lum, cover, bounds, taps, water, white, keep, out):
     for y in range(h):
         stretch_row(cover, bounds, taps, y, acc, m)
         for x in range(w):
-            mask, v = 0 if water[y, x] else np.int32(m[x]), lum[y, x]
+            v, mask = np.int32(lum[y, x]), 0 if water[y, x] else np.int32(m[x])
             for c in range(3):
-                washed = np.int32(np.float32(v) + keep * np.float32(np.int32(rgb[y, x, c]) - np.int32(v)))
-                t = washed * (255 - mask) + np.int32(white[c, v]) * mask + 128
+                t = np.int32(washed[256 * v + rgb[y, x, c]]) * (255 - mask) + np.int32(white[c, v]) * mask + 128
                 out[y, x, c] = ((t >> 8) + t) >> 8
     return out

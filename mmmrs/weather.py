@@ -338,7 +338,7 @@ def _snow_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_see
     lum = np.empty((h, w), np.uint8)
     white = np.minimum(_white_lut(max(k.grey(rgb, lum), 1)), 255).astype(np.uint8).reshape(3, 256)  # > top: unused
     rows = np.asarray(quarter.resize((w, quarter.height), Image.Resampling.BICUBIC))  # Pillow's horizontal pass
-    return k.snow_rgb(rgb, lum, rows, *k.bicubic_taps(quarter.height, h), np.asarray(water), white, np.float32(KEEP),
+    return k.snow_rgb(rgb, lum, rows, *k.bicubic_taps(quarter.height, h), np.asarray(water), white, k.blend_table(KEEP),
                       np.empty(rgb.shape, np.uint8))
 
 def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict:
