@@ -6,9 +6,9 @@ The I/O cost of a tile is decoding its stored JPEG and encoding the result as JP
 does for every variant anyway. Goal: synthesis costs at most that I/O (ratio <= 1). The runs alternate (one I/O, one
 call of each model, then the next round) and each figure is a median over rounds, so a slow moment of a shared machine
 lands on every column alike. `bench/weather_before.py` is the implementation before issue 19, timed in the same rounds
-and checked to give the same bytes on the benchmark tiles (with `--thorough`, on 28 varied tiles too). Night and snow
-are timed twice: by their NumPy/Pillow steps and by the compiled kernels (`mmmrs.kernels`, numba; the fast extra),
-which are checked to give those same bytes.
+and checked to give the same bytes on the benchmark tiles (with `--thorough`, on 28 varied tiles too). Each model is
+timed twice: by its NumPy/Pillow steps and by the compiled kernels (`mmmrs.kernels`, numba; the fast extra), which
+are checked to give those same bytes.
 """
 import argparse, io, statistics, sys, time
 from pathlib import Path
@@ -70,17 +70,16 @@ def by(path: str, fn):
     return run
 
 
-PATHS = {"fog": ["numpy"], "night": ["numpy", "compiled"], "snow": ["numpy", "compiled"]}
+PATHS = ("numpy", "compiled")
 
 
 def same_bytes(sample, seeds=range(4)):
     "Whether the new models, by each path, and the old ones give the same image and record, every preset, a few seeds."
-    for name, paths in PATHS.items():
-        fn_new, presets = new.WEATHER_MODELS[name]
+    for name, (fn_new, presets) in new.WEATHER_MODELS.items():
         for preset in presets:
             for seed in seeds:
                 b = getattr(old, name)(sample, seed, preset)
-                for path in paths:
+                for path in PATHS:
                     a = by(path, fn_new)(sample, seed, preset)
                     if a["images"]["rgb"].tobytes() != b["images"]["rgb"].tobytes(): return False
                     if a["provenance"]["scene_synthesis"] != b["provenance"]["scene_synthesis"]: return False
@@ -107,8 +106,8 @@ def main(argv=None):
         Image.fromarray(sample["images"]["rgb"]).save(buf, "JPEG", quality=75)
         jpeg = buf.getvalue()
         runs = {"io": lambda: jpeg_round_trip(jpeg)}
-        for name, paths in PATHS.items():
-            for path in paths: runs[f"{name} {path}"] = lambda f=by(path, new.WEATHER_MODELS[name][0]): f(sample, 0)
+        for name in new.WEATHER_MODELS:
+            for path in PATHS: runs[f"{name} {path}"] = lambda f=by(path, new.WEATHER_MODELS[name][0]): f(sample, 0)
             runs[name + " before"] = lambda fn=getattr(old, name): fn(sample, 0)
         times = {k: [] for k in runs}
         for f in runs.values(): f()  # warm caches (the noise field, PIL's tables)
@@ -117,9 +116,9 @@ def main(argv=None):
         med = {k: statistics.median(v) for k, v in times.items()}
         print(f"{sample['provenance']['scene']}: I/O per tile (JPEG decode + encode) {med['io'] * 1e3:.2f} ms "
               f"(median of {args.rounds} alternating rounds, one core)")
-        for name, paths in PATHS.items():
+        for name in new.WEATHER_MODELS:
             t0 = med[name + " before"]
-            for path in paths:
+            for path in PATHS:
                 t = med[f"{name} {path}"]
                 print(f"  {name:5s} {path:8s} {t * 1e3:6.2f} ms = {t / med['io']:.2f}x the I/O   (before: "
                       f"{t0 * 1e3:6.2f} ms = {t0 / med['io']:.2f}x; now {t0 / t:.2f}x faster)")

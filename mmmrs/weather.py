@@ -65,6 +65,22 @@ def _scratch(name: str, shape, dtype=np.float32) -> np.ndarray:
     if a is None or a.shape != tuple(shape) or a.dtype != dtype: a = pool[name] = np.empty(shape, dtype)
     return a
 
+# %% ../nbs/09_weather.ipynb #c1bb3271
+COMPILED_AFTER = int(os.environ.get("MMMRS_COMPILED_AFTER", 100))  # NumPy variants per process before the kernels
+_MADE = itertools.count()
+
+def _compiled():
+    "The compiled kernels for this variant: when numba is installed and this process made `COMPILED_AFTER` before it."
+    if COMPILED_AFTER is None or next(_MADE) < COMPILED_AFTER: return None
+    return _kernels()
+
+@functools.cache
+def _kernels():
+    "The weather models' compiled passes (`mmmrs.kernels`, numba), or None without numba."
+    try: from mmmrs import kernels
+    except ImportError: return None
+    return kernels
+
 # %% ../nbs/09_weather.ipynb #67238ac4
 def fractal_noise(h: int, w: int, seed: int, octaves: int = 5, base: int = 3, persistence: float = 0.5) -> np.ndarray:
     "Smooth fractal noise in [-1, 1]: octaves of bicubically upsampled Gaussian fields, each half the weight."
@@ -76,10 +92,14 @@ def fractal_noise(h: int, w: int, seed: int, octaves: int = 5, base: int = 3, pe
     return acc / max(float(np.abs(acc).max()), 1e-6)
 
 # %% ../nbs/09_weather.ipynb #52526224
+def _transmission(beta: float, noise_seed: int, depth_variation: float = 0.3, res: int = 128) -> Image.Image:
+    "The transmission `exp(-β·(1 + v·noise))` as an 8-bit `res`² image: smooth, so computed small."
+    t = np.exp(-beta * (1 + depth_variation * fractal_noise(res, res, noise_seed)))
+    return Image.fromarray(np.rint(t * 255).astype(np.uint8))
+
 def fog_mask(h: int, w: int, beta: float, noise_seed: int, depth_variation: float = 0.3, res: int = 128) -> Image.Image:
     "The transmission `exp(-β·(1 + v·noise))` as an 8-bit mask: smooth, so computed at `res` px and resized up."
-    t = np.exp(-beta * (1 + depth_variation * fractal_noise(res, res, noise_seed)))
-    return Image.fromarray(np.rint(t * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC)
+    return _transmission(beta, noise_seed, depth_variation, res).resize((w, h), Image.Resampling.BICUBIC)
 
 # %% ../nbs/09_weather.ipynb #f9db4651
 def fog_transmission(h: int, w: int, beta: float, noise_seed: int, depth_variation: float = 0.3) -> np.ndarray:
@@ -95,30 +115,19 @@ def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = Non
     if airlight is None:
         a = r.uniform(*AIRLIGHT)
         airlight = [a, a + r.uniform(0, 0.015), min(1.0, a + r.uniform(0.01, 0.03))]
-    noise_seed = int(r.integers(2**31))
-    J = to_pil(sample["images"]["rgb"])
-    I = Image.new("RGB", J.size, tuple(int(round(255 * x)) for x in airlight))  # A, then J pasted through t:
-    I.paste(J, None, fog_mask(J.height, J.width, beta, noise_seed, depth_variation))  # J·t + A·(1 − t), in C
+    noise_seed, rgb = int(r.integers(2**31)), sample["images"]["rgb"]
+    A, t = tuple(int(round(255 * x)) for x in airlight), _transmission(beta, noise_seed, depth_variation)
+    if (k := _compiled()) and rgb.shape[0] >= t.height:  # the kernels restate a stretch only
+        rows = np.asarray(t.resize((rgb.shape[1], t.height), Image.Resampling.BICUBIC))  # Pillow's horizontal pass
+        img = k.fog_rgb(rgb, rows, *k.bicubic_taps(t.height, rgb.shape[0]), np.int32(A), np.empty(rgb.shape, np.uint8))
+    else:
+        I = Image.new("RGB", rgb.shape[1::-1], A)  # A, then J pasted through t: J·t + A·(1 − t), in C
+        I.paste(to_pil(rgb), None, t.resize(rgb.shape[1::-1], Image.Resampling.BICUBIC))
+        img = _pixels(I)  # a view of PIL's memory: the JPEG encoder reads it as is
     record = {"model": "atmospheric scattering I = J t + A (1 - t), t = exp(-beta (1 + v n))", "intensity": intensity,
-              "seed": seed, "beta": beta, "airlight": [round(int(round(255 * x)) / 255, 6) for x in airlight],
-              "noise_seed": noise_seed, "depth_variation": depth_variation}
-    return variant(sample, "fog", _pixels(I), record)  # a view of PIL's memory: the JPEG encoder reads it as is
-
-# %% ../nbs/09_weather.ipynb #c1bb3271
-COMPILED_AFTER = int(os.environ.get("MMMRS_COMPILED_AFTER", 100))  # NumPy variants per process before the kernels
-_MADE = itertools.count()
-
-def _compiled():
-    "The compiled kernels for this variant: when numba is installed and this process made `COMPILED_AFTER` before it."
-    if COMPILED_AFTER is None or next(_MADE) < COMPILED_AFTER: return None
-    return _kernels()
-
-@functools.cache
-def _kernels():
-    "Night's and snow's compiled passes (`mmmrs.kernels`, numba), or None without numba."
-    try: from mmmrs import kernels
-    except ImportError: return None
-    return kernels
+              "seed": seed, "beta": beta, "airlight": [round(x / 255, 6) for x in A], "noise_seed": noise_seed,
+              "depth_variation": depth_variation}
+    return variant(sample, "fog", img, record)
 
 # %% ../nbs/09_weather.ipynb #d1261a44
 NIGHT = {"moderate": dict(exposure=(0.15, 0.3), tint=(1.0, 0.88, 0.92), lights=0.3),  # intensities of weather "night"
