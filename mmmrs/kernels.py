@@ -10,10 +10,10 @@ import functools
 import numba
 import numpy as np
 
-jit = numba.njit(cache="__file__" in globals(), nogil=True)  # compiled once and cached beside the module file
+_jit = numba.njit(cache="__file__" in globals(), nogil=True)  # compiled once and cached beside the module file
 
 # %% auto #0
-__all__ = ['jit', 'bicubic_taps', 'clip8', 'paste', 'stretch_row', 'fog_rgb', 'night_srgb', 'grey', 'blend_table', 'snow_rgb']
+__all__ = ['bicubic_taps', 'clip8', 'paste', 'stretch_row', 'fog_rgb', 'night_srgb', 'grey', 'blend_table', 'snow_rgb']
 
 # %% ../nbs/09a_kernels.ipynb #b0d98048
 def _cubic(x: float) -> float:
@@ -42,16 +42,16 @@ def bicubic_taps(n_in: int, n_out: int) -> tuple:
     return bounds, taps
 
 # %% ../nbs/09a_kernels.ipynb #77e4b878
-@jit
+@_jit
 def clip8(v): return 0 if v < 0 else 255 if v > 255 else v
 
-@jit
+@_jit
 def paste(under, over, mask):
     "Pillow's `paste` of one byte through an L mask: `under·(255 − m) + over·m`, divided by 255 its way."
     t = under * (255 - mask) + over * mask + 128
     return ((t >> 8) + t) >> 8
 
-@jit
+@_jit
 def stretch_row(src, bounds, taps, y, acc, out):
     "Row `y` of Pillow's vertical bicubic pass over the rows of `src` (uint8), into `out` (`acc`: int32 work)."
     acc[:] = 1 << 21
@@ -61,7 +61,7 @@ def stretch_row(src, bounds, taps, y, acc, out):
     for j in range(acc.shape[0]): out[j] = clip8(acc[j] >> 22)
 
 # %% ../nbs/09a_kernels.ipynb #7f979c52
-@jit
+@_jit
 def fog_rgb(rgb, transmission, bounds, taps, airlight, out):
     """`fog`'s image: the tile pasted over the `airlight` bytes through the transmission (`transmission`: its rows
     after Pillow's horizontal pass)."""
@@ -74,7 +74,7 @@ def fog_rgb(rgb, transmission, bounds, taps, airlight, out):
     return out
 
 # %% ../nbs/09a_kernels.ipynb #5757a9c0
-@jit
+@_jit
 def night_srgb(rgb, to_linear, gain, glow, bounds, taps, pixels, cores, a, b, field, y0, x0, flip, to_srgb,
                out):
     """`_to_srgb` of `night_linear`'s noisy image, lit as `_lights` lights it, row by row. `glow`: the
@@ -105,7 +105,7 @@ def night_srgb(rgb, to_linear, gain, glow, bounds, taps, pixels, cores, a, b, fi
     return out
 
 # %% ../nbs/09a_kernels.ipynb #6148ab83
-@jit
+@_jit
 def grey(rgb, out):
     "Pillow's RGB → L (ITU-R 601-2 luma in 16-bit fixed point) into `out`; returns the largest value."
     top = 0
@@ -117,7 +117,7 @@ def grey(rgb, out):
             top = max(top, v)
     return top
 
-@jit
+@_jit
 def _blend_table(keep):
     t = np.empty(65536, np.uint8)
     for v in range(256):
@@ -129,7 +129,7 @@ def blend_table(keep: float) -> np.ndarray:
     "Pillow's `Image.blend(grey, colour, keep)` of every byte pair, at `256·grey + colour`: in float32, truncated."
     return _blend_table(np.float32(keep))
 
-@jit
+@_jit
 def snow_rgb(rgb, lum, cover, bounds, taps, water, white, washed, out):
     """`snow`'s image: the `washed` colour (`blend_table`, as `desaturate` makes it), then `white` pasted through the
     cover (Pillow's paste), none on `water`. `cover`: the quarter-size

@@ -107,6 +107,17 @@ def fog_transmission(h: int, w: int, beta: float, noise_seed: int, depth_variati
     return np.asarray(fog_mask(h, w, beta, noise_seed, depth_variation), np.float32) / 255
 
 # %% ../nbs/09_weather.ipynb #54ac96b0
+def _fog_steps(rgb: np.ndarray, A: tuple, t: Image.Image) -> np.ndarray:
+    "`fog`'s image by Pillow's steps: `A`, then the tile pasted through `t` stretched: J·t + A·(1 − t), in C."
+    I = Image.new("RGB", rgb.shape[1::-1], A)
+    I.paste(to_pil(rgb), None, t.resize(rgb.shape[1::-1], Image.Resampling.BICUBIC))
+    return _pixels(I)  # a view of PIL's memory: the JPEG encoder reads it as is
+
+def _fog_compiled(k, rgb: np.ndarray, A: tuple, t: Image.Image) -> np.ndarray:
+    "`fog`'s image by the compiled pass (`k.fog_rgb`): the same bytes."
+    rows = np.asarray(t.resize((rgb.shape[1], t.height), Image.Resampling.BICUBIC))  # Pillow's horizontal pass
+    return k.fog_rgb(rgb, rows, *k.bicubic_taps(t.height, rgb.shape[0]), np.int32(A), np.empty(rgb.shape, np.uint8))
+
 def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = None, airlight=None,
         depth_variation: float = 0.3) -> dict:
     "Fog by the atmospheric scattering model; β and A drawn from the `intensity` preset unless given."
@@ -117,13 +128,8 @@ def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = Non
         airlight = [a, a + r.uniform(0, 0.015), min(1.0, a + r.uniform(0.01, 0.03))]
     noise_seed, rgb = int(r.integers(2**31)), sample["images"]["rgb"]
     A, t = tuple(int(round(255 * x)) for x in airlight), _transmission(beta, noise_seed, depth_variation)
-    if (k := _compiled()) and rgb.shape[0] >= t.height:  # the kernels restate a stretch only
-        rows = np.asarray(t.resize((rgb.shape[1], t.height), Image.Resampling.BICUBIC))  # Pillow's horizontal pass
-        img = k.fog_rgb(rgb, rows, *k.bicubic_taps(t.height, rgb.shape[0]), np.int32(A), np.empty(rgb.shape, np.uint8))
-    else:
-        I = Image.new("RGB", rgb.shape[1::-1], A)  # A, then J pasted through t: J·t + A·(1 − t), in C
-        I.paste(to_pil(rgb), None, t.resize(rgb.shape[1::-1], Image.Resampling.BICUBIC))
-        img = _pixels(I)  # a view of PIL's memory: the JPEG encoder reads it as is
+    k = _compiled() if rgb.shape[0] >= t.height else None  # the kernels restate a stretch, not a reduction
+    img = _fog_compiled(k, rgb, A, t) if k else _fog_steps(rgb, A, t)
     record = {"model": "atmospheric scattering I = J t + A (1 - t), t = exp(-beta (1 + v n))", "intensity": intensity,
               "seed": seed, "beta": beta, "airlight": [round(x / 255, 6) for x in A], "noise_seed": noise_seed,
               "depth_variation": depth_variation}
@@ -257,31 +263,33 @@ def _to_srgb(linear: np.ndarray, index=None) -> np.ndarray:
     return TO_SRGB[np.rint(linear, out=index, casting="unsafe")]
 
 # %% ../nbs/09_weather.ipynb #565fd708
-def _night_compiled(k, rgb: np.ndarray, exposure: float, tint, sources, r: np.random.Generator) -> np.ndarray:
+def _night_steps(rgb: np.ndarray, exposure: float, p: dict, prob: np.ndarray, r: np.random.Generator) -> np.ndarray:
+    "`night`'s sRGB image by the NumPy steps: `_lights`, `night_linear`, `_to_srgb`."
+    work = [_scratch(name, rgb.shape) for name in ("light", "clean")]  # noisy overwrites light once added
+    lights = _lights(rgb.shape[:2], prob, r, p["lights"], out=work[0])
+    noisy = night_linear(rgb, exposure, p["tint"], lights, r, out=(work[1], work[0]))[1]
+    return _to_srgb(noisy, _scratch("index", rgb.shape, np.intp))
+
+def _night_compiled(k, rgb: np.ndarray, exposure: float, p: dict, prob: np.ndarray, r: np.random.Generator):
     "`night`'s sRGB image by the compiled pass (`k.night_srgb`): the same draws, the same bytes."
     h, w = rgb.shape[:2]
-    glow, pixels, cores = sources or (None, np.empty(0, np.int64), np.empty((0, 3), np.float32))
-    rows = np.empty((0, 0), np.uint8) if glow is None else \
-        np.asarray(glow.resize((w, glow.height), Image.Resampling.BICUBIC)).reshape(glow.height, -1)  # horizontal pass
-    field, y, x, flip = _normal_window(rgb.shape, r)
-    a, b = _noise_params(exposure)
-    return k.night_srgb(rgb, TO_LINEAR, exposure * np.asarray(tint, np.float32), rows, *k.bicubic_taps(max(len(rows), 1), h),
-                        pixels, cores, np.float32(a), np.float32(b), field.reshape(len(field), -1), y, x, flip, TO_SRGB,
+    glow, pixels, cores = (_light_sources((h, w), prob, r, p["lights"])
+                           or (None, np.empty(0, np.int64), np.empty((0, 3), np.float32)))
+    rows = (np.empty((0, 0), np.uint8) if glow is None  # no lights; else the glow after Pillow's horizontal pass
+            else np.asarray(glow.resize((w, glow.height), Image.Resampling.BICUBIC)).reshape(glow.height, -1))
+    (field, y, x, flip), (a, b) = _normal_window(rgb.shape, r), _noise_params(exposure)
+    gain = exposure * np.asarray(p["tint"], np.float32)
+    return k.night_srgb(rgb, TO_LINEAR, gain, rows, *k.bicubic_taps(max(len(rows), 1), h), pixels, cores,
+                        np.float32(a), np.float32(b), field.reshape(len(field), -1), y, x, flip, TO_SRGB,
                         np.empty(rgb.shape, np.uint8))
 
 def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
     "Night (`moderate` or `deep`) by the low-light camera model; with `generator` (a CycleGAN/CUT checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "night", generator, intensity)
     r, p, rgb = np.random.default_rng(seed := _seed(rng)), NIGHT[intensity], sample["images"]["rgb"]
-    exposure = float(r.uniform(*p["exposure"]))
-    if k := _compiled():
-        img = _night_compiled(k, rgb, exposure, p["tint"], _light_sources(rgb.shape[:2], built_up(rgb) + 1e-4, r,
-                                                                           p["lights"]), r)
-    else:
-        work = [_scratch(name, rgb.shape) for name in ("light", "clean")]  # noisy overwrites light once added
-        lights = _lights(rgb.shape[:2], built_up(rgb) + 1e-4, r, p["lights"], out=work[0])
-        noisy = night_linear(rgb, exposure, p["tint"], lights, r, out=(work[1], work[0]))[1]
-        img = _to_srgb(noisy, _scratch("index", rgb.shape, np.intp))
+    exposure, prob = float(r.uniform(*p["exposure"])), built_up(rgb) + 1e-4
+    k = _compiled()
+    img = _night_compiled(k, rgb, exposure, p, prob, r) if k else _night_steps(rgb, exposure, p, prob, r)
     a, b = _noise_params(exposure)
     record = {"model": "low-light camera: exposure, tint, lights on built-up pixels, "
                        "noise var = a x + b in linear light",
@@ -341,29 +349,31 @@ def _white_lut(top: int) -> list:
     return lut.astype(int).tolist()
 
 # %% ../nbs/09_weather.ipynb #9a44ebf5
+def _snow_steps(img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
+    "`snow`'s image by Pillow's steps: grey, white, `desaturate`, and white pasted through `_snow_cover`."
+    lum = img.convert("L")
+    grey = lum.convert("RGB")
+    white = grey.point(_white_lut(max(lum.getextrema()[1], 1)))
+    out = desaturate(img, grey=grey)
+    out.paste(white, None, _snow_cover(img, cover, noise_seed))  # white where covered, in C
+    return _pixels(out)  # a view of PIL's memory, no copy
+
 def _snow_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
     "`snow`'s image by the compiled passes (`k.grey`, `k.snow_rgb`): the same bytes."
     (h, w), (quarter, water) = rgb.shape[:2], _cover_parts(img, cover, noise_seed)
     lum = np.empty((h, w), np.uint8)
     white = np.minimum(_white_lut(max(k.grey(rgb, lum), 1)), 255).astype(np.uint8).reshape(3, 256)  # > top: unused
     rows = np.asarray(quarter.resize((w, quarter.height), Image.Resampling.BICUBIC))  # Pillow's horizontal pass
-    return k.snow_rgb(rgb, lum, rows, *k.bicubic_taps(quarter.height, h), np.asarray(water), white, k.blend_table(KEEP),
-                      np.empty(rgb.shape, np.uint8))
+    return k.snow_rgb(rgb, lum, rows, *k.bicubic_taps(quarter.height, h), np.asarray(water), white,
+                      k.blend_table(KEEP), np.empty(rgb.shape, np.uint8))
 
 def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict:
     "Snow cover by the weights-free cover model; with `generator` (a clear → snow CycleGAN checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "snow", generator, intensity)
     r = np.random.default_rng(seed := _seed(rng))
     cover, noise_seed = float(r.uniform(*SNOW[intensity])), int(r.integers(2**31))
-    img = to_pil(rgb := sample["images"]["rgb"])
-    if k := _compiled(): out = _snow_compiled(k, rgb, img, cover, noise_seed)
-    else:
-        lum = img.convert("L")
-        grey = lum.convert("RGB")
-        white = grey.point(_white_lut(max(lum.getextrema()[1], 1)))
-        out = desaturate(img, grey=grey)
-        out.paste(white, None, _snow_cover(img, cover, noise_seed))  # white where covered, in C
-        out = _pixels(out)  # a view of PIL's memory, no copy
+    img, k = to_pil(rgb := sample["images"]["rgb"]), _compiled()
+    out = _snow_compiled(k, rgb, img, cover, noise_seed) if k else _snow_steps(img, cover, noise_seed)
     record = {"model": "weights-free snow cover: open, bright, not water; fractal patches", "intensity": intensity,
               "seed": seed, "cover": cover, "noise_seed": noise_seed}
     return variant(sample, "snow", out, record)
