@@ -13,6 +13,7 @@
    turns these rates into core-hours for the whole MMM-RS build.
 """
 import argparse, io, shutil, subprocess, sys, tempfile, time
+from statistics import median
 from pathlib import Path
 
 import numpy as np
@@ -103,11 +104,22 @@ def source_rates(tmp: Path, k: int = 8) -> dict:
         _cpu_build([(card, one)], tmp / "warm")  # imports and caches warm
         (c1, s1, p1), (ck, sk, pk) = _cpu_build([(card, one)], tmp / "o1"), _cpu_build([(card, many)], tmp / "ok")
         rates[name] = ((sk - s1) / (ck - c1), (pk - p1) / (ck - c1))
+    from mmmrs import weather
     from mmmrs.build import WeatherOptions, demo_sources
-    _cpu_build(demo_sources(), tmp / "w0")  # warm
-    c0, _, n0 = _cpu_build(demo_sources(), tmp / "w0")
-    cw, _, n = _cpu_build(demo_sources(), tmp / "w1", scenes=WeatherOptions(("fog", "night", "snow"), count=4))
-    rates["weather (fog, night, snow)"] = ((n - n0) / (cw - c0),) * 2
+    weathers, paths = WeatherOptions(("fog", "night", "snow"), count=10), {"NumPy/Pillow steps": None, "compiled": 0}
+    for after in paths.values():  # warm: imports, caches and numba's start-up (the compiled passes: the fast extra)
+        weather.COMPILED_AFTER = after
+        _cpu_build(demo_sources(), tmp / "w1", weather=weathers)
+    cpu = {"clear": [], **{p: [] for p in paths}}
+    for _ in range(5):  # alternating, medians: the variants' share of a small build is noisy
+        c0, _, n0 = _cpu_build(demo_sources(), tmp / "w0")
+        cpu["clear"].append(c0)
+        for path, after in paths.items():
+            weather.COMPILED_AFTER = after
+            cw, _, n = _cpu_build(demo_sources(), tmp / "w1", weather=weathers)
+            cpu[path].append(cw)
+    for path in paths:
+        rates[f"weather (fog, night, snow; {path})"] = ((n - n0) / (median(cpu[path]) - median(cpu["clear"])),) * 2
     return rates
 
 
