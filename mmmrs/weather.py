@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_weather.ipynb #58fdb90a
 from __future__ import annotations
-import copy, functools, itertools, os, threading, types
+import copy, functools, itertools, os, threading
 from pathlib import Path
 
 import numpy as np
