@@ -770,6 +770,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'mmmrs.train.weight_dtype': ('train.html#weight_dtype', 'mmmrs/train.py')},
             'mmmrs.weather': { 'mmmrs.weather._by_generator': ('weather.html#_by_generator', 'mmmrs/weather.py'),
                                'mmmrs.weather._compiled': ('weather.html#_compiled', 'mmmrs/weather.py'),
+                               'mmmrs.weather._compiled_after': ('weather.html#_compiled_after', 'mmmrs/weather.py'),
                                'mmmrs.weather._cover_parts': ('weather.html#_cover_parts', 'mmmrs/weather.py'),
                                'mmmrs.weather._down': ('weather.html#_down', 'mmmrs/weather.py'),
                                'mmmrs.weather._filter': ('weather.html#_filter', 'mmmrs/weather.py'),

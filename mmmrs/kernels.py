@@ -132,8 +132,7 @@ def blend_table(keep: float) -> np.ndarray:
 @_jit
 def snow_rgb(rgb, lum, cover, bounds, taps, water, white, washed, out):
     """`snow`'s image: the `washed` colour (`blend_table`, as `desaturate` makes it), then `white` pasted through the
-    cover (Pillow's paste), none on `water`. `cover`: the quarter-size
-    cover after Pillow's horizontal pass."""
+    cover (Pillow's paste), none on `water`. `cover`: the quarter-size cover after Pillow's horizontal pass."""
     h, w = rgb.shape[0], rgb.shape[1]
     acc, m = np.empty(w, np.int32), np.empty(w, np.uint8)
     for y in range(h):

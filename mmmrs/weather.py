@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter
 
+from .cli import UsageError
 from .core import make_key, to_pil
 from .prompts import sample_prompts
 
@@ -66,7 +67,13 @@ def _scratch(name: str, shape, dtype=np.float32) -> np.ndarray:
     return a
 
 # %% ../nbs/09_weather.ipynb #c1bb3271
-COMPILED_AFTER = int(os.environ.get("MMMRS_COMPILED_AFTER", 100))  # NumPy variants per process before the kernels
+def _compiled_after(text: str) -> int:
+    "`MMMRS_COMPILED_AFTER` read: a whole number of variants."
+    try: return int(text)
+    except ValueError: raise UsageError(f"MMMRS_COMPILED_AFTER={text!r}: give a whole number of weather variants a "
+                                        f"process makes before the compiled kernels (0: from the first)") from None
+
+COMPILED_AFTER = _compiled_after(os.environ.get("MMMRS_COMPILED_AFTER", "100"))  # NumPy variants before the kernels
 _MADE = itertools.count()
 
 def _compiled():

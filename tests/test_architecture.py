@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "mmmrs"
-BUILDING = ["core", "cli", "cards", "sources", "superres", "standardize", "gsd", "prompts", "kernels", "weather", "samples",
-            "shards", "run", "datacard", "recipe", "build", "review", "data", "browse"]
+BUILDING = ["core", "cli", "cards", "sources", "superres", "standardize", "gsd", "prompts", "kernels", "weather",
+            "samples", "shards", "run", "datacard", "recipe", "build", "review", "data", "browse"]
 TRAINING = ["train", "cyclegan", "lora", "controlnet", "generate", "inception", "evaluate"]
 FIXTURES = "testing"  # the notebooks' and tests' fixtures: may import anything; nothing imports it
 

@@ -14,6 +14,8 @@ def _meta(out, row):
 def test_scenes_are_traceable_and_reproducible(tmp_path, monkeypatch):
     args = ["--demo", "--weather", "fog,night,snow", "--weather-count", "3"]
     run_build(*args, "--out", tmp_path / "a")  # NumPy's steps (a small build: fewer variants than COMPILED_AFTER)
+    import mmmrs.weather
+    assert mmmrs.weather._kernels() is not None, "install numba (the fast extra): build b would not be compiled"
     monkeypatch.setenv("MMMRS_COMPILED_AFTER", "0")  # the compiled kernels from the first variant, in two workers
     run_build(*args, "--out", tmp_path / "b", "--workers", "2")
     m = pd.read_parquet(tmp_path / "a/manifest.parquet")
@@ -140,6 +142,13 @@ def test_threads_do_not_share_work_arrays(samples, path):
         return s["provenance"]["scene"], hashlib.sha256(v["images"]["rgb"].tobytes() + rec.encode()).hexdigest()
     with ThreadPoolExecutor(8) as ex: got = list(ex.map(digest, tiles))
     assert all(h == PINNED[f"{t} night deep 3"] for t, h in got) and len(got) == 12
+
+def test_a_bad_compiled_after_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("MMMRS_COMPILED_AFTER", "never")
+    res = run_build("--demo", "--weather", "fog", "--out", tmp_path / "out", check=False)
+    assert res.returncode == 2 and "MMMRS_COMPILED_AFTER='never': give a whole number" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "out").exists()
+
 
 def test_unknown_weather_is_refused(tmp_path):
     res = run_build("--demo", "--weather", "rain", "--out", tmp_path / "out", check=False)
