@@ -9,11 +9,15 @@ import functools
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.extending import intrinsic
 
 _jit = numba.njit(cache="__file__" in globals(), nogil=True)  # compiled once and cached beside the module file
 
 # %% auto #0
-__all__ = ['bicubic_taps', 'clip8', 'paste', 'stretch_row', 'fog_rgb', 'night_srgb', 'grey', 'blend_table', 'snow_rgb']
+__all__ = ['bicubic_weights', 'bicubic_taps', 'clip8', 'paste', 'stretch_row', 'fog_rgb', 'night_srgb', 'grey', 'blend_table',
+           'snow_rgb', 'reduce4', 'box3', 'quarter_stats', 'built_up', 'cover_field', 'cover_bytes', 'water',
+           'add_stretched']
 
 # %% ../nbs/09a_kernels.ipynb #b0d98048
 def _cubic(x: float) -> float:
@@ -23,23 +27,27 @@ def _cubic(x: float) -> float:
     if x < 2: return (((x - 5) * x + 8) * x - 4) * -0.5
     return 0.0
 
-@functools.lru_cache(maxsize=16)
-def bicubic_taps(n_in: int, n_out: int) -> tuple:
-    """Pillow's fixed-point weights for a bicubic stretch of `n_in` pixels to `n_out` >= `n_in` (Resample.c's
-    `precompute_coeffs` and `normalize_coeffs_8bpc`, step by step): per output pixel its first input pixel and its
-    number of taps, and the taps in units of 2⁻²²."""
+@functools.lru_cache(maxsize=32)
+def bicubic_weights(n_in: int, n_out: int) -> tuple:
+    """Pillow's weights for a bicubic stretch of `n_in` pixels to `n_out` >= `n_in` (Resample.c's `precompute_coeffs`,
+    step by step): per output pixel its first input pixel and its number of taps, and the taps (doubles)."""
     if n_out < n_in: raise ValueError(f"only a stretch is restated, not {n_in} -> {n_out} pixels")
-    scale, bounds, taps = n_in / n_out, np.zeros((n_out, 2), np.int32), np.zeros((n_out, 5), np.int32)
+    scale, bounds, weights = n_in / n_out, np.zeros((n_out, 2), np.int32), np.zeros((n_out, 5))
     for i in range(n_out):
         center = (i + 0.5) * scale
         first = max(int(center - 2.0 + 0.5), 0)
         w = [_cubic(x + first - center + 0.5) for x in range(min(int(center + 2.0 + 0.5), n_in) - first)]
         total = 0.0
         for v in w: total += v
-        w = [v / total for v in w] if total != 0.0 else w
-        bounds[i] = first, len(w)
-        taps[i, :len(w)] = [int((-0.5 if v < 0 else 0.5) + v * (1 << 22)) for v in w]
-    return bounds, taps
+        bounds[i], weights[i, :len(w)] = (first, len(w)), [v / total for v in w] if total != 0.0 else w
+    return bounds, weights
+
+@functools.lru_cache(maxsize=16)
+def bicubic_taps(n_in: int, n_out: int) -> tuple:
+    """`bicubic_weights` in Pillow's fixed point for 8-bit images (`normalize_coeffs_8bpc`): the taps in units of
+    2⁻²²."""
+    bounds, weights = bicubic_weights(n_in, n_out)
+    return bounds, np.array([[int((-0.5 if v < 0 else 0.5) + v * (1 << 22)) for v in row] for row in weights], np.int32)
 
 # %% ../nbs/09a_kernels.ipynb #77e4b878
 @_jit
@@ -130,15 +138,139 @@ def blend_table(keep: float) -> np.ndarray:
     return _blend_table(np.float32(keep))
 
 @_jit
-def snow_rgb(rgb, lum, cover, bounds, taps, water, white, washed, out):
+def snow_rgb(rgb, lum, cover, bounds, taps, water, shift, white, washed, out):
     """`snow`'s image: the `washed` colour (`blend_table`, as `desaturate` makes it), then `white` pasted through the
-    cover (Pillow's paste), none on `water`. `cover`: the quarter-size cover after Pillow's horizontal pass."""
+    cover (Pillow's paste), none on `water`. `cover`: the quarter-size cover after Pillow's horizontal pass; `water`:
+    at full size (`shift` 0) or at quarter size (`shift` 2, Pillow's nearest stretch by 4)."""
     h, w = rgb.shape[0], rgb.shape[1]
     acc, m = np.empty(w, np.int32), np.empty(w, np.uint8)
     for y in range(h):
         stretch_row(cover, bounds, taps, y, acc, m)
+        wet = water[y >> shift]
         for x in range(w):
-            v, mask = np.int32(lum[y, x]), 0 if water[y, x] else np.int32(m[x])
+            v, mask = np.int32(lum[y, x]), 0 if wet[x >> shift] else np.int32(m[x])
             for c in range(3):
                 out[y, x, c] = paste(np.int32(washed[256 * v + rgb[y, x, c]]), np.int32(white[c, v]), mask)
     return out
+
+# %% ../nbs/09a_kernels.ipynb #b6a6dc6b
+@intrinsic
+def _fma32(typingctx, a, b, c):
+    "a·b + c rounded once (float32), as LLVM's `fma`."
+    def codegen(context, builder, signature, args): return builder.fma(*args)
+    return types.float32(types.float32, types.float32, types.float32), codegen
+
+@_jit
+def reduce4(rgb, out):
+    "Pillow's `reduce(4)` of an RGB image with sides multiples of 4, into `out`: each 4×4 block's sum + 8, over 16."
+    acc = np.empty((rgb.shape[1], 3), np.int32)
+    for i in range(out.shape[0]):
+        r0, r1, r2, r3 = rgb[4 * i], rgb[4 * i + 1], rgb[4 * i + 2], rgb[4 * i + 3]
+        for x in range(rgb.shape[1]):
+            for c in range(3):
+                acc[x, c] = (np.int32(r0[x, c]) + np.int32(r1[x, c])) + (np.int32(r2[x, c]) + np.int32(r3[x, c]))
+        for j in range(out.shape[1]):
+            for c in range(3):
+                out[i, j, c] = (acc[4 * j, c] + acc[4 * j + 1, c] + acc[4 * j + 2, c] + acc[4 * j + 3, c] + 8) >> 4
+    return out
+
+@_jit
+def _reflect(i, n):
+    "Index `i` (−1 … n) reflected into 0 … n − 1, as `np.pad(mode='reflect')` pads by one."
+    if n == 1: return 0
+    return 1 if i < 0 else n - 2 if i >= n else i
+
+@_jit
+def _pad1(a, out):
+    "`np.pad(a, 1, mode='reflect')` of a 2-D array, into `out`."
+    h, w = a.shape
+    for i in range(h + 2):
+        row = a[_reflect(i - 1, h)]
+        out[i, 0], out[i, w + 1] = row[_reflect(-1, w)], row[_reflect(w, w)]
+        for j in range(w): out[i, j + 1] = row[j]
+
+@_jit
+def box3(padded, k, out, tmp):
+    """`weather._filter` with the kernel (k, k, k) of an array `padded` by `_pad1`, into `out` (`tmp`: float32 work of
+    a padded row): along rows by fused multiply-adds in window order, as BLAS does, then along columns plainly."""
+    h, w = out.shape
+    for i in range(h):
+        for j in range(w + 2): tmp[j] = _fma32(padded[i + 2, j], k, _fma32(padded[i + 1, j], k, padded[i, j] * k))
+        for j in range(w): out[i, j] = (tmp[j] * k + tmp[j + 1] * k) + tmp[j + 2] * k
+
+@_jit
+def quarter_stats(q, unit, lum, std):
+    """`weather._quarter_lum`'s luminance and its 3×3 standard deviation, of the quarter-size bytes `q` (`unit`:
+    byte / 255 as float32), into `lum` and `std`."""
+    h, w = lum.shape
+    for i in range(h):
+        for j in range(w): lum[i, j] = ((unit[q[i, j, 0]] + unit[q[i, j, 1]]) + unit[q[i, j, 2]]) / np.float32(3)
+    padded, mean, square, tmp = np.empty((h + 2, w + 2), np.float32), np.empty_like(lum), np.empty_like(lum), \
+        np.empty(w + 2, np.float32)
+    k = np.float32(1 / 3)
+    _pad1(lum, padded)
+    box3(padded, k, mean, tmp)
+    padded *= padded  # lum², padded
+    box3(padded, k, square, tmp)
+    for i in range(h):
+        for j in range(w): std[i, j] = np.sqrt(max(square[i, j] - mean[i, j] * mean[i, j], np.float32(0)))
+
+@_jit
+def built_up(q, unit, lum, std, out):
+    "`weather.built_up` from the quarter-size bytes and `quarter_stats`, into `out`."
+    one, zero = np.float32(1), np.float32(0)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            r, g, b = unit[q[i, j, 0]], unit[q[i, j, 1]], unit[q[i, j, 2]]
+            top = max(max(r, g), b)
+            sat = (top - min(min(r, g), b)) / max(top, np.float32(1e-3))
+            keep = ((np.float32(2) * g - r) - b < np.float32(0.06)) and not (b > r and lum[i, j] < np.float32(0.3))
+            v = min(max(one - np.float32(2) * sat, zero), one) * min(max(std[i, j] / np.float32(0.08), zero), one)
+            out[i, j] = v * np.float32(keep)
+    return out
+
+@_jit
+def cover_field(lum, std, noise, out):
+    "`weather._cover_parts`' snow field (smooth, bright, noisy first), into `out`."
+    one, zero = np.float32(1), np.float32(0)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            smooth = one - min(max(std[i, j] / np.float32(0.1), zero), one)
+            out[i, j] = (smooth * np.float32(0.6) + lum[i, j] * np.float32(0.4)) + np.float32(0.35) * noise[i, j]
+    return out
+
+@_jit
+def cover_bytes(field, level, out):
+    "`weather._cover_parts`' cover bytes: snow where `field` passes `level`, ramped over 0.08, into `out`."
+    one, zero = np.float32(1), np.float32(0)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            s = min(max((field[i, j] - level) / np.float32(0.08) + np.float32(0.5), zero), one)
+            out[i, j] = np.uint8(np.rint(s * np.float32(255)))
+    return out
+
+@_jit
+def water(q, lum, std, out):
+    "`weather._water`'s open water at quarter size: bluish, dark and smooth, into `out` (bool)."
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = q[i, j, 2] >= q[i, j, 0] and lum[i, j] < np.float32(0.32) and std[i, j] < np.float32(0.03)
+    return out
+
+# %% ../nbs/09a_kernels.ipynb #d2befaea
+@_jit
+def add_stretched(src, columns, column_weights, rows, row_weights, weight, tmp, out):
+    """`out += weight · ` Pillow's bicubic stretch of the float32 image `src` to `out`'s shape (`columns`, `rows`:
+    `bicubic_weights`' bounds; `tmp`: float32 work of `src`'s rows × `out`'s columns)."""
+    for y in range(src.shape[0]):
+        for x in range(out.shape[1]):
+            s = 0.0
+            for i in range(columns[x, 1]): s += np.float64(src[y, columns[x, 0] + i]) * column_weights[x, i]
+            tmp[y, x] = np.float32(s)
+    sums = np.empty(out.shape[1])
+    for y in range(out.shape[0]):
+        sums[:] = 0.0
+        for i in range(rows[y, 1]):
+            row, k = tmp[rows[y, 0] + i], row_weights[y, i]
+            for x in range(out.shape[1]): sums[x] += np.float64(row[x]) * k
+        for x in range(out.shape[1]): out[y, x] += weight * np.float32(sums[x])

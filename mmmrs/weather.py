@@ -15,11 +15,11 @@ from .core import make_key, to_pil
 from .prompts import sample_prompts
 
 # %% auto #0
-__all__ = ['FOG', 'AIRLIGHT', 'COMPILED_AFTER', 'NIGHT', 'SHOT', 'READ', 'TO_LINEAR', 'TO_SRGB', 'SNOW', 'KEEP', 'WEATHER_MODELS',
-           'variant', 'fractal_noise', 'fog_mask', 'fog_transmission', 'fog', 'built_up', 'night_linear', 'night',
-           'water_mask', 'snow_cover', 'desaturate', 'snow', 'make_weather', 'binomial_filter', 'blur_layers',
-           'resnet_block', 'resnet_generator_class', 'generator_from_state_dict', 'load_generator', 'to_tensor',
-           'to_uint8', 'translate']
+__all__ = ['FOG', 'AIRLIGHT', 'COMPILED_AFTER', 'NIGHT', 'SHOT', 'READ', 'TO_LINEAR', 'TO_SRGB', 'UNIT', 'SNOW', 'KEEP',
+           'WEATHER_MODELS', 'variant', 'fractal_noise', 'fog_mask', 'fog_transmission', 'fog', 'built_up',
+           'night_linear', 'night', 'water_mask', 'snow_cover', 'desaturate', 'snow', 'make_weather', 'binomial_filter',
+           'blur_layers', 'resnet_block', 'resnet_generator_class', 'generator_from_state_dict', 'load_generator',
+           'to_tensor', 'to_uint8', 'translate']
 
 # %% ../nbs/09_weather.ipynb #b6c1c1ee
 def _seed(rng) -> int:
@@ -89,19 +89,40 @@ def _kernels():
     return kernels
 
 # %% ../nbs/09_weather.ipynb #67238ac4
-def fractal_noise(h: int, w: int, seed: int, octaves: int = 5, base: int = 3, persistence: float = 0.5) -> np.ndarray:
-    "Smooth fractal noise in [-1, 1]: octaves of bicubically upsampled Gaussian fields, each half the weight."
-    rng, acc, amp = np.random.default_rng(seed), np.zeros((h, w), np.float32), 1.0
+def _octaves(seed: int, octaves: int = 5, base: int = 3, persistence: float = 0.5):
+    "The fractal's Gaussian fields (g × g float32, g = base·2ᵒ + 1) with their weights, coarse to fine."
+    rng, amp = np.random.default_rng(seed), 1.0
     for o in range(octaves):
         g = base * 2 ** o + 1
-        field = Image.fromarray(rng.standard_normal((g, g)).astype(np.float32), mode="F")
-        acc += amp * _pixels(field.resize((w, h), Image.Resampling.BICUBIC)); amp *= persistence
-    return acc / max(float(np.abs(acc).max()), 1e-6)
+        yield rng.standard_normal((g, g)).astype(np.float32), amp
+        amp *= persistence
+
+def _unit_peak(acc: np.ndarray) -> np.ndarray: return acc / max(float(np.abs(acc).max()), 1e-6)
+
+def fractal_noise(h: int, w: int, seed: int, octaves: int = 5, base: int = 3, persistence: float = 0.5) -> np.ndarray:
+    "Smooth fractal noise in [-1, 1]: octaves of bicubically upsampled Gaussian fields, each half the weight."
+    acc = np.zeros((h, w), np.float32)
+    for field, amp in _octaves(seed, octaves, base, persistence):
+        acc += amp * _pixels(Image.fromarray(field, mode="F").resize((w, h), Image.Resampling.BICUBIC))
+    return _unit_peak(acc)
+
+def _fractal_compiled(k, h: int, w: int, seed: int) -> np.ndarray:
+    "`fractal_noise(h, w, seed)` by `k.add_stretched`: the same draws, the same bytes."
+    acc = np.zeros((h, w), np.float32)
+    for field, amp in _octaves(seed):
+        g = len(field)
+        k.add_stretched(field, *k.bicubic_weights(g, w), *k.bicubic_weights(g, h), np.float32(amp),
+                        np.empty((g, w), np.float32), acc)
+    return _unit_peak(acc)
+
+def _fractal(k, h: int, w: int, seed: int) -> np.ndarray:
+    "`fractal_noise(h, w, seed)`, by the kernels `k` where they restate it: a stretch of every field, the finest 49²."
+    return _fractal_compiled(k, h, w, seed) if k and min(h, w) >= 49 else fractal_noise(h, w, seed)
 
 # %% ../nbs/09_weather.ipynb #52526224
-def _transmission(beta: float, noise_seed: int, depth_variation: float = 0.3, res: int = 128) -> Image.Image:
-    "The transmission `exp(-β·(1 + v·noise))` as an 8-bit `res`² image: smooth, so computed small."
-    t = np.exp(-beta * (1 + depth_variation * fractal_noise(res, res, noise_seed)))
+def _transmission(beta: float, noise_seed: int, depth_variation: float = 0.3, res: int = 128, k=None) -> Image.Image:
+    "The transmission `exp(-β·(1 + v·noise))` as an 8-bit `res`² image: smooth, so computed small (noise by `k`)."
+    t = np.exp(-beta * (1 + depth_variation * _fractal(k, res, res, noise_seed)))
     return Image.fromarray(np.rint(t * 255).astype(np.uint8))
 
 def fog_mask(h: int, w: int, beta: float, noise_seed: int, depth_variation: float = 0.3, res: int = 128) -> Image.Image:
@@ -134,9 +155,10 @@ def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = Non
         a = r.uniform(*AIRLIGHT)
         airlight = [a, a + r.uniform(0, 0.015), min(1.0, a + r.uniform(0.01, 0.03))]
     noise_seed, rgb = int(r.integers(2**31)), sample["images"]["rgb"]
-    A, t = tuple(int(round(255 * x)) for x in airlight), _transmission(beta, noise_seed, depth_variation)
-    k = _compiled() if rgb.shape[0] >= t.height else None  # the kernels restate a stretch, not a reduction
-    img = _fog_compiled(k, rgb, A, t) if k else _fog_steps(rgb, A, t)
+    k = _compiled()
+    A, t = tuple(int(round(255 * x)) for x in airlight), _transmission(beta, noise_seed, depth_variation, k=k)
+    stretch = k and rgb.shape[0] >= t.height  # the kernels restate a stretch, not a reduction
+    img = _fog_compiled(k, rgb, A, t) if stretch else _fog_steps(rgb, A, t)
     record = {"model": "atmospheric scattering I = J t + A (1 - t), t = exp(-beta (1 + v n))", "intensity": intensity,
               "seed": seed, "beta": beta, "airlight": [round(x / 255, 6) for x in A], "noise_seed": noise_seed,
               "depth_variation": depth_variation}
@@ -182,6 +204,37 @@ def built_up(rgb) -> np.ndarray:
     lum, sat = _mean_rgb(x), (top - np.minimum(np.minimum(r, g), b)) / np.maximum(top, 1e-3)
     green, water = 2 * g - r - b, (b > r) & (lum < 0.3)
     return np.clip((1 - 2 * sat), 0, 1) * np.clip(_local_std(lum) / 0.08, 0, 1) * (green < 0.06) * ~water
+
+# %% ../nbs/09_weather.ipynb #cfdd382b
+UNIT = np.arange(256, dtype=np.float32) / np.float32(255)  # byte / 255, as `_quarter` divides
+
+def _stats(k, rgb: np.ndarray) -> tuple:
+    "The quarter-size bytes, luminance and local standard deviation of an RGB tile with sides multiples of 4, by `k`."
+    h, w = rgb.shape[:2]
+    q = k.reduce4(rgb, np.empty((h // 4, w // 4, 3), np.uint8))
+    lum, std = np.empty(q.shape[:2], np.float32), np.empty(q.shape[:2], np.float32)
+    k.quarter_stats(q, UNIT, lum, std)
+    return q, lum, std
+
+@functools.cache
+def _stats_agree(k) -> bool:
+    """Whether `k`'s quarter statistics are NumPy's on this machine, whose BLAS filters along rows (`_local_std`): by
+    fused multiply-adds, as `k.box3` does, or otherwise. Checked once, on a random probe."""
+    rgb = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    (_, lum, std), want = _stats(k, rgb), _mean_rgb(_quarter(rgb))
+    return np.array_equal(lum, want) and np.array_equal(std, _local_std(want))
+
+def _quarter_compiled(k, rgb: np.ndarray) -> tuple | None:
+    """`_stats` where the kernels restate NumPy's and Pillow's steps, else None: sides multiples of 4, a quarter at
+    least two columns wide, a machine where `_stats_agree`."""
+    h, w = rgb.shape[:2]
+    return _stats(k, rgb) if h % 4 == 0 and w % 4 == 0 and w >= 8 and _stats_agree(k) else None
+
+def _built_up_compiled(k, rgb: np.ndarray) -> np.ndarray:
+    "`built_up(rgb)` by the kernels `k` where they restate it."
+    if (stats := _quarter_compiled(k, rgb)) is None: return built_up(rgb)
+    q, lum, std = stats
+    return k.built_up(q, UNIT, lum, std, np.empty_like(lum))
 
 # %% ../nbs/09_weather.ipynb #fc08d449
 def _light_sources(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> tuple | None:
@@ -294,8 +347,8 @@ def night(sample: dict, rng, intensity: str = "deep", generator=None) -> dict:
     "Night (`moderate` or `deep`) by the low-light camera model; with `generator` (a CycleGAN/CUT checkpoint), by it."
     if generator is not None: return _by_generator(sample, rng, "night", generator, intensity)
     r, p, rgb = np.random.default_rng(seed := _seed(rng)), NIGHT[intensity], sample["images"]["rgb"]
-    exposure, prob = float(r.uniform(*p["exposure"])), built_up(rgb) + 1e-4
-    k = _compiled()
+    exposure, k = float(r.uniform(*p["exposure"])), _compiled()
+    prob = (_built_up_compiled(k, rgb) if k else built_up(rgb)) + 1e-4
     img = _night_compiled(k, rgb, exposure, p, prob, r) if k else _night_steps(rgb, exposure, p, prob, r)
     a, b = _noise_params(exposure)
     record = {"model": "low-light camera: exposure, tint, lights on built-up pixels, "
@@ -365,14 +418,25 @@ def _snow_steps(img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
     out.paste(white, None, _snow_cover(img, cover, noise_seed))  # white where covered, in C
     return _pixels(out)  # a view of PIL's memory, no copy
 
+def _cover_parts_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_seed: int) -> tuple:
+    """`_cover_parts` by the kernels `k` where they restate it: the cover at quarter size (uint8), and the water with
+    the shift that reads it (2: at quarter size; 0: at full size, by Pillow's steps)."""
+    if (stats := _quarter_compiled(k, rgb)) is None:
+        quarter, water = _cover_parts(img, cover, noise_seed)
+        return np.asarray(quarter), np.asarray(water), 0
+    q, lum, std = stats
+    field = k.cover_field(lum, std, _fractal(k, *lum.shape, noise_seed), np.empty_like(lum))
+    covered = k.cover_bytes(field, np.quantile(field, 1 - cover), np.empty(lum.shape, np.uint8))
+    return covered, k.water(q, lum, std, np.empty(lum.shape, bool)), 2
+
 def _snow_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
-    "`snow`'s image by the compiled passes (`k.grey`, `k.snow_rgb`): the same bytes."
-    (h, w), (quarter, water) = rgb.shape[:2], _cover_parts(img, cover, noise_seed)
+    "`snow`'s image by the compiled passes (`k.grey`, `k.snow_rgb` and the cover's): the same bytes."
+    (h, w), (quarter, water, shift) = rgb.shape[:2], _cover_parts_compiled(k, rgb, img, cover, noise_seed)
     lum = np.empty((h, w), np.uint8)
     white = np.minimum(_white_lut(max(k.grey(rgb, lum), 1)), 255).astype(np.uint8).reshape(3, 256)  # > top: unused
-    rows = np.asarray(quarter.resize((w, quarter.height), Image.Resampling.BICUBIC))  # Pillow's horizontal pass
-    return k.snow_rgb(rgb, lum, rows, *k.bicubic_taps(quarter.height, h), np.asarray(water), white,
-                      k.blend_table(KEEP), np.empty(rgb.shape, np.uint8))
+    rows = np.asarray(Image.fromarray(quarter).resize((w, len(quarter)), Image.Resampling.BICUBIC))  # horizontal pass
+    return k.snow_rgb(rgb, lum, rows, *k.bicubic_taps(len(quarter), h), water, shift, white, k.blend_table(KEEP),
+                      np.empty(rgb.shape, np.uint8))
 
 def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict:
     "Snow cover by the weights-free cover model; with `generator` (a clear → snow CycleGAN checkpoint), by it."
