@@ -6,6 +6,7 @@ Pillow steps of `mmmrs.weather`, in a fraction of the time."""
 # %% ../nbs/09a_kernels.ipynb #583a22a6
 from __future__ import annotations
 import functools
+import math
 
 import numba
 import numpy as np
@@ -15,7 +16,8 @@ from numba.extending import intrinsic
 _jit = numba.njit(cache="__file__" in globals(), nogil=True)  # compiled once and cached beside the module file
 
 # %% auto #0
-__all__ = ['bicubic_weights', 'bicubic_taps', 'clip8', 'paste', 'stretch_row', 'fog_rgb', 'night_srgb', 'grey', 'blend_table',
+__all__ = ['bicubic_weights', 'bicubic_taps', 'clip8', 'paste', 'stretch_row', 'transpose', 'stretch_columns', 'fog_rgb',
+           'box_blur_weights', 'box_rows', 'box_columns', 'gaussian_blur', 'night_srgb', 'grey', 'blend_table',
            'snow_rgb', 'reduce4', 'box3', 'quarter_stats', 'built_up', 'cover_field', 'cover_bytes', 'water',
            'add_stretched']
 
@@ -68,6 +70,30 @@ def stretch_row(src, bounds, taps, y, acc, out):
         for j in range(acc.shape[0]): acc[j] += np.int32(row[j]) * t
     for j in range(acc.shape[0]): out[j] = clip8(acc[j] >> 22)
 
+# %% ../nbs/09a_kernels.ipynb #c84d5002
+@_jit
+def transpose(a, out):
+    "`a` (h × w × bands) with its first two axes swapped, into `out` (w × h × bands); RGB written out, which is faster."
+    h, w, bands = a.shape
+    for x in range(w):
+        o = out[x]
+        if bands == 3:
+            for y in range(h): o[y, 0], o[y, 1], o[y, 2] = a[y, x, 0], a[y, x, 1], a[y, x, 2]
+        else:
+            for y in range(h):
+                for c in range(bands): o[y, c] = a[y, x, c]
+    return out
+
+@_jit
+def stretch_columns(src, bounds, taps, out):
+    """Pillow's horizontal bicubic pass of `src` (uint8, h × w × bands) to `out`'s width (`bicubic_taps`): the
+    vertical pass (`stretch_row`) over the columns of the transpose."""
+    h, w, c = src.shape
+    t = transpose(src, np.empty((w, h, c), np.uint8)).reshape(w, h * c)
+    done, acc = np.empty((out.shape[1], h * c), np.uint8), np.empty(h * c, np.int32)
+    for x in range(out.shape[1]): stretch_row(t, bounds, taps, x, acc, done[x])
+    return transpose(done.reshape(out.shape[1], h, c), out)
+
 # %% ../nbs/09a_kernels.ipynb #7f979c52
 @_jit
 def fog_rgb(rgb, transmission, bounds, taps, airlight, out):
@@ -81,35 +107,138 @@ def fog_rgb(rgb, transmission, bounds, taps, airlight, out):
             for c in range(3): out[y, x, c] = paste(airlight[c], np.int32(rgb[y, x, c]), np.int32(t[x]))
     return out
 
+# %% ../nbs/09a_kernels.ipynb #018e0647
+def box_blur_weights(radius: float, passes: int = 3) -> tuple:
+    """Pillow's `GaussianBlur(radius)` as `passes` box blurs (`_gaussian_blur_radius`, in float32 as Pillow's C): the
+    box's whole radius `r`, its fixed-point weights in units of 2⁻²⁴ (`ww` for the 2r + 1 pixels, `fw` for the two
+    beyond, as `ImagingHorizontalBoxBlur` rounds them) and `passes`."""
+    f = np.float32
+    sigma2 = f(radius) * f(radius) / f(passes)
+    box = f(math.sqrt(12.0 * float(sigma2) + 1.0))
+    whole = f(math.floor((float(box) - 1.0) / 2.0))
+    part = (f(2) * whole + f(1)) * (whole * (whole + f(1)) - f(3) * sigma2)
+    part /= f(6) * (sigma2 - (whole + f(1)) * (whole + f(1)))
+    r = whole + part
+    ww = int(f(1 << 24) / (r * f(2) + f(1)))
+    return int(r), ww, ((1 << 24) - (int(r) * 2 + 1) * ww) // 2, passes
+
+@_jit
+def _box(total, a, b, ww, fw):
+    "One box-blurred byte: `(ww·total + fw·(a + b) + 2²³) >> 24`, in uint32 (it cannot overflow)."
+    return np.uint8((total * np.uint32(ww) + (np.uint32(a) + np.uint32(b)) * np.uint32(fw) + np.uint32(1 << 23))
+                    >> np.uint32(24))
+
+@_jit
+def _box_edge(row, bands, r, ww, fw, x, out):
+    "Pixel `x` of `box_rows`, its box clamped to the row."
+    last = row.shape[0] // bands - 1
+    for c in range(bands):
+        total = np.uint32(0)
+        for i in range(x - r, x + r + 1): total += np.uint32(row[min(max(i, 0), last) * bands + c])
+        out[x * bands + c] = _box(total, row[max(x - r - 1, 0) * bands + c], row[min(x + r + 1, last) * bands + c],
+                                  ww, fw)
+
+@_jit
+def box_rows(src, bands, r, ww, fw, acc, out):
+    """One box blur of radius `r` along each row of `src` (uint8, h × w·bands), the edge pixels repeated, into `out`
+    (`acc`: uint32 work of a row). The pixels whose box stays inside the row are summed over views, which the
+    compiler vectorizes; the edge pixels one by one."""
+    w = src.shape[1] // bands
+    lo = min(r + 1, w)
+    hi, reach = max(lo, w - r - 1), (r + 1) * bands
+    first, m = lo * bands, (hi - lo) * bands
+    for y in range(src.shape[0]):
+        row, o = src[y], out[y]
+        acc[:m] = 0
+        for i in range(-r, r + 1):
+            part = row[first + i * bands:first + i * bands + m]
+            for j in range(m): acc[j] += np.uint32(part[j])
+        left, right, inner = row[first - reach:first - reach + m], row[first + reach:first + reach + m], o[first:]
+        for j in range(m): inner[j] = _box(acc[j], left[j], right[j], ww, fw)
+        for x in range(lo): _box_edge(row, bands, r, ww, fw, x, o)
+        for x in range(hi, w): _box_edge(row, bands, r, ww, fw, x, o)
+
+@_jit
+def box_columns(src, r, ww, fw, acc, out):
+    "One box blur of radius `r` along each column of `src` (uint8, 2-D), the edge rows repeated, into `out`."
+    last = src.shape[0] - 1
+    for y in range(src.shape[0]):
+        acc[:] = 0
+        for i in range(y - r, y + r + 1):
+            row = src[min(max(i, 0), last)]
+            for j in range(acc.shape[0]): acc[j] += np.uint32(row[j])
+        a, b, o = src[max(y - r - 1, 0)], src[min(y + r + 1, last)], out[y]
+        for j in range(acc.shape[0]): o[j] = _box(acc[j], a[j], b[j], ww, fw)
+
+@_jit
+def gaussian_blur(img, r, ww, fw, passes):
+    """Pillow's `GaussianBlur` of `img` (uint8, h × w × bands) by `box_blur_weights`: `passes` box blurs along the
+    rows, then `passes` along the columns, each rounded to uint8."""
+    h, w, bands = img.shape
+    a, b, acc = img.copy().reshape(h, w * bands), np.empty((h, w * bands), np.uint8), np.empty(w * bands, np.uint32)
+    for _ in range(passes):
+        box_rows(a, bands, r, ww, fw, acc, b)
+        a, b = b, a
+    for _ in range(passes):
+        box_columns(a, r, ww, fw, acc, b)
+        a, b = b, a
+    return a.reshape(h, w, bands)
+
 # %% ../nbs/09a_kernels.ipynb #5757a9c0
+@_jit
+def _lit_rows(glow, bounds):
+    "Whether each output row of the glow's vertical pass has light: a nonzero byte in one of its input rows."
+    lit = np.zeros(glow.shape[0], np.bool_)
+    for i in range(glow.shape[0]):
+        for v in glow[i]:
+            if v:
+                lit[i] = True
+                break
+    out = np.zeros(bounds.shape[0], np.bool_)
+    for y in range(bounds.shape[0]):
+        for i in range(bounds[y, 1]): out[y] |= lit[bounds[y, 0] + i]
+    return out
+
 @_jit
 def night_srgb(rgb, to_linear, gain, glow, bounds, taps, pixels, cores, a, b, field, y0, x0, flip, to_srgb,
                out):
     """`_to_srgb` of `night_linear`'s noisy image, lit as `_lights` lights it, row by row. `glow`: the
     quarter-size glow after Pillow's horizontal pass, rows of w·3 values (no rows: no lights); `pixels`, `cores`:
-    the lights' cores; `field` from row `y0` (counted from the end if `flip`), value `3·x0`: the normal draws."""
+    the lights' cores; `field` from row `y0` (counted from the end if `flip`), value `3·x0`: the normal draws.
+    The linear values and the glow's (byte / 255) are looked up in tables of the same float32 values; a row whose
+    glow is all zero skips it (adding 0 changes nothing)."""
     h, w = rgb.shape[0], rgb.shape[1]
     n, one, zero = 3 * w, np.float32(1), np.float32(0)
-    acc, g = np.empty(n, np.int32), np.empty(n, np.uint8)
-    clean, light, index = np.empty(n, np.float32), np.empty(n, np.float32), np.empty(n, np.int32)
+    linear, unit = np.empty((3, 256), np.float32), np.empty(256, np.float32)
+    for v in range(256):
+        unit[v] = np.float32(v) / np.float32(255)
+        for c in range(3): linear[c, v] = to_linear[v] * gain[c]
+    lit = _lit_rows(glow, bounds) if glow.shape[0] else np.zeros(h, np.bool_)
+    acc, g = np.empty(n, np.int32), np.zeros(n, np.uint8)
+    clean, index = np.empty(n, np.float32), np.empty(n, np.uint16)  # unsigned: no negative-index checks
     p = 0
     for y in range(h):
-        for x in range(w):
-            for c in range(3): clean[3 * x + c] = to_linear[rgb[y, x, c]] * gain[c]
-        if glow.shape[0]:
+        src = rgb[y]
+        if lit[y]:
             stretch_row(glow, bounds, taps, y, acc, g)
-            for j in range(n): light[j] = np.float32(g[j]) / np.float32(255)
-            while p < len(pixels) and pixels[p] < (y + 1) * w:  # the cores of this row
-                for c in range(3): light[3 * (pixels[p] - y * w) + c] += cores[p, c]
-                p += 1
-            for j in range(n): clean[j] += light[j]
-        fy, fx = y0 + (h - 1 - y if flip else y), 3 * x0
+            for x in range(w):
+                for c in range(3): clean[3 * x + c] = linear[c, src[x, c]] + unit[g[3 * x + c]]
+        else:
+            g[:] = 0
+            for x in range(w):
+                for c in range(3): clean[3 * x + c] = linear[c, src[x, c]]
+        while p < len(pixels) and pixels[p] < (y + 1) * w:  # the cores of this row: light = glow + core
+            x = pixels[p] - y * w
+            for c in range(3): clean[3 * x + c] = linear[c, src[x, c]] + (unit[g[3 * x + c]] + cores[p, c])
+            p += 1
+        normal = field[y0 + (h - 1 - y if flip else y), 3 * x0:3 * x0 + n]
         for j in range(n):
             c = min(clean[j], one)
-            v = np.sqrt(c * a + b) * field[fy, fx + j] + c
-            index[j] = np.int32(np.rint(min(max(v, zero), one) * np.float32(4095)))
+            v = np.sqrt(c * a + b) * normal[j] + c
+            index[j] = np.uint16(np.rint(min(max(v, zero), one) * np.float32(4095)))
+        o = out[y]
         for x in range(w):
-            for c in range(3): out[y, x, c] = to_srgb[index[3 * x + c]]
+            for c in range(3): o[x, c] = to_srgb[index[3 * x + c]]
     return out
 
 # %% ../nbs/09a_kernels.ipynb #6148ab83

@@ -15,7 +15,7 @@ from .core import make_key, to_pil
 from .prompts import sample_prompts
 
 # %% auto #0
-__all__ = ['FOG', 'AIRLIGHT', 'COMPILED_AFTER', 'NIGHT', 'SHOT', 'READ', 'TO_LINEAR', 'TO_SRGB', 'UNIT', 'SNOW', 'KEEP',
+__all__ = ['FOG', 'AIRLIGHT', 'COMPILED_AFTER', 'NIGHT', 'SHOT', 'READ', 'TO_LINEAR', 'TO_SRGB', 'UNIT', 'GLOW', 'SNOW', 'KEEP',
            'WEATHER_MODELS', 'variant', 'fractal_noise', 'fog_mask', 'fog_transmission', 'fog', 'built_up',
            'night_linear', 'night', 'water_mask', 'snow_cover', 'desaturate', 'snow', 'make_weather', 'binomial_filter',
            'blur_layers', 'resnet_block', 'resnet_generator_class', 'generator_from_state_dict', 'load_generator',
@@ -88,6 +88,14 @@ def _kernels():
     except ImportError: return None
     return kernels
 
+def _columns(k, a: np.ndarray, w: int) -> np.ndarray:
+    """Pillow's horizontal bicubic pass of the uint8 image `a` (L or RGB) to width `w`, the first half of a resize: by
+    the kernels `k` where they restate it (a stretch), else by Pillow."""
+    if w < a.shape[1]: return np.asarray(Image.fromarray(a).resize((w, len(a)), Image.Resampling.BICUBIC))
+    bands = a.reshape(*a.shape[:2], -1)
+    out = np.empty((len(a), w, bands.shape[2]), np.uint8)
+    return k.stretch_columns(bands, *k.bicubic_taps(a.shape[1], w), out).reshape(len(a), w, *a.shape[2:])
+
 # %% ../nbs/09_weather.ipynb #67238ac4
 def _octaves(seed: int, octaves: int = 5, base: int = 3, persistence: float = 0.5):
     "The fractal's Gaussian fields (g × g float32, g = base·2ᵒ + 1) with their weights, coarse to fine."
@@ -143,7 +151,7 @@ def _fog_steps(rgb: np.ndarray, A: tuple, t: Image.Image) -> np.ndarray:
 
 def _fog_compiled(k, rgb: np.ndarray, A: tuple, t: Image.Image) -> np.ndarray:
     "`fog`'s image by the compiled pass (`k.fog_rgb`): the same bytes."
-    rows = np.asarray(t.resize((rgb.shape[1], t.height), Image.Resampling.BICUBIC))  # Pillow's horizontal pass
+    rows = _columns(k, np.asarray(t), rgb.shape[1])
     return k.fog_rgb(rgb, rows, *k.bicubic_taps(t.height, rgb.shape[0]), np.int32(A), np.empty(rgb.shape, np.uint8))
 
 def fog(sample: dict, rng, intensity: str = "moderate", beta: float | None = None, airlight=None,
@@ -237,10 +245,12 @@ def _built_up_compiled(k, rgb: np.ndarray) -> np.ndarray:
     return k.built_up(q, UNIT, lum, std, np.empty_like(lum))
 
 # %% ../nbs/09_weather.ipynb #fc08d449
-def _light_sources(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> tuple | None:
-    """Point lights for an image of `shape`, placed with probability ∝ `prob` (quarter resolution): their glow (a
-    blurred quarter-size RGB image), and their cores summed per pixel in draw order (sorted flat pixel indices and
-    linear colours); None when there are none."""
+GLOW = 1.25  # the radius of the lights' glow: Pillow's GaussianBlur, in quarter-size pixels
+
+def _light_draws(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> tuple | None:
+    """Point lights for an image of `shape`, placed with probability ∝ `prob` (quarter resolution): their halo (the
+    quarter-size RGB bytes that blur into their glow), and their cores summed per pixel in draw order (sorted flat
+    pixel indices and linear colours); None when there are none."""
     h, w = shape
     n, f = int(density * prob.sum() * 16 / 150), h // prob.shape[0]
     if n == 0: return None
@@ -250,11 +260,16 @@ def _light_sources(shape, prob: np.ndarray, r: np.random.Generator, density: flo
     colours = colours.astype(np.float32)
     halo = np.zeros((*prob.shape, 3), np.float32)
     np.add.at(halo, (ys // f, xs // f), colours)
-    glow = Image.fromarray(np.rint(np.clip(halo / 4, 0, 1) * 255).astype(np.uint8))
     pixels, which = np.unique(ys * w + xs, return_inverse=True)
     cores = np.zeros((len(pixels), 3), np.float32)
     np.add.at(cores, which, colours)
-    return glow.filter(ImageFilter.GaussianBlur(1.25)), pixels, cores
+    return np.rint(np.clip(halo / 4, 0, 1) * 255).astype(np.uint8), pixels, cores
+
+def _light_sources(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> tuple | None:
+    "`_light_draws` with the halo blurred into the glow (an RGB image); None when there are no lights."
+    if (draws := _light_draws(shape, prob, r, density)) is None: return None
+    halo, pixels, cores = draws
+    return Image.fromarray(halo).filter(ImageFilter.GaussianBlur(GLOW)), pixels, cores
 
 def _lights(shape, prob: np.ndarray, r: np.random.Generator, density: float, out=None) -> np.ndarray | None:
     """Linear-light image of `_light_sources`' lights: the glow stretched to `shape`, plus the cores; in `out`
@@ -333,10 +348,10 @@ def _night_steps(rgb: np.ndarray, exposure: float, p: dict, prob: np.ndarray, r:
 def _night_compiled(k, rgb: np.ndarray, exposure: float, p: dict, prob: np.ndarray, r: np.random.Generator):
     "`night`'s sRGB image by the compiled pass (`k.night_srgb`): the same draws, the same bytes."
     h, w = rgb.shape[:2]
-    glow, pixels, cores = (_light_sources((h, w), prob, r, p["lights"])
+    halo, pixels, cores = (_light_draws((h, w), prob, r, p["lights"])
                            or (None, np.empty(0, np.int64), np.empty((0, 3), np.float32)))
-    rows = (np.empty((0, 0), np.uint8) if glow is None  # no lights; else the glow after Pillow's horizontal pass
-            else np.asarray(glow.resize((w, glow.height), Image.Resampling.BICUBIC)).reshape(glow.height, -1))
+    rows = (np.empty((0, 0), np.uint8) if halo is None  # no lights; else the glow after the horizontal pass
+            else _columns(k, k.gaussian_blur(halo, *k.box_blur_weights(GLOW)), w).reshape(len(halo), -1))
     (field, y, x, flip), (a, b) = _normal_window(rgb.shape, r), _noise_params(exposure)
     gain = exposure * np.asarray(p["tint"], np.float32)
     return k.night_srgb(rgb, TO_LINEAR, gain, rows, *k.bicubic_taps(max(len(rows), 1), h), pixels, cores,
@@ -434,7 +449,7 @@ def _snow_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_see
     (h, w), (quarter, water, shift) = rgb.shape[:2], _cover_parts_compiled(k, rgb, img, cover, noise_seed)
     lum = np.empty((h, w), np.uint8)
     white = np.minimum(_white_lut(max(k.grey(rgb, lum), 1)), 255).astype(np.uint8).reshape(3, 256)  # > top: unused
-    rows = np.asarray(Image.fromarray(quarter).resize((w, len(quarter)), Image.Resampling.BICUBIC))  # horizontal pass
+    rows = _columns(k, quarter, w)
     return k.snow_rgb(rgb, lum, rows, *k.bicubic_taps(len(quarter), h), water, shift, white, k.blend_table(KEEP),
                       np.empty(rgb.shape, np.uint8))
 
