@@ -17,9 +17,9 @@ _jit = numba.njit(cache="__file__" in globals(), nogil=True)  # compiled once an
 
 # %% auto #0
 __all__ = ['bicubic_weights', 'bicubic_taps', 'clip8', 'paste', 'stretch_row', 'transpose', 'stretch_columns', 'fog_rgb',
-           'box_blur_weights', 'box_rows', 'box_columns', 'gaussian_blur', 'night_srgb', 'grey', 'blend_table',
-           'snow_rgb', 'reduce4', 'box3', 'quarter_stats', 'built_up', 'cover_field', 'cover_bytes', 'water',
-           'add_stretched']
+           'choose', 'place_lights', 'box_blur_weights', 'box_rows', 'box_columns', 'gaussian_blur', 'night_srgb',
+           'pack_rows', 'grey', 'blend', 'white', 'snow_rgb', 'reduce4', 'box3', 'quarter_stats', 'built_up',
+           'cover_field', 'cover_bytes', 'water', 'add_stretched']
 
 # %% ../nbs/09a_kernels.ipynb #b0d98048
 def _cubic(x: float) -> float:
@@ -106,6 +106,48 @@ def fog_rgb(rgb, transmission, bounds, taps, airlight, out):
         for x in range(w):
             for c in range(3): out[y, x, c] = paste(airlight[c], np.int32(rgb[y, x, c]), np.int32(t[x]))
     return out
+
+# %% ../nbs/09a_kernels.ipynb #0731e549
+@_jit
+def choose(p, u):
+    """NumPy's `Generator.choice(len(p), p=p)` given the uniform draws `u` it makes: `p`'s running sum in double
+    (`cumsum`, one addition after another), divided by its last value, searched from the right."""
+    cdf, total = np.empty(len(p)), 0.0
+    for i in range(len(p)):
+        total += np.float64(p[i])
+        cdf[i] = total
+    for i in range(len(p)): cdf[i] /= total
+    return np.searchsorted(cdf, u, side="right")
+
+_WARM, _COLD = (1.0, 0.62, 0.28), (0.85, 0.9, 1.0)  # the lights' colours, as `weather._light_draws` picks them
+
+@_jit
+def place_lights(cells, dy, dx, warm, brightness, quarter_h, quarter_w, f, w):
+    """`weather._light_draws` from its draws: each light's pixel (its quarter-size `cell`, offset by `dy`, `dx` within
+    the cell's `f` × `f` pixels) and colour (warm below 0.7, cold above, times `brightness`, in double, then float32);
+    the halo (colours summed per cell in draw order, /4, clipped, ×255 and rounded, as uint8), and the cores (the
+    sorted pixel indices of an image `w` wide, and their colours summed in draw order)."""
+    n = len(cells)
+    halo, colours, keys = np.zeros((quarter_h, quarter_w, 3), np.float32), np.empty((n, 3), np.float32), \
+        np.empty(n, np.int64)
+    for i in range(n):
+        y, x = cells[i] // quarter_w * f + dy[i], cells[i] % quarter_w * f + dx[i]
+        keys[i] = y * w + x
+        for c in range(3):
+            colours[i, c] = np.float32((_WARM[c] if warm[i] < 0.7 else _COLD[c]) * brightness[i])
+            halo[y // f, x // f, c] += colours[i, c]
+    glow = np.empty(halo.shape, np.uint8)
+    for i in range(quarter_h):
+        for j in range(quarter_w):
+            for c in range(3):
+                v = min(max(halo[i, j, c] / np.float32(4), np.float32(0)), np.float32(1))
+                glow[i, j, c] = np.uint8(np.rint(v * np.float32(255)))
+    pixels = np.unique(keys)
+    cores = np.zeros((len(pixels), 3), np.float32)
+    for i in range(n):
+        j = np.searchsorted(pixels, keys[i])
+        for c in range(3): cores[j, c] += colours[i, c]
+    return glow, pixels, cores
 
 # %% ../nbs/09a_kernels.ipynb #018e0647
 def box_blur_weights(radius: float, passes: int = 3) -> tuple:
@@ -243,43 +285,55 @@ def night_srgb(rgb, to_linear, gain, glow, bounds, taps, pixels, cores, a, b, fi
 
 # %% ../nbs/09a_kernels.ipynb #6148ab83
 @_jit
-def grey(rgb, out):
-    "Pillow's RGB → L (ITU-R 601-2 luma in 16-bit fixed point) into `out`; returns the largest value."
-    top = 0
+def pack_rows(rgb, out):
+    "The rows of an RGB image as h × 3w bytes, into `out`: for pixels not packed 3 bytes apart (PIL's are 4)."
     for y in range(rgb.shape[0]):
-        for x in range(rgb.shape[1]):
-            v = (np.int32(rgb[y, x, 0]) * 19595 + np.int32(rgb[y, x, 1]) * 38470 + np.int32(rgb[y, x, 2]) * 7471
+        src, o = rgb[y], out[y]
+        for x in range(rgb.shape[1]): o[3 * x], o[3 * x + 1], o[3 * x + 2] = src[x, 0], src[x, 1], src[x, 2]
+    return out
+
+@_jit
+def grey(flat, out):
+    """Pillow's RGB → L (ITU-R 601-2 luma in 16-bit fixed point) of `flat` (an RGB image's rows as h × 3w bytes) into
+    `out`; returns the largest value."""
+    top = 0
+    for y in range(flat.shape[0]):
+        src, o = flat[y], out[y]
+        for x in range(o.shape[0]):
+            v = (np.int32(src[3 * x]) * 19595 + np.int32(src[3 * x + 1]) * 38470 + np.int32(src[3 * x + 2]) * 7471
                  + 0x8000) >> 16
-            out[y, x] = v
+            o[x] = v
             top = max(top, v)
     return top
 
 @_jit
-def _blend_table(keep):
-    t = np.empty(65536, np.uint8)
-    for v in range(256):
-        for c in range(256): t[v * 256 + c] = np.int32(np.float32(v) + keep * np.float32(c - v))
-    return t
-
-@functools.lru_cache(maxsize=4)
-def blend_table(keep: float) -> np.ndarray:
-    "Pillow's `Image.blend(grey, colour, keep)` of every byte pair, at `256·grey + colour`: in float32, truncated."
-    return _blend_table(np.float32(keep))
+def blend(grey, colour, keep):
+    "Pillow's `Image.blend(grey, colour, keep)` of one byte pair: in float32, truncated."
+    return np.int32(np.float32(grey) + keep * np.float32(colour - grey))
 
 @_jit
-def snow_rgb(rgb, lum, cover, bounds, taps, water, shift, white, washed, out):
-    """`snow`'s image: the `washed` colour (`blend_table`, as `desaturate` makes it), then `white` pasted through the
-    cover (Pillow's paste), none on `water`. `cover`: the quarter-size cover after Pillow's horizontal pass; `water`:
-    at full size (`shift` 0) or at quarter size (`shift` 2, Pillow's nearest stretch by 4)."""
-    h, w = rgb.shape[0], rgb.shape[1]
+def white(scale, grey, top):
+    "`weather._white_lut`'s cold white of a grey byte, one band (`scale`: 255 × the band's share), at most 255."
+    return np.int32(min(np.rint(scale * (0.82 + 0.18 * np.float64(grey) / top)), 255.0))
+
+@_jit
+def snow_rgb(flat, lum, cover, bounds, taps, water, shift, scales, top, keep, out):
+    """`snow`'s image, rows of h × 3w bytes as `flat`: the colour washed by `blend` (as `desaturate` makes it), then
+    `white` pasted through the cover (Pillow's paste), none on `water`. `cover`: the quarter-size cover after Pillow's
+    horizontal pass; `water`: at full size (`shift` 0) or at quarter size (`shift` 2, Pillow's nearest stretch by 4).
+    Written out band by band and without look-up tables, so that the compiler vectorizes the pixels of a row."""
+    h, w = lum.shape
     acc, m = np.empty(w, np.int32), np.empty(w, np.uint8)
     for y in range(h):
         stretch_row(cover, bounds, taps, y, acc, m)
-        wet = water[y >> shift]
+        wet, src, o, grey_ = water[y >> shift], flat[y], out[y], lum[y]
         for x in range(w):
-            v, mask = np.int32(lum[y, x]), 0 if wet[x >> shift] else np.int32(m[x])
-            for c in range(3):
-                out[y, x, c] = paste(np.int32(washed[256 * v + rgb[y, x, c]]), np.int32(white[c, v]), mask)
+            if wet[x >> shift]: m[x] = 0
+        for x in range(w):
+            v, mask = np.int32(grey_[x]), np.int32(m[x])
+            o[3 * x] = paste(blend(v, np.int32(src[3 * x]), keep), white(scales[0], v, top), mask)
+            o[3 * x + 1] = paste(blend(v, np.int32(src[3 * x + 1]), keep), white(scales[1], v, top), mask)
+            o[3 * x + 2] = paste(blend(v, np.int32(src[3 * x + 2]), keep), white(scales[2], v, top), mask)
     return out
 
 # %% ../nbs/09a_kernels.ipynb #b6a6dc6b

@@ -16,7 +16,7 @@ from .prompts import sample_prompts
 
 # %% auto #0
 __all__ = ['FOG', 'AIRLIGHT', 'COMPILED_AFTER', 'NIGHT', 'SHOT', 'READ', 'TO_LINEAR', 'TO_SRGB', 'UNIT', 'GLOW', 'SNOW', 'KEEP',
-           'WEATHER_MODELS', 'variant', 'fractal_noise', 'fog_mask', 'fog_transmission', 'fog', 'built_up',
+           'WHITE', 'WEATHER_MODELS', 'variant', 'fractal_noise', 'fog_mask', 'fog_transmission', 'fog', 'built_up',
            'night_linear', 'night', 'water_mask', 'snow_cover', 'desaturate', 'snow', 'make_weather', 'binomial_filter',
            'blur_layers', 'resnet_block', 'resnet_generator_class', 'generator_from_state_dict', 'load_generator',
            'to_tensor', 'to_uint8', 'translate']
@@ -95,6 +95,13 @@ def _columns(k, a: np.ndarray, w: int) -> np.ndarray:
     bands = a.reshape(*a.shape[:2], -1)
     out = np.empty((len(a), w, bands.shape[2]), np.uint8)
     return k.stretch_columns(bands, *k.bicubic_taps(a.shape[1], w), out).reshape(len(a), w, *a.shape[2:])
+
+def _packed(k, rgb: np.ndarray) -> np.ndarray:
+    """The rows of an RGB image as h × 3w bytes: a view where its pixels are 3 bytes apart, else a copy by `k`
+    (NumPy copies PIL's 4-byte pixels several times slower)."""
+    h, w = rgb.shape[:2]
+    if rgb.strides[1:] == (3, 1): return rgb.reshape(h, -1)
+    return k.pack_rows(rgb, np.empty((h, 3 * w), np.uint8))
 
 # %% ../nbs/09_weather.ipynb #67238ac4
 def _octaves(seed: int, octaves: int = 5, base: int = 3, persistence: float = 0.5):
@@ -247,13 +254,18 @@ def _built_up_compiled(k, rgb: np.ndarray) -> np.ndarray:
 # %% ../nbs/09_weather.ipynb #fc08d449
 GLOW = 1.25  # the radius of the lights' glow: Pillow's GaussianBlur, in quarter-size pixels
 
-def _light_draws(shape, prob: np.ndarray, r: np.random.Generator, density: float) -> tuple | None:
+def _light_draws(shape, prob: np.ndarray, r: np.random.Generator, density: float, k=None) -> tuple | None:
     """Point lights for an image of `shape`, placed with probability ∝ `prob` (quarter resolution): their halo (the
     quarter-size RGB bytes that blur into their glow), and their cores summed per pixel in draw order (sorted flat
-    pixel indices and linear colours); None when there are none."""
+    pixel indices and linear colours); None when there are none. With the kernels `k`: the same draws, placed by
+    them."""
     h, w = shape
     n, f = int(density * prob.sum() * 16 / 150), h // prob.shape[0]
     if n == 0: return None
+    if k:  # `choice`'s own uniform draws, then the others in the same order
+        cells = k.choose((prob / prob.sum()).ravel(), r.random(n))
+        return k.place_lights(cells, r.integers(f, size=n), r.integers(f, size=n), r.random(n), r.uniform(0.5, 1.0, n),
+                              *prob.shape, f, w)
     idx = r.choice(prob.size, size=n, p=(prob / prob.sum()).ravel())
     ys, xs = idx // prob.shape[1] * f + r.integers(f, size=n), idx % prob.shape[1] * f + r.integers(f, size=n)
     colours = np.where(r.random(n)[:, None] < 0.7, [1.0, 0.62, 0.28], [0.85, 0.9, 1.0]) * r.uniform(0.5, 1.0, (n, 1))
@@ -348,7 +360,7 @@ def _night_steps(rgb: np.ndarray, exposure: float, p: dict, prob: np.ndarray, r:
 def _night_compiled(k, rgb: np.ndarray, exposure: float, p: dict, prob: np.ndarray, r: np.random.Generator):
     "`night`'s sRGB image by the compiled pass (`k.night_srgb`): the same draws, the same bytes."
     h, w = rgb.shape[:2]
-    halo, pixels, cores = (_light_draws((h, w), prob, r, p["lights"])
+    halo, pixels, cores = (_light_draws((h, w), prob, r, p["lights"], k)
                            or (None, np.empty(0, np.int64), np.empty((0, 3), np.float32)))
     rows = (np.empty((0, 0), np.uint8) if halo is None  # no lights; else the glow after the horizontal pass
             else _columns(k, k.gaussian_blur(halo, *k.box_blur_weights(GLOW)), w).reshape(len(halo), -1))
@@ -417,10 +429,12 @@ def desaturate(img: Image.Image, keep: float = KEEP, grey: Image.Image | None = 
     return Image.blend(img.convert("L").convert("RGB") if grey is None else grey, img, keep)
 
 # %% ../nbs/09_weather.ipynb #1212d592
+WHITE = (0.9, 0.93, 0.97)  # the cold white of snow, per band
+
 def _white_lut(top: int) -> list:
-    "The cold white of covered pixels, as PIL's RGB look-up from grey: 0.9, 0.93, 0.97 of 82 % + 18 % · grey / `top`."
+    "The cold white of covered pixels, as PIL's RGB look-up from grey: `WHITE` of 82 % + 18 % · grey / `top`."
     grey = np.arange(256)
-    lut = np.concatenate([np.round(255 * c * (0.82 + 0.18 * grey / top)) for c in (0.9, 0.93, 0.97)])
+    lut = np.concatenate([np.round(255 * c * (0.82 + 0.18 * grey / top)) for c in WHITE])
     return lut.astype(int).tolist()
 
 # %% ../nbs/09_weather.ipynb #9a44ebf5
@@ -447,11 +461,11 @@ def _cover_parts_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, no
 def _snow_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
     "`snow`'s image by the compiled passes (`k.grey`, `k.snow_rgb` and the cover's): the same bytes."
     (h, w), (quarter, water, shift) = rgb.shape[:2], _cover_parts_compiled(k, rgb, img, cover, noise_seed)
-    lum = np.empty((h, w), np.uint8)
-    white = np.minimum(_white_lut(max(k.grey(rgb, lum), 1)), 255).astype(np.uint8).reshape(3, 256)  # > top: unused
+    flat, lum = _packed(k, rgb), np.empty((h, w), np.uint8)
+    top, scales = float(max(k.grey(flat, lum), 1)), np.float64([255 * c for c in WHITE])
     rows = _columns(k, quarter, w)
-    return k.snow_rgb(rgb, lum, rows, *k.bicubic_taps(len(quarter), h), water, shift, white, k.blend_table(KEEP),
-                      np.empty(rgb.shape, np.uint8))
+    return k.snow_rgb(flat, lum, rows, *k.bicubic_taps(len(quarter), h), water, shift, scales, top, np.float32(KEEP),
+                      np.empty(flat.shape, np.uint8)).reshape(rgb.shape)
 
 def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict:
     "Snow cover by the weights-free cover model; with `generator` (a clear → snow CycleGAN checkpoint), by it."
