@@ -226,7 +226,7 @@ UNIT = np.arange(256, dtype=np.float32) / np.float32(255)  # byte / 255, as `_qu
 def _stats(k, rgb: np.ndarray) -> tuple:
     "The quarter-size bytes, luminance and local standard deviation of an RGB tile with sides multiples of 4, by `k`."
     h, w = rgb.shape[:2]
-    q = k.reduce4(rgb, np.empty((h // 4, w // 4, 3), np.uint8))
+    q = k.reduce4(_packed(k, rgb), np.empty((h // 4, w // 4, 3), np.uint8))
     lum, std = np.empty(q.shape[:2], np.float32), np.empty(q.shape[:2], np.float32)
     k.quarter_stats(q, UNIT, lum, std)
     return q, lum, std
@@ -460,8 +460,9 @@ def _cover_parts_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, no
 
 def _snow_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
     "`snow`'s image by the compiled passes (`k.grey`, `k.snow_rgb` and the cover's): the same bytes."
-    (h, w), (quarter, water, shift) = rgb.shape[:2], _cover_parts_compiled(k, rgb, img, cover, noise_seed)
-    flat, lum = _packed(k, rgb), np.empty((h, w), np.uint8)
+    (h, w), flat = rgb.shape[:2], _packed(k, rgb)  # packed once: the statistics, grey and the pass read it
+    quarter, water, shift = _cover_parts_compiled(k, flat.reshape(rgb.shape), img, cover, noise_seed)
+    lum = np.empty((h, w), np.uint8)
     top, scales = float(max(k.grey(flat, lum), 1)), np.float64([255 * c for c in WHITE])
     rows = _columns(k, quarter, w)
     return k.snow_rgb(flat, lum, rows, *k.bicubic_taps(len(quarter), h), water, shift, scales, top, np.float32(KEEP),
