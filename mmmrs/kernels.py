@@ -16,10 +16,10 @@ from numba.extending import intrinsic
 _jit = numba.njit(cache="__file__" in globals(), nogil=True)  # compiled once and cached beside the module file
 
 # %% auto #0
-__all__ = ['bicubic_weights', 'bicubic_taps', 'clip8', 'paste', 'stretch_row', 'transpose', 'stretch_columns', 'fog_rgb',
-           'choose', 'place_lights', 'box_blur_weights', 'box_rows', 'box_columns', 'gaussian_blur', 'night_srgb',
-           'pack_rows', 'grey', 'blend', 'white', 'snow_rgb', 'reduce4', 'box3', 'quarter_stats', 'built_up',
-           'cover_field', 'cover_bytes', 'water', 'add_stretched']
+__all__ = ['bicubic_weights', 'bicubic_taps', 'clip8', 'paste', 'stretch_sums', 'stretch_row', 'transpose', 'stretch_columns',
+           'fog_rgb', 'choose', 'place_lights', 'box_blur_weights', 'box_rows', 'box_columns', 'gaussian_blur',
+           'night_srgb', 'pack_rows', 'grey', 'blend', 'white', 'snow_rgb', 'reduce4', 'box3', 'quarter_stats',
+           'built_up', 'cover_field', 'cover_bytes', 'water', 'add_stretched']
 
 # %% ../nbs/09a_kernels.ipynb #b0d98048
 def _cubic(x: float) -> float:
@@ -62,12 +62,17 @@ def paste(under, over, mask):
     return ((t >> 8) + t) >> 8
 
 @_jit
-def stretch_row(src, bounds, taps, y, acc, out):
-    "Row `y` of Pillow's vertical bicubic pass over the rows of `src` (uint8), into `out` (`acc`: int32 work)."
+def stretch_sums(src, bounds, taps, y, acc):
+    "Row `y` of Pillow's vertical bicubic pass over the rows of `src` (uint8) before rounding: `clip8(acc >> 22)`."
     acc[:] = 1 << 21
     for i in range(bounds[y, 1]):
         t, row = taps[y, i], src[bounds[y, 0] + i]
         for j in range(acc.shape[0]): acc[j] += np.int32(row[j]) * t
+
+@_jit
+def stretch_row(src, bounds, taps, y, acc, out):
+    "Row `y` of Pillow's vertical bicubic pass over the rows of `src` (uint8), into `out` (`acc`: int32 work)."
+    stretch_sums(src, bounds, taps, y, acc)
     for j in range(acc.shape[0]): out[j] = clip8(acc[j] >> 22)
 
 # %% ../nbs/09a_kernels.ipynb #c84d5002
@@ -247,31 +252,29 @@ def night_srgb(rgb, to_linear, gain, glow, bounds, taps, pixels, cores, a, b, fi
     """`_to_srgb` of `night_linear`'s noisy image, lit as `_lights` lights it, row by row. `glow`: the
     quarter-size glow after Pillow's horizontal pass, rows of w·3 values (no rows: no lights); `pixels`, `cores`:
     the lights' cores; `field` from row `y0` (counted from the end if `flip`), value `3·x0`: the normal draws.
-    The linear values and the glow's (byte / 255) are looked up in tables of the same float32 values; a row whose
-    glow is all zero skips it (adding 0 changes nothing)."""
+    The linear values are looked up in a table of the same float32 values; a row whose glow is all zero skips it
+    (adding 0 changes nothing)."""
     h, w = rgb.shape[0], rgb.shape[1]
     n, one, zero = 3 * w, np.float32(1), np.float32(0)
-    linear, unit = np.empty((3, 256), np.float32), np.empty(256, np.float32)
+    linear = np.empty((3, 256), np.float32)
     for v in range(256):
-        unit[v] = np.float32(v) / np.float32(255)
         for c in range(3): linear[c, v] = to_linear[v] * gain[c]
     lit = _lit_rows(glow, bounds) if glow.shape[0] else np.zeros(h, np.bool_)
-    acc, g = np.empty(n, np.int32), np.zeros(n, np.uint8)
-    clean, index = np.empty(n, np.float32), np.empty(n, np.uint16)  # unsigned: no negative-index checks
+    acc, clean, index = np.zeros(n, np.int32), np.empty(n, np.float32), np.empty(n, np.uint16)  # unsigned index
     p = 0
     for y in range(h):
         src = rgb[y]
-        if lit[y]:
-            stretch_row(glow, bounds, taps, y, acc, g)
-            for x in range(w):
-                for c in range(3): clean[3 * x + c] = linear[c, src[x, c]] + unit[g[3 * x + c]]
-        else:
-            g[:] = 0
-            for x in range(w):
-                for c in range(3): clean[3 * x + c] = linear[c, src[x, c]]
+        for x in range(w):
+            for c in range(3): clean[3 * x + c] = linear[c, src[x, c]]
+        if lit[y]:  # + the glow, its byte / 255
+            stretch_sums(glow, bounds, taps, y, acc)
+            for j in range(n): clean[j] += np.float32(clip8(acc[j] >> 22)) / np.float32(255)
         while p < len(pixels) and pixels[p] < (y + 1) * w:  # the cores of this row: light = glow + core
             x = pixels[p] - y * w
-            for c in range(3): clean[3 * x + c] = linear[c, src[x, c]] + (unit[g[3 * x + c]] + cores[p, c])
+            for c in range(3):
+                j = 3 * x + c
+                glow_j = np.float32(clip8(acc[j] >> 22)) / np.float32(255) if lit[y] else np.float32(0)
+                clean[j] = linear[c, src[x, c]] + (glow_j + cores[p, c])
             p += 1
         normal = field[y0 + (h - 1 - y if flip else y), 3 * x0:3 * x0 + n]
         for j in range(n):

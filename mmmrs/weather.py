@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_weather.ipynb #58fdb90a
 from __future__ import annotations
-import copy, functools, itertools, os, threading
+import copy, functools, itertools, math, os, threading
 from pathlib import Path
 
 import numpy as np
@@ -447,6 +447,22 @@ def _snow_steps(img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
     out.paste(white, None, _snow_cover(img, cover, noise_seed))  # white where covered, in C
     return _pixels(out)  # a view of PIL's memory, no copy
 
+def _quantile(values: np.ndarray, q: float) -> np.float32:
+    """`np.quantile(values, q)` of a float32 array and a Python float `q` (its 'linear' method, with NumPy 2's weak
+    `q`): the two order statistics about `(n − 1)·q` by one partition, and NumPy's `_lerp` between them in float32;
+    the same value (a zero's sign aside, which the cover's `field − level` does not see), without NumPy's general
+    machinery, which costs more than the partition."""
+    flat = values.ravel()
+    n = flat.size
+    virtual = (n - 1) * q
+    last = virtual >= n - 1  # NumPy's index −1: the largest value, and the weight it then takes
+    below = n - 1 if last else math.floor(virtual)
+    t = virtual - (-1 if last else below)
+    part = np.partition(flat, below if last else (below, below + 1))
+    a = part[below]
+    diff = (b := a if last else part[below + 1]) - a
+    return b - diff * np.float32(1 - t) if t >= 0.5 else a + diff * np.float32(t)
+
 def _cover_parts_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_seed: int) -> tuple:
     """`_cover_parts` by the kernels `k` where they restate it: the cover at quarter size (uint8), and the water with
     the shift that reads it (2: at quarter size; 0: at full size, by Pillow's steps)."""
@@ -455,7 +471,7 @@ def _cover_parts_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, no
         return np.asarray(quarter), np.asarray(water), 0
     q, lum, std = stats
     field = k.cover_field(lum, std, _fractal(k, *lum.shape, noise_seed), np.empty_like(lum))
-    covered = k.cover_bytes(field, np.quantile(field, 1 - cover), np.empty(lum.shape, np.uint8))
+    covered = k.cover_bytes(field, _quantile(field, 1 - cover), np.empty(lum.shape, np.uint8))
     return covered, k.water(q, lum, std, np.empty(lum.shape, bool)), 2
 
 def _snow_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
