@@ -826,6 +826,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'mmmrs.weather._quarter': ('weather.html#_quarter', 'mmmrs/weather.py'),
                                'mmmrs.weather._quarter_compiled': ('weather.html#_quarter_compiled', 'mmmrs/weather.py'),
                                'mmmrs.weather._quarter_lum': ('weather.html#_quarter_lum', 'mmmrs/weather.py'),
+                               'mmmrs.weather._rows': ('weather.html#_rows', 'mmmrs/weather.py'),
                                'mmmrs.weather._scratch': ('weather.html#_scratch', 'mmmrs/weather.py'),
                                'mmmrs.weather._seed': ('weather.html#_seed', 'mmmrs/weather.py'),
                                'mmmrs.weather._snow_compiled': ('weather.html#_snow_compiled', 'mmmrs/weather.py'),

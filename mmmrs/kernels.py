@@ -347,10 +347,10 @@ def _fma32(typingctx, a, b, c):
     return types.float32(types.float32, types.float32, types.float32), codegen
 
 @_jit
-def reduce4(flat, out):
-    """Pillow's `reduce(4)` of an RGB image with sides multiples of 4, given as packed rows (h × 3w bytes), into `out`
-    (h/4 × w/4 × 3): each 4×4 block's sum + 8, over 16. Four rows are summed as one long row, which the compiler
-    vectorizes, then each block's four pixels."""
+def reduce4(flat, step, out):
+    """Pillow's `reduce(4)` of an RGB image with sides multiples of 4, given as rows of bytes whose pixels are `step`
+    bytes apart (3: packed; 4: PIL's own), into `out` (h/4 × w/4 × 3): each 4×4 block's sum + 8, over 16. Four rows
+    are summed as one long row, which the compiler vectorizes, then each block's four pixels."""
     acc = np.empty(flat.shape[1], np.int32)
     for i in range(out.shape[0]):
         r0, r1, r2, r3 = flat[4 * i], flat[4 * i + 1], flat[4 * i + 2], flat[4 * i + 3]
@@ -359,8 +359,8 @@ def reduce4(flat, out):
         o = out[i]
         for j in range(out.shape[1]):
             for c in range(3):
-                b = 12 * j + c
-                o[j, c] = (acc[b] + acc[b + 3] + acc[b + 6] + acc[b + 9] + 8) >> 4
+                b = 4 * step * j + c
+                o[j, c] = (acc[b] + acc[b + step] + acc[b + 2 * step] + acc[b + 3 * step] + 8) >> 4
     return out
 
 @_jit
