@@ -124,12 +124,11 @@ def choose(p, u):
     for i in range(len(p)): cdf[i] /= total
     return np.searchsorted(cdf, u, side="right")
 
-_WARM, _COLD = (1.0, 0.62, 0.28), (0.85, 0.9, 1.0)  # the lights' colours, as `weather._light_draws` picks them
-
 @_jit
-def place_lights(cells, dy, dx, warm, brightness, quarter_h, quarter_w, f, w):
+def place_lights(cells, dy, dx, warm, brightness, palette, quarter_h, quarter_w, f, w):
     """`weather._light_draws` from its draws: each light's pixel (its quarter-size `cell`, offset by `dy`, `dx` within
-    the cell's `f` × `f` pixels) and colour (warm below 0.7, cold above, times `brightness`, in double, then float32);
+    the cell's `f` × `f` pixels) and colour (`palette[0]` if `warm`, else `palette[1]`, times `brightness`, in
+    double, then float32);
     the halo (colours summed per cell in draw order, /4, clipped, ×255 and rounded, as uint8), and the cores (the
     sorted pixel indices of an image `w` wide, and their colours summed in draw order)."""
     n = len(cells)
@@ -139,7 +138,7 @@ def place_lights(cells, dy, dx, warm, brightness, quarter_h, quarter_w, f, w):
         y, x = cells[i] // quarter_w * f + dy[i], cells[i] % quarter_w * f + dx[i]
         keys[i] = y * w + x
         for c in range(3):
-            colours[i, c] = np.float32((_WARM[c] if warm[i] < 0.7 else _COLD[c]) * brightness[i])
+            colours[i, c] = np.float32(palette[0 if warm[i] else 1, c] * brightness[i])
             halo[y // f, x // f, c] += colours[i, c]
     glow = np.empty(halo.shape, np.uint8)
     for i in range(quarter_h):

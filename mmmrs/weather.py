@@ -15,11 +15,11 @@ from .core import make_key, to_pil
 from .prompts import sample_prompts
 
 # %% auto #0
-__all__ = ['FOG', 'AIRLIGHT', 'COMPILED_AFTER', 'NIGHT', 'SHOT', 'READ', 'TO_LINEAR', 'TO_SRGB', 'UNIT', 'GLOW', 'SNOW', 'KEEP',
-           'WHITE', 'WEATHER_MODELS', 'variant', 'fractal_noise', 'fog_mask', 'fog_transmission', 'fog', 'built_up',
-           'night_linear', 'night', 'water_mask', 'snow_cover', 'desaturate', 'snow', 'make_weather', 'binomial_filter',
-           'blur_layers', 'resnet_block', 'resnet_generator_class', 'generator_from_state_dict', 'load_generator',
-           'to_tensor', 'to_uint8', 'translate']
+__all__ = ['FOG', 'AIRLIGHT', 'COMPILED_AFTER', 'NIGHT', 'SHOT', 'READ', 'TO_LINEAR', 'TO_SRGB', 'UNIT', 'GLOW', 'LIGHTS', 'WARM',
+           'SNOW', 'KEEP', 'WHITE', 'WEATHER_MODELS', 'variant', 'fractal_noise', 'fog_mask', 'fog_transmission', 'fog',
+           'built_up', 'night_linear', 'night', 'water_mask', 'snow_cover', 'desaturate', 'snow', 'make_weather',
+           'binomial_filter', 'blur_layers', 'resnet_block', 'resnet_generator_class', 'generator_from_state_dict',
+           'load_generator', 'to_tensor', 'to_uint8', 'translate']
 
 # %% ../nbs/09_weather.ipynb #b6c1c1ee
 def _seed(rng) -> int:
@@ -262,6 +262,8 @@ def _built_up_compiled(k, rgb: np.ndarray) -> np.ndarray:
 
 # %% ../nbs/09_weather.ipynb #fc08d449
 GLOW = 1.25  # the radius of the lights' glow: Pillow's GaussianBlur, in quarter-size pixels
+LIGHTS = (1.0, 0.62, 0.28), (0.85, 0.9, 1.0)  # the colours of warm (sodium) and cold (LED) lights, linear RGB
+WARM = 0.7  # the share of warm lights
 
 def _light_draws(shape, prob: np.ndarray, r: np.random.Generator, density: float, k=None) -> tuple | None:
     """Point lights for an image of `shape`, placed with probability ∝ `prob` (quarter resolution): their halo (the
@@ -273,11 +275,11 @@ def _light_draws(shape, prob: np.ndarray, r: np.random.Generator, density: float
     if n == 0: return None
     if k:  # `choice`'s own uniform draws, then the others in the same order
         cells = k.choose((prob / prob.sum()).ravel(), r.random(n))
-        return k.place_lights(cells, r.integers(f, size=n), r.integers(f, size=n), r.random(n), r.uniform(0.5, 1.0, n),
-                              *prob.shape, f, w)
+        dy, dx, warm = r.integers(f, size=n), r.integers(f, size=n), r.random(n) < WARM
+        return k.place_lights(cells, dy, dx, warm, r.uniform(0.5, 1.0, n), np.float64(LIGHTS), *prob.shape, f, w)
     idx = r.choice(prob.size, size=n, p=(prob / prob.sum()).ravel())
     ys, xs = idx // prob.shape[1] * f + r.integers(f, size=n), idx % prob.shape[1] * f + r.integers(f, size=n)
-    colours = np.where(r.random(n)[:, None] < 0.7, [1.0, 0.62, 0.28], [0.85, 0.9, 1.0]) * r.uniform(0.5, 1.0, (n, 1))
+    colours = np.where(r.random(n)[:, None] < WARM, *LIGHTS) * r.uniform(0.5, 1.0, (n, 1))
     colours = colours.astype(np.float32)
     halo = np.zeros((*prob.shape, 3), np.float32)
     np.add.at(halo, (ys // f, xs // f), colours)
