@@ -18,8 +18,8 @@ _jit = numba.njit(cache="__file__" in globals(), nogil=True)  # compiled once an
 # %% auto #0
 __all__ = ['bicubic_weights', 'bicubic_taps', 'clip8', 'paste', 'stretch_sums', 'stretch_row', 'transpose', 'stretch_columns',
            'fog_rgb', 'choose', 'place_lights', 'box_blur_weights', 'box_rows', 'box_columns', 'gaussian_blur',
-           'night_srgb', 'pack_rows', 'grey', 'blend', 'white', 'snow_rgb', 'reduce4', 'box3', 'quarter_stats',
-           'built_up', 'cover_field', 'cover_bytes', 'water', 'add_stretched']
+           'night_srgb', 'pack_rows', 'grey', 'blend', 'snow_rgb', 'reduce4', 'box3', 'quarter_stats', 'built_up',
+           'cover_field', 'cover_bytes', 'water', 'add_stretched']
 
 # %% ../nbs/09a_kernels.ipynb #b0d98048
 def _cubic(x: float) -> float:
@@ -314,28 +314,26 @@ def blend(grey, colour, keep):
     return np.int32(np.float32(grey) + keep * np.float32(colour - grey))
 
 @_jit
-def white(scale, grey, top):
-    "`weather._white_lut`'s cold white of a grey byte, one band (`scale`: 255 × the band's share), at most 255."
-    return np.int32(min(np.rint(scale * (0.82 + 0.18 * np.float64(grey) / top)), 255.0))
-
-@_jit
-def snow_rgb(flat, lum, cover, bounds, taps, water, shift, scales, top, keep, out):
+def snow_rgb(flat, lum, cover, bounds, taps, water, shift, white, keep, out):
     """`snow`'s image, rows of h × 3w bytes as `flat`: the colour washed by `blend` (as `desaturate` makes it), then
-    `white` pasted through the cover (Pillow's paste), none on `water`. `cover`: the quarter-size cover after Pillow's
-    horizontal pass; `water`: at full size (`shift` 0) or at quarter size (`shift` 2, Pillow's nearest stretch by 4).
-    Written out band by band and without look-up tables, so that the compiler vectorizes the pixels of a row."""
+    the `white` of each grey byte (3 × 256, `_white_lut`) pasted through the cover (Pillow's paste), none on `water`.
+    `cover`: the quarter-size cover after Pillow's horizontal pass; `water`: at full size (`shift` 0) or at quarter
+    size (`shift` 2, Pillow's nearest stretch by 4). A row's white is looked up first, one pixel at a time; then the
+    blend and the paste are written out band by band, which the compiler vectorizes."""
     h, w = lum.shape
-    acc, m = np.empty(w, np.int32), np.empty(w, np.uint8)
+    acc, m, whites = np.empty(w, np.int32), np.empty(w, np.uint8), np.empty(3 * w, np.int32)
     for y in range(h):
         stretch_row(cover, bounds, taps, y, acc, m)
         wet, src, o, grey_ = water[y >> shift], flat[y], out[y], lum[y]
         for x in range(w):
             if wet[x >> shift]: m[x] = 0
+            v = np.uint32(grey_[x])  # unsigned: no negative-index checks
+            whites[3 * x], whites[3 * x + 1], whites[3 * x + 2] = white[0, v], white[1, v], white[2, v]
         for x in range(w):
             v, mask = np.int32(grey_[x]), np.int32(m[x])
-            o[3 * x] = paste(blend(v, np.int32(src[3 * x]), keep), white(scales[0], v, top), mask)
-            o[3 * x + 1] = paste(blend(v, np.int32(src[3 * x + 1]), keep), white(scales[1], v, top), mask)
-            o[3 * x + 2] = paste(blend(v, np.int32(src[3 * x + 2]), keep), white(scales[2], v, top), mask)
+            o[3 * x] = paste(blend(v, np.int32(src[3 * x]), keep), whites[3 * x], mask)
+            o[3 * x + 1] = paste(blend(v, np.int32(src[3 * x + 1]), keep), whites[3 * x + 1], mask)
+            o[3 * x + 2] = paste(blend(v, np.int32(src[3 * x + 2]), keep), whites[3 * x + 2], mask)
     return out
 
 # %% ../nbs/09a_kernels.ipynb #b6a6dc6b

@@ -490,9 +490,9 @@ def _snow_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_see
     (h, w), flat = rgb.shape[:2], _packed(k, rgb)  # packed once: the statistics, grey and the pass read it
     quarter, water, shift = _cover_parts_compiled(k, flat.reshape(rgb.shape), img, cover, noise_seed)
     lum = np.empty((h, w), np.uint8)
-    top, scales = float(max(k.grey(flat, lum), 1)), np.float64([255 * c for c in WHITE])
+    white = np.minimum(_white_lut(max(k.grey(flat, lum), 1)), 255).astype(np.int32).reshape(3, 256)  # > top: unused
     rows = _columns(k, quarter, w)
-    return k.snow_rgb(flat, lum, rows, *k.bicubic_taps(len(quarter), h), water, shift, scales, top, np.float32(KEEP),
+    return k.snow_rgb(flat, lum, rows, *k.bicubic_taps(len(quarter), h), water, shift, white, np.float32(KEEP),
                       np.empty(flat.shape, np.uint8)).reshape(rgb.shape)
 
 def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict:
