@@ -818,6 +818,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'mmmrs.weather._normal': ('weather.html#_normal', 'mmmrs/weather.py'),
                                'mmmrs.weather._normal_field': ('weather.html#_normal_field', 'mmmrs/weather.py'),
                                'mmmrs.weather._normal_window': ('weather.html#_normal_window', 'mmmrs/weather.py'),
+                               'mmmrs.weather._numpy_agrees': ('weather.html#_numpy_agrees', 'mmmrs/weather.py'),
                                'mmmrs.weather._octaves': ('weather.html#_octaves', 'mmmrs/weather.py'),
                                'mmmrs.weather._packed': ('weather.html#_packed', 'mmmrs/weather.py'),
                                'mmmrs.weather._pixels': ('weather.html#_pixels', 'mmmrs/weather.py'),

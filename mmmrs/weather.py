@@ -260,6 +260,37 @@ def _built_up_compiled(k, rgb: np.ndarray) -> np.ndarray:
     q, lum, std = stats
     return k.built_up(q, UNIT, lum, std, np.empty_like(lum))
 
+# %% ../nbs/09_weather.ipynb #f07a3c90
+def _quantile(values: np.ndarray, q: float) -> np.float32:
+    """`np.quantile(values, q)` of a float32 array and a Python float `q` (its 'linear' method, with NumPy 2's weak
+    `q`): the two order statistics about `(n − 1)·q` by one partition, and NumPy's `_lerp` between them in float32;
+    the same value (a zero's sign aside, which the cover's `field − level` does not see), without NumPy's general
+    machinery, which costs more than the partition."""
+    flat = values.ravel()
+    n = flat.size
+    virtual = (n - 1) * q
+    last = virtual >= n - 1  # NumPy's index −1: the largest value, and the weight it then takes
+    below = n - 1 if last else math.floor(virtual)
+    t = virtual - (-1 if last else below)
+    part = np.partition(flat, below if last else (below, below + 1))
+    a = part[below]
+    diff = (b := a if last else part[below + 1]) - a
+    return b - diff * np.float32(1 - t) if t >= 0.5 else a + diff * np.float32(t)
+
+@functools.cache
+def _numpy_agrees(k) -> bool:
+    """Whether what the compiled path restates of NumPy gives this NumPy's results: `k.choose` `Generator.choice`'s
+    draws (and leaves the generator where `choice` does), `_quantile` np.quantile's value. NumPy may change either
+    between releases; checked once, on a random probe (where it fails, night and snow call NumPy for these steps)."""
+    rng = np.random.default_rng(0)
+    p = rng.random(500).astype(np.float32) + np.float32(1e-4)
+    p /= p.sum()
+    mine, theirs = np.random.default_rng(1), np.random.default_rng(1)
+    drawn = k.choose(p, mine.random(300))
+    same = np.array_equal(drawn, theirs.choice(p.size, size=300, p=p)) and mine.random() == theirs.random()
+    v = rng.standard_normal(999).astype(np.float32)
+    return same and all(_quantile(v, q) == np.quantile(v, q) for q in (0.0, 0.3, 0.55, 1.0))
+
 # %% ../nbs/09_weather.ipynb #fc08d449
 GLOW = 1.25  # the radius of the lights' glow: Pillow's GaussianBlur, in quarter-size pixels
 LIGHTS = (1.0, 0.62, 0.28), (0.85, 0.9, 1.0)  # the colours of warm (sodium) and cold (LED) lights, linear RGB
@@ -273,7 +304,7 @@ def _light_draws(shape, prob: np.ndarray, r: np.random.Generator, density: float
     h, w = shape
     n, f = int(density * prob.sum() * 16 / 150), h // prob.shape[0]
     if n == 0: return None
-    if k:  # `choice`'s own uniform draws, then the others in the same order
+    if k and _numpy_agrees(k):  # `choice`'s own uniform draws, then the others in the same order
         cells = k.choose((prob / prob.sum()).ravel(), r.random(n))
         dy, dx, warm = r.integers(f, size=n), r.integers(f, size=n), r.random(n) < WARM
         return k.place_lights(cells, dy, dx, warm, r.uniform(0.5, 1.0, n), np.float64(LIGHTS), *prob.shape, f, w)
@@ -458,22 +489,6 @@ def _snow_steps(img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
     out.paste(white, None, _snow_cover(img, cover, noise_seed))  # white where covered, in C
     return _pixels(out)  # a view of PIL's memory, no copy
 
-def _quantile(values: np.ndarray, q: float) -> np.float32:
-    """`np.quantile(values, q)` of a float32 array and a Python float `q` (its 'linear' method, with NumPy 2's weak
-    `q`): the two order statistics about `(n − 1)·q` by one partition, and NumPy's `_lerp` between them in float32;
-    the same value (a zero's sign aside, which the cover's `field − level` does not see), without NumPy's general
-    machinery, which costs more than the partition."""
-    flat = values.ravel()
-    n = flat.size
-    virtual = (n - 1) * q
-    last = virtual >= n - 1  # NumPy's index −1: the largest value, and the weight it then takes
-    below = n - 1 if last else math.floor(virtual)
-    t = virtual - (-1 if last else below)
-    part = np.partition(flat, below if last else (below, below + 1))
-    a = part[below]
-    diff = (b := a if last else part[below + 1]) - a
-    return b - diff * np.float32(1 - t) if t >= 0.5 else a + diff * np.float32(t)
-
 def _cover_parts_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_seed: int) -> tuple:
     """`_cover_parts` by the kernels `k` where they restate it: the cover at quarter size (uint8), and the water with
     the shift that reads it (2: at quarter size; 0: at full size, by Pillow's steps)."""
@@ -482,7 +497,8 @@ def _cover_parts_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, no
         return np.asarray(quarter), np.asarray(water), 0
     q, lum, std = stats
     field = k.cover_field(lum, std, _fractal(k, *lum.shape, noise_seed), np.empty_like(lum))
-    covered = k.cover_bytes(field, _quantile(field, 1 - cover), np.empty(lum.shape, np.uint8))
+    level = _quantile(field, 1 - cover) if _numpy_agrees(k) else np.quantile(field, 1 - cover)
+    covered = k.cover_bytes(field, level, np.empty(lum.shape, np.uint8))
     return covered, k.water(q, lum, std, np.empty(lum.shape, bool)), 2
 
 def _snow_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
