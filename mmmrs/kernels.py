@@ -128,9 +128,8 @@ def choose(p, u):
 def place_lights(cells, dy, dx, warm, brightness, palette, quarter_h, quarter_w, f, w):
     """`weather._light_draws` from its draws: each light's pixel (its quarter-size `cell`, offset by `dy`, `dx` within
     the cell's `f` × `f` pixels) and colour (`palette[0]` if `warm`, else `palette[1]`, times `brightness`, in
-    double, then float32);
-    the halo (colours summed per cell in draw order, /4, clipped, ×255 and rounded, as uint8), and the cores (the
-    sorted pixel indices of an image `w` wide, and their colours summed in draw order)."""
+    double, then float32); the halo (colours summed per cell in draw order, /4, clipped, ×255 and rounded, as
+    uint8), and the cores (the sorted pixel indices of an image `w` wide, and their colours summed in draw order)."""
     n = len(cells)
     halo, colours, keys = np.zeros((quarter_h, quarter_w, 3), np.float32), np.empty((n, 3), np.float32), \
         np.empty(n, np.int64)

@@ -96,21 +96,20 @@ def _columns(k, a: np.ndarray, w: int) -> np.ndarray:
     out = np.empty((len(a), w, bands.shape[2]), np.uint8)
     return k.stretch_columns(bands, *k.bicubic_taps(a.shape[1], w), out).reshape(len(a), w, *a.shape[2:])
 
-def _rows(rgb: np.ndarray) -> tuple:
-    """The rows of an RGB image as bytes and how far apart its pixels are there, without a copy where they are 3
-    (packed) or 4 (PIL's own: the view ends at the last pixel's third byte, inside the image); else a packed copy."""
-    h, w = rgb.shape[:2]
-    if rgb.strides[1:] == (3, 1): return rgb.reshape(h, -1), 3
-    if rgb.strides[1:] == (4, 1):
-        return np.lib.stride_tricks.as_strided(rgb, (h, 4 * w - 1), (rgb.strides[0], 1), writeable=False), 4
-    return np.ascontiguousarray(rgb).reshape(h, -1), 3
-
 def _packed(k, rgb: np.ndarray) -> np.ndarray:
     """The rows of an RGB image as h × 3w bytes: a view where its pixels are 3 bytes apart, else a copy by `k`
     (NumPy copies PIL's 4-byte pixels several times slower)."""
     h, w = rgb.shape[:2]
     if rgb.strides[1:] == (3, 1): return rgb.reshape(h, -1)
     return k.pack_rows(rgb, np.empty((h, 3 * w), np.uint8))
+
+def _rows(k, rgb: np.ndarray) -> tuple:
+    """The rows of an RGB image as bytes and how far apart its pixels are there: PIL's own 4-byte pixels as they are
+    (a view that ends at the last pixel's third byte, inside the image), else `_packed` (3)."""
+    h, w = rgb.shape[:2]
+    if rgb.strides[1:] == (4, 1):
+        return np.lib.stride_tricks.as_strided(rgb, (h, 4 * w - 1), (rgb.strides[0], 1), writeable=False), 4
+    return _packed(k, rgb), 3
 
 # %% ../nbs/09_weather.ipynb #67238ac4
 def _octaves(seed: int, octaves: int = 5, base: int = 3, persistence: float = 0.5):
@@ -235,7 +234,7 @@ UNIT = np.arange(256, dtype=np.float32) / np.float32(255)  # byte / 255, as `_qu
 def _stats(k, rgb: np.ndarray) -> tuple:
     "The quarter-size bytes, luminance and local standard deviation of an RGB tile with sides multiples of 4, by `k`."
     h, w = rgb.shape[:2]
-    q = k.reduce4(*_rows(rgb), np.empty((h // 4, w // 4, 3), np.uint8))
+    q = k.reduce4(*_rows(k, rgb), np.empty((h // 4, w // 4, 3), np.uint8))
     lum, std = np.empty(q.shape[:2], np.float32), np.empty(q.shape[:2], np.float32)
     k.quarter_stats(q, UNIT, lum, std)
     return q, lum, std
