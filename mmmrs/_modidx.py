@@ -296,6 +296,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'mmmrs.datacard.view_file': ('datacard.html#view_file', 'mmmrs/datacard.py'),
                                 'mmmrs.datacard.view_schema': ('datacard.html#view_schema', 'mmmrs/datacard.py'),
                                 'mmmrs.datacard.view_table': ('datacard.html#view_table', 'mmmrs/datacard.py'),
+                                'mmmrs.datacard.view_writer_options': ('datacard.html#view_writer_options', 'mmmrs/datacard.py'),
                                 'mmmrs.datacard.write_dataset_metadata': ('datacard.html#write_dataset_metadata', 'mmmrs/datacard.py'),
                                 'mmmrs.datacard.write_parquet_view': ('datacard.html#write_parquet_view', 'mmmrs/datacard.py')},
             'mmmrs.evaluate': { 'mmmrs.evaluate.CLIPScorer': ('evaluate.html#clipscorer', 'mmmrs/evaluate.py'),

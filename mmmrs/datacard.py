@@ -20,10 +20,11 @@ from .shards import (BuildLayout, TarMembers, arrow_column, atomic_path, check_m
 # %% auto #0
 __all__ = ['HF_SPLIT', 'VIEW_COLUMNS', 'FLOAT_COLUMNS', 'HF_FEATURES', 'VIEW_FILE', 'ROW_GROUP', 'DIGEST_KEY', 'HF_LICENSES',
            'LICENSE_URLS', 'TERMS', 'TERM_DUTIES', 'DEMO_SOURCES', 'MMMRS_CITATION', 'SIZES', 'OTHER_LICENSE', 'CARD',
-           'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_schema', 'view_file', 'view_table', 'ViewWriter', 'shard_hashes',
-           'records_json', 'view_digest', 'current_view', 'write_parquet_view', 'hf_configs', 'hf_license',
-           'license_terms', 'card_facts', 'source_facts', 'license_summary', 'build_command', 'recipe', 'card_header',
-           'recorded_recipe', 'config_rows', 'dataset_card', 'croissant', 'write_dataset_metadata']
+           'CROISSANT_CONTEXT', 'IMAGE_TYPES', 'view_schema', 'view_file', 'view_writer_options', 'view_table',
+           'ViewWriter', 'shard_hashes', 'records_json', 'view_digest', 'current_view', 'write_parquet_view',
+           'hf_configs', 'hf_license', 'license_terms', 'card_facts', 'source_facts', 'license_summary',
+           'build_command', 'recipe', 'card_header', 'recorded_recipe', 'config_rows', 'dataset_card', 'croissant',
+           'write_dataset_metadata']
 
 # %% ../nbs/13_datacard.ipynb #dc000009
 HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}  # the kit's split names -> the Hub's
@@ -50,6 +51,13 @@ VIEW_FILE = re.compile(r"data/[a-z0-9][a-z0-9.-]*/(rgb|sar|nir)/(train|validatio
 
 # %% ../nbs/13_datacard.ipynb #dc000012
 ROW_GROUP = 100
+def view_writer_options() -> dict:
+    """`pq.ParquetWriter`'s options for the view: a dictionary and Snappy for every column but the image bytes. Those
+    are JPEGs: neither makes them smaller, and trying holds more copies of each row group (half the view's memory)."""
+    image = view_schema().field("image").type
+    columns = [f"image.{f.name}" for f in image] + view_schema().names[1:]
+    rest = [c for c in columns if c != "image.bytes"]
+    return {"use_dictionary": rest, "compression": {"image.bytes": "none", **dict.fromkeys(rest, "snappy")}}
 DIGEST_KEY = b"mmmrs.inputs"  # what a view file was made from (see `view_digest`)
 
 # %% ../nbs/13_datacard.ipynb #113191bf
@@ -78,7 +86,8 @@ class ViewWriter:
         self.tmp = final.with_name(f".{final.name}.tmp"); self.tmp.parent.mkdir(parents=True, exist_ok=True)
         meta = {b"huggingface": json.dumps({"info": {"features": HF_FEATURES}}).encode(),
                 DIGEST_KEY: self.digest.encode()}
-        self.writer, self.size = pq.ParquetWriter(self.tmp, view_schema().with_metadata(meta)), 0
+        self.writer, self.size = pq.ParquetWriter(self.tmp, view_schema().with_metadata(meta),
+                                                       **view_writer_options()), 0
     def add(self, row: dict):
         if self.writer is None or self.size >= self.max_bytes: self._finish(); self._open()
         self.rows.append(row); self.size += len(row["image"]["bytes"])
@@ -154,7 +163,7 @@ def records_json(rows: list[dict], columns: list[str]) -> str:
 def view_digest(rows: list[dict], shard_sha: dict, max_bytes: int) -> str:
     "What the view files of one target are made of: its manifest rows, their shards' hashes, the view's format."
     h = hashlib.sha256(records_json(rows, ["prompt", *VIEW_COLUMNS]).encode())
-    h.update(f"{view_schema()}|{ROW_GROUP}|{max_bytes}".encode())
+    h.update(f"{view_schema()}|{ROW_GROUP}|{max_bytes}|{view_writer_options()}".encode())
     for s in sorted({r["shard"] for r in rows}): h.update(f"{s}:{shard_sha[s]}".encode())
     return h.hexdigest()
 
