@@ -4,8 +4,8 @@
 
 # %% ../nbs/12_run.ipynb #44275e8e
 from __future__ import annotations
-import collections, functools, hashlib, importlib.util, io, itertools, json, math, multiprocessing as mp, os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import collections, functools, hashlib, importlib.util, io, itertools, json, math, os, sys
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
@@ -13,7 +13,8 @@ from typing import Iterable
 import numpy as np
 from fastcore.basics import patch
 from PIL import Image
-from tqdm.auto import tqdm
+if "ipykernel" in sys.modules: from tqdm.auto import tqdm  # a notebook's widget bar
+else: from tqdm import tqdm  # a terminal's: tqdm.auto would also load asyncio, ≈ 25 ms of every start
 
 from . import __version__
 from .cards import Card
@@ -177,7 +178,10 @@ def _executor(executor, workers: int, resources: dict | None):
     "The executor to submit to and whether we own it (and must shut it down)."
     if hasattr(executor, "get_executor"): return executor.get_executor(**({"resources": resources} if resources
                                                                           else {})), False
-    if executor is None and workers > 0: return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")), True
+    if executor is None and workers > 0:  # imported here: ≈ 30 ms of a start that most builds do not need
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")), True
     return executor, False
 
 def _run_once(specs: list, out: str, executor, bar) -> dict:
