@@ -8,16 +8,18 @@
 crop every whole 512 tile, save it as JPEG), written here as plain PIL too.
 
 The baseline is the algorithm of the released `Standardized_processing/Inria.py` (ljl5261/MMM-RS), written here as
-plain PIL (it cannot be fetched at run time): open a 5000x5000 tile, centred crops of 4096, 2048 and 1024 resized to
-512 (PIL's default bicubic), the four 512 corners and the centre of the 1024 crop, each saved as JPEG at PIL's default
-quality (75). The missing `512/` folder the script never creates is created here.
+plain PIL (it cannot be fetched at run time) with the script's `tqdm` progress bar: open a 5000x5000 tile, centred
+crops of 4096, 2048 and 1024 resized to 512 (PIL's default bicubic), the four 512 corners and the centre of the 1024
+crop, each saved as JPEG at PIL's default quality (75). The missing `512/` folder the script never creates is created
+here.
 
 The kit's run is `mmmrs-build` with a card over the same files and `pyramid: true` (the same 8 outputs per tile),
 which also writes shards, the manifest, provenance and prompts. A third run builds one 512x512 tile: start-up
 alone, and the authors' loop over an empty folder gives Python's own start-up: the last line compares the two per scene,
 start-up excluded, which is what a build of thousands of scenes per process pays. Each run is a fresh process (wall
-time; CPU time and peak RSS from `wait4`); runs alternate so that the machine's noise hits each side alike. Ratios, not
-absolute times, are what compare across machines.
+time; CPU time and peak RSS from `wait4`); runs alternate so that the machine's noise hits each side alike, after one
+round that is not counted (it warms the page cache and lets Python write the kit's bytecode, as after a pip install).
+Ratios, not absolute times, are what compare across machines.
 
 `--before DIR` also runs the kit (and its start-up) with the package found in DIR first on PYTHONPATH, e.g. an older
 commit (`git archive OLD | tar -x -C DIR`), in the same alternating runs: a change's effect measured side by side, with
@@ -31,10 +33,11 @@ HERE = Path(__file__).resolve().parent
 TILING = textwrap.dedent('''
     import os, sys
     from PIL import Image
+    from tqdm import tqdm
     directory, output_dir, ext = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(output_dir, exist_ok=True)
-    for name in sorted(os.listdir(directory)):
-        if not name.endswith(ext): continue
+    names = [name for name in sorted(os.listdir(directory)) if name.endswith(ext)]
+    for name in tqdm(names, desc=f"Processing {directory}"):
         with Image.open(os.path.join(directory, name)) as img:
             if img.mode != "RGB": img = img.convert("RGB")
             for i in range(img.width // 512):
@@ -46,6 +49,7 @@ TILING = textwrap.dedent('''
 BASELINE = textwrap.dedent('''
     import os, sys
     from PIL import Image
+    from tqdm import tqdm
     def crop_resize_and_organize(image_path, output_dir, sizes):
         with Image.open(image_path) as img:
             sx, sy = (img.width - sizes[0]) // 2, (img.height - sizes[0]) // 2
@@ -66,8 +70,8 @@ BASELINE = textwrap.dedent('''
     directory, output_dir, ext = sys.argv[1], sys.argv[2], sys.argv[3]
     sizes = [4096, 2048, 1024]
     for s in sizes + [512]: os.makedirs(os.path.join(output_dir, str(s)), exist_ok=True)  # the script forgets 512/
-    for f in sorted(os.listdir(directory)):
-        if f.endswith(ext): crop_resize_and_organize(os.path.join(directory, f), output_dir, sizes)
+    for f in tqdm(sorted(f for f in os.listdir(directory) if f.endswith(ext)), desc="Processing images"):
+        crop_resize_and_organize(os.path.join(directory, f), output_dir, sizes)
 ''')
 
 CARD = """---
@@ -148,16 +152,20 @@ def main():
             kit: lambda o: build + ["--source", f"{tmp / 'card.md'}={data}", "--out", str(o)],
             "mmmrs-build, one 512 tile (start-up)": lambda o: build + ["--source", f"{tmp / 'tiny.md'}={tiny}", "--out", str(o)],
             "authors' loop, no scene (start-up)": lambda o: [py, str(tmp / "baseline.py"), str(empty), str(o), ext]}
+    # Python may cache the kit's bytecode, as it does after a pip install (some sandboxes forbid it; the kit would then
+    # compile its modules on every start, ≈ 30-60 ms)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     envs = {}
     if a.before:  # the same two kit runs with the other package
         path = os.pathsep.join([str(Path(a.before).resolve()), os.environ.get("PYTHONPATH", "")])
         for k in (kit, "mmmrs-build, one 512 tile (start-up)"):
-            runs[f"{k} [before]"], envs[f"{k} [before]"] = runs[k], {**os.environ, "PYTHONPATH": path}
+            runs[f"{k} [before]"], envs[f"{k} [before]"] = runs[k], {**env, "PYTHONPATH": path}
     res = {k: [] for k in runs}
-    for r in range(a.runs):
+    for r in range(-1, a.runs):  # round -1 is not counted: it writes the bytecode caches and warms the page cache
         for name, cmd in runs.items():
             out = tmp / f"out-{r}-{len(res[name])}-{abs(hash(name))}"
-            res[name].append(timed(cmd(out), env=envs.get(name)))
+            took = timed(cmd(out), env=envs.get(name, env))
+            if r >= 0: res[name].append(took)
             shutil.rmtree(out, ignore_errors=True)
     med = {k: tuple(statistics.median(r[i] for r in v) for i in range(3)) for k, v in res.items()}
     base_w, base_m, base_c = med[authors]
