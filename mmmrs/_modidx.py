@@ -200,6 +200,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'mmmrs.core.make_group': ('core.html#make_group', 'mmmrs/core.py'),
                             'mmmrs.core.make_key': ('core.html#make_key', 'mmmrs/core.py'),
                             'mmmrs.core.package_data': ('core.html#package_data', 'mmmrs/core.py'),
+                            'mmmrs.core.pil_memory': ('core.html#pil_memory', 'mmmrs/core.py'),
                             'mmmrs.core.pil_view': ('core.html#pil_view', 'mmmrs/core.py'),
                             'mmmrs.core.raster_info': ('core.html#raster_info', 'mmmrs/core.py'),
                             'mmmrs.core.read_raster': ('core.html#read_raster', 'mmmrs/core.py'),

@@ -16,9 +16,9 @@ from PIL import Image
 __all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PATTERN', 'lazy_pandas', 'lazy_pyarrow',
            'lazy_parquet', 'FULL_HASH_LIMIT', 'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'GDAL_CACHE_MB',
            'DEFAULT_PERCENTILES', 'check_sample', 'slug', 'make_group', 'make_key', 'package_data', 'lazy_module',
-           'file_sha256', 'content_digest', 'RasterInfo', 'raster_info', 'pil_view', 'to_pil', 'decode_picture',
-           'forget_decoded', 'close_rasters', 'read_raster', 'to_db', 'identity_conversion', 'conversion_for',
-           'valid_fraction', 'apply_conversion', 'scene_conversion']
+           'file_sha256', 'content_digest', 'RasterInfo', 'raster_info', 'pil_view', 'to_pil', 'pil_memory',
+           'decode_picture', 'forget_decoded', 'close_rasters', 'read_raster', 'to_db', 'identity_conversion',
+           'conversion_for', 'valid_fraction', 'apply_conversion', 'scene_conversion']
 
 # %% ../nbs/00_core.ipynb #cede8736
 MODALITIES = ("rgb", "sar", "nir")
@@ -205,13 +205,18 @@ def to_pil(a: np.ndarray) -> Image.Image:
     return im
 
 # %% ../nbs/00_core.ipynb #381b2c5c
+def pil_memory(h: int, w: int, mode: str) -> np.ndarray:
+    """Zeroed memory for an `h`×`w` image of `mode` laid out as PIL keeps pixels: `(h + 1, w, bytes a pixel)`. A spare
+    row, since a window ending on the last row reads its padding byte; an anonymous mmap of its own, so that freeing
+    it gives it back to the system at once, whatever small objects the heap holds above it."""
+    px = PIL_PIXEL_BYTES[mode]
+    return np.frombuffer(mmap.mmap(-1, (h + 1) * w * px), np.uint8).reshape(h + 1, w, px)
+
 def decode_picture(im: Image.Image) -> np.ndarray:
     "Pixels `(H, W, C)` of the opened, not yet loaded picture `im`, decoded into numpy memory laid out as PIL's own."
     px, (w, h), mode = PIL_PIXEL_BYTES.get(im.mode), im.size, im.mode
     if px is None or not getattr(im, "tile", None): return np.asarray(im)  # another mode, or already decoded
-    # a spare row: a window ending on the last row reads its padding byte. Memory of its own (an anonymous mmap), so
-    # that freeing it gives it back to the system at once, whatever small objects the heap holds above it
-    buf = np.frombuffer(mmap.mmap(-1, (h + 1) * w * px), np.uint8).reshape(h + 1, w, px)
+    buf = pil_memory(h, w, mode)
     core = im.im = Image.core.map_buffer(buf, (w, h), "raw", 0, (mode, w * px, 1))  # the decoder writes into buf
     im.load()  # raises OSError on a truncated or corrupt file
     if im.im is not core or im.size != (w, h): return np.asarray(im)  # PIL mapped the file itself instead
@@ -288,13 +293,16 @@ def _all_valid(ds) -> bool:
     return all(list(flags) == [MaskFlags.all_valid] for flags in ds.mask_flag_enums)
 
 def _interleaved(ds, idx: list, win, shape: tuple):
-    "Bands `idx` of `win` at `shape`, read by GDAL straight into `(H, W, C)` memory; None for dtypes numpy lacks."
+    """Bands `idx` of `win` at `shape`, read by GDAL straight into `(H, W, C)` memory; None for dtypes numpy lacks.
+    Three 8-bit bands are read into memory laid out as PIL keeps RGB (`pil_memory`), so that a resize or the JPEG
+    encoder reads them without a copy (a pyramid's 4096² window would be copied whole: 67 MB)."""
     from rasterio.enums import Resampling
     kinds = {ds.dtypes[i - 1] for i in idx}
     try: dtype = np.dtype(kinds.pop()) if len(kinds) == 1 else None
     except TypeError: return None  # complex_int16 and the like: rasterio's own read converts them
     if dtype is None: return None
-    buf = np.empty((*shape, len(idx)), dtype)
+    rgb = dtype == np.uint8 and len(idx) == 3
+    buf = pil_memory(*shape, "RGB")[:shape[0], :, :3] if rgb else np.empty((*shape, len(idx)), dtype)
     ds.read(idx, window=win, out=np.moveaxis(buf, -1, 0), resampling=Resampling.nearest)  # GDAL interleaves, no copy
     return buf
 
