@@ -252,8 +252,27 @@ def _read_pil(path, window=None, bands=None):
 
 # %% ../nbs/00_core.ipynb #8d0ea3ae
 _OPEN = threading.local()  # per thread: a GDAL dataset must not be shared between threads
-# GDAL's block cache (default 5% of RAM) bounded: a 512-row band of a 7200-wide 4-band 16-bit scene is 59 MB
-GDAL_CACHE_MB = "64"
+GDAL_CACHE_MB = 64  # the most GDAL's block cache holds (its default: 5 % of RAM)
+_NEEDS, _NEEDS_LOCK = {}, threading.Lock()  # thread -> bytes of blocks its open datasets reuse
+
+def _reused_bytes(ds) -> int:
+    "Bytes of the blocks of `ds` that tiling reuses: a band of 512 rows and the blocks straddling it, its whole width."
+    rows = TILE + max(h for h, _ in ds.block_shapes)
+    try: pixel = sum(np.dtype(t).itemsize for t in ds.dtypes)
+    except TypeError: pixel = 8 * ds.count  # complex_int16 and the like
+    return rows * ds.width * pixel
+
+def _budget_cache():
+    """Size GDAL's block cache to twice the blocks that the datasets open in every thread reuse (`_reused_bytes`), at
+    most `GDAL_CACHE_MB`: a row of tiles finds its strips cached, and a scene's strips are let go once passed (a
+    5556-wide RGB scene needs 16 MB, not 64). Less than the need thrashes (every strip decoded for every tile), hence
+    twice it. A GDAL_CACHEMAX in the environment is GDAL's to apply."""
+    if "GDAL_CACHEMAX" in os.environ: return
+    from rasterio.env import set_gdal_config
+    need = sum(_reused_bytes(d) for opened in _OPEN.__dict__.get("datasets", {}).values() for d in opened)
+    with _NEEDS_LOCK:
+        _NEEDS[threading.get_ident()] = need
+        set_gdal_config("GDAL_CACHEMAX", max(1 << 20, min(2 * sum(_NEEDS.values()), GDAL_CACHE_MB << 20)))
 
 def _dataset(path, align_to: RasterInfo | None = None, keep: int = 4):
     """The open rasterio dataset of `path` (warped onto `align_to`'s grid if given), kept open across the reads of one
@@ -262,7 +281,6 @@ def _dataset(path, align_to: RasterInfo | None = None, keep: int = 4):
     import rasterio
     from rasterio.vrt import WarpedVRT
     from rasterio.enums import Resampling
-    os.environ.setdefault("GDAL_CACHEMAX", GDAL_CACHE_MB)  # read by GDAL once, at its first block read
     st = os.stat(path)
     key, cache = (str(path), st.st_mtime_ns, st.st_size, align_to), _OPEN.__dict__.setdefault("datasets", {})
     if key in cache:
@@ -277,6 +295,7 @@ def _dataset(path, align_to: RasterInfo | None = None, keep: int = 4):
         opened += (WarpedVRT(src, crs=align_to.crs, transform=rasterio.Affine(*align_to.transform),
                              width=align_to.width, height=align_to.height, resampling=Resampling.bilinear),)
     cache[key] = opened
+    _budget_cache()
     return opened[-1]
 
 def _close(opened: tuple):
@@ -285,7 +304,9 @@ def _close(opened: tuple):
 def close_rasters():
     """Close the rasters this thread keeps open: their blocks leave GDAL's cache. A finished scene's, before the next
     scene is read."""
-    for opened in _OPEN.__dict__.pop("datasets", {}).values(): _close(opened)
+    if not (datasets := _OPEN.__dict__.pop("datasets", {})): return  # none opened: GDAL is not even imported
+    for opened in datasets.values(): _close(opened)
+    _budget_cache()
 
 def _all_valid(ds) -> bool:
     "True when GDAL knows every pixel of `ds` is valid (no nodata, mask or alpha band): there is no mask to compute."
