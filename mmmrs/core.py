@@ -299,12 +299,13 @@ def _dataset(path, align_to: RasterInfo | None = None, keep: int = 4):
     return opened[-1]
 
 def _close(opened: tuple):
-    for d in reversed(opened): d.close()  # a warped view before the file under it
+    for d in reversed(opened):  # a warped view before the file under it
+        _OPEN.__dict__.get("kept", {}).pop(d, None)  # and its last window (`_read_rio`)
+        d.close()
 
 def close_rasters():
     """Close the rasters this thread keeps open: their blocks leave GDAL's cache. A finished scene's, before the next
     scene is read."""
-    _OPEN.__dict__.pop("last", None)  # the last window read (`_read_rio`)
     if not (datasets := _OPEN.__dict__.pop("datasets", {})): return  # none opened: GDAL is not even imported
     for opened in datasets.values(): _close(opened)
     _budget_cache()
@@ -330,23 +331,24 @@ def _interleaved(ds, idx: list, win, shape: tuple):
     return buf
 
 def _inside(inner: tuple, outer: tuple) -> bool:
+    "Whether the window `inner` (x, y, width, height) lies inside `outer`."
     (x, y, w, h), (ox, oy, ow, oh) = inner, outer
     return ox <= x and oy <= y and x + w <= ox + ow and y + h <= oy + oh
 
 def _read_rio(path, window=None, bands=None, align_to: RasterInfo | None = None, out_shape=None):
-    """Read-only pixels and validity of a window of a GDAL raster. The last window read in this thread is kept (until
-    `close_rasters`): a window inside it is a view of it, not read again (a pyramid's 2048², 1024² and 512² cuts of
-    its 4096² window: each block decoded once, whatever GDAL's cache holds)."""
+    """Read-only pixels and validity of a window of a GDAL raster. The last window read of each open dataset is kept
+    (until it is closed): a window inside it is a view of it, not read again (a pyramid's 2048², 1024² and 512² cuts
+    of its 4096² window, in every modality: each block decoded once, whatever GDAL's cache holds)."""
     ds = _dataset(path, align_to)
     idx = list(bands) if bands else list(range(1, ds.count + 1))
     box = tuple(map(int, window)) if window is not None else (0, 0, ds.width, ds.height)
-    last = _OPEN.__dict__.get("last")
-    if out_shape is None and last and last[0] is ds and last[1] == idx and _inside(box, last[2]):
-        (x, y, w, h), (ox, oy) = box, last[2][:2]
-        return tuple(v[y - oy:y - oy + h, x - ox:x - ox + w] for v in last[3])
+    kept = _OPEN.__dict__.setdefault("kept", {})  # dataset -> (bands, window, (pixels, validity)) of its last read
+    if out_shape is None and (k := kept.get(ds)) and k[0] == idx and _inside(box, k[1]):
+        (x, y, w, h), (ox, oy) = box, k[1][:2]
+        return tuple(v[y - oy:y - oy + h, x - ox:x - ox + w] for v in k[2])
     a, valid = _read_window(ds, idx, window, align_to, out_shape)
     for v in (a, valid): v.flags.writeable = False
-    if out_shape is None: _OPEN.last = (ds, idx, box, (a, valid))
+    if out_shape is None: kept[ds] = (idx, box, (a, valid))
     return a, valid
 
 def _read_window(ds, idx: list, window, align_to, out_shape):

@@ -138,7 +138,6 @@ def scene_samples(scene: Scene, card: Card, root, opts, rejects: list | None = N
         if why := _too_few_valid(frac, card):
             rejects.append(reject_row(card.name, first, window=cut.window, reason=why)); continue
         images, resize = _tile_images(pix, valid, plan, upscaler, card.upscale)
-        del pix, valid  # a GeoTIFF window is memory of its own: freed before the next window is read
         s = {**base, "key": make_key(card.name, scene.id, cut.window, cut.level), "images": images, "gsd": cut.gsd,
              "gsd_level": gsd_level(cut.gsd, opts.gsd_threshold), "satellite": {m: words[m] for m in images},
              "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts, meta)}
