@@ -10,8 +10,6 @@ import math
 
 import numba
 import numpy as np
-from numba.core import types
-from numba.extending import intrinsic
 
 _jit = numba.njit(cache="__file__" in globals(), nogil=True)  # compiled once and cached beside the module file
 
@@ -336,12 +334,6 @@ def snow_rgb(flat, lum, cover, bounds, taps, water, shift, white, keep, out):
     return out
 
 # %% ../nbs/09a_kernels.ipynb #b6a6dc6b
-@intrinsic
-def _fma32(typingctx, a, b, c):
-    "a·b + c rounded once (float32), as LLVM's `fma`."
-    def codegen(context, builder, signature, args): return builder.fma(*args)
-    return types.float32(types.float32, types.float32, types.float32), codegen
-
 @_jit
 def reduce4(flat, step, out):
     """Pillow's `reduce(4)` of an RGB image with sides multiples of 4, given as rows of bytes whose pixels are `step`
@@ -377,10 +369,10 @@ def _pad1(a, out):
 @_jit
 def box3(padded, k, out, tmp):
     """`weather._filter` with the kernel (k, k, k) of an array `padded` by `_pad1`, into `out` (`tmp`: float32 work of
-    a padded row): along rows by fused multiply-adds in window order, as BLAS does, then along columns plainly."""
+    a padded row): along columns, then along rows, each window's three products summed in order."""
     h, w = out.shape
     for i in range(h):
-        for j in range(w + 2): tmp[j] = _fma32(padded[i + 2, j], k, _fma32(padded[i + 1, j], k, padded[i, j] * k))
+        for j in range(w + 2): tmp[j] = (padded[i, j] * k + padded[i + 1, j] * k) + padded[i + 2, j] * k
         for j in range(w): out[i, j] = (tmp[j] * k + tmp[j + 1] * k) + tmp[j + 2] * k
 
 @_jit
