@@ -72,13 +72,9 @@ SHOT, READ = 2e-4, 4e-4  # a0 and b0 of the noise model, per unit gain
 TO_LINEAR = ((np.arange(256) / 255) ** 2.2).astype(np.float32)                          # sRGB (γ 2.2) -> linear, by table
 TO_SRGB = np.rint(np.linspace(0, 1, 4096) ** (1 / 2.2) * 255).astype(np.uint8)          # linear (12 bit) -> sRGB
 
-def _filter(a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    "Separable filtering of the first two axes of `a` with the 1-D `kernel`, reflecting at the borders."
-    k = np.asarray(kernel, np.float32); r = len(k) // 2
-    for axis in (0, 1):
-        pad = [(r, r) if i == axis else (0, 0) for i in range(a.ndim)]
-        a = np.lib.stride_tricks.sliding_window_view(np.pad(a, pad, mode="reflect"), len(k), axis=axis) @ k
-    return a
+# Before issue 19 `_filter` was a matrix product of sliding windows, whose BLAS rounding depends on the CPU; the
+# package's BLAS-free sums stand in for it, so that the bytes compare on every CPU.
+from mmmrs.weather import _filter  # noqa: E402
 
 def _local_std(lum: np.ndarray, radius: int = 1) -> np.ndarray:
     box = lambda a: _filter(a, np.full(2 * radius + 1, 1 / (2 * radius + 1)))
