@@ -188,6 +188,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'mmmrs.core._read_window': ('core.html#_read_window', 'mmmrs/core.py'),
                             'mmmrs.core._reused_bytes': ('core.html#_reused_bytes', 'mmmrs/core.py'),
                             'mmmrs.core._uses_pil': ('core.html#_uses_pil', 'mmmrs/core.py'),
+                            'mmmrs.core.anonymous_memory': ('core.html#anonymous_memory', 'mmmrs/core.py'),
                             'mmmrs.core.apply_conversion': ('core.html#apply_conversion', 'mmmrs/core.py'),
                             'mmmrs.core.check_sample': ('core.html#check_sample', 'mmmrs/core.py'),
                             'mmmrs.core.close_rasters': ('core.html#close_rasters', 'mmmrs/core.py'),
