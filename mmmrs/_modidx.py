@@ -76,6 +76,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'mmmrs.build.check_unit_names': ('build.html#check_unit_names', 'mmmrs/build.py'),
                              'mmmrs.build.check_weather': ('build.html#check_weather', 'mmmrs/build.py'),
                              'mmmrs.build.claim_folder': ('build.html#claim_folder', 'mmmrs/build.py'),
+                             'mmmrs.build.console': ('build.html#console', 'mmmrs/build.py'),
                              'mmmrs.build.dataset_stats': ('build.html#dataset_stats', 'mmmrs/build.py'),
                              'mmmrs.build.demo_sources': ('build.html#demo_sources', 'mmmrs/build.py'),
                              'mmmrs.build.dry_run_report': ('build.html#dry_run_report', 'mmmrs/build.py'),

@@ -98,3 +98,20 @@ def test_one_tile_build(tmp_path):
         assert res.returncode == 0 and said in res.stdout, res.stdout[-2000:] + res.stderr[-2000:]
         mods = [json.loads(l.split("=", 1)[1]) for l in res.stderr.splitlines() if l.startswith("MODULES=")][-1]
         check_budget(mods, f"mmmrs-build {args[0]}", NEVER, BUILD_CEILING)
+
+
+def test_console_script_freezes_at_exit(tmp_path):
+    """`mmmrs-build` runs `console`: `main`'s exit status, then the objects still alive are frozen, so the interpreter's
+    exit does not collect them once more (0.1 s of a 1.3 s build of three WHU-size scenes); `main`, which notebooks
+    call, freezes nothing."""
+    import tomllib
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["mmmrs-build"] == "mmmrs.build:console"
+    code = ("import gc, sys, mmmrs.build as b\n"
+            "said = b.main(['check', sys.argv[1]]); frozen_by_main = gc.get_freeze_count()\n"
+            "sys.argv = ['mmmrs-build', 'check', sys.argv[1]]\n"
+            "print(said, frozen_by_main, b.console(), gc.get_freeze_count() > 0)")
+    res = subprocess.run([sys.executable, "-c", code, str(tmp_path / "nowhere")], capture_output=True, text=True,
+                         timeout=120)
+    said, frozen_by_main, status, frozen = res.stdout.split()[-4:]
+    assert said == status != "0" and frozen_by_main == "0" and frozen == "True", res.stdout + res.stderr
