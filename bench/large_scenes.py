@@ -166,7 +166,7 @@ def main():
     for r in range(-1, a.runs):  # round -1 is not counted: it writes the bytecode caches and warms the page cache
         for name, cmd in runs.items():
             out = tmp / f"out-{r}-{len(res[name])}-{abs(hash(name))}"
-            took = timed(cmd(out), env=envs.get(name, env))
+            took = timed(cmd(out), cwd=tmp, env=envs.get(name, env))  # not the repository: `-c` puts the cwd first
             if r >= 0: res[name].append(took)
             shutil.rmtree(out, ignore_errors=True)
     med = {k: tuple(statistics.median(r[i] for r in v) for i in range(3)) for k, v in res.items()}

@@ -684,8 +684,11 @@ def console(argv=None) -> int:
     """The `mmmrs-build` console script: `main(argv)` (the process's own arguments), then what is still alive is frozen
     (`gc.freeze`), since the process ends next: the interpreter's exit leaves those objects to the operating system
     instead of collecting them once more (the same code as `main` and as `console`, alternating runs on 2 cores: three
-    WHU-size JPEG scenes 1.30 s -> 1.21 s, medians of 9; a one-tile build 0.41 s -> 0.38 s, of 11). In a notebook call
-    `main`, which freezes nothing."""
+    WHU-size JPEG scenes 1.30 s -> 1.21 s, medians of 9; a one-tile build 0.41 s -> 0.38 s, of 11). Its Arrow tables
+    are allocated by the C library's `malloc` (unless `ARROW_DEFAULT_MEMORY_POOL` says otherwise), which gives freed
+    memory back, not by mimalloc, pyarrow's default, which keeps it (13 MiB of such a build's 129 MiB peak, its Parquet
+    view's). In a notebook call `main`, which freezes nothing and leaves pyarrow's allocator alone."""
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")  # read when pyarrow is imported: the build does later
     code = main(argv)
     gc.freeze()
     return code

@@ -14,11 +14,12 @@ from PIL import Image
 
 # %% auto #0
 __all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PATTERN', 'lazy_pandas', 'lazy_pyarrow',
-           'lazy_parquet', 'FULL_HASH_LIMIT', 'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'GDAL_CACHE_MB',
-           'DEFAULT_PERCENTILES', 'check_sample', 'slug', 'make_group', 'make_key', 'package_data', 'lazy_module',
-           'file_sha256', 'content_digest', 'RasterInfo', 'raster_info', 'pil_view', 'to_pil', 'anonymous_memory',
-           'pil_memory', 'decode_picture', 'forget_decoded', 'close_rasters', 'read_raster', 'to_db',
-           'identity_conversion', 'conversion_for', 'valid_fraction', 'apply_conversion', 'scene_conversion']
+           'lazy_parquet', 'FULL_HASH_LIMIT', 'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'AHEAD_ROWS', 'DECODE_ROWS',
+           'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug', 'make_group', 'make_key', 'package_data',
+           'lazy_module', 'file_sha256', 'content_digest', 'RasterInfo', 'raster_info', 'pil_view', 'to_pil',
+           'anonymous_memory', 'pil_memory', 'decode_picture', 'JpegRows', 'finish_decoded', 'forget_decoded',
+           'close_rasters', 'read_raster', 'to_db', 'identity_conversion', 'conversion_for', 'valid_fraction',
+           'apply_conversion', 'scene_conversion']
 
 # %% ../nbs/00_core.ipynb #cede8736
 MODALITIES = ("rgb", "sar", "nir")
@@ -233,12 +234,10 @@ def decode_picture(im: Image.Image) -> np.ndarray:
     return buf[:h, :, :3] if mode == "RGB" else buf[:h]
 
 # %% ../nbs/00_core.ipynb #a754bb89
-@functools.lru_cache(maxsize=len(MODALITIES))
-def _decode_pil(path: str, mtime_ns: int, size: int) -> tuple:
-    "Whole-image pixels and validity of a picture file, read-only; cached so that tiling one scene decodes it once."
-    with Image.open(path) as im:
-        if im.mode in ("P", "CMYK", "YCbCr", "1"): im.load(); im = im.convert("RGB" if im.mode != "1" else "L")
-        mode, a = im.mode, decode_picture(im)
+def _decoded_whole(im: Image.Image) -> tuple:
+    "Whole-image pixels and validity of the opened picture `im`, read-only."
+    if im.mode in ("P", "CMYK", "YCbCr", "1"): im.load(); im = im.convert("RGB" if im.mode != "1" else "L")
+    mode, a = im.mode, decode_picture(im)
     if a.ndim == 2: a = a[..., None]
     if mode in ("RGBA", "LA"): valid, a = a[..., -1] > 0, a[..., :-1]
     else: valid = np.broadcast_to(np.True_, a.shape[:2])  # every pixel valid: one value, viewed, no memory
@@ -246,17 +245,148 @@ def _decode_pil(path: str, mtime_ns: int, size: int) -> tuple:
     if valid.flags.writeable: valid.flags.writeable = False
     return a, valid
 
-def forget_decoded():
-    "Free the cached decodes of pictures: a scene's pixels are kept while its windows are cut, and no longer."
-    _decode_pil.cache_clear()
+AHEAD_ROWS = 2 * TILE  # how far a JPEG's decoder may run past the rows that a top-to-bottom reader asked for
+DECODE_ROWS = 64  # about how many rows a JPEG's decoder decodes between two looks at what the reader needs
 
-def _read_pil(path, window=None, bands=None):
-    "Read-only views into the cached decode: a window is a slice, not a copy (a pyramid's 4096² crop costs nothing)."
+class _LetGo(Exception): "The picture was let go before its decode finished."
+
+class JpegRows:
+    """An RGB JPEG decoded by a thread of its own, top row first, into `pil_memory`. PIL's decoder releases the GIL,
+    so the tiles of the first rows are cut while the rest decodes. `rows(top, bottom)` waits until the rows above
+    `bottom` are there. A reader that goes top to bottom says so (`let_go_above`): the rows above its window go back
+    to the system, and the decoder pauses `AHEAD_ROWS` below what it asked for, so a tiling holds a few bands of rows,
+    never the whole scene. The decoder's error (a truncated or corrupt file) is raised to the reader of a row it
+    did not reach, and by `finish`."""
+    def __init__(self, im: Image.Image):
+        (w, h), self.size = im.size, im.size
+        self.memory = anonymous_memory((h + 1) * w * 4)  # a spare row, as `pil_memory`
+        self.buf = np.frombuffer(self.memory, np.uint8).reshape(h + 1, w, 4)
+        self.core = im.im = Image.core.map_buffer(self.buf, (w, h), "raw", 0, ("RGB", w * 4, 1))  # PIL decodes into it
+        self.pixels = self.buf[:h, :, :3]
+        self.pixels.flags.writeable = False
+        self.ready = self.released = self.wanted = self.freed = 0  # rows decoded, let go, asked for; bytes given back
+        self.paced = self.done = self.let_go = False
+        self.error, self.cond = None, threading.Condition()
+        # PIL feeds the decoder `decodermaxblock` bytes at a time, taking the GIL for each: 64 rows' worth, not 64 KiB
+        im.decodermaxblock = max(im.decodermaxblock, os.stat(im.filename).st_size * DECODE_ROWS // h)
+        read = im.load_read  # PIL calls it between the decoder's steps: the decoder is paused there
+        im.load_read = lambda n: (self._progress(), read(n))[1]
+        threading.Thread(target=self._decode, args=(im,), name=f"decode {im.filename}", daemon=True).start()
+
+    def _decoded_rows(self) -> int:
+        """Rows the paused decoder has written: PIL writes 255 into an RGB pixel's padding byte, into memory that was
+        zeros, row after row, so the first row whose last pixel's padding is 0 is the next to decode."""
+        pad, lo, hi = self.buf[:, -1, 3], self.ready, self.size[1]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if pad[mid]: lo = mid + 1
+            else: hi = mid
+        return lo
+
+    def _progress(self):
+        ready = self._decoded_rows()
+        with self.cond:
+            self.ready = ready
+            self.cond.notify_all()
+            while self.paced and not self.let_go and ready >= self.wanted + AHEAD_ROWS: self.cond.wait()
+            if self.let_go: raise _LetGo()
+
+    def _decode(self, im: Image.Image):
+        try:
+            with im:
+                im.load()
+                if im.im is not self.core: raise RuntimeError(f"PIL decoded {im.filename} into memory of its own")
+            error = None
+        except Exception as e: error = e
+        finally: del im.load_read  # it refers to `im` and to self: no cycle keeps the memory until a collection
+        with self.cond:
+            self.error, self.done = error, True
+            if error is None: self.ready = self.size[1]
+            self.cond.notify_all()
+
+    def rows(self, top: int, bottom: int, let_go_above: bool = False) -> np.ndarray:
+        """The read-only pixels `(H, W, 3)`, once the rows from `top` to `bottom` are decoded. `let_go_above`: the
+        reader will not read above `top` again."""
+        with self.cond:
+            if top < self.released: raise RuntimeError(f"rows from {top} were asked for, but the rows above "
+                                                       f"{self.released} were let go: read top to bottom")
+            self.wanted, self.paced = max(self.wanted, bottom), self.paced or let_go_above
+            self.cond.notify_all()
+            while self.ready < bottom and not self.done: self.cond.wait()
+            if self.ready < bottom: raise self.error
+            if let_go_above: self._give_back(top)
+        return self.pixels
+
+    def _give_back(self, row: int):
+        "Let the rows above `row` go: their whole pages go back to the system (they would read as zeros)."
+        self.released = max(self.released, row)
+        end = self.released * self.size[0] * 4 // mmap.PAGESIZE * mmap.PAGESIZE
+        if end > self.freed and hasattr(mmap, "MADV_DONTNEED"):
+            self.memory.madvise(mmap.MADV_DONTNEED, self.freed, end - self.freed)
+            self.freed = end
+
+    def finish(self):
+        "Wait until the whole picture is decoded; raise the decoder's error if it failed."
+        with self.cond:
+            self.paced = False
+            self.cond.notify_all()
+            while not self.done: self.cond.wait()
+        if self.error is not None and not isinstance(self.error, _LetGo): raise self.error
+
+    def close(self):
+        "Stop the decoder at its next step; the memory goes once no view of it is left."
+        with self.cond:
+            self.let_go = True
+            self.cond.notify_all()
+
+# %% ../nbs/00_core.ipynb #196a1f38
+_PICTURES = threading.local()  # per thread: the pictures being read, (path, mtime, size) -> JpegRows or (pixels, mask)
+
+def _open_picture(path: str):
+    im = Image.open(path)
+    if im.format == "JPEG" and im.mode == "RGB" and len(getattr(im, "tile", ())) == 1:
+        try: return JpegRows(im)  # its thread closes the file
+        except BaseException: im.close(); raise
+    with im: return _decoded_whole(im)
+
+def _picture(path):
+    "The cached decode of the picture at `path`: tiling one scene decodes it once. A changed file is decoded anew."
     st = os.stat(path)
-    a, valid = _decode_pil(str(path), st.st_mtime_ns, st.st_size)
-    if window is not None:
-        x, y, w, h = window
-        a, valid = a[y:y + h, x:x + w], valid[y:y + h, x:x + w]
+    key, cache = (str(path), st.st_mtime_ns, st.st_size), _PICTURES.__dict__.setdefault("cache", {})
+    if key not in cache:
+        while len(cache) >= len(MODALITIES): _let_go(cache.pop(next(iter(cache))))
+        cache[key] = _open_picture(str(path))
+    return cache[key]
+
+def _let_go(picture):
+    if isinstance(picture, JpegRows): picture.close()
+
+def finish_decoded():
+    "Wait until the pictures this thread reads are decoded whole; raise the first decoder's error (a truncated file)."
+    for p in list(_PICTURES.__dict__.get("cache", {}).values()):
+        if isinstance(p, JpegRows): p.finish()
+
+def forget_decoded():
+    "Let go of the pictures this thread read: a scene's pixels are kept while its windows are cut, and no longer."
+    for p in _PICTURES.__dict__.pop("cache", {}).values(): _let_go(p)
+
+def _read_pil(path, window=None, bands=None, top_down: bool = False):
+    """Read-only pixels and validity of a window of a picture: a slice of its decode, not a copy (a pyramid's 4096²
+    crop costs nothing). `top_down`: the reader goes top to bottom, a tile at a time: the window is copied, and a
+    JPEG's rows above it are let go."""
+    pic = _picture(path)
+    if isinstance(pic, JpegRows):
+        x, y, w, h = (0, 0, *pic.size) if window is None else window
+        a = pic.rows(y, min(y + h, pic.size[1]), let_go_above=top_down)[y:y + h, x:x + w]
+        valid = np.broadcast_to(np.True_, a.shape[:2])
+        if top_down:  # copied with its padding bytes: still PIL's layout, so it reaches PIL uncopied
+            a = np.array(pic.buf[y:y + a.shape[0], x:x + a.shape[1]])[..., :3]
+            a.flags.writeable = False
+    else:
+        a, valid = pic
+        if window is not None:
+            x, y, w, h = window
+            a, valid = a[y:y + h, x:x + w], valid[y:y + h, x:x + w]
     if bands is not None and list(bands) != list(range(1, a.shape[-1] + 1)): a = a[..., [b - 1 for b in bands]]
     return a, valid
 
@@ -377,11 +507,13 @@ def _read_window(ds, idx: list, window, align_to, out_shape):
         return a, ds.dataset_mask(window=win, out_shape=out_shape, resampling=Resampling.nearest) > 0
 
 # %% ../nbs/00_core.ipynb #0f7892db
-def read_raster(path, window=None, bands=None, align_to: RasterInfo | None = None, out_shape=None, nodata=None):
+def read_raster(path, window=None, bands=None, align_to: RasterInfo | None = None, out_shape=None, nodata=None,
+                top_down: bool = False):
     """Pixels `(H, W, C)` and validity mask `(H, W)` of `path`: a `window`, 1-based `bands`, aligned, decimated,
-    extra `nodata`; NaN is invalid."""
+    extra `nodata`; NaN is invalid. `top_down`: the caller reads the file's windows top to bottom, a tile at a time
+    (a JPEG's rows above the window are then let go)."""
     if _uses_pil(path) and align_to is None:
-        a, valid = _read_pil(path, window, bands)
+        a, valid = _read_pil(path, window, bands, top_down and out_shape is None)
         if out_shape is not None:
             ys = np.linspace(0, a.shape[0] - 1, out_shape[0]).round().astype(int)
             xs = np.linspace(0, a.shape[1] - 1, out_shape[1]).round().astype(int)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from .cards import Card
-from .core import (SPLITS, apply_conversion, check_sample, close_rasters, forget_decoded, make_group, make_key,
-                        raster_info, read_raster, scene_conversion, valid_fraction)
+from .core import (SPLITS, TILE, apply_conversion, check_sample, close_rasters, finish_decoded, forget_decoded,
+                        make_group, make_key, raster_info, read_raster, scene_conversion, valid_fraction)
 from .gsd import gsd_level, pyramid_cuts
 from .prompts import sample_prompts, template_caption
 from .sources import Scene, SceneError, SceneMeta, reject_row, scene_metadata
@@ -119,6 +119,12 @@ def _too_few_valid(frac: float, card: Card) -> str | None:
     if frac < card.min_valid: return f"only {frac:.0%} of the tile is valid (card min_valid {card.min_valid:.0%})"
 
 # %% ../nbs/10_samples.ipynb #be80993e
+def _top_down(cuts) -> bool:
+    """Whether `cuts` go top to bottom, at most a tile each, as a tiling does: each window is then copied, and a JPEG's
+    rows above it are let go (a pyramid's large windows are views of the whole decode instead)."""
+    tops = [c.window[1] for c in cuts]
+    return tops == sorted(tops) and all(c.window[2] * c.window[3] <= TILE * TILE for c in cuts)
+
 def scene_samples(scene: Scene, card: Card, root, opts, rejects: list | None = None):
     "Yield the samples of `scene` made with `opts` (`mmmrs.build.BuildOptions`); refused tiles go to `rejects`."
     rejects = [] if rejects is None else rejects
@@ -130,20 +136,24 @@ def scene_samples(scene: Scene, card: Card, root, opts, rejects: list | None = N
     base = {"source": card.name, "group": group, "weather": "clear", "category": category,
             "caption": template_caption(category), "split": split_of(group, opts.seed, opts.split)}
     upscaler, made, best, cuts = get_upscaler(opts.upscaler), 0, 0.0, scene_cuts(card, ref, gsd[0], opts.pyramid)
-    for cut in cuts:
-        pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata)
-               for m, p in plan.items()}
-        valid = functools.reduce(np.logical_and, [v for _, v in pix.values()])  # broadcast masks stay broadcast
-        best = max(best, frac := valid_fraction(valid))
-        if why := _too_few_valid(frac, card):
-            rejects.append(reject_row(card.name, first, window=cut.window, reason=why)); continue
-        images, resize = _tile_images(pix, valid, plan, upscaler, card.upscale)
-        s = {**base, "key": make_key(card.name, scene.id, cut.window, cut.level), "images": images, "gsd": cut.gsd,
-             "gsd_level": gsd_level(cut.gsd, opts.gsd_threshold), "satellite": {m: words[m] for m in images},
-             "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts, meta)}
-        made += 1
-        yield check_sample({**s, "prompt": sample_prompts(s, opts.template)})
-    forget_decoded(); close_rasters()  # the scene's pixels and blocks are freed before the next is read
+    top_down = _top_down(cuts)
+    try:
+        for cut in cuts:
+            pix = {m: read_raster(p["path"], cut.window, p["bands"], p["align_to"], nodata=card.nodata,
+                                  top_down=top_down) for m, p in plan.items()}
+            valid = functools.reduce(np.logical_and, [v for _, v in pix.values()])  # broadcast masks stay broadcast
+            best = max(best, frac := valid_fraction(valid))
+            if why := _too_few_valid(frac, card):
+                rejects.append(reject_row(card.name, first, window=cut.window, reason=why)); continue
+            images, resize = _tile_images(pix, valid, plan, upscaler, card.upscale)
+            s = {**base, "key": make_key(card.name, scene.id, cut.window, cut.level), "images": images,
+                 "gsd": cut.gsd, "gsd_level": gsd_level(cut.gsd, opts.gsd_threshold),
+                 "satellite": {m: words[m] for m in images},
+                 "provenance": _provenance(card, scene, cut, plan, gsd, resize, frac, opts, meta)}
+            made += 1
+            yield check_sample({**s, "prompt": sample_prompts(s, opts.template)})
+        finish_decoded()  # a file the decoder fails past the last window read still fails its scene
+    finally: forget_decoded(); close_rasters()  # the scene's pixels and blocks are freed before the next is read
     if not made: raise SceneError(f"none of its {len(cuts)} tiles has {card.min_valid:.0%} valid pixels (card "
                                   f"min_valid)"
                                   + ("; the scene has no valid pixel at all (nodata or NaN everywhere)" if best == 0
