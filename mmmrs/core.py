@@ -14,10 +14,10 @@ from PIL import Image
 
 # %% auto #0
 __all__ = ['MODALITIES', 'WEATHERS', 'SPLITS', 'TILE', 'SAMPLE_FIELDS', 'KEY_PATTERN', 'lazy_pandas', 'lazy_pyarrow',
-           'lazy_parquet', 'FULL_HASH_LIMIT', 'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'AHEAD_ROWS', 'DECODE_ROWS',
-           'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug', 'make_group', 'make_key', 'package_data',
-           'lazy_module', 'file_sha256', 'content_digest', 'RasterInfo', 'raster_info', 'pil_view', 'to_pil',
-           'anonymous_memory', 'pil_memory', 'decode_picture', 'JpegRows', 'finish_decoded', 'forget_decoded',
+           'lazy_parquet', 'FULL_HASH_LIMIT', 'PIL_EXTS', 'STRIP', 'PIL_PIXEL_BYTES', 'HUGE_PAGE', 'AHEAD_ROWS',
+           'DECODE_ROWS', 'GDAL_CACHE_MB', 'DEFAULT_PERCENTILES', 'check_sample', 'slug', 'make_group', 'make_key',
+           'package_data', 'lazy_module', 'file_sha256', 'content_digest', 'RasterInfo', 'raster_info', 'pil_view',
+           'to_pil', 'anonymous_memory', 'pil_memory', 'decode_picture', 'JpegRows', 'finish_decoded', 'forget_decoded',
            'close_rasters', 'read_raster', 'to_db', 'identity_conversion', 'conversion_for', 'valid_fraction',
            'apply_conversion', 'scene_conversion']
 
@@ -206,11 +206,16 @@ def to_pil(a: np.ndarray) -> Image.Image:
     return im
 
 # %% ../nbs/00_core.ipynb #381b2c5c
+HUGE_PAGE = 2 << 20  # a transparent huge page (x86-64, and arm64 with 4 KiB pages)
+
 def anonymous_memory(size: int) -> mmap.mmap:
-    """`size` zeroed bytes of their own, an anonymous private mmap: freeing them gives them back to the system at once,
-    whatever small objects the heap holds above them. Asked for in transparent huge pages, which Linux gives where it
-    offers them on request (`madvise`, its usual setting): a 5556×3704 RGB scene in PIL's layout then faults in about
-    40 pages, not 20,000, 13 ms instead of 58 (89 as a shared mapping, `mmap`'s default) on a 2-core virtual machine."""
+    """At least `size` zeroed bytes of their own, an anonymous private mmap: freeing them gives them back to the system
+    at once, whatever small objects the heap holds above them. Asked for in transparent huge pages, which Linux gives
+    where it offers them on request (`madvise`, its usual setting): a 5556×3704 RGB scene in PIL's layout then faults
+    in about 40 pages, not 20,000, 13 ms instead of 58 (89 as a shared mapping, `mmap`'s default) on a 2-core virtual
+    machine. From a huge page up, the mapping is a whole number of them, which Linux places on a huge-page boundary:
+    none of it falls back to 4 KiB pages at its ends (a band of 512 rows of that scene: 6 faults, not 742)."""
+    if size >= HUGE_PAGE: size = -(-size // HUGE_PAGE) * HUGE_PAGE
     m = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS) if hasattr(mmap, "MAP_PRIVATE") else \
         mmap.mmap(-1, size)
     if hasattr(mmap, "MADV_HUGEPAGE"):
@@ -221,7 +226,8 @@ def pil_memory(h: int, w: int, mode: str) -> np.ndarray:
     """Zeroed memory for an `h`×`w` image of `mode` laid out as PIL keeps pixels: `(h + 1, w, bytes a pixel)`, in
     `anonymous_memory`. A spare row, since a window ending on the last row reads its padding byte."""
     px = PIL_PIXEL_BYTES[mode]
-    return np.frombuffer(anonymous_memory((h + 1) * w * px), np.uint8).reshape(h + 1, w, px)
+    n = (h + 1) * w * px
+    return np.frombuffer(anonymous_memory(n), np.uint8, count=n).reshape(h + 1, w, px)
 
 def decode_picture(im: Image.Image) -> np.ndarray:
     "Pixels `(H, W, C)` of the opened, not yet loaded picture `im`, decoded into numpy memory laid out as PIL's own."
@@ -257,16 +263,16 @@ class JpegRows:
     to the system, and the decoder pauses `AHEAD_ROWS` below what it asked for, so a tiling holds a few bands of rows,
     never the whole scene. The decoder's error (a truncated or corrupt file) is raised to the reader of a row it
     did not reach, and by `finish`."""
-    def __init__(self, im: Image.Image):
+    def __init__(self, im: Image.Image, paced: bool = False):
         (w, h), self.size = im.size, im.size
-        self.memory = anonymous_memory((h + 1) * w * 4)  # a spare row, as `pil_memory`
-        self.buf = np.frombuffer(self.memory, np.uint8).reshape(h + 1, w, 4)
+        self.memory = anonymous_memory(n := (h + 1) * w * 4)  # a spare row, as `pil_memory`
+        self.buf = np.frombuffer(self.memory, np.uint8, count=n).reshape(h + 1, w, 4)
         self.core = im.im = Image.core.map_buffer(self.buf, (w, h), "raw", 0, ("RGB", w * 4, 1))  # PIL decodes into it
         self.pixels = self.buf[:h, :, :3]
         self.pixels.flags.writeable = False
         self.ready = self.released = self.wanted = self.freed = 0  # rows decoded, let go, asked for; bytes given back
-        self.paced = self.done = self.let_go = False
-        self.error, self.cond = None, threading.Condition()
+        self.paced, self.done, self.let_go = paced, False, False  # paced: a top-to-bottom reader is to come
+        self.error, self.cond, self.last_band = None, threading.Condition(), None
         # PIL feeds the decoder `decodermaxblock` bytes at a time, taking the GIL for each: 64 rows' worth, not 64 KiB
         im.decodermaxblock = max(im.decodermaxblock, os.stat(im.filename).st_size * DECODE_ROWS // h)
         read = im.load_read  # PIL calls it between the decoder's steps: the decoder is paused there
@@ -275,8 +281,11 @@ class JpegRows:
 
     def _decoded_rows(self) -> int:
         """Rows the paused decoder has written: PIL writes 255 into an RGB pixel's padding byte, into memory that was
-        zeros, row after row, so the first row whose last pixel's padding is 0 is the next to decode."""
-        pad, lo, hi = self.buf[:, -1, 3], self.ready, self.size[1]
+        zeros, row after row, so the first row whose last pixel's padding is 0 is the next to decode. Searched up from
+        the rows known to be there (galloping, then halving): memory far past the decoder is never read."""
+        pad, h, step = self.buf[:, -1, 3], self.size[1], 1
+        lo = hi = self.ready  # rows above lo are decoded; row hi is not, or is the last
+        while hi < h and pad[hi]: lo, hi, step = hi + 1, min(h, hi + step), 2 * step
         while lo < hi:
             mid = (lo + hi) // 2
             if pad[mid]: lo = mid + 1
@@ -317,6 +326,20 @@ class JpegRows:
             if let_go_above: self._give_back(top)
         return self.pixels
 
+    def band(self, top: int, bottom: int) -> np.ndarray:
+        """The rows from `top` to `bottom`, read-only, copied into memory of their own (`pil_memory`, in huge pages),
+        for a reader going top to bottom: the rows above `top` are let go. A row of tiles shares its band (one copy,
+        not one a tile: 4 KiB pages faulted for every tile cost a 2-core virtual machine 0.17 s over three WHU-size
+        scenes), and the copy lives as long as a tile of it does."""
+        if self.last_band is None or self.last_band[0] != (top, bottom):
+            self.rows(top, bottom, let_go_above=True)
+            copy = pil_memory(bottom - top, self.size[0], "RGB")
+            copy[:-1] = self.buf[top:bottom]  # with the padding bytes: still PIL's layout
+            copy = copy[:-1, :, :3]
+            copy.flags.writeable = False
+            self.last_band = ((top, bottom), copy)
+        return self.last_band[1]
+
     def _give_back(self, row: int):
         "Let the rows above `row` go: their whole pages go back to the system (they would read as zeros)."
         self.released = max(self.released, row)
@@ -342,20 +365,21 @@ class JpegRows:
 # %% ../nbs/00_core.ipynb #196a1f38
 _PICTURES = threading.local()  # per thread: the pictures being read, (path, mtime, size) -> JpegRows or (pixels, mask)
 
-def _open_picture(path: str):
+def _open_picture(path: str, paced: bool):
     im = Image.open(path)
     if im.format == "JPEG" and im.mode == "RGB" and len(getattr(im, "tile", ())) == 1:
-        try: return JpegRows(im)  # its thread closes the file
+        try: return JpegRows(im, paced)  # its thread closes the file
         except BaseException: im.close(); raise
     with im: return _decoded_whole(im)
 
-def _picture(path):
-    "The cached decode of the picture at `path`: tiling one scene decodes it once. A changed file is decoded anew."
+def _picture(path, paced: bool = False):
+    """The cached decode of the picture at `path`: tiling one scene decodes it once. A changed file is decoded anew.
+    `paced`: the first reader goes top to bottom (the decoder starts paced)."""
     st = os.stat(path)
     key, cache = (str(path), st.st_mtime_ns, st.st_size), _PICTURES.__dict__.setdefault("cache", {})
     if key not in cache:
         while len(cache) >= len(MODALITIES): _let_go(cache.pop(next(iter(cache))))
-        cache[key] = _open_picture(str(path))
+        cache[key] = _open_picture(str(path), paced)
     return cache[key]
 
 def _let_go(picture):
@@ -372,16 +396,14 @@ def forget_decoded():
 
 def _read_pil(path, window=None, bands=None, top_down: bool = False):
     """Read-only pixels and validity of a window of a picture: a slice of its decode, not a copy (a pyramid's 4096²
-    crop costs nothing). `top_down`: the reader goes top to bottom, a tile at a time: the window is copied, and a
-    JPEG's rows above it are let go."""
-    pic = _picture(path)
+    crop costs nothing). `top_down`: the reader goes top to bottom, a tile at a time: a JPEG's window is a view of a
+    copy of its band of rows (`JpegRows.band`), and the rows above it are let go."""
+    pic = _picture(path, paced=top_down)
     if isinstance(pic, JpegRows):
         x, y, w, h = (0, 0, *pic.size) if window is None else window
-        a = pic.rows(y, min(y + h, pic.size[1]), let_go_above=top_down)[y:y + h, x:x + w]
+        bottom = min(y + h, pic.size[1])
+        a = pic.band(y, bottom)[:, x:x + w] if top_down else pic.rows(y, bottom)[y:bottom, x:x + w]
         valid = np.broadcast_to(np.True_, a.shape[:2])
-        if top_down:  # copied with its padding bytes: still PIL's layout, so it reaches PIL uncopied
-            a = np.array(pic.buf[y:y + a.shape[0], x:x + a.shape[1]])[..., :3]
-            a.flags.writeable = False
     else:
         a, valid = pic
         if window is not None:

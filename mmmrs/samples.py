@@ -120,8 +120,8 @@ def _too_few_valid(frac: float, card: Card) -> str | None:
 
 # %% ../nbs/10_samples.ipynb #be80993e
 def _top_down(cuts) -> bool:
-    """Whether `cuts` go top to bottom, at most a tile each, as a tiling does: each window is then copied, and a JPEG's
-    rows above it are let go (a pyramid's large windows are views of the whole decode instead)."""
+    """Whether `cuts` go top to bottom, at most a tile each, as a tiling does: a JPEG's band of rows is then copied for
+    its tiles, and its rows above them are let go (a pyramid's large windows are views of the whole decode instead)."""
     tops = [c.window[1] for c in cuts]
     return tops == sorted(tops) and all(c.window[2] * c.window[3] <= TILE * TILE for c in cuts)
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_shards.ipynb #24a22dd5
 from __future__ import annotations
-import functools, hashlib, io, json, os, re, tarfile
+import functools, hashlib, io, json, os, re, tarfile, tempfile, threading
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -29,12 +29,28 @@ IMAGE_EXT = {"rgb": "jpg", "sar": "png", "nir": "png"}
 DEFAULT_QUALITY = 75  # PIL's default, as in the MMM-RS release
 
 # %% ../nbs/11_shards.ipynb #6254221e
+_SCRATCH = threading.local()  # per thread: the file its pictures are encoded into
+
+def _scratch_file():
+    """This thread's scratch file, at its start: in memory (`memfd_create`) where the system has it, else a temporary
+    file. PIL's encoder lets other threads run only while it writes to a file descriptor; into a `BytesIO` it holds
+    the GIL, and a JPEG's decoder thread (`mmmrs.core.JpegRows`) or a Dask worker's other threads wait for every tile
+    (its size is the largest picture it held: a picture is read back by its length, never emptied, which cost more)."""
+    if (f := getattr(_SCRATCH, "file", None)) is None:
+        f = _SCRATCH.file = (os.fdopen(os.memfd_create("mmmrs-encode"), "w+b") if hasattr(os, "memfd_create")
+                             else tempfile.TemporaryFile())
+    f.seek(0)
+    return f
+
 def encode_image(img: np.ndarray, modality: str, quality: int = DEFAULT_QUALITY) -> bytes:
     "Encode one uint8 modality image: RGB as JPEG at `quality`, single-band as PNG (compression level 1)."
-    buf = io.BytesIO()
-    if IMAGE_EXT[modality] == "jpg": to_pil(img).save(buf, "JPEG", quality=quality)
-    else: to_pil(img).save(buf, "PNG", compress_level=1)
-    return buf.getvalue()
+    f = _scratch_file()
+    if IMAGE_EXT[modality] == "jpg": to_pil(img).save(f, "JPEG", quality=quality)
+    else: to_pil(img).save(f, "PNG", compress_level=1)
+    f.flush()
+    n = f.tell()
+    f.seek(0)
+    return f.read(n)
 
 # %% ../nbs/11_shards.ipynb #21170ad7
 def sample_metadata(sample: dict) -> dict:
