@@ -35,10 +35,14 @@ def _scratch_file():
     """This thread's scratch file, at its start: in memory (`memfd_create`) where the system has it, else a temporary
     file. PIL's encoder lets other threads run only while it writes to a file descriptor; into a `BytesIO` it holds
     the GIL, and a JPEG's decoder thread (`mmmrs.core.JpegRows`) or a Dask worker's other threads wait for every tile
-    (its size is the largest picture it held: a picture is read back by its length, never emptied, which cost more)."""
-    if (f := getattr(_SCRATCH, "file", None)) is None:
-        f = _SCRATCH.file = (os.fdopen(os.memfd_create("mmmrs-encode"), "w+b") if hasattr(os, "memfd_create")
-                             else tempfile.TemporaryFile())
+    (its size is the largest picture it held: a picture is read back by its length, never emptied, which cost more).
+    A forked child makes its own, since the parent's file and its position are shared with it; and the file is
+    unbuffered, so that letting the parent's go in a child (closing a buffered reader rewinds it) moves nothing."""
+    if getattr(_SCRATCH, "pid", None) != os.getpid():
+        _SCRATCH.pid, _SCRATCH.file = os.getpid(), (
+            os.fdopen(os.memfd_create("mmmrs-encode"), "w+b", buffering=0) if hasattr(os, "memfd_create")
+            else tempfile.TemporaryFile(buffering=0))
+    f = _SCRATCH.file
     f.seek(0)
     return f
 
@@ -47,7 +51,6 @@ def encode_image(img: np.ndarray, modality: str, quality: int = DEFAULT_QUALITY)
     f = _scratch_file()
     if IMAGE_EXT[modality] == "jpg": to_pil(img).save(f, "JPEG", quality=quality)
     else: to_pil(img).save(f, "PNG", compress_level=1)
-    f.flush()
     n = f.tell()
     f.seek(0)
     return f.read(n)
