@@ -551,10 +551,11 @@ def _key_values(text: str | None, cast=float) -> dict | None:
 
 def check_weather(w: WeatherOptions) -> WeatherOptions:
     "`w`, unless a count is below 1, a weather is unknown or a generator file is missing."
-    from mmmrs.weather import WEATHER_MODELS
     check_count("--weather-count", w.count, 1)
-    if bad := [x for x in w.weathers if x not in WEATHER_MODELS]:
-        raise UsageError(f"--weather: unknown weather {bad}; choose from {sorted(WEATHER_MODELS)}")
+    if w.weathers:  # the weather models' module only for a build that asks for one (≈10 ms of a start)
+        from mmmrs.weather import WEATHER_MODELS
+        if bad := [x for x in w.weathers if x not in WEATHER_MODELS]:
+            raise UsageError(f"--weather: unknown weather {bad}; choose from {sorted(WEATHER_MODELS)}")
     for g in (w.night_generator, w.snow_generator):
         if g and not Path(g).exists(): raise UsageError(f"generator checkpoint {g} does not exist")
     return w

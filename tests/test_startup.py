@@ -98,6 +98,7 @@ def test_one_tile_build(tmp_path):
         assert res.returncode == 0 and said in res.stdout, res.stdout[-2000:] + res.stderr[-2000:]
         mods = [json.loads(l.split("=", 1)[1]) for l in res.stderr.splitlines() if l.startswith("MODULES=")][-1]
         check_budget(mods, f"mmmrs-build {args[0]}", NEVER, BUILD_CEILING)
+        assert "mmmrs.weather" not in mods  # the weather models' module, for a build that asks for a weather only
 
 
 def test_console_script_freezes_at_exit(tmp_path):
