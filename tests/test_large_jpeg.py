@@ -28,11 +28,11 @@ gsd: 0.3
 """
 
 
-def scene(path: Path, src: Path, seed: int, size=(2600, 2100)) -> Path:
+def scene(path: Path, src: Path, seed: int, size=(2600, 2100), **save) -> Path:
     "A real aerial image, upscaled, with seeded texture (kilobytes a row, as real scenes have), saved as JPEG."
     with Image.open(src) as im: a = np.asarray(im.convert("RGB").resize(size))
     a = a ^ np.random.default_rng(seed).integers(0, 24, a.shape, np.uint8)
-    Image.fromarray(a).save(path, quality=90)
+    Image.fromarray(a).save(path, quality=90, **save)
     return path
 
 
@@ -40,7 +40,8 @@ def scene(path: Path, src: Path, seed: int, size=(2600, 2100)) -> Path:
 def scenes(tmp_path, samples):
     root = tmp_path / "data"; root.mkdir()
     src = samples / "pypi_deepforest/2019_YELL_2_528000_4978000_image_crop2_q92.jpg"
-    for i in range(2): scene(root / f"scene{i}.jpg", src, seed=i)
+    scene(root / "scene0.jpg", src, seed=0)
+    scene(root / "scene1.jpg", src, seed=1, progressive=True, restart_marker_rows=1)  # its rows come at the end
     (card := tmp_path / "big-jpegs.md").write_text(CARD)
     return card, root
 
