@@ -259,11 +259,11 @@ class _LetGo(Exception): "The picture was let go before its decode finished."
 class JpegRows:
     """An RGB JPEG decoded by a thread of its own, top row first, into `pil_memory`. PIL's decoder releases the GIL,
     so the tiles of the first rows are cut while the rest decodes. `rows(top, bottom)` waits until the rows above
-    `bottom` are there. A reader that goes top to bottom says so (`let_go_above`): the rows above its window go back
-    to the system, and the decoder pauses `AHEAD_ROWS` below what it asked for, so a tiling holds a few bands of rows,
-    never the whole scene. The decoder's error (a truncated or corrupt file) is raised to the reader of a row it
+    `bottom` are there; the decoder pauses `AHEAD_ROWS` below the furthest row asked for. A reader that goes top to
+    bottom says so (`let_go_above`): the rows above its window go back to the system, so a tiling holds a few bands of
+    rows, never the whole scene. The decoder's error (a truncated or corrupt file) is raised to the reader of a row it
     did not reach, and by `finish`."""
-    def __init__(self, im: Image.Image, paced: bool = False):
+    def __init__(self, im: Image.Image):
         (w, h), self.size = im.size, im.size
         self.memory = anonymous_memory(n := (h + 1) * w * 4)  # a spare row, as `pil_memory`
         self.buf = np.frombuffer(self.memory, np.uint8, count=n).reshape(h + 1, w, 4)
@@ -271,7 +271,7 @@ class JpegRows:
         self.pixels = self.buf[:h, :, :3]
         self.pixels.flags.writeable = False
         self.ready = self.released = self.wanted = self.freed = 0  # rows decoded, let go, asked for; bytes given back
-        self.paced, self.done, self.let_go = paced, False, False  # paced: a top-to-bottom reader is to come
+        self.done = self.let_go = False
         self.error, self.cond, self.last_band = None, threading.Condition(), None
         # PIL feeds the decoder `decodermaxblock` bytes at a time, taking the GIL for each: 64 rows' worth, not 64 KiB
         im.decodermaxblock = max(im.decodermaxblock, os.stat(im.filename).st_size * DECODE_ROWS // h)
@@ -297,7 +297,7 @@ class JpegRows:
         with self.cond:
             self.ready = ready
             self.cond.notify_all()
-            while self.paced and not self.let_go and ready >= self.wanted + AHEAD_ROWS: self.cond.wait()
+            while not self.let_go and ready >= self.wanted + AHEAD_ROWS: self.cond.wait()
             if self.let_go: raise _LetGo()
 
     def _decode(self, im: Image.Image):
@@ -319,7 +319,7 @@ class JpegRows:
         with self.cond:
             if top < self.released: raise RuntimeError(f"rows from {top} were asked for, but the rows above "
                                                        f"{self.released} were let go: read top to bottom")
-            self.wanted, self.paced = max(self.wanted, bottom), self.paced or let_go_above
+            self.wanted = max(self.wanted, bottom)
             self.cond.notify_all()
             while self.ready < bottom and not self.done: self.cond.wait()
             if self.ready < bottom: raise self.error
@@ -351,7 +351,7 @@ class JpegRows:
     def finish(self):
         "Wait until the whole picture is decoded; raise the decoder's error if it failed."
         with self.cond:
-            self.paced = False
+            self.wanted = self.size[1]
             self.cond.notify_all()
             while not self.done: self.cond.wait()
         if self.error is not None and not isinstance(self.error, _LetGo): raise self.error
@@ -373,7 +373,7 @@ def _open_picture(path: str, top_down: bool):
     im = Image.open(path)
     if (top_down and im.format == "JPEG" and im.mode == "RGB" and len(getattr(im, "tile", ())) == 1
             and hasattr(im, "load_read")):  # the hook between the decoder's steps (a Pillow without it: whole)
-        try: return JpegRows(im, paced=True)  # its thread closes the file
+        try: return JpegRows(im)  # its thread closes the file
         except BaseException: im.close(); raise
     with im: return _decoded_whole(im)
 
