@@ -14,10 +14,10 @@ import numpy as np
 _jit = numba.njit(cache="__file__" in globals(), nogil=True)  # compiled once and cached beside the module file
 
 # %% auto #0
-__all__ = ['bicubic_weights', 'bicubic_taps', 'clip8', 'paste', 'stretch_sums', 'stretch_row', 'transpose', 'stretch_columns',
-           'fog_rgb', 'choose', 'place_lights', 'box_blur_weights', 'box_rows', 'box_columns', 'gaussian_blur',
-           'night_srgb', 'pack_rows', 'grey', 'blend', 'snow_rgb', 'reduce4', 'box3', 'quarter_stats', 'built_up',
-           'cover_field', 'cover_bytes', 'water', 'add_stretched']
+__all__ = ['GLOW_BLOCK', 'bicubic_weights', 'bicubic_taps', 'clip8', 'paste', 'stretch_sums', 'stretch_row', 'transpose',
+           'stretch_columns', 'fog_rgb', 'choose', 'place_lights', 'box_blur_weights', 'box_rows', 'box_columns',
+           'gaussian_blur', 'night_srgb', 'pack_rows', 'grey', 'blend', 'snow_rgb', 'reduce4', 'box3', 'quarter_stats',
+           'built_up', 'cover_field', 'cover_bytes', 'water', 'add_stretched']
 
 # %% ../nbs/09a_kernels.ipynb #b0d98048
 def _cubic(x: float) -> float:
@@ -151,6 +151,7 @@ def place_lights(cells, dy, dx, warm, brightness, palette, quarter_h, quarter_w,
     return glow, pixels, cores
 
 # %% ../nbs/09a_kernels.ipynb #018e0647
+@functools.lru_cache(maxsize=16)
 def box_blur_weights(radius: float, passes: int = 3) -> tuple:
     """Pillow's `GaussianBlur(radius)` as `passes` box blurs (`_gaussian_blur_radius`, in float32 as Pillow's C): the
     box's whole radius `r`, its fixed-point weights in units of 2⁻²⁴ (`ww` for the 2r + 1 pixels, `fw` for the two
@@ -228,19 +229,34 @@ def gaussian_blur(img, r, ww, fw, passes):
     return a.reshape(h, w, bands)
 
 # %% ../nbs/09a_kernels.ipynb #5757a9c0
+GLOW_BLOCK = 64  # values of a glow row that night_srgb lights or skips together
+
 @_jit
-def _lit_rows(glow, bounds):
-    "Whether each output row of the glow's vertical pass has light: a nonzero byte in one of its input rows."
-    lit = np.zeros(glow.shape[0], np.bool_)
-    for i in range(glow.shape[0]):
-        for v in glow[i]:
-            if v:
-                lit[i] = True
-                break
-    out = np.zeros(bounds.shape[0], np.bool_)
+def _lit_blocks(glow, bounds):
+    """Which `GLOW_BLOCK`s of each output row of the glow's vertical pass have light: a nonzero byte in that block of
+    one of its input rows (the pass mixes rows, never columns)."""
+    h, n = glow.shape
+    blocks = (n + GLOW_BLOCK - 1) // GLOW_BLOCK
+    lit = np.zeros((h, blocks), np.bool_)
+    for i in range(h):
+        for q in range(blocks):
+            part, any_ = glow[i, q * GLOW_BLOCK:(q + 1) * GLOW_BLOCK], np.uint8(0)
+            for v in part: any_ |= v  # no early exit: the compiler vectorizes the whole block
+            lit[i, q] = any_ != 0
+    out = np.zeros((bounds.shape[0], blocks), np.bool_)
     for y in range(bounds.shape[0]):
         for i in range(bounds[y, 1]): out[y] |= lit[bounds[y, 0] + i]
     return out
+
+@_jit
+def _add_glow(glow, bounds, taps, y, lo, hi, acc, clean):
+    "`clean[lo:hi] +=` row `y` of the glow's vertical pass, its byte / 255 (`acc`: its sums, kept for the cores)."
+    sums, c = acc[lo:hi], clean[lo:hi]
+    sums[:] = 1 << 21
+    for i in range(bounds[y, 1]):
+        t, row = taps[y, i], glow[bounds[y, 0] + i, lo:hi]
+        for j in range(sums.shape[0]): sums[j] += np.int32(row[j]) * t
+    for j in range(sums.shape[0]): c[j] += np.float32(clip8(sums[j] >> 22)) / np.float32(255)
 
 @_jit
 def night_srgb(rgb, to_linear, gain, glow, bounds, taps, pixels, cores, a, b, field, y0, x0, flip, to_srgb,
@@ -248,28 +264,36 @@ def night_srgb(rgb, to_linear, gain, glow, bounds, taps, pixels, cores, a, b, fi
     """`_to_srgb` of `night_linear`'s noisy image, lit as `_lights` lights it, row by row. `glow`: the
     quarter-size glow after Pillow's horizontal pass, rows of w·3 values (no rows: no lights); `pixels`, `cores`:
     the lights' cores; `field` from row `y0` (counted from the end if `flip`), value `3·x0`: the normal draws.
-    The linear values are looked up in a table of the same float32 values; a row whose glow is all zero skips it
-    (adding 0 changes nothing)."""
+    The linear values are looked up in a table of the same float32 values; a block of a row whose glow is all zero
+    skips it (adding 0 changes nothing): the lights are sparse, and most of a lit row is dark."""
     h, w = rgb.shape[0], rgb.shape[1]
     n, one, zero = 3 * w, np.float32(1), np.float32(0)
     linear = np.empty((3, 256), np.float32)
     for v in range(256):
         for c in range(3): linear[c, v] = to_linear[v] * gain[c]
-    lit = _lit_rows(glow, bounds) if glow.shape[0] else np.zeros(h, np.bool_)
+    lit = _lit_blocks(glow, bounds) if glow.shape[0] else np.zeros((h, 0), np.bool_)
+    blocks = lit.shape[1]
     acc, clean, index = np.zeros(n, np.int32), np.empty(n, np.float32), np.empty(n, np.uint16)  # unsigned index
     p = 0
     for y in range(h):
         src = rgb[y]
         for x in range(w):
             for c in range(3): clean[3 * x + c] = linear[c, src[x, c]]
-        if lit[y]:  # + the glow, its byte / 255
-            stretch_sums(glow, bounds, taps, y, acc)
-            for j in range(n): clean[j] += np.float32(clip8(acc[j] >> 22)) / np.float32(255)
+        q = 0
+        while q < blocks:  # + the glow, its byte / 255, where it shines: each run of lit blocks at once
+            if not lit[y, q]:
+                q += 1
+                continue
+            end = q + 1
+            while end < blocks and lit[y, end]: end += 1
+            _add_glow(glow, bounds, taps, y, q * GLOW_BLOCK, min(end * GLOW_BLOCK, n), acc, clean)
+            q = end
         while p < len(pixels) and pixels[p] < (y + 1) * w:  # the cores of this row: light = glow + core
             x = pixels[p] - y * w
             for c in range(3):
                 j = 3 * x + c
-                glow_j = np.float32(clip8(acc[j] >> 22)) / np.float32(255) if lit[y] else np.float32(0)
+                glow_j = np.float32(clip8(acc[j] >> 22)) / np.float32(255) if blocks and lit[y, j // GLOW_BLOCK] \
+                    else np.float32(0)
                 clean[j] = linear[c, src[x, c]] + (glow_j + cores[p, c])
             p += 1
         normal = field[y0 + (h - 1 - y if flip else y), 3 * x0:3 * x0 + n]

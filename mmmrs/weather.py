@@ -484,11 +484,18 @@ def _snow_steps(img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
     out.paste(white, None, _snow_cover(img, cover, noise_seed))  # white where covered, in C
     return _pixels(out)  # a view of PIL's memory, no copy
 
-def _cover_parts_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_seed: int) -> tuple:
+@functools.lru_cache(maxsize=256)
+def _white_table(top: int) -> np.ndarray:
+    "`_white_lut(top)` as the kernels read it: 3 × 256 int32, clipped to a byte (values past `top` are never read)."
+    table = np.minimum(_white_lut(top), 255).astype(np.int32).reshape(3, 256)
+    table.flags.writeable = False  # shared by every tile with this brightest grey
+    return table
+
+def _cover_parts_compiled(k, rgb: np.ndarray, cover: float, noise_seed: int) -> tuple:
     """`_cover_parts` by the kernels `k` where they restate it: the cover at quarter size (uint8), and the water with
     the shift that reads it (2: at quarter size; 0: at full size, by Pillow's steps)."""
     if (stats := _quarter_compiled(k, rgb)) is None:
-        quarter, water = _cover_parts(img, cover, noise_seed)
+        quarter, water = _cover_parts(to_pil(rgb), cover, noise_seed)
         return np.asarray(quarter), np.asarray(water), 0
     q, lum, std = stats
     field = k.cover_field(lum, std, _fractal(k, *lum.shape, noise_seed), np.empty_like(lum))
@@ -496,12 +503,12 @@ def _cover_parts_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, no
     covered = k.cover_bytes(field, level, np.empty(lum.shape, np.uint8))
     return covered, k.water(q, lum, std, np.empty(lum.shape, bool)), 2
 
-def _snow_compiled(k, rgb: np.ndarray, img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
+def _snow_compiled(k, rgb: np.ndarray, cover: float, noise_seed: int) -> np.ndarray:
     "`snow`'s image by the compiled passes (`k.grey`, `k.snow_rgb` and the cover's): the same bytes."
     (h, w), flat = rgb.shape[:2], _packed(k, rgb)  # packed once: the statistics, grey and the pass read it
-    quarter, water, shift = _cover_parts_compiled(k, flat.reshape(rgb.shape), img, cover, noise_seed)
+    quarter, water, shift = _cover_parts_compiled(k, flat.reshape(rgb.shape), cover, noise_seed)
     lum = np.empty((h, w), np.uint8)
-    white = np.minimum(_white_lut(max(k.grey(flat, lum), 1)), 255).astype(np.int32).reshape(3, 256)  # > top: unused
+    white = _white_table(max(k.grey(flat, lum), 1))
     rows = _columns(k, quarter, w)
     return k.snow_rgb(flat, lum, rows, *k.bicubic_taps(len(quarter), h), water, shift, white, np.float32(KEEP),
                       np.empty(flat.shape, np.uint8)).reshape(rgb.shape)
@@ -511,8 +518,8 @@ def snow(sample: dict, rng, intensity: str = "moderate", generator=None) -> dict
     if generator is not None: return _by_generator(sample, rng, "snow", generator, intensity)
     r = np.random.default_rng(seed := _seed(rng))
     cover, noise_seed = float(r.uniform(*SNOW[intensity])), int(r.integers(2**31))
-    img, k = to_pil(rgb := sample["images"]["rgb"]), _compiled()
-    out = _snow_compiled(k, rgb, img, cover, noise_seed) if k else _snow_steps(img, cover, noise_seed)
+    rgb, k = sample["images"]["rgb"], _compiled()
+    out = _snow_compiled(k, rgb, cover, noise_seed) if k else _snow_steps(to_pil(rgb), cover, noise_seed)
     record = {"model": "weights-free snow cover: open, bright, not water; fractal patches", "intensity": intensity,
               "seed": seed, "cover": cover, "noise_seed": noise_seed}
     return variant(sample, "snow", out, record)
