@@ -3,9 +3,12 @@
   OMP_NUM_THREADS=1 python bench/weather.py [--rounds 40]
 
 The I/O cost of a tile is decoding its stored JPEG and encoding the result as JPEG (quality 75), which the builder
-does for every variant anyway. Goal: synthesis costs at most that I/O (ratio <= 1). The runs alternate (one I/O, one
-call of each model, then the next round) and each figure is a median over rounds, so a slow moment of a shared machine
-lands on every column alike. `bench/weather_before.py` is the implementation before issue 19, timed in the same rounds
+does for every variant anyway. Goal: synthesis costs at most that I/O (ratio <= 1). Each model is timed as the build
+runs it (`run._variants`): on the tile just decoded from its stored JPEG (a packed array, untimed), so its input is
+where the decode left it; `--as-read` times it on the tile as read from the sample file instead (the Sentinel-2 tile
+is then a window of a larger image in PIL's 4-byte pixels, which the build never hands the models, and cold in the
+caches). The runs alternate (one I/O, one call of each model, then the next round) and each figure is a median over
+rounds, so a slow moment of a shared machine lands on every column alike. `bench/weather_before.py` is the implementation before issue 19, timed in the same rounds
 and checked to give the same bytes on the benchmark tiles (with `--thorough`, on 28 varied tiles too). Each model is
 timed twice: by its NumPy/Pillow steps and by the compiled kernels (`mmmrs.kernels`, numba; the fast extra), which
 are checked to give those same bytes.
@@ -86,14 +89,22 @@ def same_bytes(sample, seeds=range(4)):
     return True
 
 
-def timed(f) -> float:
-    s = time.perf_counter(); f(); return time.perf_counter() - s
+def timed(f, prepare=None) -> float:
+    "Seconds `f` takes (given what `prepare` returns, made untimed just before)."
+    args = () if prepare is None else (prepare(),)
+    s = time.perf_counter(); f(*args); return time.perf_counter() - s
+
+
+def decoded(sample, jpeg: bytes) -> dict:
+    "`sample` with its RGB decoded from `jpeg`, as the build reads a clear sample back from its shard for a variant."
+    return {**sample, "images": {"rgb": np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))}}
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=40)
     p.add_argument("--thorough", action="store_true", help="first check the same bytes on 28 varied tiles (about 15 s)")
+    p.add_argument("--as-read", action="store_true", help="time the models on the tiles as read, not just decoded")
     args = p.parse_args(argv)
     samples = [tile_sample(*t) for t in TILES]
     print("same bytes as before on the benchmark tiles (every preset, seeds 0-3):", all(map(same_bytes, samples)))
@@ -105,17 +116,19 @@ def main(argv=None):
         buf = io.BytesIO()
         Image.fromarray(sample["images"]["rgb"]).save(buf, "JPEG", quality=75)
         jpeg = buf.getvalue()
-        runs = {"io": lambda: jpeg_round_trip(jpeg)}
+        tile = (lambda: sample) if args.as_read else (lambda: decoded(sample, jpeg))
+        runs = {"io": (lambda _: jpeg_round_trip(jpeg), tile)}
         for name in new.WEATHER_MODELS:
-            for path in PATHS: runs[f"{name} {path}"] = lambda f=by(path, new.WEATHER_MODELS[name][0]): f(sample, 0)
-            runs[name + " before"] = lambda fn=getattr(old, name): fn(sample, 0)
+            for path in PATHS: runs[f"{name} {path}"] = (lambda s, f=by(path, new.WEATHER_MODELS[name][0]): f(s, 0), tile)
+            runs[name + " before"] = (lambda s, fn=getattr(old, name): fn(s, 0), tile)
         times = {k: [] for k in runs}
-        for f in runs.values(): f()  # warm caches (the noise field, PIL's tables)
+        for f, prepare in runs.values(): f(prepare())  # warm caches (the noise field, PIL's tables)
         for _ in range(args.rounds):
-            for k, f in runs.items(): times[k].append(timed(f))
+            for k, (f, prepare) in runs.items(): times[k].append(timed(f, prepare))
         med = {k: statistics.median(v) for k, v in times.items()}
         print(f"{sample['provenance']['scene']}: I/O per tile (JPEG decode + encode) {med['io'] * 1e3:.2f} ms "
-              f"(median of {args.rounds} alternating rounds, one core)")
+              f"(median of {args.rounds} alternating rounds, one core); the models on the tile "
+              f"{'as read' if args.as_read else 'just decoded, as the build runs them'}")
         for name in new.WEATHER_MODELS:
             t0 = med[name + " before"]
             for path in PATHS:
