@@ -337,24 +337,24 @@ def blend(grey, colour, keep):
 @_jit
 def snow_rgb(flat, lum, cover, bounds, taps, water, shift, white, keep, out):
     """`snow`'s image, rows of h × 3w bytes as `flat`: the colour washed by `blend` (as `desaturate` makes it), then
-    the `white` of each grey byte (3 × 256, `_white_lut`) pasted through the cover (Pillow's paste), none on `water`.
-    `cover`: the quarter-size cover after Pillow's horizontal pass; `water`: at full size (`shift` 0) or at quarter
-    size (`shift` 2, Pillow's nearest stretch by 4). A row's white is looked up first, one pixel at a time; then the
-    blend and the paste are written out band by band, which the compiler vectorizes."""
+    the `white` of each grey byte pasted through the cover (Pillow's paste), none on `water`. `white`: 256 uint32,
+    a grey's three bands of `_white_lut` in one word (band 0 in the low byte); `cover`: the quarter-size cover after
+    Pillow's horizontal pass; `water`: at full size (`shift` 0) or at quarter size (`shift` 2, Pillow's nearest
+    stretch by 4). A row's white is looked up first, one word per pixel; then the blend and the paste are written out
+    band by band, the white's bytes shifted out of its word, which the compiler vectorizes."""
     h, w = lum.shape
-    acc, m, whites = np.empty(w, np.int32), np.empty(w, np.uint8), np.empty(3 * w, np.int32)
+    acc, m, whites = np.empty(w, np.int32), np.empty(w, np.uint8), np.empty(w, np.uint32)
     for y in range(h):
         stretch_row(cover, bounds, taps, y, acc, m)
         wet, src, o, grey_ = water[y >> shift], flat[y], out[y], lum[y]
         for x in range(w):
             if wet[x >> shift]: m[x] = 0
-            v = np.uint32(grey_[x])  # unsigned: no negative-index checks
-            whites[3 * x], whites[3 * x + 1], whites[3 * x + 2] = white[0, v], white[1, v], white[2, v]
+            whites[x] = white[grey_[x]]
         for x in range(w):
-            v, mask = np.int32(grey_[x]), np.int32(m[x])
-            o[3 * x] = paste(blend(v, np.int32(src[3 * x]), keep), whites[3 * x], mask)
-            o[3 * x + 1] = paste(blend(v, np.int32(src[3 * x + 1]), keep), whites[3 * x + 1], mask)
-            o[3 * x + 2] = paste(blend(v, np.int32(src[3 * x + 2]), keep), whites[3 * x + 2], mask)
+            v, mask, word = np.int32(grey_[x]), np.int32(m[x]), whites[x]
+            o[3 * x] = paste(blend(v, np.int32(src[3 * x]), keep), np.int32(word & 255), mask)
+            o[3 * x + 1] = paste(blend(v, np.int32(src[3 * x + 1]), keep), np.int32((word >> 8) & 255), mask)
+            o[3 * x + 2] = paste(blend(v, np.int32(src[3 * x + 2]), keep), np.int32((word >> 16) & 255), mask)
     return out
 
 # %% ../nbs/09a_kernels.ipynb #b6a6dc6b

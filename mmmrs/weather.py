@@ -486,8 +486,10 @@ def _snow_steps(img: Image.Image, cover: float, noise_seed: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=256)
 def _white_table(top: int) -> np.ndarray:
-    "`_white_lut(top)` as the kernels read it: 3 × 256 int32, clipped to a byte (values past `top` are never read)."
-    table = np.minimum(_white_lut(top), 255).astype(np.int32).reshape(3, 256)
+    """`_white_lut(top)` as `kernels.snow_rgb` reads it: per grey one uint32 of its three bands' bytes, band 0 in the
+    low byte, each clipped to a byte (values past `top` are never read)."""
+    r, g, b = np.minimum(_white_lut(top), 255).astype(np.uint32).reshape(3, 256)
+    table = r | g << 8 | b << 16
     table.flags.writeable = False  # shared by every tile with this brightest grey
     return table
 
