@@ -215,16 +215,40 @@ def box_columns(src, r, ww, fw, acc, out):
         for j in range(acc.shape[0]): o[j] = _box(acc[j], a[j], b[j], ww, fw)
 
 @_jit
+def _box0_rows(src, bands, ww, fw, out):
+    """`box_rows` of radius 0 (a pixel weighted `ww`, its neighbours `fw`): the inner values over three views of the
+    row, which the compiler vectorizes; the first and last pixel with their edge repeated."""
+    n = src.shape[1]
+    for y in range(src.shape[0]):
+        row, o = src[y], out[y]
+        if n > 2 * bands:
+            left, mid, right, inner = row[:n - 2 * bands], row[bands:n - bands], row[2 * bands:], o[bands:n - bands]
+            for j in range(mid.shape[0]): inner[j] = _box(np.uint32(mid[j]), left[j], right[j], ww, fw)
+        for j in range(min(bands, n)): o[j] = _box(np.uint32(row[j]), row[j], row[j + bands] if n > bands else row[j],
+                                                   ww, fw)
+        for j in range(max(n - bands, bands), n): o[j] = _box(np.uint32(row[j]), row[j - bands], row[j], ww, fw)
+
+@_jit
+def _box0_columns(src, ww, fw, out):
+    "`box_columns` of radius 0: each row with the rows above and below it (the edge rows repeated)."
+    h = src.shape[0]
+    for y in range(h):
+        up, row, down, o = src[max(y - 1, 0)], src[y], src[min(y + 1, h - 1)], out[y]
+        for j in range(row.shape[0]): o[j] = _box(np.uint32(row[j]), up[j], down[j], ww, fw)
+
+@_jit
 def gaussian_blur(img, r, ww, fw, passes):
     """Pillow's `GaussianBlur` of `img` (uint8, h × w × bands) by `box_blur_weights`: `passes` box blurs along the
-    rows, then `passes` along the columns, each rounded to uint8."""
+    rows, then `passes` along the columns, each rounded to uint8. Radius 0 (night's glow) by its own passes."""
     h, w, bands = img.shape
     a, b, acc = img.copy().reshape(h, w * bands), np.empty((h, w * bands), np.uint8), np.empty(w * bands, np.uint32)
     for _ in range(passes):
-        box_rows(a, bands, r, ww, fw, acc, b)
+        if r == 0: _box0_rows(a, bands, ww, fw, b)
+        else: box_rows(a, bands, r, ww, fw, acc, b)
         a, b = b, a
     for _ in range(passes):
-        box_columns(a, r, ww, fw, acc, b)
+        if r == 0: _box0_columns(a, ww, fw, b)
+        else: box_columns(a, r, ww, fw, acc, b)
         a, b = b, a
     return a.reshape(h, w, bands)
 
