@@ -7,12 +7,12 @@
 machine, more than most changes to a kernel. Here both versions of `mmmrs.kernels` run in one process, the models
 alone, in rounds whose order is shuffled (so neither version always runs after the other, which warms the caches for
 it), on varying seeds as a build varies them, each model on the benchmark tiles decoded from their JPEGs (packed
-arrays, as the build hands them). Both versions are copied to a temporary folder and compiled afresh there (about 25 s), so neither is the
-package's own module or numba's cached code (the same code timed up to 5 % apart when one of them was).
-Two copies of one version timed -1.3 % to +1.2 % apart (two runs, both tiles), and an unchanged model once +4.7 %:
-changes under a few per cent are noise.
-Both must give the same bytes. Prints each model's median time by either version and the change;
-a model whose kernels the other version calls differently (this checkout's `mmmrs.weather` calls both) is left out.
+arrays, as the build hands them). Both versions are copied to a temporary folder and compiled afresh there (half a
+minute), so neither is the package's own module or numba's cached code (the same code timed up to 5 % apart when one
+of them was). Two copies of one version timed -1.3 % to +1.2 % apart (two runs, both tiles), and an unchanged model
+once +4.7 %: changes under a few per cent are noise. Both must give the same bytes. Prints each model's median time by
+either version and the change; a model whose kernels the other version calls differently (this checkout's
+`mmmrs.weather` calls both) is left out.
 """
 import argparse, importlib.util, io, shutil, statistics, sys, tempfile, time
 from pathlib import Path

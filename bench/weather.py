@@ -1,17 +1,17 @@
 """Weather synthesis cost per 512x512 tile on one CPU core, as a ratio to the I/O around it, measured side by side.
 
-  OMP_NUM_THREADS=1 python bench/weather.py [--rounds 40]
+  OMP_NUM_THREADS=1 python bench/weather.py [--rounds 40] [--thorough] [--as-read]
 
 The I/O cost of a tile is decoding its stored JPEG and encoding the result as JPEG (quality 75), which the builder
 does for every variant anyway. Goal: synthesis costs at most that I/O (ratio <= 1). Each model is timed as the build
 runs it (`run._variants`): on the tile just decoded from its stored JPEG (a packed array, untimed), so its input is
 where the decode left it; `--as-read` times it on the tile as read from the sample file instead (the Sentinel-2 tile
-is then a window of a larger image in PIL's 4-byte pixels, which the build never hands the models, and cold in the
-caches). The runs alternate (one I/O, one call of each model, then the next round) and each figure is a median over
-rounds, so a slow moment of a shared machine lands on every column alike. `bench/weather_before.py` is the implementation before issue 19, timed in the same rounds
-and checked to give the same bytes on the benchmark tiles (with `--thorough`, on 28 varied tiles too). Each model is
-timed twice: by its NumPy/Pillow steps and by the compiled kernels (`mmmrs.kernels`, numba; the fast extra), which
-are checked to give those same bytes.
+is then a window of a larger image in PIL's 4-byte pixels, which the build never hands the models). The runs alternate
+(one I/O, one call of each model, then the next round) and each figure is a median over rounds, so a slow moment of a
+shared machine lands on every column alike. `bench/weather_before.py` is the implementation before issue 19, timed in
+the same rounds and checked to give the same bytes on the benchmark tiles (with `--thorough`, on 28 varied tiles too).
+Each model is timed twice: by its NumPy/Pillow steps and by the compiled kernels (`mmmrs.kernels`, numba; the fast
+extra), which are checked to give those same bytes.
 """
 import argparse, io, statistics, sys, time
 from pathlib import Path
@@ -119,7 +119,8 @@ def main(argv=None):
         tile = (lambda: sample) if args.as_read else (lambda: decoded(sample, jpeg))
         runs = {"io": (lambda _: jpeg_round_trip(jpeg), tile)}
         for name in new.WEATHER_MODELS:
-            for path in PATHS: runs[f"{name} {path}"] = (lambda s, f=by(path, new.WEATHER_MODELS[name][0]): f(s, 0), tile)
+            for path in PATHS:
+                runs[f"{name} {path}"] = (lambda s, f=by(path, new.WEATHER_MODELS[name][0]): f(s, 0), tile)
             runs[name + " before"] = (lambda s, fn=getattr(old, name): fn(s, 0), tile)
         times = {k: [] for k in runs}
         for f, prepare in runs.values(): f(prepare())  # warm caches (the noise field, PIL's tables)
