@@ -386,17 +386,21 @@ def snow_rgb(flat, lum, cover, bounds, taps, water, shift, white, keep, out):
 def reduce4(flat, step, out):
     """Pillow's `reduce(4)` of an RGB image with sides multiples of 4, given as rows of bytes whose pixels are `step`
     bytes apart (3: packed; 4: PIL's own), into `out` (h/4 × w/4 × 3): each 4×4 block's sum + 8, over 16. Four rows
-    are summed as one long row, which the compiler vectorizes, then each block's four pixels."""
-    acc = np.empty(flat.shape[1], np.int32)
+    are summed as one long row, then each value with the one a pixel on, over two views of that row (both loops
+    vectorize), and each block's two pairs are picked (a third faster than summing its four pixels one by one)."""
+    n = flat.shape[1]
+    acc, pairs = np.empty(n, np.int32), np.empty(n, np.int32)
     for i in range(out.shape[0]):
         r0, r1, r2, r3 = flat[4 * i], flat[4 * i + 1], flat[4 * i + 2], flat[4 * i + 3]
-        for j in range(acc.shape[0]):
+        for j in range(n):
             acc[j] = (np.int32(r0[j]) + np.int32(r1[j])) + (np.int32(r2[j]) + np.int32(r3[j]))
+        here, next_, pair = acc[:n - step], acc[step:], pairs[:n - step]
+        for j in range(pair.shape[0]): pair[j] = here[j] + next_[j]
         o = out[i]
         for j in range(out.shape[1]):
             for c in range(3):
                 b = 4 * step * j + c
-                o[j, c] = (acc[b] + acc[b + step] + acc[b + 2 * step] + acc[b + 3 * step] + 8) >> 4
+                o[j, c] = (pairs[b] + pairs[b + 2 * step] + 8) >> 4
     return out
 
 @_jit
