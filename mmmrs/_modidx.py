@@ -443,7 +443,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'mmmrs.inception.tf1_resize_bilinear': ('inception.html#tf1_resize_bilinear', 'mmmrs/inception.py')},
             'mmmrs.kernels': { 'mmmrs.kernels._add_glow': ('kernels.html#_add_glow', 'mmmrs/kernels.py'),
                                'mmmrs.kernels._box': ('kernels.html#_box', 'mmmrs/kernels.py'),
-                               'mmmrs.kernels._box0_columns': ('kernels.html#_box0_columns', 'mmmrs/kernels.py'),
                                'mmmrs.kernels._box0_rows': ('kernels.html#_box0_rows', 'mmmrs/kernels.py'),
                                'mmmrs.kernels._box_edge': ('kernels.html#_box_edge', 'mmmrs/kernels.py'),
                                'mmmrs.kernels._cubic': ('kernels.html#_cubic', 'mmmrs/kernels.py'),

@@ -229,17 +229,10 @@ def _box0_rows(src, bands, ww, fw, out):
         for j in range(max(n - bands, bands), n): o[j] = _box(np.uint32(row[j]), row[j - bands], row[j], ww, fw)
 
 @_jit
-def _box0_columns(src, ww, fw, out):
-    "`box_columns` of radius 0: each row with the rows above and below it (the edge rows repeated)."
-    h = src.shape[0]
-    for y in range(h):
-        up, row, down, o = src[max(y - 1, 0)], src[y], src[min(y + 1, h - 1)], out[y]
-        for j in range(row.shape[0]): o[j] = _box(np.uint32(row[j]), up[j], down[j], ww, fw)
-
-@_jit
 def gaussian_blur(img, r, ww, fw, passes):
     """Pillow's `GaussianBlur` of `img` (uint8, h × w × bands) by `box_blur_weights`: `passes` box blurs along the
-    rows, then `passes` along the columns, each rounded to uint8. Radius 0 (night's glow) by its own passes."""
+    rows, then `passes` along the columns, each rounded to uint8. Radius 0 (night's glow) by its own row passes
+    (`box_rows`' edge pixels, one by one, cost more than its inner values there)."""
     h, w, bands = img.shape
     a, b, acc = img.copy().reshape(h, w * bands), np.empty((h, w * bands), np.uint8), np.empty(w * bands, np.uint32)
     for _ in range(passes):
@@ -247,8 +240,7 @@ def gaussian_blur(img, r, ww, fw, passes):
         else: box_rows(a, bands, r, ww, fw, acc, b)
         a, b = b, a
     for _ in range(passes):
-        if r == 0: _box0_columns(a, ww, fw, b)
-        else: box_columns(a, r, ww, fw, acc, b)
+        box_columns(a, r, ww, fw, acc, b)
         a, b = b, a
     return a.reshape(h, w, bands)
 
@@ -274,7 +266,9 @@ def _lit_blocks(glow, bounds):
 
 @_jit
 def _add_glow(glow, bounds, taps, y, lo, hi, acc, clean):
-    "`clean[lo:hi] +=` row `y` of the glow's vertical pass, its byte / 255 (`acc`: its sums, kept for the cores)."
+    """`clean[lo:hi] +=` row `y` of the glow's vertical pass, its byte / 255 (`acc`: its sums, kept for the cores).
+    `stretch_sums`' loop over the rows' slices: called on a column slice of `glow` (a strided 2-D view) it is a third
+    slower."""
     sums, c = acc[lo:hi], clean[lo:hi]
     sums[:] = 1 << 21
     for i in range(bounds[y, 1]):
